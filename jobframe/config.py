@@ -1,0 +1,203 @@
+"""Settings per environment.
+
+Sources, weakest first: built-in defaults; ``[tool.jobframe]`` in the nearest ``pyproject.toml`` (or
+a ``jobframe.toml``, whose keys sit at the top level) found from the current directory upward; that
+file's ``environments.<JOBFRAME_ENV>`` table; the variables ``JOBFRAME_ADAPTER`` and
+``JOBFRAME_URL``; and last ``jobframe.configure(...)`` in code, which wins over all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from jobframe.errors import ConfigurationError
+
+DEFAULT_ENVIRONMENT = "development"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The effective configuration. Read it with `jobframe.config.settings()`."""
+
+    adapter: str = "async"
+    adapter_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    imports: tuple[str, ...] = ()
+    queue_name_prefix: str | None = None
+    queue_name_delimiter: str = "_"
+    default_queue: str = "default"
+    global_id_app: str = "jobframe"
+    secret_key: str | None = None
+    locators: tuple[Any, ...] = ()
+    log_arguments: bool = True
+    filter_arguments: tuple[str, ...] = ()
+    enqueue_after_commit: bool = False
+    shutdown_timeout: float = 25.0
+    environment: str = DEFAULT_ENVIRONMENT
+    source: str | None = None  # the file the settings were read from, for error messages
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+_DERIVED = {"environment", "source"}
+
+_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "adapter": (lambda v: isinstance(v, str) and bool(v), "a non-empty string, e.g. 'async'"),
+    "adapter_options": (lambda v: isinstance(v, Mapping), "a table/dict of adapter options"),
+    "imports": (
+        lambda v: isinstance(v, list | tuple) and all(isinstance(i, str) for i in v),
+        "a list of module names",
+    ),
+    "queue_name_prefix": (lambda v: v is None or isinstance(v, str), "a string"),
+    "queue_name_delimiter": (lambda v: isinstance(v, str), "a string"),
+    "default_queue": (lambda v: isinstance(v, str) and bool(v), "a non-empty string"),
+    "global_id_app": (
+        lambda v: isinstance(v, str) and bool(v) and "/" not in v,
+        "a non-empty string without '/'",
+    ),
+    "secret_key": (lambda v: v is None or isinstance(v, str | bytes), "a string"),
+    "locators": (lambda v: isinstance(v, list | tuple), "a list of locators"),
+    "log_arguments": (lambda v: isinstance(v, bool), "true or false"),
+    "filter_arguments": (
+        lambda v: isinstance(v, list | tuple) and all(isinstance(i, str) for i in v),
+        "a list of keyword-argument names",
+    ),
+    "enqueue_after_commit": (lambda v: isinstance(v, bool), "true or false"),
+    "shutdown_timeout": (
+        lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v >= 0,
+        "a number of seconds >= 0",
+    ),
+}
+
+_lock = threading.RLock()
+_loaded: Settings | None = None
+_overrides: dict[str, Any] = {}
+_listeners: list[Callable[[Settings], None]] = []
+
+
+def _validate(values: Mapping[str, Any], source: str) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in _FIELDS or key in _DERIVED:
+            known = ", ".join(sorted(k for k in _FIELDS if k not in _DERIVED))
+            raise ConfigurationError(
+                f"unknown jobframe setting {key!r} in {source}. Known settings: {known}."
+            )
+        check, expected = _CHECKS[key]
+        if not check(value):
+            raise ConfigurationError(
+                f"jobframe setting {key!r} in {source} must be {expected}, got {value!r}."
+            )
+        if key in {"imports", "locators", "filter_arguments"}:
+            value = tuple(value)
+        elif key == "adapter_options":
+            value = dict(value)
+        elif key == "shutdown_timeout":
+            value = float(value)
+        clean[key] = value
+    return clean
+
+
+def find_config_file(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
+    """The nearest ``jobframe.toml`` or ``pyproject.toml`` with a ``[tool.jobframe]`` table."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        own = folder / "jobframe.toml"
+        if own.is_file():
+            return own, _read_toml(own)
+        project = folder / "pyproject.toml"
+        if project.is_file():
+            table = _read_toml(project).get("tool", {}).get("jobframe")
+            if table is not None:
+                if not isinstance(table, dict):
+                    raise ConfigurationError(f"[tool.jobframe] in {project} must be a table.")
+                return project, table
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{path} is not valid TOML: {exc}. Fix the file.") from exc
+
+
+def load(start: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from the config file and the environment (ignores `configure`)."""
+    env = os.environ if environ is None else environ
+    environment = env.get("JOBFRAME_ENV") or DEFAULT_ENVIRONMENT
+    values: dict[str, Any] = {}
+    source: str | None = None
+    found = find_config_file(start)
+    if found is not None:
+        path, table = found
+        source = str(path)
+        table = dict(table)
+        environments = table.pop("environments", {})
+        if not isinstance(environments, dict):
+            raise ConfigurationError(f"'environments' in {path} must be a table of tables.")
+        values.update(_validate(table, str(path)))
+        overlay = environments.get(environment, {})
+        if not isinstance(overlay, dict):
+            raise ConfigurationError(f"'environments.{environment}' in {path} must be a table.")
+        values.update(_validate(overlay, f"{path} [environments.{environment}]"))
+    if env.get("JOBFRAME_ADAPTER"):
+        values.update(_validate({"adapter": env["JOBFRAME_ADAPTER"]}, "$JOBFRAME_ADAPTER"))
+    if env.get("JOBFRAME_URL"):
+        options = dict(values.get("adapter_options", {}))
+        options["url"] = env["JOBFRAME_URL"]
+        values["adapter_options"] = options
+    return Settings(**values, environment=environment, source=source)
+
+
+def settings() -> Settings:
+    """The effective settings: file and environment, then `configure` overrides."""
+    global _loaded
+    current = _loaded
+    if current is None:
+        with _lock:
+            if _loaded is None:
+                base = load()
+                _loaded = dataclasses.replace(base, **_overrides) if _overrides else base
+            current = _loaded
+    return current
+
+
+def configure(**options: Any) -> Settings:
+    """Override settings in code; wins over files and environment variables.
+
+    Raises:
+        ConfigurationError: an unknown key or a value of the wrong type.
+    """
+    global _loaded
+    clean = _validate(options, "jobframe.configure()")
+    if "adapter" in clean and "adapter_options" not in clean:
+        # A new adapter does not inherit the options meant for the old one.
+        clean["adapter_options"] = {}
+    with _lock:
+        _overrides.update(clean)
+        _loaded = None
+        new = settings()
+    for listener in list(_listeners):
+        listener(new)
+    return new
+
+
+def reset() -> None:
+    """Forget `configure` overrides and re-read files and environment on next access (for tests)."""
+    global _loaded
+    with _lock:
+        _overrides.clear()
+        _loaded = None
+    for listener in list(_listeners):
+        listener(settings())
+
+
+def on_change(listener: Callable[[Settings], None]) -> None:
+    """Call ``listener(settings)`` whenever `configure` or `reset` changes the settings."""
+    _listeners.append(listener)

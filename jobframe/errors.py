@@ -1,0 +1,52 @@
+"""The exceptions jobframe raises. Every one is a `JobframeError`, so one `except` catches them all."""
+
+from __future__ import annotations
+
+
+class JobframeError(Exception):
+    """Base class of every error jobframe raises on purpose."""
+
+
+class SerializationError(JobframeError, TypeError):
+    """An argument cannot be written to the wire format (raised at `perform_later`)."""
+
+
+class DeserializationError(JobframeError):
+    """A payload's arguments cannot be read back (its cause says why, e.g. `RecordNotFound`)."""
+
+
+class RecordNotFound(JobframeError, LookupError):
+    """A GlobalID names a row that no longer exists."""
+
+
+class EnqueueError(JobframeError):
+    """The backend could not accept the job; nothing was enqueued."""
+
+
+class UnknownJobError(JobframeError, LookupError):
+    """A payload names a class that is not a registered `jobframe.Job` subclass."""
+
+
+class ConfigurationError(JobframeError, ValueError):
+    """Settings are invalid; the message names the key and where it came from."""
+
+
+class UnknownAdapterError(ConfigurationError, LookupError):
+    """No queue adapter is registered under the requested name."""
+
+
+class Abort(JobframeError):
+    """Raise in a before-callback to halt the enqueue or the perform."""
+
+
+__all__ = [
+    "Abort",
+    "ConfigurationError",
+    "DeserializationError",
+    "EnqueueError",
+    "JobframeError",
+    "RecordNotFound",
+    "SerializationError",
+    "UnknownAdapterError",
+    "UnknownJobError",
+]

@@ -1,0 +1,61 @@
+"""The contract every queue adapter implements, in-process or not.
+
+Two methods are required, as in Active Job: `enqueue` and `enqueue_at`. `enqueue_all` has a default
+that loops; backends that can do better (one pipeline, one multi-row insert) override it. The
+``supports_*`` flags let the job layer reject a request the backend cannot honour at enqueue time,
+with a clear error, instead of silently ignoring it.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from jobframe.job.base import Job
+
+
+class QueueAdapter(abc.ABC):
+    """Base class of queue adapters.
+
+    An adapter receives jobs that are already validated and serialized (``job.serialize()`` is
+    safe to call and cheap to repeat). On success it sets ``job.provider_job_id`` when the backend
+    has its own id; on failure it raises `jobframe.EnqueueError` and must not have written anything.
+    """
+
+    name: ClassVar[str] = ""
+    supports_delay: ClassVar[bool] = True
+    supports_priority: ClassVar[bool] = True
+    supports_bulk: ClassVar[bool] = False
+    supports_transactional_enqueue: ClassVar[bool] = False
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    @abc.abstractmethod
+    def enqueue(self, job: Job) -> None:
+        """Make ``job`` ready to run as soon as a worker is free."""
+
+    @abc.abstractmethod
+    def enqueue_at(self, job: Job, timestamp: datetime) -> None:
+        """Make ``job`` run no earlier than ``timestamp`` (a timezone-aware UTC datetime)."""
+
+    def enqueue_all(self, jobs: Sequence[Job]) -> int:
+        """Enqueue many jobs; return how many were accepted and mark each job's outcome."""
+        count = 0
+        for job in jobs:
+            if job.scheduled_at is not None:
+                self.enqueue_at(job, job.scheduled_at)
+            else:
+                self.enqueue(job)
+            job.successfully_enqueued = True
+            count += 1
+        return count
+
+    def shutdown(self, timeout: float | None = None) -> None:  # noqa: B027 - optional hook
+        """Release resources (threads, connections). Called at interpreter exit and by tests."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name or ''}>".replace(" >", ">")
