@@ -50,3 +50,14 @@ __all__ = [
     "UnknownAdapterError",
     "UnknownJobError",
 ]
+
+
+class InvalidOptionError(JobframeError, ValueError):
+    """A job option (``wait``, ``priority``, ``queue``, ``attempts``...) has an invalid value."""
+
+
+class JobDefinitionError(JobframeError, TypeError):
+    """A job class cannot be used as asked (an abstract job enqueued, no ``perform`` method...)."""
+
+
+__all__ += ["InvalidOptionError", "JobDefinitionError"]

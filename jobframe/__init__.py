@@ -1,0 +1,94 @@
+"""jobframe: Active Job for Python.
+
+Declare jobs by subclassing `Job` and writing ``perform``; enqueue them with ``perform_later``;
+retry, discard and call back declaratively; run them on any backend a plugin provides.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobframe import log_subscriber as _log_subscriber  # noqa: F401 - installs the default logger
+from jobframe.config import configure, settings
+from jobframe.errors import (
+    Abort,
+    ConfigurationError,
+    DeserializationError,
+    EnqueueError,
+    InvalidOptionError,
+    JobDefinitionError,
+    JobframeError,
+    RecordNotFound,
+    SerializationError,
+    UnknownAdapterError,
+    UnknownJobError,
+)
+from jobframe.hookspecs import hookimpl
+from jobframe.job import ConfiguredJob, Job, perform_all_later
+from jobframe.job.callbacks import (
+    after_discard,
+    after_enqueue,
+    after_perform,
+    around_enqueue,
+    around_perform,
+    before_enqueue,
+    before_perform,
+)
+from jobframe.job.exceptions import discard_on, polynomially_longer, rescue_from, retry_on
+from jobframe.notifications import Event, subscribe
+from jobframe.queue_adapters.base import QueueAdapter
+from jobframe.serializers import ObjectSerializer
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # GlobalID pulls in hmac and friends; load it on first use.
+    if name == "GlobalID":
+        from jobframe.global_id import GlobalID
+
+        return GlobalID
+    if name == "SignedGlobalID":
+        from jobframe.global_id import SignedGlobalID
+
+        return SignedGlobalID
+    raise AttributeError(f"module 'jobframe' has no attribute {name!r}")
+
+
+__all__ = [
+    "Abort",
+    "ConfigurationError",
+    "ConfiguredJob",
+    "DeserializationError",
+    "EnqueueError",
+    "Event",
+    "GlobalID",
+    "InvalidOptionError",
+    "Job",
+    "JobDefinitionError",
+    "JobframeError",
+    "ObjectSerializer",
+    "QueueAdapter",
+    "RecordNotFound",
+    "SerializationError",
+    "SignedGlobalID",
+    "UnknownAdapterError",
+    "UnknownJobError",
+    "__version__",
+    "after_discard",
+    "after_enqueue",
+    "after_perform",
+    "around_enqueue",
+    "around_perform",
+    "before_enqueue",
+    "before_perform",
+    "configure",
+    "discard_on",
+    "hookimpl",
+    "perform_all_later",
+    "polynomially_longer",
+    "rescue_from",
+    "retry_on",
+    "settings",
+    "subscribe",
+]

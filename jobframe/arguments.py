@@ -1,0 +1,299 @@
+"""The tree walk that turns job arguments into plain JSON and back.
+
+Plain JSON values pass through untouched: str, int, bool, None, finite floats, lists, and dicts
+whose keys are all strings. Every other value becomes a marked object,
+``{"_jf": <name>, "value": <data>}``, where the name is ``tuple``, ``set``, ``frozenset``,
+``dict`` (a list of key/value pairs), ``job`` (a job class), ``gid`` (a model's GlobalID URI) or
+the wire name of a registered `jobframe.serializers.ObjectSerializer`. See docs/arguments.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from jobframe import global_id, serializers
+from jobframe.errors import DeserializationError, JobframeError, SerializationError, UnknownJobError
+from jobframe.job import registry
+from jobframe.serializers.base import is_plain_json
+
+MARKER = "_jf"
+
+_PLAIN = (str, int, bool, type(None))
+_FIX = (
+    "Pass its id instead, make the model locatable with a GlobalID (configure a locator for its "
+    "declarative base: jobframe.configure(locators=[SQLAlchemyLocator(Session, Base)])), or "
+    "register an ObjectSerializer for it (jobframe.serializers.register(...))."
+)
+
+
+def serialize(args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+    """Plain JSON for a job's positional and keyword arguments.
+
+    Raises:
+        SerializationError: an argument cannot be serialized; the message names its path
+            (``args[0]['items'][2]``), its type and how to fix it.
+    """
+    out_args = [serialize_value(value, f"args[{i}]") for i, value in enumerate(args)]
+    out_kwargs: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        if type(key) is not str:
+            raise SerializationError(f"keyword argument names must be strings, got {key!r}.")
+        out_kwargs[key] = serialize_value(value, f"kwargs[{key!r}]")
+    return out_args, out_kwargs
+
+
+def deserialize(args: list[Any], kwargs: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+    """The arguments that `serialize` turned into `args` and `kwargs`.
+
+    Raises:
+        DeserializationError: the payload is malformed, names an unknown serializer or class, or
+            a GlobalID whose row is gone (then its ``__cause__`` is `RecordNotFound`).
+    """
+    if type(args) is not list or type(kwargs) is not dict:
+        raise DeserializationError(
+            f"arguments must be a JSON list and object, got {type(args).__name__} and "
+            f"{type(kwargs).__name__}."
+        )
+    out_args = [deserialize_value(value, f"args[{i}]") for i, value in enumerate(args)]
+    out_kwargs: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        if type(key) is not str:
+            raise DeserializationError(f"keyword argument names must be strings, got {key!r}.")
+        out_kwargs[key] = deserialize_value(value, f"kwargs[{key!r}]")
+    return out_args, out_kwargs
+
+
+def serialize_value(value: Any, path: str = "value") -> Any:
+    """Plain JSON for one value; `path` names it in error messages.
+
+    Raises:
+        SerializationError: the value, or something inside it, cannot be serialized.
+    """
+    try:
+        return _serialize(value, path, set())
+    except RecursionError:
+        raise SerializationError(f"{path}: the argument is nested too deeply.") from None
+
+
+def deserialize_value(data: Any, path: str = "value") -> Any:
+    """The value that `serialize_value` turned into `data`.
+
+    Raises:
+        DeserializationError: `data` is malformed or cannot be resolved.
+    """
+    try:
+        return _deserialize(data, path)
+    except RecursionError:
+        raise DeserializationError(f"{path}: the payload is nested too deeply.") from None
+
+
+def _mark(name: str, data: Any) -> dict[str, Any]:
+    return {MARKER: name, "value": data}
+
+
+def _short(key: Any) -> str:
+    text = repr(key)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _serialize(value: Any, path: str, active: set[int]) -> Any:
+    kind = type(value)
+    if kind in _PLAIN or (kind is float and math.isfinite(value)):
+        return value
+    walk = _CONTAINERS.get(kind)
+    if walk is not None:
+        if id(value) in active:
+            raise SerializationError(
+                f"{path}: the {kind.__name__} contains itself (a reference cycle); "
+                "arguments must be trees."
+            )
+        active.add(id(value))
+        try:
+            return walk(value, path, active)
+        finally:
+            active.discard(id(value))
+    if isinstance(value, type) and getattr(value, "__jobframe_job__", False):
+        return _mark("job", _job_name(value, path))
+    serializer = serializers.lookup(kind)
+    if serializer is not None:
+        return _mark(serializer.name, _custom(serializer, value, path))
+    try:
+        gid = global_id.identify(value)
+    except SerializationError as exc:
+        raise SerializationError(f"{path}: {exc}") from exc
+    if gid is not None:
+        return _mark("gid", gid.uri)
+    raise _unsupported(value, path)
+
+
+def _serialize_list(value: list[Any], path: str, active: set[int]) -> list[Any]:
+    return [_serialize(item, f"{path}[{i}]", active) for i, item in enumerate(value)]
+
+
+def _serialize_tuple(value: tuple[Any, ...], path: str, active: set[int]) -> dict[str, Any]:
+    return _mark("tuple", _serialize_list(list(value), path, active))
+
+
+def _serialize_set(value: set[Any] | frozenset[Any], path: str, active: set[int]) -> Any:
+    items = [_serialize(item, f"{path}.<item {i}>", active) for i, item in enumerate(value)]
+    return _mark(type(value).__name__, items)
+
+
+def _serialize_dict(value: dict[Any, Any], path: str, active: set[int]) -> Any:
+    if all(type(key) is str for key in value) and MARKER not in value:
+        return {key: _serialize(item, f"{path}[{key!r}]", active) for key, item in value.items()}
+    pairs = [
+        [
+            _serialize(key, f"{path}.<key {i}>", active),
+            _serialize(item, f"{path}[{_short(key)}]", active),
+        ]
+        for i, (key, item) in enumerate(value.items())
+    ]
+    return _mark("dict", pairs)
+
+
+_CONTAINERS: dict[type, Callable[[Any, str, set[int]], Any]] = {
+    list: _serialize_list,
+    tuple: _serialize_tuple,
+    set: _serialize_set,
+    frozenset: _serialize_set,
+    dict: _serialize_dict,
+}
+
+
+def _job_name(cls: type, path: str) -> str:
+    name = registry.name_of(cls)
+    if registry.registered().get(name) is not cls:
+        raise SerializationError(
+            f"{path}: job class {cls.__qualname__} is not registered under {name!r} (is it "
+            "abstract?); only runnable job classes can be passed as arguments."
+        )
+    return name
+
+
+def _custom(serializer: serializers.ObjectSerializer[Any], value: Any, path: str) -> Any:
+    try:
+        data = serializer.serialize(value)
+    except Exception as exc:
+        raise SerializationError(
+            f"{path}: serializer {serializer.name!r} failed on {_qualname(type(value))}: {exc}"
+        ) from exc
+    if not is_plain_json(data):
+        raise SerializationError(
+            f"{path}: serializer {serializer.name!r} returned {_short(data)}, which is not plain "
+            "JSON (str, int, finite float, bool, None, lists, dicts with str keys); have it "
+            "call jobframe.arguments.serialize_value on nested values."
+        )
+    return data
+
+
+def _qualname(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _unsupported(value: Any, path: str) -> SerializationError:
+    cls = type(value)
+    what = f"{path}: cannot serialize an object of type {_qualname(cls)}."
+    hint = global_id.missing_locator_hint(value)
+    if hint is not None:
+        return SerializationError(f"{what} {hint}")
+    if isinstance(value, (*_PLAIN, float, *_CONTAINERS)):
+        return SerializationError(
+            f"{what} Subclasses of built-in types are not kept: convert it to the plain type, "
+            "or register an ObjectSerializer for it (jobframe.serializers.register(...))."
+        )
+    return SerializationError(f"{what} {_FIX}")
+
+
+def _deserialize(data: Any, path: str) -> Any:
+    kind = type(data)
+    if kind in _PLAIN or kind is float:
+        return data
+    if kind is list:
+        return [_deserialize(item, f"{path}[{i}]") for i, item in enumerate(data)]
+    if kind is not dict:
+        raise DeserializationError(f"{path}: {kind.__name__} is not JSON data.")
+    if MARKER in data:
+        return _unmark(data, path)
+    for key in data:
+        if type(key) is not str:
+            raise DeserializationError(f"{path}: JSON object keys must be strings, got {key!r}.")
+    return {key: _deserialize(item, f"{path}[{key!r}]") for key, item in data.items()}
+
+
+def _unmark(data: dict[str, Any], path: str) -> Any:
+    name, value = data[MARKER], data.get("value")
+    if type(name) is not str or set(data) != {MARKER, "value"}:
+        raise DeserializationError(
+            f"{path}: a marked value must be exactly {{{MARKER!r}: name, 'value': data}}, got "
+            f"{_short(data)}."
+        )
+    reader = _READERS.get(name)
+    if reader is not None:
+        return reader(value, path)
+    serializer = serializers.named(name)
+    if serializer is None:
+        raise DeserializationError(
+            f"{path}: no serializer named {name!r} is registered. Register the serializer in the "
+            "worker too (jobframe.serializers.register(...) in a module the worker imports, or "
+            "the register_serializers plugin hook)."
+        )
+    try:
+        return serializer.deserialize(value)
+    except Exception as exc:
+        raise DeserializationError(
+            f"{path}: serializer {name!r} could not read {_short(value)}: {exc}"
+        ) from exc
+
+
+def _items(value: Any, path: str) -> list[Any]:
+    if type(value) is not list:
+        raise DeserializationError(f"{path}: expected a list of items, got {_short(value)}.")
+    return [_deserialize(item, f"{path}[{i}]") for i, item in enumerate(value)]
+
+
+def _read_set(factory: Callable[[list[Any]], Any], value: Any, path: str) -> Any:
+    try:
+        return factory(_items(value, path))
+    except TypeError as exc:
+        raise DeserializationError(f"{path}: set items must be hashable: {exc}") from exc
+
+
+def _read_dict(value: Any, path: str) -> dict[Any, Any]:
+    result: dict[Any, Any] = {}
+    for i, pair in enumerate(_items(value, path)):
+        if type(pair) is not list or len(pair) != 2:
+            raise DeserializationError(f"{path}[{i}]: expected a [key, value] pair.")
+        try:
+            result[pair[0]] = pair[1]
+        except TypeError as exc:
+            raise DeserializationError(f"{path}[{i}]: dict keys must be hashable: {exc}") from exc
+    return result
+
+
+def _read_job(value: Any, path: str) -> type:
+    try:
+        return registry.lookup(value)
+    except UnknownJobError as exc:
+        raise DeserializationError(f"{path}: {exc}") from exc
+
+
+def _read_gid(value: Any, path: str) -> Any:
+    try:
+        return global_id.locate(value)
+    except JobframeError as exc:  # RecordNotFound stays reachable as __cause__
+        raise DeserializationError(f"{path}: {exc}") from exc
+
+
+_READERS: dict[str, Callable[[Any, str], Any]] = {
+    "tuple": lambda value, path: tuple(_items(value, path)),
+    "set": lambda value, path: _read_set(set, value, path),
+    "frozenset": lambda value, path: _read_set(frozenset, value, path),
+    "dict": _read_dict,
+    "job": _read_job,
+    "gid": _read_gid,
+}
+
+__all__ = ["MARKER", "deserialize", "deserialize_value", "serialize", "serialize_value"]

@@ -1,0 +1,129 @@
+"""`SQLAlchemyLocator`: GlobalIDs for the mapped classes of given declarative bases.
+
+Everything is read from the mapped classes themselves (``Base.registry.mappers``), so importing
+this module does not import SQLAlchemy, and a payload can only ever name one of those classes.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from jobframe.errors import (
+    ConfigurationError,
+    DeserializationError,
+    RecordNotFound,
+    SerializationError,
+)
+from jobframe.global_id.uri import GlobalID
+
+
+class SQLAlchemyLocator:
+    """Locates instances of the models mapped on `bases`, by class name and primary key.
+
+    A located model is loaded with ``session.get`` in a fresh session from `session_factory`,
+    expunged and the session closed: its column attributes are loaded and usable, but lazy
+    relationships and deferred columns are not (merge it into your own session to use them).
+
+    Parameters:
+        session_factory: a callable returning a new `Session`, e.g. a `sessionmaker`.
+        bases: declarative bases (or registries' owners) whose mapped classes may be located.
+        app: the GlobalID app this locator serves (default: the ``global_id_app`` setting).
+
+    Raises:
+        ConfigurationError: no bases, or two mapped classes share a name (on first use).
+    """
+
+    def __init__(
+        self, session_factory: Callable[[], Any], *bases: Any, app: str | None = None
+    ) -> None:
+        if not bases:
+            raise ConfigurationError("SQLAlchemyLocator needs at least one declarative base.")
+        self.session_factory = session_factory
+        self.bases = bases
+        self.app = app
+        self._lock = threading.Lock()
+        self._models: dict[str, Any] = {}
+        self._seen: frozenset[Any] = frozenset()
+
+    def __repr__(self) -> str:
+        names = ", ".join(base.__qualname__ for base in self.bases)
+        return f"SQLAlchemyLocator({names})"
+
+    def models(self) -> dict[str, Any]:
+        """Model name -> mapped class, for every class mapped on the bases so far."""
+        mappers = frozenset(m for base in self.bases for m in base.registry.mappers)
+        if mappers == self._seen:
+            return self._models
+        models: dict[str, Any] = {}
+        for mapper in mappers:
+            cls = mapper.class_
+            other = models.setdefault(cls.__name__, cls)
+            if other is not cls:
+                raise ConfigurationError(
+                    f"{self!r}: two mapped classes are named {cls.__name__!r} "
+                    f"({other.__module__} and {cls.__module__}); GlobalIDs name models by "
+                    "class name, so give them distinct names or use separate locators."
+                )
+        with self._lock:
+            self._models, self._seen = models, mappers
+        return models
+
+    def can_locate(self, model_name: str) -> bool:
+        return model_name in self.models()
+
+    def global_id_parts(self, model: Any) -> tuple[str, str] | None:
+        cls = type(model)
+        if self.models().get(cls.__name__) is not cls:
+            return None
+        key = cls.__mapper__.primary_key_from_instance(model)
+        if len(key) != 1:
+            raise SerializationError(
+                f"{cls.__name__} has a composite primary key; GlobalIDs need a single-column "
+                "key. Pass the key values instead."
+            )
+        if key[0] is None:
+            raise SerializationError(
+                f"this {cls.__name__} has no primary key yet: flush or commit the session "
+                "before enqueueing the job."
+            )
+        return cls.__name__, str(key[0])
+
+    def locate(self, gid: GlobalID) -> Any:
+        cls = self.models().get(gid.model_name)
+        if cls is None:
+            raise DeserializationError(f"{self!r} cannot locate {gid.model_name!r} ({gid}).")
+        pk = self._typed_id(cls, gid)
+        session = self.session_factory()
+        try:
+            obj = session.get(cls, pk)
+            if obj is None:
+                raise RecordNotFound(f"{gid}: there is no {cls.__name__} with id {pk!r}.")
+            session.expunge(obj)
+        finally:
+            session.close()
+        return obj
+
+    @staticmethod
+    def _typed_id(cls: Any, gid: GlobalID) -> Any:
+        column = cls.__mapper__.primary_key[0]
+        try:
+            python_type = column.type.python_type
+        except NotImplementedError:
+            return gid.model_id
+        try:
+            if python_type is int:
+                # int() would also accept " 42", "4_2" and "+42": ids travel in one form only.
+                if not gid.model_id.lstrip("-").isdigit() or not gid.model_id.isascii():
+                    raise ValueError("not an integer")
+                return int(gid.model_id)
+            if python_type is uuid.UUID:
+                return uuid.UUID(gid.model_id)
+            return python_type(gid.model_id) if python_type is not str else gid.model_id
+        except (TypeError, ValueError) as exc:
+            raise DeserializationError(
+                f"{gid}: {gid.model_id!r} is not a valid {python_type.__name__} primary key "
+                f"for {cls.__name__}."
+            ) from exc

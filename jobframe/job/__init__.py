@@ -1,0 +1,7 @@
+"""The Job class and its concerns."""
+
+from jobframe.job.base import Job
+from jobframe.job.configured import ConfiguredJob
+from jobframe.job.enqueuing import perform_all_later
+
+__all__ = ["ConfiguredJob", "Job", "perform_all_later"]

@@ -1,0 +1,116 @@
+"""``Job.set(wait=, wait_until=, queue=, priority=)``: options for one enqueue."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from jobframe.errors import InvalidOptionError
+from jobframe.job.core import hybridmethod
+from jobframe.job.queue_name import prefixed, validate_queue_name
+from jobframe.job.queue_priority import validate_priority
+
+if TYPE_CHECKING:
+    from jobframe.job.base import Job
+
+
+def wait_seconds(wait: object, origin: str = "wait") -> float:
+    """``wait`` as seconds: a timedelta or a number of seconds, never negative."""
+    if isinstance(wait, timedelta):
+        seconds = wait.total_seconds()
+    elif isinstance(wait, int | float) and not isinstance(wait, bool):
+        seconds = float(wait)
+    else:
+        raise InvalidOptionError(
+            f"{origin} must be a timedelta or a number of seconds, got {wait!r}."
+        )
+    if seconds < 0 or seconds != seconds:
+        raise InvalidOptionError(f"{origin} must not be negative, got {wait!r}.")
+    return seconds
+
+
+def validate_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Check ``set()`` options up front, so a bad value fails at the call site."""
+    unknown = set(options) - {"wait", "wait_until", "queue", "priority"}
+    if unknown:
+        raise InvalidOptionError(
+            f"unknown job option(s) {', '.join(sorted(unknown))}; "
+            "use wait=, wait_until=, queue= or priority=."
+        )
+    if options.get("wait") is not None and options.get("wait_until") is not None:
+        raise InvalidOptionError("pass either wait= or wait_until=, not both.")
+    clean: dict[str, Any] = {}
+    if options.get("wait") is not None:
+        clean["wait"] = wait_seconds(options["wait"])
+    if options.get("wait_until") is not None:
+        until = options["wait_until"]
+        if not isinstance(until, datetime):
+            raise InvalidOptionError(f"wait_until must be a datetime, got {until!r}.")
+        if until.tzinfo is None or until.utcoffset() is None:
+            raise InvalidOptionError(
+                f"wait_until must be timezone-aware (got naive {until!r}); "
+                "use datetime.now(UTC) + ... or attach a zoneinfo.ZoneInfo."
+            )
+        clean["wait_until"] = until.astimezone(UTC)
+    if options.get("queue") is not None:
+        clean["queue"] = validate_queue_name(options["queue"], "queue")
+    if "priority" in options:
+        clean["priority"] = validate_priority(options["priority"], "priority")
+    return clean
+
+
+def apply_options(job: Job, options: dict[str, Any]) -> None:
+    """Set the queue, priority and scheduled time that validated options ask for."""
+    if "queue" in options:
+        job.queue_name = prefixed(options["queue"])
+    if "priority" in options:
+        job.priority = options["priority"]
+    if "wait" in options:
+        job.scheduled_at = datetime.now(UTC) + timedelta(seconds=options["wait"])
+    elif "wait_until" in options:
+        job.scheduled_at = options["wait_until"]
+
+
+class ConfiguredJob:
+    """A job class with enqueue options attached: ``Job.set(queue="urgent").perform_later(x)``."""
+
+    def __init__(self, job_class: type[Job], options: dict[str, Any]) -> None:
+        self.job_class = job_class
+        self.options = validate_options(options)
+
+    def set(self, **options: Any) -> ConfiguredJob:
+        return ConfiguredJob(self.job_class, {**self.options, **options})
+
+    def perform_later(self, *args: Any, **kwargs: Any) -> Job:
+        job = self.job_class(*args, **kwargs)
+        job.enqueue(**self.options)
+        return job
+
+    def perform_now(self, *args: Any, **kwargs: Any) -> Any:
+        job = self.job_class(*args, **kwargs)
+        apply_options(job, self.options)
+        return job.perform_now()
+
+    def perform_all_later(self, jobs: list[Job]) -> int:
+        from jobframe.job.enqueuing import perform_all_later
+
+        for job in jobs:
+            apply_options(job, self.options)
+        return perform_all_later(jobs)
+
+    def __repr__(self) -> str:
+        return f"<ConfiguredJob {self.job_class.__qualname__} {self.options}>"
+
+
+class Configured:
+    """Adds ``set()`` to the class (returns a `ConfiguredJob`) and to instances (returns self)."""
+
+    @hybridmethod
+    def set(cls, **options: Any) -> ConfiguredJob:  # noqa: N805 - bound to the class
+        """Options for the next enqueue: ``wait``, ``wait_until``, ``queue``, ``priority``."""
+        return ConfiguredJob(cls, options)
+
+    @set.instance
+    def set(self, **options: Any) -> Any:  # noqa: F811 - the instance side of the same method
+        apply_options(self, validate_options(options))  # type: ignore[arg-type]
+        return self

@@ -1,0 +1,220 @@
+"""Job identity, attributes and the versioned JSON wire format."""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Generic, TypeVar, overload
+
+from jobframe import arguments
+from jobframe.errors import DeserializationError, JobDefinitionError
+from jobframe.job import registry
+
+WIRE_VERSION = 1
+_T = TypeVar("_T")
+
+
+class hybridmethod(Generic[_T]):  # noqa: N801 - used as a decorator, like classmethod
+    """A method that works on the class (``Job.perform_now(x)``) and on an instance."""
+
+    def __init__(self, on_class: Callable[..., _T]) -> None:
+        self.on_class = on_class
+        self.on_instance: Callable[..., _T] | None = None
+        self.__doc__ = on_class.__doc__
+
+    def instance(self, fn: Callable[..., _T]) -> hybridmethod[_T]:
+        self.on_instance = fn
+        return self
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> Callable[..., _T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type) -> Callable[..., _T]: ...
+    def __get__(self, obj: object | None, owner: type) -> Callable[..., _T]:
+        if obj is None or self.on_instance is None:
+            return self.on_class.__get__(owner, owner)  # type: ignore[attr-defined, no-any-return]
+        return self.on_instance.__get__(obj, owner)  # type: ignore[attr-defined, no-any-return]
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat()
+
+
+def _parse_time(value: Any, key: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError) as exc:
+        raise DeserializationError(f"payload field {key!r} is not an ISO timestamp: {value!r}") from exc
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class Core:
+    """Identity and state of one job, and its wire format (``serialize`` / ``deserialize``)."""
+
+    __jobframe_job__: ClassVar[bool] = True
+    abstract: ClassVar[bool] = True
+    job_name: ClassVar[str | None] = None
+
+    job_id: str
+    provider_job_id: str | None
+    queue_name: str
+    priority: int | None
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    executions: int
+    exception_executions: dict[str, int]
+    enqueued_at: datetime | None
+    scheduled_at: datetime | None
+    locale: str | None
+    timezone: str | None
+    successfully_enqueued: bool
+    enqueue_error: BaseException | None
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if "abstract" not in cls.__dict__:
+            cls.abstract = False
+        if not cls.abstract:
+            if not callable(getattr(cls, "perform", None)):
+                raise JobDefinitionError(f"{cls.__qualname__} must define a perform() method.")
+            registry.register(cls)  # type: ignore[arg-type]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._check_concrete()
+        self._bind(args, kwargs)
+        self.args = args
+        self.kwargs = kwargs
+        self._serialized_arguments: tuple[list[Any], dict[str, Any]] | None = None
+        self.job_id = str(uuid.uuid4())
+        self.provider_job_id = None
+        self.executions = 0
+        self.exception_executions = {}
+        self.enqueued_at = None
+        self.scheduled_at = None
+        self.locale = None
+        self.timezone = None
+        self.successfully_enqueued = False
+        self.enqueue_error = None
+        self._payload_cache: dict[str, Any] | None = None
+        self._init_queue_options()
+
+    def _init_queue_options(self) -> None:
+        """Filled in by the queue-name and priority mixins."""
+
+    @classmethod
+    def _check_concrete(cls) -> None:
+        if cls.abstract:
+            raise JobDefinitionError(
+                f"{cls.__qualname__} is abstract (abstract = True) and cannot be enqueued or "
+                "performed; subclass it and enqueue the subclass."
+            )
+
+    def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Fail in the caller, as a direct call would, when arguments don't fit ``perform``."""
+        try:
+            inspect.signature(self.perform).bind(*args, **kwargs)  # type: ignore[attr-defined]
+        except TypeError as exc:
+            raise TypeError(f"{type(self).__qualname__}.perform(): {exc}") from None
+
+    @classmethod
+    def job_class_name(cls) -> str:
+        return registry.name_of(cls)
+
+    def serialize(self) -> dict[str, Any]:
+        """The job as plain JSON data (the wire format, version 1).
+
+        Raises:
+            SerializationError: an argument has no serializer; the message names it and the fix.
+        """
+        if self._payload_cache is not None:
+            return self._payload_cache
+        if self._serialized_arguments is None:
+            self._serialized_arguments = arguments.serialize(self.args, self.kwargs)
+        args, kwargs = self._serialized_arguments
+        return {
+            "version": WIRE_VERSION,
+            "job_class": registry.name_of(type(self)),
+            "job_id": self.job_id,
+            "provider_job_id": self.provider_job_id,
+            "queue_name": self.queue_name,
+            "priority": self.priority,
+            "arguments": args,
+            "kwargs": kwargs,
+            "executions": self.executions,
+            "exception_executions": dict(self.exception_executions),
+            "locale": self.locale,
+            "timezone": self.timezone,
+            "enqueued_at": _iso(self.enqueued_at),
+            "scheduled_at": _iso(self.scheduled_at),
+        }
+
+    @classmethod
+    def deserialize(cls, data: Any) -> Any:
+        """Rebuild a job from its wire format. Arguments are decoded when the job performs.
+
+        Raises:
+            UnknownJobError: ``job_class`` is not a registered job class (nothing is imported).
+            DeserializationError: the payload is malformed or of an unknown version.
+        """
+        if not isinstance(data, dict):
+            raise DeserializationError(f"a job payload must be a JSON object, got {type(data).__name__}")
+        version = data.get("version")
+        if version != WIRE_VERSION:
+            raise DeserializationError(
+                f"unsupported job payload version {version!r} (this jobframe reads {WIRE_VERSION}); "
+                "upgrade the worker to the version that enqueued it."
+            )
+        job_cls = registry.lookup(data.get("job_class"))
+        if not issubclass(job_cls, cls):
+            raise DeserializationError(f"{job_cls.__qualname__} is not a {cls.__qualname__}")
+        job: Any = job_cls.__new__(job_cls)
+        try:
+            job._load(data)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DeserializationError(f"malformed job payload: {exc!r}") from exc
+        return job
+
+    def _load(self, data: dict[str, Any]) -> None:
+        args, kwargs = data["arguments"], data.get("kwargs", {})
+        if not isinstance(args, list) or not isinstance(kwargs, dict):
+            raise TypeError("'arguments' must be a list and 'kwargs' an object")
+        self._serialized_arguments = (args, kwargs)
+        self.args = ()
+        self.kwargs = {}
+        self._arguments_loaded = False
+        self.job_id = str(data["job_id"])
+        self.provider_job_id = data.get("provider_job_id")
+        self.queue_name = str(data["queue_name"])
+        priority = data.get("priority")
+        if priority is not None and (not isinstance(priority, int) or isinstance(priority, bool)):
+            raise TypeError(f"'priority' must be an integer or null, got {priority!r}")
+        self.priority = priority
+        self.executions = int(data.get("executions", 0))
+        self.exception_executions = {str(k): int(v) for k, v in data.get("exception_executions", {}).items()}
+        self.locale = data.get("locale")
+        self.timezone = data.get("timezone")
+        self.enqueued_at = _parse_time(data.get("enqueued_at"), "enqueued_at")
+        self.scheduled_at = _parse_time(data.get("scheduled_at"), "scheduled_at")
+        self.successfully_enqueued = self.enqueued_at is not None
+        self.enqueue_error = None
+        self._payload_cache = None
+
+    def _load_arguments(self) -> None:
+        """Decode arguments (inside perform, so ``discard_on(DeserializationError)`` can catch it)."""
+        if getattr(self, "_arguments_loaded", True):
+            return
+        assert self._serialized_arguments is not None
+        args, kwargs = arguments.deserialize(*self._serialized_arguments)
+        self.args, self.kwargs = tuple(args), kwargs
+        self._arguments_loaded = True
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__qualname__} {self.job_id} queue={getattr(self, 'queue_name', None)!r}>"
+
+    @staticmethod
+    def now() -> datetime:
+        return datetime.now(UTC)

@@ -1,0 +1,155 @@
+"""Putting jobs on a queue: ``perform_later``, ``enqueue``, ``retry_job`` and bulk enqueue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from jobframe import arguments, notifications
+from jobframe.errors import Abort, EnqueueError, InvalidOptionError, JobframeError
+from jobframe.job.callbacks import CallbackChain
+from jobframe.job.configured import apply_options, validate_options
+from jobframe.queue_adapters.base import QueueAdapter
+
+if TYPE_CHECKING:
+    from jobframe.job.base import Job
+
+
+def _check_supported(job: Job, adapter: QueueAdapter) -> None:
+    if job.scheduled_at is not None and not adapter.supports_delay:
+        raise InvalidOptionError(
+            f"the {adapter.name or type(adapter).__name__} adapter cannot run jobs later "
+            "(wait/wait_until); use a backend that schedules (async, redis, sql)."
+        )
+
+
+def _prepare(job: Job) -> None:
+    """Serialize the arguments now, so a bad one fails in the caller before anything is written."""
+    job._check_concrete()
+    if job._serialized_arguments is None:
+        job._serialized_arguments = arguments.serialize(job.args, job.kwargs)
+
+
+def _freeze(job: Job) -> None:
+    job.enqueued_at = job.now()
+    job._payload_cache = None
+    job._payload_cache = job.serialize()
+
+
+def _wrap_failure(adapter: QueueAdapter, exc: Exception) -> Exception:
+    if isinstance(exc, JobframeError):
+        return exc
+    return EnqueueError(f"{type(adapter).__name__} could not enqueue the job: {type(exc).__name__}: {exc}")
+
+
+class Enqueuing:
+    """``perform_later`` on the class; ``enqueue`` on an instance."""
+
+    @classmethod
+    def perform_later(cls, *args: Any, **kwargs: Any) -> Any:
+        """Build the job and enqueue it. Returns the job (``successfully_enqueued`` tells).
+
+        Raises:
+            TypeError: the arguments don't fit ``perform``'s signature.
+            SerializationError: an argument cannot be serialized; nothing was enqueued.
+            EnqueueError: the backend refused or is unreachable; nothing was enqueued.
+        """
+        job = cls(*args, **kwargs)
+        return job.enqueue()  # type: ignore[attr-defined]
+
+    def enqueue(self: Any, **options: Any) -> Any:
+        """Enqueue this job with optional ``wait``/``wait_until``/``queue``/``priority``."""
+        apply_options(self, validate_options(options))
+        return self._enqueue(retrying=False)
+
+    def retry_job(self: Any, wait: float = 0, queue: str | None = None, priority: int | None = None,
+                  error: BaseException | None = None) -> Any:  # fmt: skip
+        """Enqueue this job again after ``wait`` seconds (used by ``retry_on``)."""
+        options: dict[str, Any] = {"wait": wait}
+        if queue is not None:
+            options["queue"] = queue
+        if priority is not None:
+            options["priority"] = priority
+        apply_options(self, validate_options(options))
+        with self._instrument("enqueue_retry", adapter=self.adapter(), wait=wait, error=error):
+            return self._enqueue(retrying=True)
+
+    def _enqueue(self: Any, retrying: bool) -> Any:
+        _prepare(self)
+        adapter = self.adapter()
+        if retrying and not adapter.supports_delay:
+            self.scheduled_at = None  # e.g. inline: retry at once rather than fail the retry
+        _check_supported(self, adapter)
+        self.successfully_enqueued = False
+        self.enqueue_error = None
+        event = "enqueue_at" if self.scheduled_at is not None else "enqueue"
+        try:
+            with CallbackChain(self, "enqueue"), self._instrument(event, adapter=adapter):
+                _freeze(self)
+                try:
+                    if self.scheduled_at is not None:
+                        adapter.enqueue_at(self, self.scheduled_at)
+                    else:
+                        adapter.enqueue(self)
+                except Exception as exc:
+                    self.enqueue_error = _wrap_failure(adapter, exc)
+                    if self.enqueue_error is exc:
+                        raise
+                    raise self.enqueue_error from exc
+                self.successfully_enqueued = True
+        except Abort:
+            return self
+        finally:
+            self._payload_cache = None
+        return self
+
+
+def perform_all_later(jobs: Iterable[Job]) -> int:
+    """Enqueue many jobs with one adapter call per adapter. Returns how many were enqueued.
+
+    Every job's arguments are serialized before anything is written. Enqueue callbacks run for
+    each job; a job whose callback halts is left out (``successfully_enqueued`` stays False).
+    """
+    jobs = list(jobs)
+    for job in jobs:
+        _prepare(job)
+    by_adapter: dict[int, tuple[QueueAdapter, list[Job]]] = {}
+    for job in jobs:
+        adapter = job.adapter()
+        _check_supported(job, adapter)
+        job.successfully_enqueued = False
+        by_adapter.setdefault(id(adapter), (adapter, []))[1].append(job)
+    total = 0
+    for adapter, group in by_adapter.values():
+        total += _enqueue_group(adapter, group)
+    return total
+
+
+def _enqueue_group(adapter: QueueAdapter, group: list[Job]) -> int:
+    chains: list[CallbackChain] = []
+    ready: list[Job] = []
+    try:
+        for job in group:
+            chain = CallbackChain(job, "enqueue")
+            try:
+                chain.__enter__()
+            except Abort:
+                continue
+            chains.append(chain)
+            ready.append(job)
+            _freeze(job)
+        with notifications.instrument("enqueue_all", adapter=adapter, jobs=ready):
+            try:
+                count = adapter.enqueue_all(ready) if ready else 0
+            except Exception as exc:
+                raise _wrap_failure(adapter, exc) from exc
+    except BaseException as exc:
+        for chain in chains:
+            chain.__exit__(type(exc), exc, exc.__traceback__)
+        raise
+    finally:
+        for job in group:
+            job._payload_cache = None
+    for chain in chains:
+        chain.__exit__(None, None, None)
+    return count

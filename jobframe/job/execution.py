@@ -1,0 +1,84 @@
+"""Running a job: ``perform_now`` (here, with callbacks and exception handling) and ``execute``."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+
+from jobframe.errors import Abort, JobframeError
+from jobframe.job.callbacks import CallbackChain
+from jobframe.job.core import hybridmethod
+
+
+class Execution:
+    """``Job.perform_now(x)`` builds and runs a job; ``job.perform_now()`` runs an existing one."""
+
+    @hybridmethod
+    def perform_now(cls, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - bound to the class
+        """Run ``perform`` in this process now, with callbacks, ``retry_on`` and ``discard_on``."""
+        return cls(*args, **kwargs).perform_now()
+
+    @perform_now.instance
+    def perform_now(self: Any) -> Any:  # noqa: F811 - the instance side of the same method
+        if inspect.iscoroutinefunction(self.perform):
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                return asyncio.run(self.perform_now_async())
+            raise JobframeError(
+                f"{type(self).__qualname__}.perform is async and an event loop is running in this "
+                "thread: use `await job.perform_now_async()` instead of perform_now()."
+            )
+        self._check_concrete()
+        self.executions += 1
+        try:
+            self._start_execution()
+            with self._instrument("perform", adapter=None), CallbackChain(self, "perform"):
+                return self.perform(*self.args, **self.kwargs)
+        except Abort:
+            return None
+        except Exception as exc:
+            return self._handle_failure(exc)
+
+    async def perform_now_async(self: Any) -> Any:
+        """`perform_now` for code already inside an event loop (``async def perform`` or not)."""
+        self._check_concrete()
+        self.executions += 1
+        try:
+            self._start_execution()
+            with self._instrument("perform", adapter=None), CallbackChain(self, "perform"):
+                result = self.perform(*self.args, **self.kwargs)
+                if inspect.isawaitable(result):
+                    result = await result
+                return result
+        except Abort:
+            return None
+        except Exception as exc:
+            return self._handle_failure(exc)
+
+    def _start_execution(self: Any) -> None:
+        """Decode the arguments (a failure here reaches ``discard_on``) and announce the start."""
+        self._load_arguments()
+        with self._instrument("perform_start"):
+            pass
+
+    def _handle_failure(self: Any, exc: Exception) -> None:
+        if self._rescue_with_handler(exc):
+            return None
+        self._run_after_discard(exc)
+        raise exc
+
+    @classmethod
+    def execute(cls, payload: dict[str, Any]) -> Any:
+        """Deserialize a payload and perform it (what workers and adapters call). Returns the job.
+
+        Raises:
+            UnknownJobError, DeserializationError: the payload cannot become a job.
+            Exception: whatever ``perform`` raised once retries ran out.
+        """
+        from jobframe.job.base import Job
+
+        job = Job.deserialize(payload)
+        job.perform_now()
+        return job

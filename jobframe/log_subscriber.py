@@ -1,0 +1,66 @@
+"""Turns instrumentation events into log lines on ``logging.getLogger("jobframe")``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from jobframe import notifications
+from jobframe.notifications import Event
+
+logger = logging.getLogger("jobframe")
+
+
+def _describe(job: Any) -> str:
+    return f"{type(job).__qualname__} (Job ID: {job.job_id}) on queue {job.queue_name!r}"
+
+
+def _with_args(job: Any) -> str:
+    text = job.loggable_arguments()
+    return f" with arguments: {text}" if text else ""
+
+
+def _adapter(event: Event) -> str:
+    return type(event.adapter).__name__ if event.adapter is not None else "?"
+
+
+def on_event(event: Event) -> None:
+    """Log one event; nothing is formatted unless the level is enabled."""
+    job, exc, ms = event.job, event.exception, event.duration * 1000
+    name = event.name
+    if name in ("enqueue", "enqueue_at"):
+        if exc is not None:
+            logger.error("Failed enqueuing %s to %s: %r", _describe(job), _adapter(event), exc)
+        elif logger.isEnabledFor(logging.INFO) and job.successfully_enqueued:
+            when = f" at {job.scheduled_at.isoformat()}" if name == "enqueue_at" else ""
+            logger.info("Enqueued %s to %s%s%s", _describe(job), _adapter(event), when, _with_args(job))
+    elif name == "enqueue_all" and logger.isEnabledFor(logging.INFO):
+        jobs = event.payload.get("jobs", [])
+        logger.info("Enqueued %d jobs to %s", len(jobs), _adapter(event))
+    elif name == "perform_start" and logger.isEnabledFor(logging.INFO):
+        logger.info("Performing %s%s", _describe(job), _with_args(job))
+    elif name == "perform":
+        if exc is not None:
+            logger.error("Error performing %s in %.2fms: %s: %s", _describe(job), ms,
+                         type(exc).__name__, exc, exc_info=exc)  # fmt: skip
+        elif logger.isEnabledFor(logging.INFO):
+            logger.info("Performed %s in %.2fms", _describe(job), ms)
+    elif name == "enqueue_retry" and logger.isEnabledFor(logging.INFO):
+        error = event.payload.get("error")
+        logger.info("Retrying %s in %.1fs, due to a %s (%s)", _describe(job),
+                    event.payload.get("wait", 0), type(error).__name__, error)  # fmt: skip
+    elif name == "retry_stopped":
+        error = event.payload.get("error")
+        logger.error("Stopped retrying %s due to a %s (%s), which reoccurred on %d executions",
+                     _describe(job), type(error).__name__, error, job.executions)  # fmt: skip
+    elif name == "discard":
+        error = event.payload.get("error")
+        logger.error("Discarded %s due to a %s (%s)", _describe(job), type(error).__name__, error)
+
+
+_unsubscribe = notifications.subscribe("*", on_event)
+
+
+def detach() -> None:
+    """Stop logging job events (an app that has its own subscriber may want this)."""
+    _unsubscribe()

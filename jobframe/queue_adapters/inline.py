@@ -1,0 +1,32 @@
+"""The inline adapter: ``perform_later`` performs the job at once, in the caller's thread.
+
+For development and scripts. Errors surface in the caller. Jobs cannot be scheduled for later;
+retries asked for by ``retry_on`` run immediately instead of after their delay.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from jobframe.hookspecs import hookimpl
+from jobframe.queue_adapters.base import QueueAdapter
+
+if TYPE_CHECKING:
+    from jobframe.job.base import Job
+
+
+class InlineAdapter(QueueAdapter):
+    name = "inline"
+    supports_delay = False
+
+    def enqueue(self, job: Job) -> None:
+        job.execute(job.serialize())
+
+    def enqueue_at(self, job: Job, timestamp: datetime) -> None:
+        raise NotImplementedError("the inline adapter runs jobs at once; use async, redis or sql")
+
+
+@hookimpl
+def register_adapters(register: Any) -> None:
+    register("inline", InlineAdapter)
