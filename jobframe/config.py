@@ -194,8 +194,12 @@ def reset() -> None:
     with _lock:
         _overrides.clear()
         _loaded = None
-    for listener in list(_listeners):
-        listener(settings())
+    if _listeners:
+        # `load()`, not `settings()`: caching here would pin the files of the current directory
+        # before the caller (a test that chdirs or sets JOBFRAME_ENV) is done changing it.
+        current = load()
+        for listener in list(_listeners):
+            listener(current)
 
 
 def on_change(listener: Callable[[Settings], None]) -> None:

@@ -8,6 +8,7 @@ project untouched. Paths are relative to the current directory; the defaults fol
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from dataclasses import dataclass
@@ -30,13 +31,13 @@ import jobframe
 
 
 class {camel}Job(jobframe.Job):
-    queue_as = {queue!r}
+    queue_as = {queue}
 
     def perform(self, *args: object, **kwargs: object) -> None:
         """Do the work of one {camel}Job.
 
-        ``{camel}Job.perform_later(...)`` enqueues the job; a worker then calls this method with
-        the same arguments. Replace ``*args, **kwargs`` with the arguments the job needs: plain
+        ``perform_later(...)`` enqueues the job; a worker then calls this method with the same
+        arguments. Replace ``*args, **kwargs`` with the arguments the job needs: plain
         JSON values, dates, Decimals, UUIDs, or models with a GlobalID (pass a model, not a copy
         of its fields, so the job sees the row as it is when it runs). Keep it safe to run twice:
         a job that raises may be retried.
@@ -56,7 +57,7 @@ from {module} import {camel}Job
 def test_{snake}_job_is_enqueued(jobs: Any) -> None:
     {camel}Job.perform_later("example")
 
-    jobs.assert_enqueued_with(job={camel}Job, args=("example",), queue={queue!r})
+    jobs.assert_enqueued_with(job={camel}Job, args=("example",), queue={queue})
 
 
 def test_{snake}_job_performs(jobs: Any) -> None:
@@ -136,9 +137,9 @@ def generate_job(
     if existing:
         raise GeneratorError(
             f"{' and '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; "
-            "nothing was written. Remove it or choose another name."
+            "nothing was written. Move the existing file away or choose another name."
         )
-    module = _module_of(job_file.parent, stem)
+    module, queue = _module_of(job_file.parent, stem), json.dumps(queue, ensure_ascii=False)
     contents = {
         job_file: JOB_TEMPLATE.format(camel=name.camel, queue=queue),
         test_file: TEST_TEMPLATE.format(

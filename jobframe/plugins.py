@@ -194,15 +194,12 @@ def _run_registration_hooks(state: _State, only: object = None) -> None:
         register = Registrar(impl.plugin_name)
         if call_isolated("register_adapters", only=impl.plugin, register=register):
             state.pending.extend(state.adapters.commit(register.staged))
-    for hook, module, attr in (
-        ("register_serializers", "jobframe.serializers", "register"),
-        ("register_locators", "jobframe.global_id", "register_locator"),
-    ):
-        try:
-            target = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError):  # pragma: no cover - only while being written
-            continue
-        call_isolated(hook, only=only, register=target)
+    # Imported here: both packages call `ensure_loaded` on a lookup miss.
+    from jobframe.global_id import register_locator
+    from jobframe.serializers import register as register_serializer
+
+    call_isolated("register_serializers", only=only, register=register_serializer)
+    call_isolated("register_locators", only=only, register=register_locator)
 
 
 def ensure_loaded() -> None:
@@ -290,6 +287,6 @@ def fresh_manager(entry_points: bool = True) -> Iterator[pluggy.PluginManager]:
     global _state
     previous, _state = _state, _State(entry_points=entry_points)
     try:
-        yield get_manager()
+        yield _state.manager  # entry points still load lazily, on first use
     finally:
         _state = previous

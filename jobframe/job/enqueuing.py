@@ -37,7 +37,8 @@ def _freeze(job: Job) -> None:
 
 
 def _wrap_failure(adapter: QueueAdapter, exc: Exception) -> Exception:
-    if isinstance(exc, JobframeError):
+    """An adapter's own failure becomes an `EnqueueError`; a job's error (inline) stays itself."""
+    if isinstance(exc, JobframeError) or adapter.performs_in_caller:
         return exc
     return EnqueueError(f"{type(adapter).__name__} could not enqueue the job: {type(exc).__name__}: {exc}")
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 class InlineAdapter(QueueAdapter):
     name = "inline"
     supports_delay = False
+    performs_in_caller = True
 
     def enqueue(self, job: Job) -> None:
         job.execute(job.serialize())

@@ -48,8 +48,6 @@ class AdapterConformance:
 
     #: seconds a test waits for jobs to be performed before failing
     wait_timeout: float = 20.0
-    #: True for adapters that run the job in the caller (inline): its errors reach perform_later
-    errors_reach_caller: bool = False
 
     @pytest.fixture
     def adapter(self) -> QueueAdapter:
@@ -124,7 +122,7 @@ class AdapterConformance:
         assert len({e["job_id"] for e in entries}) == 1
 
     def test_a_failing_job_does_not_stop_the_adapter(self, active: QueueAdapter, journal: str) -> None:
-        if self.errors_reach_caller:
+        if active.performs_in_caller:
             with pytest.raises(RuntimeError, match="fails on purpose"):
                 RecordingJob.perform_later(journal, "broken", raise_always=True)
         else:

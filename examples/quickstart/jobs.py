@@ -1,0 +1,44 @@
+"""The quickstart's jobs: a welcome email written to an outbox folder, and a flaky API call."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import jobframe
+
+OUTBOX = Path(__file__).parent / "outbox"
+
+
+class ApplicationJob(jobframe.Job):
+    abstract = True
+
+
+class GatewayTimeout(Exception):
+    pass
+
+
+class SendWelcomeEmailJob(ApplicationJob):
+    queue_as = "mailers"
+
+    @jobframe.after_perform
+    def mark_sent(self) -> None:
+        print(f"  sent welcome email #{self.args[0]} (job {self.job_id[:8]})")
+
+    def perform(self, user_id: int, *, locale: str = "en", signed_up: datetime) -> None:
+        OUTBOX.mkdir(exist_ok=True)
+        message = {"to": f"user{user_id}@example.com", "locale": locale, "signed_up": signed_up.isoformat()}
+        (OUTBOX / f"welcome-{user_id}.json").write_text(json.dumps(message))
+
+
+attempts: dict[str, int] = {}
+
+
+@jobframe.retry_on(GatewayTimeout, wait=0.2, attempts=4)
+class SyncToCRMJob(ApplicationJob):
+    def perform(self, user_id: int) -> None:
+        attempts[self.job_id] = self.executions
+        if self.executions < 3:
+            raise GatewayTimeout(f"CRM timed out (attempt {self.executions})")
+        print(f"  synced user {user_id} to the CRM after {self.executions} attempts")
