@@ -6,7 +6,7 @@ retry, discard and call back declaratively; run them on any backend a plugin pro
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any as _Any
 
 from jobframe import log_subscriber as _log_subscriber  # noqa: F401 - installs the default logger
 from jobframe.config import configure, settings
@@ -42,7 +42,7 @@ from jobframe.serializers import ObjectSerializer
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     # GlobalID pulls in hmac and friends; load it on first use.
     if name == "GlobalID":
         from jobframe.global_id import GlobalID

@@ -9,12 +9,13 @@ the wire name of a registered `jobframe.serializers.ObjectSerializer`. See docs/
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from jobframe import global_id, serializers
-from jobframe.errors import DeserializationError, JobframeError, SerializationError, UnknownJobError
+from jobframe.errors import DeserializationError, JobframeError, SerializationError
 from jobframe.job import registry
 from jobframe.serializers.base import is_plain_json
 
@@ -138,6 +139,8 @@ def _serialize_tuple(value: tuple[Any, ...], path: str, active: set[int]) -> dic
 
 def _serialize_set(value: set[Any] | frozenset[Any], path: str, active: set[int]) -> Any:
     items = [_serialize(item, f"{path}.<item {i}>", active) for i, item in enumerate(value)]
+    # Sorted so that equal sets give equal payloads whatever the process's hash seed.
+    items.sort(key=lambda item: json.dumps(item, sort_keys=True))
     return _mark(type(value).__name__, items)
 
 
@@ -273,17 +276,10 @@ def _read_dict(value: Any, path: str) -> dict[Any, Any]:
     return result
 
 
-def _read_job(value: Any, path: str) -> type:
+def _resolve(find: Callable[[Any], Any], value: Any, path: str) -> Any:
     try:
-        return registry.lookup(value)
-    except UnknownJobError as exc:
-        raise DeserializationError(f"{path}: {exc}") from exc
-
-
-def _read_gid(value: Any, path: str) -> Any:
-    try:
-        return global_id.locate(value)
-    except JobframeError as exc:  # RecordNotFound stays reachable as __cause__
+        return find(value)
+    except JobframeError as exc:  # the cause, e.g. RecordNotFound, stays as __cause__
         raise DeserializationError(f"{path}: {exc}") from exc
 
 
@@ -292,8 +288,8 @@ _READERS: dict[str, Callable[[Any, str], Any]] = {
     "set": lambda value, path: _read_set(set, value, path),
     "frozenset": lambda value, path: _read_set(frozenset, value, path),
     "dict": _read_dict,
-    "job": _read_job,
-    "gid": _read_gid,
+    "job": lambda value, path: _resolve(registry.lookup, value, path),
+    "gid": lambda value, path: _resolve(global_id.locate, value, path),
 }
 
 __all__ = ["MARKER", "deserialize", "deserialize_value", "serialize", "serialize_value"]

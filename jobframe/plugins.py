@@ -225,7 +225,7 @@ def adapter_factories() -> dict[str, AdapterFactory]:
 
 def failures() -> list[PluginFailure]:
     """The plugins, or plugins' hooks, that failed and were skipped, oldest first."""
-    get_manager()
+    ensure_loaded()
     return list(_state.failures)
 
 

@@ -41,4 +41,6 @@ def _fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def postgres_url() -> str:
     require_service("PostgreSQL", "127.0.0.1", 5432)
-    return os.environ.get("JOBFRAME_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    return os.environ.get(
+        "JOBFRAME_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )

@@ -190,6 +190,10 @@ def test_other_values_use_the_marker() -> None:
     }
 
 
+def test_set_payloads_do_not_depend_on_the_hash_seed() -> None:
+    assert serialize_value({"b", "a", 1}) == {"_jf": "set", "value": ["a", "b", 1]}
+
+
 def test_nan_round_trips() -> None:
     assert math.isnan(roundtrip(float("nan")))
 

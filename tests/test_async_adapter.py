@@ -80,7 +80,9 @@ def test_drains_ready_jobs_at_interpreter_exit(tmp_path: object) -> None:
         SlowJob.set(wait=3600).perform_later("never")
         """
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert sorted(result.stdout.split("\n")[:-1]) == [f"done {n}" for n in range(6)]
     assert "shut down with 1 job(s) not run" in result.stderr

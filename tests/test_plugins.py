@@ -94,7 +94,9 @@ def broken_site(site: Path) -> Path:
         {"jobframe_broken_mod": "raise ImportError('jobframe-broken needs libfoo')\n"},
     )
     install(site, "jobframe-ghost", {"ghost": "jobframe_ghost_missing_mod"}, {})
-    install(site, "jobframe-good", {"good": "jobframe_good_mod"}, {"jobframe_good_mod": GOOD_PLUGIN})
+    install(
+        site, "jobframe-good", {"good": "jobframe_good_mod"}, {"jobframe_good_mod": GOOD_PLUGIN}
+    )
     return site
 
 
@@ -142,7 +144,12 @@ def test_jobframe_plugins_lists_the_failures(
 )
 def test_a_plugin_failing_validation_is_skipped(site: Path, source: str, error: str) -> None:
     module = "from jobframe.hookspecs import hookimpl\n\n" + source
-    install(site, "jobframe-invalid", {"invalid": "jobframe_invalid_mod"}, {"jobframe_invalid_mod": module})
+    install(
+        site,
+        "jobframe-invalid",
+        {"invalid": "jobframe_invalid_mod"},
+        {"jobframe_invalid_mod": module},
+    )
 
     with pytest.warns(JobframePluginWarning, match="jobframe-invalid 1.0"), plugins.fresh_manager():
         [failure] = plugins.failures()

@@ -28,7 +28,11 @@ class SendWelcomeEmailJob(ApplicationJob):
 
     def perform(self, user_id: int, *, locale: str = "en", signed_up: datetime) -> None:
         OUTBOX.mkdir(exist_ok=True)
-        message = {"to": f"user{user_id}@example.com", "locale": locale, "signed_up": signed_up.isoformat()}
+        message = {
+            "to": f"user{user_id}@example.com",
+            "locale": locale,
+            "signed_up": signed_up.isoformat(),
+        }
         (OUTBOX / f"welcome-{user_id}.json").write_text(json.dumps(message))
 
 

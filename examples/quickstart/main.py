@@ -17,7 +17,9 @@ def main() -> None:
     jobframe.configure(adapter="async")  # the in-process thread pool: nothing to install
     now = datetime.now(UTC)
     print("Enqueueing 3 welcome emails in one call, and a CRM sync that fails twice first:")
-    jobframe.perform_all_later([SendWelcomeEmailJob(n, signed_up=now, locale="fr") for n in (1, 2, 3)])
+    jobframe.perform_all_later(
+        [SendWelcomeEmailJob(n, signed_up=now, locale="fr") for n in (1, 2, 3)]
+    )
     SyncToCRMJob.perform_later(1)
     SendWelcomeEmailJob.set(wait=0.5).perform_later(4, signed_up=now)
     adapter = queue_adapters.get()

@@ -1,7 +1,7 @@
 """`SQLAlchemyLocator`: GlobalIDs for the mapped classes of given declarative bases.
 
-Everything is read from the mapped classes themselves (``Base.registry.mappers``), so importing
-this module does not import SQLAlchemy, and a payload can only ever name one of those classes.
+Models are found among the mapped classes of the given bases (``Base.registry.mappers``), so a
+payload can only ever name one of those classes. SQLAlchemy is imported only when used.
 """
 
 from __future__ import annotations
@@ -72,13 +72,23 @@ class SQLAlchemyLocator:
         return models
 
     def can_locate(self, model_name: str) -> bool:
+        """Whether `model_name` is a class mapped on the bases."""
         return model_name in self.models()
 
     def global_id_parts(self, model: Any) -> tuple[str, str] | None:
+        """``(class name, primary key)`` for an instance of a class mapped on the bases, else None.
+
+        Raises:
+            SerializationError: the instance has no primary key yet, or a composite one.
+        """
         cls = type(model)
         if self.models().get(cls.__name__) is not cls:
             return None
-        key = cls.__mapper__.primary_key_from_instance(model)
+        from sqlalchemy import inspect
+
+        # A committed instance keeps its identity even once expired and detached, where reading
+        # the key attributes would need a session; unsaved ones only have what was assigned.
+        key = inspect(model).identity or cls.__mapper__.primary_key_from_instance(model)
         if len(key) != 1:
             raise SerializationError(
                 f"{cls.__name__} has a composite primary key; GlobalIDs need a single-column "
@@ -92,6 +102,12 @@ class SQLAlchemyLocator:
         return cls.__name__, str(key[0])
 
     def locate(self, gid: GlobalID) -> Any:
+        """The row `gid` names, loaded in a fresh session and detached from it.
+
+        Raises:
+            DeserializationError: the model is not mapped on the bases, or the id is malformed.
+            RecordNotFound: there is no such row.
+        """
         cls = self.models().get(gid.model_name)
         if cls is None:
             raise DeserializationError(f"{self!r} cannot locate {gid.model_name!r} ({gid}).")

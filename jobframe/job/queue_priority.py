@@ -17,7 +17,7 @@ def validate_priority(value: object, origin: str) -> int | None:
 class QueuePriority:
     """``priority = 10`` on the class (or a callable of the job), overridden by ``set(priority=)``."""
 
-    priority: int | None | Callable[[Any], int | None] = None
+    priority: int | None = None  # or a callable(job) -> int | None
 
     def _init_queue_options(self) -> None:
         self.priority = self._resolve_priority()  # type: ignore[assignment]

@@ -37,7 +37,9 @@ def lookup(name: str, **options: Any) -> QueueAdapter:
         )
     adapter = factory(**options)
     if not isinstance(adapter, QueueAdapter):
-        raise UnknownAdapterError(f"the factory registered as {name!r} returned {adapter!r}, not a QueueAdapter")
+        raise UnknownAdapterError(
+            f"the factory registered as {name!r} returned {adapter!r}, not a QueueAdapter"
+        )
     return adapter
 
 
@@ -64,7 +66,7 @@ def get(spec: str | QueueAdapter | None = None) -> QueueAdapter:
 
 @contextmanager
 def override(adapter: QueueAdapter) -> Iterator[QueueAdapter]:
-    """Route every job, whatever its class's ``queue_adapter``, to ``adapter`` (the test helpers)."""
+    """Route every job, whatever its class's ``queue_adapter``, to ``adapter`` (for tests)."""
     _override.append(adapter)
     try:
         yield adapter

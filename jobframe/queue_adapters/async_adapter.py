@@ -29,19 +29,21 @@ _NO_PRIORITY = 2**62  # jobs without a priority run after every prioritised one
 
 
 class AsyncAdapter(QueueAdapter):
-    """Parameters: ``concurrency`` threads (default 4), ``shutdown_timeout`` seconds (default 10)."""
+    """Options: ``concurrency`` threads (default 4), ``shutdown_timeout`` seconds (default 10)."""
 
     name = "async"
     supports_bulk = True
 
-    def __init__(self, concurrency: int = 4, shutdown_timeout: float = 10.0, **options: Any) -> None:
+    def __init__(
+        self, concurrency: int = 4, shutdown_timeout: float = 10.0, **options: Any
+    ) -> None:
         super().__init__(concurrency=concurrency, shutdown_timeout=shutdown_timeout, **options)
         if not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"async adapter: concurrency must be an int >= 1, got {concurrency!r}")
         self.concurrency = concurrency
         self.shutdown_timeout = float(shutdown_timeout)
         self._cond = threading.Condition()
-        self._ready: list[tuple[int, int, dict[str, Any]]] = []
+        self._ready: list[tuple[int, int, dict[str, Any]]] = []  # (priority, seq, payload)
         self._scheduled: list[tuple[float, int, int, dict[str, Any]]] = []
         self._seq = itertools.count()
         self._threads: list[threading.Thread] = []
@@ -68,7 +70,7 @@ class AsyncAdapter(QueueAdapter):
             if self._stopping:
                 raise EnqueueError("the async adapter is shutting down and accepts no more jobs")
             for job, at in items:
-                priority = _NO_PRIORITY if job.priority is None else job.priority
+                priority: int = _NO_PRIORITY if job.priority is None else job.priority
                 payload = job.serialize()
                 if at is not None and at.timestamp() > time.time():
                     entry = (at.timestamp(), priority, next(self._seq), payload)
@@ -80,8 +82,9 @@ class AsyncAdapter(QueueAdapter):
 
     def _start_threads(self) -> None:
         while len(self._threads) < self.concurrency:
-            thread = threading.Thread(target=self._work, name=f"jobframe-async-{len(self._threads)}",
-                                      daemon=True)  # fmt: skip
+            thread = threading.Thread(
+                target=self._work, name=f"jobframe-async-{len(self._threads)}", daemon=True
+            )
             self._threads.append(thread)
             thread.start()
 
@@ -148,8 +151,11 @@ class AsyncAdapter(QueueAdapter):
 
     def sizes(self) -> dict[str, int]:
         with self._cond:
-            return {"ready": len(self._ready), "scheduled": len(self._scheduled),
-                    "running": self._running}  # fmt: skip
+            return {
+                "ready": len(self._ready),
+                "scheduled": len(self._scheduled),
+                "running": self._running,
+            }
 
 
 @hookimpl

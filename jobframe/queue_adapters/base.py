@@ -30,7 +30,7 @@ class QueueAdapter(abc.ABC):
     supports_priority: ClassVar[bool] = True
     supports_bulk: ClassVar[bool] = False
     supports_transactional_enqueue: ClassVar[bool] = False
-    #: True when ``enqueue`` performs the job in the caller: its errors reach ``perform_later`` as is
+    #: True when ``enqueue`` performs the job in the caller: its errors reach the caller as is
     performs_in_caller: ClassVar[bool] = False
 
     def __init__(self, **options: Any) -> None:

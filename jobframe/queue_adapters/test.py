@@ -71,11 +71,14 @@ class EnqueuedJob:
 
     def describe(self) -> str:
         try:
-            args = ", ".join([*map(repr, self.args), *(f"{k}={v!r}" for k, v in self.kwargs.items())])
+            args = ", ".join(
+                [*map(repr, self.args), *(f"{k}={v!r}" for k, v in self.kwargs.items())]
+            )
         except Exception as exc:  # a failing decode must not hide the listing
             args = f"<undecodable: {exc}>"
         when = f" at {self.at.isoformat()}" if self.at else ""
-        return f"{self.payload['job_class']}({args}) queue={self.queue!r} priority={self.priority}{when}"
+        name = self.payload["job_class"]
+        return f"{name}({args}) queue={self.queue!r} priority={self.priority}{when}"
 
 
 Filter = Callable[[EnqueuedJob], bool]
@@ -92,7 +95,9 @@ class TestAdapter(QueueAdapter):
         super().__init__(**options)
         self.enqueued_jobs: list[EnqueuedJob] = []
         self.performed_jobs: list[EnqueuedJob] = []
-        self.perform_immediately: Filter | None = None  # set: matching jobs run as they are enqueued
+        self.perform_immediately: Filter | None = (
+            None  # set: matching jobs run as they are enqueued
+        )
 
     def enqueue(self, job: Job) -> None:
         self._record(job, None)
@@ -121,7 +126,9 @@ class TestAdapter(QueueAdapter):
         self.performed_jobs.append(record)
         Job.execute(record.payload)
 
-    def perform_enqueued(self, matches: Filter, at: datetime | None = None, limit: int = 10_000) -> int:
+    def perform_enqueued(
+        self, matches: Filter, at: datetime | None = None, limit: int = 10_000
+    ) -> int:
         """Perform matching jobs, including those enqueued meanwhile, until none is left.
 
         Parameters:
@@ -135,7 +142,9 @@ class TestAdapter(QueueAdapter):
             if record is None:
                 return count
             if count >= limit:
-                raise RuntimeError(f"performed {limit} jobs and more keep coming; is one re-enqueuing itself?")
+                raise RuntimeError(
+                    f"performed {limit} jobs and more keep coming; is one re-enqueuing itself?"
+                )
             self.enqueued_jobs.remove(record)
             count += 1
             self.perform(record)

@@ -37,10 +37,21 @@ from jobframe.queue_adapters.base import QueueAdapter
 from jobframe.testing.conformance_jobs import RecordingJob, read
 
 SAMPLE_VALUES: tuple[Any, ...] = (
-    1, 2.5, "text", None, True, [1, [2]], (3, 4), {"a": 1}, {1: "int key"}, frozenset({1, 2}),
-    Decimal("1.10"), UUID("12345678-1234-5678-1234-567812345678"), timedelta(seconds=90),
+    1,
+    2.5,
+    "text",
+    None,
+    True,
+    [1, [2]],
+    (3, 4),
+    {"a": 1},
+    {1: "int key"},
+    frozenset({1, 2}),
+    Decimal("1.10"),
+    UUID("12345678-1234-5678-1234-567812345678"),
+    timedelta(seconds=90),
     b"\x00bytes",
-)  # fmt: skip
+)
 
 
 class AdapterConformance:
@@ -68,14 +79,21 @@ class AdapterConformance:
         with queue_adapters.override(adapter):
             yield adapter
 
-    def _wait_for(self, adapter: QueueAdapter, journal: str, count: int,
-                  where: Callable[[dict[str, Any]], bool] = lambda e: True) -> list[dict[str, Any]]:  # fmt: skip
+    def _wait_for(
+        self,
+        adapter: QueueAdapter,
+        journal: str,
+        count: int,
+        where: Callable[[dict[str, Any]], bool] = lambda e: True,
+    ) -> list[dict[str, Any]]:
         def entries() -> list[dict[str, Any]]:
             return [e for e in read(journal) if where(e)]
 
         self.drain(adapter, lambda: len(entries()) >= count, self.wait_timeout)
         found = entries()
-        assert len(found) >= count, f"expected {count} performed job(s) within {self.wait_timeout}s, saw {found}"
+        assert len(found) >= count, (
+            f"expected {count} performed job(s) within {self.wait_timeout}s, saw {found}"
+        )
         return found
 
     def test_job_runs_once_with_its_arguments(self, active: QueueAdapter, journal: str) -> None:
@@ -88,7 +106,9 @@ class AdapterConformance:
 
     def test_queue_and_priority_reach_the_job(self, active: QueueAdapter, journal: str) -> None:
         priority = 7 if active.supports_priority else None
-        job = RecordingJob.set(queue="conformance", priority=priority).perform_later(journal, "queue")
+        job = RecordingJob.set(queue="conformance", priority=priority).perform_later(
+            journal, "queue"
+        )
         [entry] = self._wait_for(active, journal, 1)
         assert entry["queue"] == job.queue_name and job.queue_name.endswith("conformance")
         assert entry["priority"] == priority
@@ -121,7 +141,9 @@ class AdapterConformance:
         assert [e["executions"] for e in entries] == [1, 2, 3]
         assert len({e["job_id"] for e in entries}) == 1
 
-    def test_a_failing_job_does_not_stop_the_adapter(self, active: QueueAdapter, journal: str) -> None:
+    def test_a_failing_job_does_not_stop_the_adapter(
+        self, active: QueueAdapter, journal: str
+    ) -> None:
         if active.performs_in_caller:
             with pytest.raises(RuntimeError, match="fails on purpose"):
                 RecordingJob.perform_later(journal, "broken", raise_always=True)
@@ -130,7 +152,9 @@ class AdapterConformance:
         RecordingJob.perform_later(journal, "after")
         self._wait_for(active, journal, 1, lambda e: e["tag"] == "after")
 
-    def test_unserializable_argument_enqueues_nothing(self, active: QueueAdapter, journal: str) -> None:
+    def test_unserializable_argument_enqueues_nothing(
+        self, active: QueueAdapter, journal: str
+    ) -> None:
         with pytest.raises(jobframe.SerializationError, match=r"args\[2\]"):
             RecordingJob.perform_later(journal, "bad", object())
         RecordingJob.perform_later(journal, "good")

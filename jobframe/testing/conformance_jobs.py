@@ -45,11 +45,20 @@ class RecordingJob(Job):
 
     job_name = "jobframe.conformance.RecordingJob"
 
-    def perform(self, journal: str, tag: str, *values: Any, fail_times: int = 0,
-                raise_always: bool = False) -> None:  # fmt: skip
-        record(journal, tag=tag, job_id=self.job_id, queue=self.queue_name, priority=self.priority,
-               executions=self.executions, values=repr(values), ran_at=time.time(),
-               scheduled_at=self.scheduled_at.isoformat() if self.scheduled_at else None)  # fmt: skip
+    def perform(
+        self, journal: str, tag: str, *values: Any, fail_times: int = 0, raise_always: bool = False
+    ) -> None:
+        record(
+            journal,
+            tag=tag,
+            job_id=self.job_id,
+            queue=self.queue_name,
+            priority=self.priority,
+            executions=self.executions,
+            values=repr(values),
+            ran_at=time.time(),
+            scheduled_at=self.scheduled_at.isoformat() if self.scheduled_at else None,
+        )
         if raise_always:
             raise RuntimeError(f"conformance job {tag} fails on purpose")
         if self.executions <= fail_times:

@@ -31,8 +31,9 @@ def _class_filter(spec: JobFilter, default: bool) -> Callable[[EnqueuedJob], boo
     return lambda record: issubclass(record.job_class, classes)
 
 
-def make_filter(only: JobFilter = None, except_: JobFilter = None, queue: str | None = None
-                ) -> Callable[[EnqueuedJob], bool]:  # fmt: skip
+def make_filter(
+    only: JobFilter = None, except_: JobFilter = None, queue: str | None = None
+) -> Callable[[EnqueuedJob], bool]:
     """A predicate over recorded jobs: class in ``only``, not in ``except_``, on ``queue``."""
     wanted, unwanted = _class_filter(only, True), _class_filter(except_, False)
     return lambda r: wanted(r) and not unwanted(r) and (queue is None or r.queue == queue)
@@ -84,50 +85,78 @@ class JobsHelper:
     def clear_enqueued_jobs(self) -> None:
         self.adapter.enqueued_jobs.clear()
 
-    def _count(self, records: list[EnqueuedJob], what: str, number: int, matches: Callable[..., bool],
-               since: int = 0) -> None:  # fmt: skip
+    def _count(
+        self,
+        records: list[EnqueuedJob],
+        what: str,
+        number: int,
+        matches: Callable[..., bool],
+        since: int = 0,
+    ) -> None:
         found = [r for r in records[since:] if matches(r)]
         if len(found) != number:
-            raise AssertionError(f"Expected {number} matching job(s) {what}, found {len(found)}. "
-                                 + _listing(records[since:], what))  # fmt: skip
+            raise AssertionError(
+                f"Expected {number} matching job(s) {what}, found {len(found)}. "
+                + _listing(records[since:], what)
+            )
 
-    def assert_enqueued_jobs(self, number: int, only: JobFilter = None, except_: JobFilter = None,
-                             queue: str | None = None) -> _Block | None:  # fmt: skip
+    def assert_enqueued_jobs(
+        self,
+        number: int,
+        only: JobFilter = None,
+        except_: JobFilter = None,
+        queue: str | None = None,
+    ) -> _Block | None:
         """Exactly ``number`` matching jobs are enqueued (or enqueued by the ``with`` block)."""
         matches = make_filter(only, except_, queue)
         if called_by_with():
-            return _Block(lambda: len(self.enqueued_jobs),
-                          lambda n0: self._count(self.enqueued_jobs, "enqueued", number, matches, n0))  # fmt: skip
+            return _Block(
+                lambda: len(self.enqueued_jobs),
+                lambda n0: self._count(self.enqueued_jobs, "enqueued", number, matches, n0),
+            )
         self._count(self.enqueued_jobs, "enqueued", number, matches)
         return None
 
-    def assert_no_enqueued_jobs(self, only: JobFilter = None, except_: JobFilter = None,
-                                queue: str | None = None) -> _Block | None:  # fmt: skip
+    def assert_no_enqueued_jobs(
+        self, only: JobFilter = None, except_: JobFilter = None, queue: str | None = None
+    ) -> _Block | None:
         if called_by_with():
             matches = make_filter(only, except_, queue)
-            return _Block(lambda: len(self.enqueued_jobs),
-                          lambda n0: self._count(self.enqueued_jobs, "enqueued", 0, matches, n0))  # fmt: skip
+            return _Block(
+                lambda: len(self.enqueued_jobs),
+                lambda n0: self._count(self.enqueued_jobs, "enqueued", 0, matches, n0),
+            )
         return self.assert_enqueued_jobs(0, only, except_, queue)
 
-    def assert_performed_jobs(self, number: int, only: JobFilter = None, except_: JobFilter = None,
-                              queue: str | None = None) -> _Block | None:  # fmt: skip
+    def assert_performed_jobs(
+        self,
+        number: int,
+        only: JobFilter = None,
+        except_: JobFilter = None,
+        queue: str | None = None,
+    ) -> _Block | None:
         """Exactly ``number`` matching jobs were performed (or, with ``with``, by the block).
 
         In the ``with`` form, jobs enqueued inside the block are performed as they are enqueued.
         """
         matches = make_filter(only, except_, queue)
         if called_by_with():
-            return _Block(lambda: self._start_performing(matches),
-                          lambda state: self._finish_performing(state, number, matches))  # fmt: skip
+            return _Block(
+                lambda: self._start_performing(matches),
+                lambda state: self._finish_performing(state, number, matches),
+            )
         self._count(self.performed_jobs, "performed", number, matches)
         return None
 
-    def assert_no_performed_jobs(self, only: JobFilter = None, except_: JobFilter = None,
-                                 queue: str | None = None) -> _Block | None:  # fmt: skip
+    def assert_no_performed_jobs(
+        self, only: JobFilter = None, except_: JobFilter = None, queue: str | None = None
+    ) -> _Block | None:
         matches = make_filter(only, except_, queue)
         if called_by_with():
-            return _Block(lambda: self._start_performing(matches),
-                          lambda state: self._finish_performing(state, 0, matches))  # fmt: skip
+            return _Block(
+                lambda: self._start_performing(matches),
+                lambda state: self._finish_performing(state, 0, matches),
+            )
         self._count(self.performed_jobs, "performed", 0, matches)
         return None
 
@@ -136,15 +165,25 @@ class JobsHelper:
         self.adapter.perform_immediately = matches
         return len(self.performed_jobs), previous
 
-    def _finish_performing(self, state: tuple[int, Any], number: int, matches: Callable[..., bool]
-                           ) -> None:  # fmt: skip
+    def _finish_performing(
+        self, state: tuple[int, Any], number: int, matches: Callable[..., bool]
+    ) -> None:
         since, previous = state
         self.adapter.perform_immediately = previous
         self._count(self.performed_jobs, "performed", number, matches, since)
 
-    def _find(self, records: list[EnqueuedJob], what: str, since: int, job: type | None,
-              args: Iterable[Any] | None, kwargs: dict[str, Any] | None, queue: str | None,
-              priority: int | None, at: datetime | None) -> EnqueuedJob:  # fmt: skip
+    def _find(
+        self,
+        records: list[EnqueuedJob],
+        what: str,
+        since: int,
+        job: type | None,
+        args: Iterable[Any] | None,
+        kwargs: dict[str, Any] | None,
+        queue: str | None,
+        priority: int | None,
+        at: datetime | None,
+    ) -> EnqueuedJob:
         expected_args = None if args is None else tuple(args)
         for record in records[since:]:
             if job is not None and record.job_class is not job:
@@ -160,37 +199,63 @@ class JobsHelper:
             if kwargs is not None and record.kwargs != kwargs:
                 continue
             return record
-        wanted = {k: v for k, v in dict(job=job, args=args, kwargs=kwargs, queue=queue,
-                                        priority=priority, at=at).items() if v is not None}  # fmt: skip
+        wanted = {
+            k: v
+            for k, v in dict(
+                job=job, args=args, kwargs=kwargs, queue=queue, priority=priority, at=at
+            ).items()
+            if v is not None
+        }
         raise AssertionError(f"No job {what} with {wanted}. " + _listing(records[since:], what))
 
-    def assert_enqueued_with(self, job: type | None = None, args: Iterable[Any] | None = None,
-                             kwargs: dict[str, Any] | None = None, queue: str | None = None,
-                             priority: int | None = None, at: datetime | None = None) -> Any:  # fmt: skip
+    def assert_enqueued_with(
+        self,
+        job: type | None = None,
+        args: Iterable[Any] | None = None,
+        kwargs: dict[str, Any] | None = None,
+        queue: str | None = None,
+        priority: int | None = None,
+        at: datetime | None = None,
+    ) -> Any:
         """A job matching every given field is enqueued; returns its record (or the block)."""
         spec = (job, args, kwargs, queue, priority, at)
         if called_by_with():
-            return _Block(lambda: len(self.enqueued_jobs),
-                          lambda n0: self._find(self.enqueued_jobs, "enqueued", n0, *spec))  # fmt: skip
+            return _Block(
+                lambda: len(self.enqueued_jobs),
+                lambda n0: self._find(self.enqueued_jobs, "enqueued", n0, *spec),
+            )
         return self._find(self.enqueued_jobs, "enqueued", 0, *spec)
 
-    def assert_performed_with(self, job: type | None = None, args: Iterable[Any] | None = None,
-                              kwargs: dict[str, Any] | None = None, queue: str | None = None,
-                              priority: int | None = None, at: datetime | None = None) -> Any:  # fmt: skip
+    def assert_performed_with(
+        self,
+        job: type | None = None,
+        args: Iterable[Any] | None = None,
+        kwargs: dict[str, Any] | None = None,
+        queue: str | None = None,
+        priority: int | None = None,
+        at: datetime | None = None,
+    ) -> Any:
         """A job matching every given field was performed (with ``with``: by the block)."""
         spec = (job, args, kwargs, queue, priority, at)
         if called_by_with():
             everything = make_filter()
-            return _Block(lambda: self._start_performing(everything),
-                          lambda state: self._performed_with(state, spec))  # fmt: skip
+            return _Block(
+                lambda: self._start_performing(everything),
+                lambda state: self._performed_with(state, spec),
+            )
         return self._find(self.performed_jobs, "performed", 0, *spec)
 
     def _performed_with(self, state: tuple[int, Any], spec: tuple[Any, ...]) -> EnqueuedJob:
         self.adapter.perform_immediately = state[1]
         return self._find(self.performed_jobs, "performed", state[0], *spec)
 
-    def perform_enqueued_jobs(self, only: JobFilter = None, except_: JobFilter = None,
-                              queue: str | None = None, at: datetime | None = None) -> Any:  # fmt: skip
+    def perform_enqueued_jobs(
+        self,
+        only: JobFilter = None,
+        except_: JobFilter = None,
+        queue: str | None = None,
+        at: datetime | None = None,
+    ) -> Any:
         """Perform matching enqueued jobs, and those they enqueue, until none is left.
 
         With ``at``, only jobs due by then. In the ``with`` form, jobs enqueued inside the block
@@ -198,10 +263,14 @@ class JobsHelper:
         """
         matches = make_filter(only, except_, queue)
         if called_by_with():
-            return _Block(lambda: self._start_performing(matches),
-                          lambda state: self._flush(state, matches, at))  # fmt: skip
+            return _Block(
+                lambda: self._start_performing(matches),
+                lambda state: self._flush(state, matches, at),
+            )
         return self.adapter.perform_enqueued(matches, at)
 
-    def _flush(self, state: tuple[int, Any], matches: Callable[..., bool], at: datetime | None) -> int:
+    def _flush(
+        self, state: tuple[int, Any], matches: Callable[..., bool], at: datetime | None
+    ) -> int:
         self.adapter.perform_immediately = state[1]
         return self.adapter.perform_enqueued(matches, at)

@@ -8,10 +8,17 @@ from typing import Any
 from jobframe.testing.helpers import JobsHelper
 
 _DELEGATED = (
-    "enqueued_jobs", "performed_jobs", "assert_enqueued_jobs", "assert_no_enqueued_jobs",
-    "assert_performed_jobs", "assert_no_performed_jobs", "assert_enqueued_with",
-    "assert_performed_with", "perform_enqueued_jobs", "clear_enqueued_jobs",
-)  # fmt: skip
+    "enqueued_jobs",
+    "performed_jobs",
+    "assert_enqueued_jobs",
+    "assert_no_enqueued_jobs",
+    "assert_performed_jobs",
+    "assert_no_performed_jobs",
+    "assert_enqueued_with",
+    "assert_performed_with",
+    "perform_enqueued_jobs",
+    "clear_enqueued_jobs",
+)
 
 
 class JobTestCase(unittest.TestCase):

@@ -1,0 +1,156 @@
+"""The ``jobframe`` command: --version, generate job, plugins, and ``python -m jobframe``."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jobframe import plugins
+from jobframe.cli import COMMANDS, main
+
+JOB_FILE = Path("app/jobs/process_image_data_job.py")
+TEST_FILE = Path("tests/jobs/test_process_image_data_job.py")
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"jobframe {importlib.metadata.version('jobframe')}\n"
+
+
+def test_python_dash_m_jobframe_is_the_same_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "jobframe", "--version"], capture_output=True, text=True, check=False
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"jobframe {importlib.metadata.version('jobframe')}\n"
+
+
+def test_no_command_prints_the_help_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "generate" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["--help"], *([name, "--help"] for name in COMMANDS),
+                                  ["generate", "job", "--help"]])  # fmt: skip
+def test_every_command_has_help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 0
+    assert "usage: jobframe" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["ProcessImageData", "process_image_data", "process-image-data", "ProcessImageDataJob"],
+)
+def test_generate_job_writes_the_job_and_its_test(
+    project: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["generate", "job", name]) == 0
+
+    job, test = (project / JOB_FILE).read_text(), (project / TEST_FILE).read_text()
+    compile(job, str(JOB_FILE), "exec")
+    compile(test, str(TEST_FILE), "exec")
+    assert "class ProcessImageDataJob(jobframe.Job):" in job
+    assert 'queue_as = "default"' in job
+    assert "def perform(self" in job and '"""Do the work' in job
+    assert "from app.jobs.process_image_data_job import ProcessImageDataJob" in test
+    assert "ProcessImageDataJob.perform_later(" in test
+    assert "jobs.assert_enqueued_with(job=ProcessImageDataJob" in test
+    out = capsys.readouterr().out
+    assert f"create  {JOB_FILE}" in out and f"create  {TEST_FILE}" in out
+
+
+def test_generate_job_options(project: Path) -> None:
+    argv = ["generate", "job", "S3Upload", "--path", "src/shop/jobs", "--test-path", "t"]
+
+    assert main([*argv, "--queue", "uploads"]) == 0
+
+    job = (project / "src/shop/jobs/s3_upload_job.py").read_text()
+    test = (project / "t/test_s3_upload_job.py").read_text()
+    assert "class S3UploadJob(jobframe.Job):" in job and 'queue_as = "uploads"' in job
+    assert "from src.shop.jobs.s3_upload_job import S3UploadJob" in test
+    assert 'queue="uploads"' in test
+
+
+def test_generate_job_refuses_to_overwrite_and_writes_nothing(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / TEST_FILE).parent.mkdir(parents=True)
+    (project / TEST_FILE).write_text("# mine\n")
+
+    assert main(["generate", "job", "ProcessImageData"]) == 1
+
+    assert str(TEST_FILE) in capsys.readouterr().err
+    assert not (project / JOB_FILE).exists()
+    assert not (project / "app").exists()
+    assert (project / TEST_FILE).read_text() == "# mine\n"
+
+
+@pytest.mark.parametrize("name", ["9lives", "process image", "process.image", "", "Jöb"])
+def test_generate_job_rejects_invalid_names(
+    project: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["generate", "job", name]) == 2
+
+    assert "is not a valid job name" in capsys.readouterr().err
+    assert list(project.iterdir()) == []
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("jobframe.testing.pytest_plugin") is None,
+    reason="the jobs fixture is not written yet",
+)
+def test_the_generated_test_passes(project: Path) -> None:
+    assert main(["generate", "job", "ProcessImageData"]) == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JOBFRAME_", "PYTEST_"))}
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(TEST_FILE)],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
+
+
+def test_plugins_lists_the_built_in_adapters(capsys: pytest.CaptureFixture[str]) -> None:
+    with plugins.fresh_manager():
+        names = {info.name for info in plugins.adapters()}
+        assert main(["plugins"]) == 0
+
+    out = capsys.readouterr().out
+    assert {"inline", "async", "test"} <= names
+    for section in ("Plugins:", "Adapters:", "Failed plugins:"):
+        assert section in out
+    assert "jobframe.queue_adapters.inline:InlineAdapter" in out
+
+
+def test_plugins_json(capsys: pytest.CaptureFixture[str]) -> None:
+    with plugins.fresh_manager():
+        assert main(["plugins", "--json"]) == 0
+
+    report = json.loads(capsys.readouterr().out)
+    adapters = {adapter["name"]: adapter for adapter in report["adapters"]}
+    assert {"inline", "async", "test"} <= set(adapters)
+    assert adapters["inline"]["plugin"] == "inline"
+    [inline] = [plugin for plugin in report["plugins"] if plugin["name"] == "inline"]
+    assert inline["distribution"] == "jobframe"
+    assert inline["hooks"] == ["register_adapters"]
+    assert report["failures"] == []

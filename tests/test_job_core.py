@@ -1,0 +1,170 @@
+"""Core: attributes, building without enqueueing, abstract jobs, the versioned wire format."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, timedelta
+
+import pytest
+
+import jobframe
+from fixture_jobs import buffer
+from fixture_jobs.abstract_job import ApplicationJob, ConcreteJob
+from fixture_jobs.hello_job import HelloJob
+from fixture_jobs.kwargs_job import KwargsJob
+from jobframe.job import registry
+from jobframe.testing import JobsHelper
+
+
+@pytest.fixture(autouse=True)
+def _clear_buffer() -> Iterator[None]:
+    buffer.clear()
+    yield
+    buffer.clear()
+
+
+def test_new_job_has_identity_and_defaults() -> None:
+    job = HelloJob("Jamie")
+    assert str(uuid.UUID(job.job_id, version=4)) == job.job_id
+    assert HelloJob("Jamie").job_id != job.job_id
+    assert job.args == ("Jamie",)
+    assert job.kwargs == {}
+    assert job.executions == 0
+    assert job.exception_executions == {}
+    assert job.queue_name == "default"
+    assert job.priority is None
+    assert job.provider_job_id is None
+    assert job.enqueued_at is None
+    assert job.scheduled_at is None
+    assert job.successfully_enqueued is False
+
+
+def test_building_a_job_enqueues_nothing(jobs: JobsHelper) -> None:
+    HelloJob("Jamie")
+    KwargsJob(1, flag=True)
+    jobs.assert_no_enqueued_jobs()
+    assert buffer == []
+
+
+def test_timestamps_are_aware_utc(jobs: JobsHelper) -> None:
+    job = HelloJob.set(wait=timedelta(minutes=5)).perform_later()
+    assert job.enqueued_at is not None and job.scheduled_at is not None
+    assert job.enqueued_at.utcoffset() == timedelta(0)
+    assert job.scheduled_at.tzinfo is UTC
+    copy = HelloJob.deserialize(json.loads(json.dumps(job.serialize())))
+    assert copy.enqueued_at == job.enqueued_at
+    assert copy.scheduled_at == job.scheduled_at
+    assert copy.scheduled_at.utcoffset() == timedelta(0)
+
+
+def test_abstract_job_is_not_registered() -> None:
+    assert ApplicationJob.abstract is True
+    assert ConcreteJob.abstract is False
+    names = registry.registered()
+    assert registry.name_of(ConcreteJob) in names
+    assert registry.name_of(ApplicationJob) not in names
+    assert registry.name_of(jobframe.Job) not in names
+
+
+def test_abstract_job_cannot_be_enqueued_or_built(jobs: JobsHelper) -> None:
+    with pytest.raises(jobframe.JobDefinitionError, match="abstract"):
+        ApplicationJob.perform_later()
+    with pytest.raises(jobframe.JobDefinitionError):
+        ApplicationJob.perform_now()
+    jobs.assert_no_enqueued_jobs()
+
+
+def test_subclass_of_abstract_job_inherits_its_settings(jobs: JobsHelper) -> None:
+    job = ConcreteJob.perform_later()
+    assert job.queue_name == "application"
+    jobs.perform_enqueued_jobs()
+    assert buffer == ["concrete"]
+
+
+def test_class_without_perform_is_a_definition_error() -> None:
+    with pytest.raises(jobframe.JobDefinitionError, match="perform"):
+
+        class NoPerformJob(jobframe.Job):
+            pass
+
+
+def test_serialize_is_plain_json_and_round_trips() -> None:
+    job = KwargsJob([1, "two"], flag=True)
+    data = job.serialize()
+    assert json.loads(json.dumps(data)) == data
+    assert data["version"] == 1
+    assert data["job_class"] == "fixture_jobs.kwargs_job.KwargsJob"
+    assert data["job_id"] == job.job_id
+    copy = jobframe.Job.deserialize(json.loads(json.dumps(data)))
+    assert type(copy) is KwargsJob
+    assert copy.job_id == job.job_id
+    assert copy.queue_name == job.queue_name
+    assert copy.serialize() == data
+    assert copy.perform_now() == ([1, "two"], True)
+
+
+def test_deserialize_on_a_subclass_checks_the_class() -> None:
+    data = HelloJob().serialize()
+    with pytest.raises(jobframe.DeserializationError):
+        KwargsJob.deserialize(data)
+
+
+@pytest.mark.parametrize("version", [None, 0, 2, "1"])
+def test_unknown_payload_version_is_rejected(version: object) -> None:
+    data = HelloJob().serialize()
+    data["version"] = version
+    with pytest.raises(jobframe.DeserializationError, match="version"):
+        jobframe.Job.deserialize(data)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [[], "job", {"version": 1, "job_class": "fixture_jobs.hello_job.HelloJob"}],
+)
+def test_malformed_payload_is_a_deserialization_error(payload: object) -> None:
+    with pytest.raises(jobframe.DeserializationError):
+        jobframe.Job.deserialize(payload)
+
+
+@pytest.mark.parametrize(
+    "job_class",
+    [
+        "os.system",
+        "subprocess.Popen",
+        "antigravity.geohash",
+        "jobframe.Job",
+        "fixture_jobs.abstract_job.ApplicationJob",
+        None,
+        42,
+    ],
+)
+def test_unknown_job_class_imports_nothing(job_class: object) -> None:
+    data = HelloJob().serialize()
+    data["job_class"] = job_class
+    before = set(sys.modules)
+    with pytest.raises(jobframe.UnknownJobError):
+        jobframe.Job.deserialize(data)
+    with pytest.raises(jobframe.UnknownJobError):
+        jobframe.Job.execute(data)
+    assert set(sys.modules) == before
+    assert "antigravity" not in sys.modules
+
+
+def test_arguments_are_bound_against_perform_at_enqueue(jobs: JobsHelper) -> None:
+    with pytest.raises(TypeError, match=r"HelloJob\.perform"):
+        HelloJob.perform_later("a", "b")
+    with pytest.raises(TypeError, match=r"KwargsJob\.perform.*unexpected"):
+        KwargsJob.perform_later(1, color="red")
+    with pytest.raises(TypeError, match=r"KwargsJob\.perform"):
+        KwargsJob.perform_later()
+    with pytest.raises(TypeError, match=r"KwargsJob\.perform"):
+        KwargsJob.set(queue="q").perform_later(1, 2)
+    jobs.assert_no_enqueued_jobs()
+
+
+def test_repr_names_class_id_and_queue() -> None:
+    job = HelloJob()
+    assert repr(job) == f"<HelloJob {job.job_id} queue='default'>"
