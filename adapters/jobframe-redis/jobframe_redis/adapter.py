@@ -1,0 +1,97 @@
+"""`RedisAdapter`: enqueue into Redis with one script call per job or per batch."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import redis
+
+from jobframe.errors import EnqueueError, InvalidOptionError
+from jobframe.queue_adapters.base import QueueAdapter
+from jobframe_redis.connection import Store, dump
+
+if TYPE_CHECKING:
+    from jobframe.job.base import Job
+    from jobframe_redis.inspector import RedisInspector
+    from jobframe_redis.worker_backend import RedisWorkerBackend
+
+PRIORITY_RANGE = range(-2048, 2048)
+BULK_CHUNK = 1000
+
+
+def _entry(job: Job, at: datetime | None) -> tuple[str, str, int, int, bytes]:
+    priority = 0 if job.priority is None else job.priority
+    if priority not in PRIORITY_RANGE:
+        raise InvalidOptionError(
+            f"the redis adapter takes priorities from -2048 to 2047, got {priority}."
+        )
+    if "|" in job.queue_name:
+        raise InvalidOptionError(f"queue names may not contain '|' (got {job.queue_name!r}).")
+    job.provider_job_id = uuid.uuid4().hex
+    run_at = 0 if at is None else int(at.timestamp() * 1000)
+    return (job.provider_job_id, job.queue_name, priority, run_at, dump(job.serialize()))
+
+
+class RedisAdapter(QueueAdapter):
+    """Options: ``url`` (default ``redis://127.0.0.1:6379/0``), ``prefix`` (default
+    ``jobframe``), and redis-py client options (``socket_timeout``...)."""
+
+    name = "redis"
+    supports_bulk = True
+
+    def __init__(self, url: str = "redis://127.0.0.1:6379/0", prefix: str = "jobframe",
+                 **options: Any) -> None:  # fmt: skip
+        super().__init__(url=url, prefix=prefix, **options)
+        self.store = Store(url, prefix, **options)
+
+    def enqueue(self, job: Job) -> None:
+        self._send([_entry(job, None)])
+
+    def enqueue_at(self, job: Job, timestamp: datetime) -> None:
+        self._send([_entry(job, timestamp)])
+
+    def enqueue_all(self, jobs: Sequence[Job]) -> int:
+        entries = [_entry(job, job.scheduled_at) for job in jobs]
+        if len(entries) <= BULK_CHUNK:
+            self._send(entries)
+        else:
+            self._send_chunks(entries)
+        for job in jobs:
+            job.successfully_enqueued = True
+        return len(jobs)
+
+    def _send(self, entries: list[tuple[str, str, int, int, bytes]]) -> None:
+        store = self.store
+        try:
+            store.enqueue(keys=store.enqueue_keys(), args=store.enqueue_args(entries))
+        except redis.RedisError as exc:
+            raise EnqueueError(f"Redis at {store.url} did not take the job(s): {exc}") from exc
+
+    def _send_chunks(self, entries: list[tuple[str, str, int, int, bytes]]) -> None:
+        """Large batches: several script calls in one pipeline (one round trip, not atomic)."""
+        store = self.store
+        try:
+            with store.client.pipeline(transaction=False) as pipe:
+                for start in range(0, len(entries), BULK_CHUNK):
+                    chunk = entries[start : start + BULK_CHUNK]
+                    store.enqueue(keys=store.enqueue_keys(), args=store.enqueue_args(chunk),
+                                  client=pipe)  # fmt: skip
+                pipe.execute()
+        except redis.RedisError as exc:
+            raise EnqueueError(f"Redis at {store.url} did not take the jobs: {exc}") from exc
+
+    def worker_backend(self) -> RedisWorkerBackend:
+        from jobframe_redis.worker_backend import RedisWorkerBackend
+
+        return RedisWorkerBackend(self.store)
+
+    def inspector(self) -> RedisInspector:
+        from jobframe_redis.inspector import RedisInspector
+
+        return RedisInspector(self.store)
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        self.store.client.close()

@@ -1,0 +1,78 @@
+"""One Redis client and the registered scripts, shared by the adapter, worker and inspector."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+
+from jobframe_redis import scripts
+from jobframe_redis.keys import Keys
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def day_and_minute(ms: int) -> tuple[str, str]:
+    moment = datetime.fromtimestamp(ms / 1000, UTC)
+    return moment.strftime("%Y-%m-%d"), str(ms // 60000)
+
+
+class Store:
+    """The Redis client, the key layout and the Lua scripts of one jobframe namespace."""
+
+    def __init__(self, url: str = "redis://127.0.0.1:6379/0", prefix: str = "jobframe",
+                 client: redis.Redis | None = None, **client_options: Any) -> None:  # fmt: skip
+        client_options.setdefault("socket_timeout", 10)
+        client_options.setdefault("socket_connect_timeout", 5)
+        client_options.setdefault("health_check_interval", 30)
+        self.url = url
+        self.client: redis.Redis = client or redis.Redis.from_url(url, **client_options)
+        self.keys = Keys(prefix)
+        self.enqueue = self.client.register_script(scripts.ENQUEUE)
+        self.fetch = self.client.register_script(scripts.FETCH)
+        self.complete = self.client.register_script(scripts.COMPLETE)
+        self.release = self.client.register_script(scripts.RELEASE)
+        self.maintain = self.client.register_script(scripts.MAINTAIN)
+        self.dead = self.client.register_script(scripts.DEAD)
+        self.clear = self.client.register_script(scripts.CLEAR)
+
+    @property
+    def stem(self) -> str:
+        return self.keys.base
+
+    def enqueue_keys(self) -> list[str]:
+        k = self.keys
+        return [k.jobs, k.seq, k.wake, k.scheduled, k.queues]
+
+    def fetch_keys(self) -> list[str]:
+        k = self.keys
+        return [k.jobs, k.inflight, k.wake, k.queues, k.paused, k.seq]
+
+    def complete_keys(self) -> list[str]:
+        k = self.keys
+        return [k.jobs, k.inflight, k.dead, k.dead_info, k.crashes]
+
+    def maintain_keys(self) -> list[str]:
+        k = self.keys
+        return [k.jobs, k.scheduled, k.processes, k.inflight, k.crashes, k.dead, k.dead_info,
+                k.wake, k.seq]  # fmt: skip
+
+    def dead_keys(self) -> list[str]:
+        k = self.keys
+        return [k.jobs, k.dead, k.dead_info, k.crashes, k.wake, k.seq]
+
+    def enqueue_args(self, entries: Sequence[tuple[str, str, int, int, bytes]]) -> list[Any]:
+        args: list[Any] = [self.stem, now_ms()]
+        for entry in entries:
+            args.extend(entry)
+        return args
+
+
+def dump(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()

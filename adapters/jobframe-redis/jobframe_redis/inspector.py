@@ -1,0 +1,179 @@
+"""`RedisInspector`: queues, jobs by state, the dead set, workers and counters, for the CLI and
+the dashboard (`jobframe.inspection.Inspector`)."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from jobframe.inspection import JobInfo, QueueInfo, State, WorkerInfo
+from jobframe_redis.connection import Store, day_and_minute, now_ms
+
+SHIFT = 2**40
+
+
+def _decode(raw: bytes | None) -> dict[str, Any] | None:
+    try:
+        data = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+class RedisInspector:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.client = store.client
+        self.keys = store.keys
+
+    def _names(self) -> list[str]:
+        return sorted(name.decode() for name in self.client.smembers(self.keys.queues))
+
+    def queues(self) -> list[QueueInfo]:
+        names = self._names()
+        paused = {p.decode() for p in self.client.smembers(self.keys.paused)}
+        with self.client.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.zcard(self.keys.queue(name))
+                pipe.zrange(self.keys.queue(name), 0, 0)
+            replies = pipe.execute()
+        result = []
+        for index, name in enumerate(names):
+            size, head = replies[2 * index], replies[2 * index + 1]
+            result.append(QueueInfo(name, size, self._latency(head), name in paused))
+        return result
+
+    def _latency(self, head: list[bytes]) -> float:
+        if not head:
+            return 0.0
+        enqueued = _time((_decode(self.client.hget(self.keys.jobs, head[0])) or {}).get("enqueued_at"))
+        return max(0.0, time.time() - enqueued.timestamp()) if enqueued else 0.0
+
+    def _info(self, id: str, state: State, queue: str, raw: bytes | None, **extra: Any) -> JobInfo:
+        data = _decode(raw) or {}
+        return JobInfo(
+            id=id, state=state, queue=queue, job_class=data.get("job_class"),
+            job_id=data.get("job_id"), arguments={"args": data.get("arguments"),
+                                                  "kwargs": data.get("kwargs")} if data else None,
+            priority=data.get("priority"), enqueued_at=_time(data.get("enqueued_at")),
+            scheduled_at=_time(data.get("scheduled_at")), executions=data.get("executions", 0),
+            raw=raw, **extra,
+        )  # fmt: skip
+
+    def _ids(self, state: State, queue: str | None, offset: int, limit: int) -> list[tuple[str, str, dict[str, Any]]]:
+        """(id, queue, extra) for one page of a state."""
+        stop = offset + limit - 1
+        k = self.keys
+        if state == "ready":
+            names = [queue] if queue else self._names()
+            out = []
+            for name in names:
+                out += [(i.decode(), name, {}) for i in self.client.zrange(k.queue(name), 0, -1)]
+            return out[offset : stop + 1]
+        if state == "scheduled":
+            members = self.client.zrange(k.scheduled, 0, -1 if queue else stop)
+            rows = [m.decode().split("|") for m in members]
+            rows = [r for r in rows if queue is None or r[1] == queue]
+            return [(r[0], r[1], {}) for r in (rows[offset : stop + 1] if queue else rows[offset:])]
+        if state == "dead":
+            ids = [i.decode() for i in self.client.zrevrange(k.dead, 0, -1 if queue else stop)]
+            infos = self.client.hmget(k.dead_info, ids) if ids else []
+            rows = []
+            for id, info in zip(ids, infos, strict=True):
+                q, _, rest = (info or b"||").decode().split("|", 2)
+                rows.append((id, q, {"error": _decode(rest.encode())}))
+            rows = [r for r in rows if queue is None or r[1] == queue]
+            return rows[offset : stop + 1] if queue else rows[offset:]
+        rows = []
+        for id, value in self.client.hgetall(k.inflight).items():
+            parts = value.decode().split("|")
+            if queue is None or parts[2] == queue:
+                rows.append((id.decode(), parts[2], {"worker": parts[1]}))
+        return rows[offset : stop + 1]
+
+    def jobs(self, state: State, queue: str | None = None, offset: int = 0, limit: int = 50) -> list[JobInfo]:
+        rows = self._ids(state, queue, offset, limit)
+        raws = self.client.hmget(self.keys.jobs, [r[0] for r in rows]) if rows else []
+        return [self._info(id, state, q, raw, **extra) for (id, q, extra), raw in zip(rows, raws, strict=True)]
+
+    def count(self, state: State, queue: str | None = None) -> int:
+        k = self.keys
+        if state == "ready":
+            names = [queue] if queue else self._names()
+            return sum(self.client.zcard(k.queue(n)) for n in names)
+        if queue is not None:
+            return len(self._ids(state, queue, 0, 10**9))
+        key = {"scheduled": k.scheduled, "dead": k.dead}.get(state)
+        return int(self.client.zcard(key)) if key else int(self.client.hlen(k.inflight))
+
+    def job(self, id: str) -> JobInfo | None:
+        for state in ("dead", "running", "scheduled", "ready"):
+            for row in self._ids(state, None, 0, 10**9):  # type: ignore[arg-type]
+                if row[0] == id:
+                    return self._info(id, state, row[1], self.client.hget(self.keys.jobs, id), **row[2])  # type: ignore[arg-type]
+        return None
+
+    def _dead_action(self, action: str, ids: list[str] | None, all: bool) -> int:
+        store = self.store
+        if all:
+            ids = [i.decode() for i in self.client.zrange(self.keys.dead, 0, -1)]
+        total = 0
+        for start in range(0, len(ids or []), 1000):
+            chunk = (ids or [])[start : start + 1000]
+            total += store.dead(keys=store.dead_keys(), args=[store.stem, action, *chunk])
+        return total
+
+    def retry(self, ids: list[str] | None = None, all: bool = False) -> int:
+        """Put dead jobs back on their queues (by id, or all of them)."""
+        return self._dead_action("retry", ids, all)
+
+    def discard(self, ids: list[str] | None = None, all: bool = False) -> int:
+        """Delete dead jobs for good (by id, or all of them)."""
+        return self._dead_action("discard", ids, all)
+
+    def pause(self, queue: str) -> None:
+        self.client.sadd(self.keys.paused, queue)
+
+    def resume(self, queue: str) -> None:
+        with self.client.pipeline() as pipe:
+            pipe.srem(self.keys.paused, queue)
+            pipe.lpush(self.keys.wake, "1")
+            pipe.execute()
+
+    def clear(self, queue: str) -> int:
+        store = self.store
+        return int(store.clear(keys=[self.keys.jobs, self.keys.queues], args=[store.stem, queue]))
+
+    def workers(self) -> list[WorkerInfo]:
+        result = []
+        for pid, beat in self.client.zrange(self.keys.processes, 0, -1, withscores=True):
+            process = pid.decode()
+            info = {k.decode(): v.decode() for k, v in self.client.hgetall(self.keys.process(process)).items()}
+            running = sorted(i.decode() for i in self.client.smembers(self.keys.claims(process)))
+            result.append(WorkerInfo(
+                id=process, hostname=info.get("hostname", "?"), pid=int(info.get("pid", 0)),
+                queues=info.get("queues", "").split(","), concurrency=int(info.get("concurrency", 0)),
+                started_at=datetime.fromtimestamp(float(info.get("started_at", 0)), UTC),
+                heartbeat_at=datetime.fromtimestamp(beat / 1000, UTC), running=running,
+            ))  # fmt: skip
+        return result
+
+    def stats(self, day: str | None = None) -> dict[str, int]:
+        day = day or day_and_minute(now_ms())[0]
+        processed, failed = self.client.mget(self.keys.stat("processed", day), self.keys.stat("failed", day))
+        return {"processed": int(processed or 0), "failed": int(failed or 0)}
+
+    def history(self, kind: str, day: str | None = None) -> dict[int, int]:
+        """Per-minute counts (epoch minute -> jobs) of ``processed`` or ``failed`` for a day."""
+        day = day or day_and_minute(now_ms())[0]
+        raw = self.client.hgetall(f"{self.keys.stat(kind, 'm')}:{day}")
+        return {int(k): int(v) for k, v in raw.items()}

@@ -1,0 +1,62 @@
+"""The Redis key layout. Every key carries the same hash tag, ``{<prefix>}``, so every key of one
+jobframe namespace lives in one Redis Cluster slot and every Lua script touches a single slot.
+
+========================  ======  =====================================================
+key                       type    holds
+========================  ======  =====================================================
+``{p}:jobs``              hash    id -> payload (JSON bytes, exactly as enqueued)
+``{p}:q:<queue>``         zset    ready jobs; score = (priority + 2048) * 2^40 + sequence
+``{p}:queues``            set     every queue name ever used
+``{p}:paused``            set     paused queue names
+``{p}:seq``               string  the enqueue sequence (FIFO within a priority)
+``{p}:wake``              list    wake-up tokens that blocked fetchers wait on (BLPOP)
+``{p}:scheduled``         zset    id -> run at (epoch ms)
+``{p}:inflight``          hash    id -> "token|process|queue|score|claimed ms"
+``{p}:claims:<process>``  set     ids claimed by one worker process
+``{p}:processes``         zset    process id -> last heartbeat (epoch ms)
+``{p}:process:<process>`` hash    hostname, pid, queues, concurrency, started
+``{p}:crashes``           hash    id -> how many worker processes died running it
+``{p}:dead``              zset    id -> died at (epoch ms)
+``{p}:dead:info``         hash    id -> JSON: error class, message, traceback, reason, queue
+``{p}:stat:<kind>:<day>`` string  processed / failed counters per UTC day
+``{p}:stat:<kind>:m``     hash    minute (epoch min) -> count, for the dashboard's charts
+========================  ======  =====================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "jobframe"
+
+    @property
+    def base(self) -> str:
+        """``{prefix}:``: the hash-tagged stem every key starts with (passed to the scripts)."""
+        return "{" + self.prefix + "}:"
+
+    def queue(self, name: str) -> str:
+        return f"{self.base}q:{name}"
+
+    def claims(self, process_id: str) -> str:
+        return f"{self.base}claims:{process_id}"
+
+    def process(self, process_id: str) -> str:
+        return f"{self.base}process:{process_id}"
+
+    def stat(self, kind: str, day: str) -> str:
+        return f"{self.base}stat:{kind}:{day}"
+
+    def __getattr__(self, name: str) -> str:
+        if name in _SIMPLE:
+            return self.base + _SIMPLE[name]
+        raise AttributeError(name)
+
+
+_SIMPLE = {
+    "jobs": "jobs", "queues": "queues", "paused": "paused", "seq": "seq", "wake": "wake",
+    "scheduled": "scheduled", "inflight": "inflight", "processes": "processes",
+    "crashes": "crashes", "dead": "dead", "dead_info": "dead:info",
+}  # fmt: skip

@@ -1,0 +1,238 @@
+"""The Lua scripts behind every multi-key step. Each runs atomically inside Redis.
+
+Conventions: ``ARGV[1]`` is the hash-tagged key stem (``{prefix}:``) from which per-queue and
+per-process keys are built; the fixed keys a script touches are passed in ``KEYS`` (all in the
+same cluster slot). Ready-queue scores are ``(priority + 2048) * 2^40 + sequence``: lower priority
+numbers first, then first-in first-out. Scheduled members are ``id|queue|priority``.
+"""
+
+from __future__ import annotations
+
+_HELPERS = """
+local SHIFT = 1099511627776
+local function split(s)
+  local out = {}
+  for part in string.gmatch(s, '([^|]*)|?') do out[#out + 1] = part end
+  return out
+end
+local function wake(key, n)
+  if n <= 0 then return end
+  local tokens = {}
+  for i = 1, math.min(n, 64) do tokens[i] = '1' end
+  redis.call('LPUSH', key, unpack(tokens))
+  redis.call('LTRIM', key, 0, 63)
+end
+"""
+
+# KEYS: jobs, seq, wake, scheduled, queues
+# ARGV: stem, now_ms, then (id, queue, priority, run_at_ms, payload) per job
+ENQUEUE = _HELPERS + """
+local stem, now = ARGV[1], tonumber(ARGV[2])
+local ready = 0
+for i = 3, #ARGV, 5 do
+  local id, queue, prio, at = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+  redis.call('HSET', KEYS[1], id, ARGV[i + 4])
+  redis.call('SADD', KEYS[5], queue)
+  if at > now then
+    redis.call('ZADD', KEYS[4], at, id .. '|' .. queue .. '|' .. prio)
+  else
+    local seq = redis.call('INCR', KEYS[2])
+    redis.call('ZADD', stem .. 'q:' .. queue, (prio + 2048) * SHIFT + seq, id)
+    ready = ready + 1
+  end
+end
+wake(KEYS[3], ready)
+return ready
+"""
+
+# KEYS: jobs, inflight, wake, queues, paused, seq
+# ARGV: stem, process, limit, now_ms, queue names... (or '*')
+FETCH = _HELPERS + """
+local stem, pid, limit, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local queues = {}
+if ARGV[5] == '*' then
+  queues = redis.call('SMEMBERS', KEYS[4])
+  table.sort(queues)
+else
+  for i = 5, #ARGV do queues[#queues + 1] = ARGV[i] end
+end
+local out, got = {}, 0
+local claims = stem .. 'claims:' .. pid
+for _, q in ipairs(queues) do
+  if got >= limit then break end
+  if redis.call('SISMEMBER', KEYS[5], q) == 0 then
+    local qkey = stem .. 'q:' .. q
+    local popped = redis.call('ZPOPMIN', qkey, limit - got)
+    for j = 1, #popped, 2 do
+      local id, score = popped[j], popped[j + 1]
+      local token = pid .. ':' .. redis.call('INCR', KEYS[6])
+      redis.call('HSET', KEYS[2], id, token .. '|' .. pid .. '|' .. q .. '|' .. score .. '|' .. now)
+      redis.call('SADD', claims, id)
+      out[#out + 1] = id
+      out[#out + 1] = token
+      out[#out + 1] = q
+      out[#out + 1] = redis.call('HGET', KEYS[1], id) or ''
+      got = got + 1
+    end
+    if got >= limit and redis.call('ZCARD', qkey) > 0 then wake(KEYS[3], 1) end
+  end
+end
+return out
+"""
+
+# KEYS: jobs, inflight, dead, dead_info, crashes
+# ARGV: stem, process, now_ms, day, minute, dead_max_size, dead_max_age_ms,
+#       then (id, token, status, info_json) per outcome
+COMPLETE = _HELPERS + """
+local stem, pid, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local day, minute = ARGV[4], ARGV[5]
+local done, failed = 0, 0
+local claims = stem .. 'claims:' .. pid
+for i = 8, #ARGV, 4 do
+  local id, token, status = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local cur = redis.call('HGET', KEYS[2], id)
+  if cur and string.sub(cur, 1, #token + 1) == token .. '|' then
+    local parts = split(cur)
+    redis.call('HDEL', KEYS[2], id)
+    redis.call('SREM', claims, id)
+    redis.call('HDEL', KEYS[5], id)
+    if status == 'done' then
+      redis.call('HDEL', KEYS[1], id)
+      done = done + 1
+    else
+      redis.call('ZADD', KEYS[3], now, id)
+      redis.call('HSET', KEYS[4], id, parts[3] .. '|' .. parts[4] .. '|' .. ARGV[i + 3])
+      failed = failed + 1
+    end
+  end
+end
+local ttl = 90 * 86400
+if done + failed > 0 then
+  local k = stem .. 'stat:processed:' .. day
+  redis.call('INCRBY', k, done + failed)
+  redis.call('EXPIRE', k, ttl)
+  local m = stem .. 'stat:processed:m:' .. day
+  redis.call('HINCRBY', m, minute, done + failed)
+  redis.call('EXPIRE', m, 3 * 86400)
+end
+if failed > 0 then
+  local k = stem .. 'stat:failed:' .. day
+  redis.call('INCRBY', k, failed)
+  redis.call('EXPIRE', k, ttl)
+  local m = stem .. 'stat:failed:m:' .. day
+  redis.call('HINCRBY', m, minute, failed)
+  redis.call('EXPIRE', m, 3 * 86400)
+  local old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[7]), 'LIMIT', 0, 1000)
+  local excess = redis.call('ZCARD', KEYS[3]) - #old - tonumber(ARGV[6])
+  if excess > 0 then
+    for _, id in ipairs(redis.call('ZRANGE', KEYS[3], #old, #old + excess - 1)) do old[#old + 1] = id end
+  end
+  for _, id in ipairs(old) do
+    redis.call('ZREM', KEYS[3], id)
+    redis.call('HDEL', KEYS[4], id)
+    redis.call('HDEL', KEYS[1], id)
+  end
+end
+return {done, failed}
+"""
+
+# KEYS: inflight, wake
+# ARGV: stem, process, then (id, token) per claim
+RELEASE = _HELPERS + """
+local stem, pid = ARGV[1], ARGV[2]
+local released = 0
+for i = 3, #ARGV, 2 do
+  local id, token = ARGV[i], ARGV[i + 1]
+  local cur = redis.call('HGET', KEYS[1], id)
+  if cur and string.sub(cur, 1, #token + 1) == token .. '|' then
+    local parts = split(cur)
+    redis.call('ZADD', stem .. 'q:' .. parts[3], parts[4], id)
+    redis.call('HDEL', KEYS[1], id)
+    redis.call('SREM', stem .. 'claims:' .. pid, id)
+    released = released + 1
+  end
+end
+wake(KEYS[2], released)
+return released
+"""
+
+# KEYS: jobs, scheduled, processes, inflight, crashes, dead, dead_info, wake, seq
+# ARGV: stem, now_ms, heartbeat_timeout_ms, max_crashes, promote_limit
+MAINTAIN = _HELPERS + """
+local stem, now = ARGV[1], tonumber(ARGV[2])
+local timeout, max_crashes = tonumber(ARGV[3]), tonumber(ARGV[4])
+local promoted, requeued, dead = 0, 0, 0
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[5]))) do
+  redis.call('ZREM', KEYS[2], member)
+  local id, q, prio = string.match(member, '^(.-)|(.*)|(-?%d+)$')
+  local seq = redis.call('INCR', KEYS[9])
+  redis.call('ZADD', stem .. 'q:' .. q, (tonumber(prio) + 2048) * SHIFT + seq, id)
+  promoted = promoted + 1
+end
+local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - timeout)
+for _, pid in ipairs(expired) do
+  local claims = stem .. 'claims:' .. pid
+  for _, id in ipairs(redis.call('SMEMBERS', claims)) do
+    local cur = redis.call('HGET', KEYS[4], id)
+    if cur then
+      local parts = split(cur)
+      redis.call('HDEL', KEYS[4], id)
+      local crashes = redis.call('HINCRBY', KEYS[5], id, 1)
+      if crashes >= max_crashes then
+        local info = cjson.encode({reason = 'poison pill: its worker process died ' .. crashes ..
+          ' times while running it', class = 'jobframe.WorkerCrashed',
+          message = 'worker process ' .. pid .. ' stopped heartbeating', attempts = crashes})
+        redis.call('ZADD', KEYS[6], now, id)
+        redis.call('HSET', KEYS[7], id, parts[3] .. '|' .. parts[4] .. '|' .. info)
+        redis.call('HDEL', KEYS[5], id)
+        dead = dead + 1
+      else
+        redis.call('ZADD', stem .. 'q:' .. parts[3], parts[4], id)
+        requeued = requeued + 1
+      end
+    end
+  end
+  redis.call('DEL', claims, stem .. 'process:' .. pid)
+  redis.call('ZREM', KEYS[3], pid)
+end
+wake(KEYS[8], promoted + requeued)
+return {promoted, #expired, requeued, dead}
+"""
+
+# KEYS: jobs, dead, dead_info, crashes, wake, seq
+# ARGV: stem, action ('retry' | 'discard'), ids...
+DEAD = _HELPERS + """
+local stem, action = ARGV[1], ARGV[2]
+local n = 0
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  local info = redis.call('HGET', KEYS[3], id)
+  if redis.call('ZREM', KEYS[2], id) == 1 then
+    redis.call('HDEL', KEYS[3], id)
+    redis.call('HDEL', KEYS[4], id)
+    if action == 'retry' and info and redis.call('HEXISTS', KEYS[1], id) == 1 then
+      local q, score = string.match(info, '^(.-)|([^|]*)|')
+      local prio = math.floor((tonumber(score) or 2048 * SHIFT) / SHIFT) - 2048
+      local seq = redis.call('INCR', KEYS[6])
+      redis.call('ZADD', stem .. 'q:' .. q, (prio + 2048) * SHIFT + seq, id)
+    else
+      redis.call('HDEL', KEYS[1], id)
+    end
+    n = n + 1
+  end
+end
+if action == 'retry' then wake(KEYS[5], n) end
+return n
+"""
+
+# KEYS: jobs, queues
+# ARGV: stem, queue
+CLEAR = """
+local qkey = ARGV[1] .. 'q:' .. ARGV[2]
+local ids = redis.call('ZRANGE', qkey, 0, -1)
+for i = 1, #ids, 1000 do
+  redis.call('HDEL', KEYS[1], unpack(ids, i, math.min(i + 999, #ids)))
+end
+redis.call('DEL', qkey)
+return #ids
+"""

@@ -1,0 +1,95 @@
+"""`RedisWorkerBackend`: the worker runtime's view of Redis (claims, outcomes, heartbeats)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jobframe.worker.backend import Claim, Outcome, ProcessInfo
+from jobframe_redis.connection import Store, day_and_minute, now_ms
+
+
+class RedisWorkerBackend:
+    """Implements `jobframe.worker.backend.WorkerBackend` with the scripts in `scripts`."""
+
+    def __init__(self, store: Store, dead_max_size: int = 10_000,
+                 dead_max_age: float = 180 * 86400) -> None:  # fmt: skip
+        self.store = store
+        self.dead_max_size = dead_max_size
+        self.dead_max_age_ms = int(dead_max_age * 1000)
+
+    def register(self, process: ProcessInfo) -> None:
+        keys = self.store.keys
+        with self.store.client.pipeline() as pipe:
+            pipe.hset(keys.process(process.id), mapping={
+                "hostname": process.hostname, "pid": process.pid,
+                "queues": ",".join(process.queues), "concurrency": process.concurrency,
+                "started_at": process.started_at,
+            })  # fmt: skip
+            pipe.zadd(keys.processes, {process.id: now_ms()})
+            pipe.execute()
+
+    def heartbeat(self, process_id: str) -> None:
+        self.store.client.zadd(self.store.keys.processes, {process_id: now_ms()})
+
+    def deregister(self, process_id: str) -> None:
+        keys = self.store.keys
+        with self.store.client.pipeline() as pipe:
+            pipe.zrem(keys.processes, process_id)
+            pipe.delete(keys.process(process_id), keys.claims(process_id))
+            pipe.execute()
+
+    def fetch(self, process_id: str, queues: list[str], limit: int, timeout: float) -> list[Claim]:
+        claims = self._fetch(process_id, queues, limit)
+        if claims or timeout <= 0:
+            return claims
+        # Nothing ready: sleep in Redis until an enqueue pushes a wake-up token.
+        if self.store.client.blpop([self.store.keys.wake], timeout=timeout) is None:
+            return []
+        return self._fetch(process_id, queues, limit)
+
+    def _fetch(self, process_id: str, queues: list[str], limit: int) -> list[Claim]:
+        store = self.store
+        reply = store.fetch(keys=store.fetch_keys(),
+                            args=[store.stem, process_id, limit, now_ms(), *queues])  # fmt: skip
+        return [
+            Claim(reply[i].decode(), reply[i + 1].decode(), reply[i + 2].decode(), reply[i + 3])
+            for i in range(0, len(reply), 4)
+        ]
+
+    def complete(self, process_id: str, outcomes: list[Outcome]) -> None:
+        store = self.store
+        ms = now_ms()
+        day, minute = day_and_minute(ms)
+        args: list[Any] = [store.stem, process_id, ms, day, minute, self.dead_max_size,
+                           self.dead_max_age_ms]  # fmt: skip
+        for outcome in outcomes:
+            info = b"" if outcome.status == "done" else _dead_info(outcome)
+            args += [outcome.claim.id, outcome.claim.token, outcome.status, info]
+        store.complete(keys=store.complete_keys(), args=args)
+
+    def release(self, process_id: str, claims: list[Claim]) -> None:
+        store = self.store
+        args: list[Any] = [store.stem, process_id]
+        for claim in claims:
+            args += [claim.id, claim.token]
+        store.release(keys=[store.keys.inflight, store.keys.wake], args=args)
+
+    def maintain(self, heartbeat_timeout: float, max_crashes: int) -> dict[str, int]:
+        store = self.store
+        promoted, reaped, requeued, dead = store.maintain(
+            keys=store.maintain_keys(),
+            args=[store.stem, now_ms(), int(heartbeat_timeout * 1000), max_crashes, 1000],
+        )
+        return {"promoted": promoted, "reaped": reaped, "requeued": requeued, "dead": dead}
+
+    def wake(self) -> None:
+        """Blocked fetches time out within the fetch timeout; tokens are not stolen from peers."""
+
+
+def _dead_info(outcome: Outcome) -> bytes:
+    info = dict(outcome.error or {})
+    info["attempts"] = outcome.attempts
+    if outcome.status == "dead":
+        info.setdefault("reason", "could not be loaded")
+    return json.dumps(info).encode()

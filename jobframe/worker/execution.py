@@ -1,0 +1,73 @@
+"""Turning a `Claim` into an `Outcome`: decode, resolve the class, perform, classify the result.
+
+A payload that is not JSON, names no registered job class, or cannot be read is dead at once (with
+its raw bytes kept by the backend); nothing in it is imported or called.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from contextvars import ContextVar
+from typing import Any
+
+from jobframe.errors import DeserializationError, UnknownJobError
+from jobframe.job.base import Job
+from jobframe.worker.backend import Claim, Outcome
+
+current_claim: ContextVar[Claim | None] = ContextVar("jobframe_current_claim", default=None)
+
+
+def error_info(exc: BaseException, reason: str | None = None) -> dict[str, Any]:
+    return {
+        "class": f"{type(exc).__module__}.{type(exc).__qualname__}",
+        "message": str(exc),
+        "traceback": "".join(traceback.format_exception(exc)),
+        "reason": reason or "perform raised",
+    }
+
+
+def load(claim: Claim) -> Job | Outcome:
+    """The job a claim carries, or a dead `Outcome` saying why it cannot become one."""
+    try:
+        payload = json.loads(claim.payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return Outcome(claim, "dead", error_info(exc, "undecodable payload"))
+    try:
+        job: Job = Job.deserialize(payload)
+    except UnknownJobError as exc:
+        return Outcome(claim, "dead", error_info(exc, "unknown job class"))
+    except DeserializationError as exc:
+        return Outcome(claim, "dead", error_info(exc, "malformed payload"))
+    job.provider_job_id = claim.id
+    return job
+
+
+def finished(claim: Claim, job: Job, exc: BaseException | None) -> Outcome:
+    if exc is None:
+        return Outcome(claim, "done", attempts=job.executions)
+    return Outcome(claim, "failed", error_info(exc), attempts=job.executions)
+
+
+def run_sync(claim: Claim, job: Job) -> Outcome:
+    """Perform a job in this thread (a pool thread of the worker)."""
+    token = current_claim.set(claim)
+    try:
+        job.perform_now()
+    except Exception as exc:
+        return finished(claim, job, exc)
+    finally:
+        current_claim.reset(token)
+    return finished(claim, job, None)
+
+
+async def run_async(claim: Claim, job: Job) -> Outcome:
+    """Perform a job whose ``perform`` is ``async def`` on the worker's event loop."""
+    token = current_claim.set(claim)
+    try:
+        await job.perform_now_async()
+    except Exception as exc:
+        return finished(claim, job, exc)
+    finally:
+        current_claim.reset(token)
+    return finished(claim, job, None)

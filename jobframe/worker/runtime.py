@@ -1,0 +1,242 @@
+"""The worker process: fetch claims in batches, run them on threads (sync) or an event loop
+(``async def perform``), report outcomes in batches, heartbeat, and shut down gracefully.
+
+Threads, and why: the main thread fetches and handles signals; a pool runs sync jobs; one thread
+runs an asyncio loop for async jobs; a reporter thread sends outcomes in batches; a maintenance
+thread heartbeats, promotes scheduled jobs and reaps dead processes. Heartbeats come from their own
+thread so a job that never yields the CPU back to the fetch loop cannot make the process look dead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import queue
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+from jobframe.worker import execution
+from jobframe.worker.backend import Claim, Outcome, ProcessInfo, WorkerBackend
+
+log = logging.getLogger("jobframe.worker")
+
+
+@dataclass
+class WorkerOptions:
+    """Tuning of one worker process; the CLI's flags map onto these."""
+
+    queues: list[str]
+    concurrency: int = 5
+    shutdown_timeout: float = 25.0
+    heartbeat_interval: float = 5.0
+    heartbeat_timeout: float = 30.0
+    max_crashes: int = 3
+    scheduler_interval: float = 0.2
+    fetch_timeout: float = 1.0
+    report_batch: int = 500
+
+
+class Worker:
+    """One worker process's runtime. ``run()`` blocks until stopped; returns the exit code."""
+
+    def __init__(self, backend: WorkerBackend, options: WorkerOptions) -> None:
+        self.backend = backend
+        self.options = options
+        self.process = ProcessInfo(str(uuid.uuid4()), options.queues, options.concurrency)
+        self._pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="jobframe-job")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._running: dict[str, Claim] = {}
+        self._slots = threading.Condition()
+        self._outcomes: queue.SimpleQueue[Outcome | None] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._release_now = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.processed = 0
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def run(self, install_signals: bool = True) -> int:
+        if install_signals:
+            self._install_signals()
+        self.backend.register(self.process)
+        self._start(self._report, "jobframe-reporter")
+        self._start(self._maintain, "jobframe-heartbeat")
+        log.info("worker %s started: queues=%s concurrency=%d", self.process.id,
+                 ",".join(self.options.queues), self.options.concurrency)  # fmt: skip
+        try:
+            self._fetch_loop()
+        finally:
+            self._shutdown()
+        return 0
+
+    def stop(self, release_now: bool = False) -> None:
+        """Stop fetching; finish running jobs (or release them at once)."""
+        if release_now:
+            self._release_now.set()
+        self._stop.set()
+        with self._slots:
+            self._slots.notify_all()
+        try:
+            self.backend.wake()
+        except Exception:  # waking is best effort: the fetch times out anyway
+            log.debug("wake failed", exc_info=True)
+
+    def _install_signals(self) -> None:
+        def handle(signum: int, frame: FrameType | None) -> None:
+            second = self._stop.is_set()
+            log.info("worker %s got %s%s", self.process.id, signal.Signals(signum).name,
+                     ": releasing running jobs now" if second else ": finishing running jobs")  # fmt: skip
+            self.stop(release_now=second)
+
+        signal.signal(signal.SIGTERM, handle)
+        signal.signal(signal.SIGINT, handle)
+
+    def _start(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    # -- fetching and dispatch ------------------------------------------------------------------
+
+    def _fetch_loop(self) -> None:
+        backoff = 0.1
+        while not self._stop.is_set():
+            with self._slots:
+                while len(self._running) >= self.options.concurrency and not self._stop.is_set():
+                    self._slots.wait()
+                free = self.options.concurrency - len(self._running)
+            if self._stop.is_set():
+                return
+            try:
+                claims = self.backend.fetch(self.process.id, self.options.queues, free,
+                                            self.options.fetch_timeout)  # fmt: skip
+                backoff = 0.1
+            except Exception as exc:
+                log.warning("fetch failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            for claim in claims:
+                self._dispatch(claim)
+
+    def _dispatch(self, claim: Claim) -> None:
+        loaded = execution.load(claim)
+        if isinstance(loaded, Outcome):
+            self._outcomes.put(loaded)
+            return
+        with self._slots:
+            self._running[claim.token] = claim
+        if inspect.iscoroutinefunction(loaded.perform):
+            future = asyncio.run_coroutine_threadsafe(execution.run_async(claim, loaded), self._event_loop())
+            future.add_done_callback(lambda f, c=claim: self._done(c, f))
+        else:
+            self._pool.submit(execution.run_sync, claim, loaded).add_done_callback(
+                lambda f, c=claim: self._done(c, f)
+            )
+
+    def _done(self, claim: Claim, future: Future[Outcome] | Any) -> None:
+        try:
+            outcome = future.result()
+        except BaseException as exc:  # the runtime itself failed around the job
+            outcome = Outcome(claim, "failed", execution.error_info(exc, "worker error"))
+        with self._slots:
+            if self._running.pop(claim.token, None) is None:
+                return  # already released at shutdown: the job belongs to its queue again
+            self._slots.notify()
+        self.processed += 1
+        self._outcomes.put(outcome)
+
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            self._start(self._loop.run_forever, "jobframe-asyncio")
+        return self._loop
+
+    # -- background threads ---------------------------------------------------------------------
+
+    def _report(self) -> None:
+        """Send outcomes in batches: one backend call for everything finished meanwhile."""
+        while True:
+            first = self._outcomes.get()
+            batch = [] if first is None else [first]
+            closing = first is None
+            while len(batch) < self.options.report_batch:
+                try:
+                    item = self._outcomes.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    closing = True
+                    break
+                batch.append(item)
+            if batch:
+                self._complete(batch)
+            if closing:
+                return
+
+    def _complete(self, batch: list[Outcome]) -> None:
+        delay = 0.1
+        while True:
+            try:
+                self.backend.complete(self.process.id, batch)
+                return
+            except Exception as exc:
+                # Outcomes stay here until the backend takes them; the claims are still ours.
+                log.warning("reporting %d outcome(s) failed (%s); retrying", len(batch), exc)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _maintain(self) -> None:
+        options = self.options
+        next_beat = 0.0
+        while not self._stop.wait(options.scheduler_interval):
+            now = time.monotonic()
+            try:
+                if now >= next_beat:
+                    self.backend.heartbeat(self.process.id)
+                    next_beat = now + options.heartbeat_interval
+                self.backend.maintain(options.heartbeat_timeout, options.max_crashes)
+            except Exception as exc:
+                log.warning("maintenance failed (%s: %s)", type(exc).__name__, exc)
+
+    # -- shutdown -------------------------------------------------------------------------------
+
+    def _shutdown(self) -> None:
+        deadline = time.monotonic() + self.options.shutdown_timeout
+        with self._slots:
+            while self._running and not self._release_now.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._slots.wait(min(remaining, 0.1))
+            leftovers = list(self._running.values())
+            self._running.clear()
+        self._outcomes.put(None)
+        for thread in self._threads:
+            if thread.name == "jobframe-reporter":
+                thread.join()
+        if leftovers:
+            log.info("releasing %d unfinished job(s) back to their queues", len(leftovers))
+            self._call_with_retry(lambda: self.backend.release(self.process.id, leftovers))
+        self._call_with_retry(lambda: self.backend.deregister(self.process.id))
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        log.info("worker %s stopped after %d job(s)", self.process.id, self.processed)
+
+    def _call_with_retry(self, step: Callable[[], None], attempts: int = 5) -> None:
+        for attempt in range(attempts):
+            try:
+                step()
+                return
+            except Exception as exc:
+                log.warning("shutdown step failed (%s); attempt %d of %d", exc, attempt + 1, attempts)
+                time.sleep(0.2 * (attempt + 1))
