@@ -34,6 +34,13 @@ from jobframe.errors import JobframeError
 COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("jobframe.generators:add_arguments", "create code: `generate job NAME`"),
     "plugins": ("jobframe.cli:add_plugins_arguments", "list plugins, adapters and failures"),
+    "work": ("jobframe.worker.command:add_arguments", "run worker processes"),
+    "queues": ("jobframe.admin:add_queues_arguments", "list queues: size, latency, paused"),
+    "jobs": ("jobframe.admin:add_jobs_arguments", "list jobs by state (--failed: the dead set)"),
+    "retry": ("jobframe.admin:add_retry_arguments", "put dead jobs back on their queues"),
+    "discard": ("jobframe.admin:add_discard_arguments", "delete dead jobs"),
+    "pause": ("jobframe.admin:add_pause_arguments", "stop workers taking a queue's jobs"),
+    "resume": ("jobframe.admin:add_pause_arguments", "let workers take a paused queue's jobs"),
 }
 
 

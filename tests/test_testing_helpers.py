@@ -184,3 +184,19 @@ def test_unittest_case_runs_under_unittest() -> None:
     suite.run(result)
     assert result.wasSuccessful(), result.failures + result.errors
     assert result.testsRun == 1
+
+
+def test_a_failing_block_restores_deferred_performing(jobs: JobsHelper) -> None:
+    with pytest.raises(RuntimeError), jobs.perform_enqueued_jobs():
+        raise RuntimeError("the block failed")
+    ReportJob.perform_later("after")
+    jobs.assert_enqueued_jobs(1)
+    jobs.assert_no_performed_jobs()
+
+
+def test_queue_filters_accept_the_unprefixed_name(jobs: JobsHelper) -> None:
+    jobframe.configure(queue_name_prefix="staging")
+    SignupMailJob.perform_later("a@example.com")
+    assert jobs.enqueued_jobs[0].queue == "staging_mailers"
+    jobs.assert_enqueued_jobs(1, queue="mailers")
+    jobs.assert_enqueued_with(job=SignupMailJob, queue="mailers")

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from jobframe import queue_adapters
+from jobframe.job.queue_name import prefixed
 from jobframe.queue_adapters.test import EnqueuedJob, TestAdapter
 from jobframe.testing._with import called_by_with
 
@@ -31,12 +32,18 @@ def _class_filter(spec: JobFilter, default: bool) -> Callable[[EnqueuedJob], boo
     return lambda record: issubclass(record.job_class, classes)
 
 
+def _queue_names(queue: str | None) -> tuple[str, ...] | None:
+    """A queue as the test names it, and as the configured prefix makes it."""
+    return None if queue is None else (queue, prefixed(queue))
+
+
 def make_filter(
     only: JobFilter = None, except_: JobFilter = None, queue: str | None = None
 ) -> Callable[[EnqueuedJob], bool]:
     """A predicate over recorded jobs: class in ``only``, not in ``except_``, on ``queue``."""
     wanted, unwanted = _class_filter(only, True), _class_filter(except_, False)
-    return lambda r: wanted(r) and not unwanted(r) and (queue is None or r.queue == queue)
+    names = _queue_names(queue)
+    return lambda r: wanted(r) and not unwanted(r) and (names is None or r.queue in names)
 
 
 def _listing(records: list[EnqueuedJob], what: str) -> str:
@@ -49,8 +56,13 @@ def _listing(records: list[EnqueuedJob], what: str) -> str:
 class _Block:
     """The context manager form of an assertion: checks the jobs the block added."""
 
-    def __init__(self, enter: Callable[[], Any], check: Callable[[Any], Any]) -> None:
-        self._enter, self._check, self._state = enter, check, None
+    def __init__(
+        self,
+        enter: Callable[[], Any],
+        check: Callable[[Any], Any],
+        restore: Callable[[Any], None] | None = None,
+    ) -> None:
+        self._enter, self._check, self._restore, self._state = enter, check, restore, None
         self.result: Any = None
 
     def __enter__(self) -> _Block:
@@ -60,6 +72,8 @@ class _Block:
     def __exit__(self, exc_type: Any, *rest: Any) -> None:
         if exc_type is None:
             self.result = self._check(self._state)
+        elif self._restore is not None:
+            self._restore(self._state)
 
 
 class JobsHelper:
@@ -144,6 +158,7 @@ class JobsHelper:
             return _Block(
                 lambda: self._start_performing(matches),
                 lambda state: self._finish_performing(state, number, matches),
+                restore=self._stop_performing,
             )
         self._count(self.performed_jobs, "performed", number, matches)
         return None
@@ -156,6 +171,7 @@ class JobsHelper:
             return _Block(
                 lambda: self._start_performing(matches),
                 lambda state: self._finish_performing(state, 0, matches),
+                restore=self._stop_performing,
             )
         self._count(self.performed_jobs, "performed", 0, matches)
         return None
@@ -164,6 +180,9 @@ class JobsHelper:
         previous = self.adapter.perform_immediately
         self.adapter.perform_immediately = matches
         return len(self.performed_jobs), previous
+
+    def _stop_performing(self, state: tuple[int, Any]) -> None:
+        self.adapter.perform_immediately = state[1]
 
     def _finish_performing(
         self, state: tuple[int, Any], number: int, matches: Callable[..., bool]
@@ -188,7 +207,7 @@ class JobsHelper:
         for record in records[since:]:
             if job is not None and record.job_class is not job:
                 continue
-            if queue is not None and record.queue != queue:
+            if queue is not None and record.queue not in _queue_names(queue):  # type: ignore[operator]
                 continue
             if priority is not None and record.priority != priority:
                 continue
@@ -242,6 +261,7 @@ class JobsHelper:
             return _Block(
                 lambda: self._start_performing(everything),
                 lambda state: self._performed_with(state, spec),
+                restore=self._stop_performing,
             )
         return self._find(self.performed_jobs, "performed", 0, *spec)
 
@@ -266,6 +286,7 @@ class JobsHelper:
             return _Block(
                 lambda: self._start_performing(matches),
                 lambda state: self._flush(state, matches, at),
+                restore=self._stop_performing,
             )
         return self.adapter.perform_enqueued(matches, at)
 

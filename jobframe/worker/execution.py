@@ -6,6 +6,7 @@ its raw bytes kept by the backend); nothing in it is imported or called.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import traceback
 from contextvars import ContextVar
@@ -14,6 +15,10 @@ from typing import Any
 from jobframe.errors import DeserializationError, UnknownJobError
 from jobframe.job.base import Job
 from jobframe.worker.backend import Claim, Outcome
+
+class JobTimeout(TimeoutError):
+    """A job ran longer than the worker's ``--job-timeout``."""
+
 
 current_claim: ContextVar[Claim | None] = ContextVar("jobframe_current_claim", default=None)
 
@@ -61,11 +66,14 @@ def run_sync(claim: Claim, job: Job) -> Outcome:
     return finished(claim, job, None)
 
 
-async def run_async(claim: Claim, job: Job) -> Outcome:
+async def run_async(claim: Claim, job: Job, timeout: float | None = None) -> Outcome:
     """Perform a job whose ``perform`` is ``async def`` on the worker's event loop."""
     token = current_claim.set(claim)
     try:
-        await job.perform_now_async()
+        try:
+            await asyncio.wait_for(job.perform_now_async(), timeout)
+        except TimeoutError as exc:
+            raise JobTimeout(f"{type(job).__qualname__} ran longer than {timeout}s") from exc
     except Exception as exc:
         return finished(claim, job, exc)
     finally:

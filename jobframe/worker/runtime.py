@@ -13,6 +13,7 @@ import asyncio
 import inspect
 import logging
 import queue
+import random
 import signal
 import threading
 import time
@@ -24,6 +25,7 @@ from types import FrameType
 from typing import Any
 
 from jobframe.worker import execution
+from jobframe.worker.watchdog import Watchdog
 from jobframe.worker.backend import Claim, Outcome, ProcessInfo, WorkerBackend
 
 log = logging.getLogger("jobframe.worker")
@@ -34,6 +36,7 @@ class WorkerOptions:
     """Tuning of one worker process; the CLI's flags map onto these."""
 
     queues: list[str]
+    weights: dict[str, int] | None = None  # set: weighted random queue order per fetch
     concurrency: int = 5
     shutdown_timeout: float = 25.0
     heartbeat_interval: float = 5.0
@@ -42,6 +45,19 @@ class WorkerOptions:
     scheduler_interval: float = 0.2
     fetch_timeout: float = 1.0
     report_batch: int = 500
+    job_timeout: float | None = None
+
+    def queue_order(self) -> list[str]:
+        """Strict order as given, or a fresh weighted-random order for each fetch."""
+        if not self.weights:
+            return self.queues
+        pool = dict(self.weights)
+        order = []
+        while pool:
+            name = random.choices(list(pool), weights=list(pool.values()))[0]
+            order.append(name)
+            del pool[name]
+        return order
 
 
 class Worker:
@@ -60,6 +76,7 @@ class Worker:
         self._release_now = threading.Event()
         self._threads: list[threading.Thread] = []
         self.processed = 0
+        self._watchdog = Watchdog(options.job_timeout)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -116,7 +133,7 @@ class Worker:
             if self._stop.is_set():
                 return
             try:
-                claims = self.backend.fetch(self.process.id, self.options.queues, free,
+                claims = self.backend.fetch(self.process.id, self.options.queue_order(), free,
                                             self.options.fetch_timeout)  # fmt: skip
                 backoff = 0.1
             except Exception as exc:
@@ -135,12 +152,22 @@ class Worker:
         with self._slots:
             self._running[claim.token] = claim
         if inspect.iscoroutinefunction(loaded.perform):
-            future = asyncio.run_coroutine_threadsafe(execution.run_async(claim, loaded), self._event_loop())
+            coroutine = execution.run_async(claim, loaded, self.options.job_timeout)
+            future = asyncio.run_coroutine_threadsafe(coroutine, self._event_loop())
             future.add_done_callback(lambda f, c=claim: self._done(c, f))
         else:
-            self._pool.submit(execution.run_sync, claim, loaded).add_done_callback(
+            self._pool.submit(self._run_sync, claim, loaded).add_done_callback(
                 lambda f, c=claim: self._done(c, f)
             )
+
+    def _run_sync(self, claim: Claim, job: Any) -> Outcome:
+        if self.options.job_timeout is None:
+            return execution.run_sync(claim, job)
+        self._watchdog.start(claim.token)
+        try:
+            return execution.run_sync(claim, job)
+        finally:
+            self._watchdog.finish(claim.token)
 
     def _done(self, claim: Claim, future: Future[Outcome] | Any) -> None:
         try:
@@ -204,6 +231,7 @@ class Worker:
                     self.backend.heartbeat(self.process.id)
                     next_beat = now + options.heartbeat_interval
                 self.backend.maintain(options.heartbeat_timeout, options.max_crashes)
+                self._watchdog.check()
             except Exception as exc:
                 log.warning("maintenance failed (%s: %s)", type(exc).__name__, exc)
 

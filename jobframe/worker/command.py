@@ -1,0 +1,106 @@
+"""``jobframe work``: run worker processes for the configured durable adapter."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+from jobframe import config, queue_adapters
+from jobframe.errors import ConfigurationError
+from jobframe.worker.logs import setup_logging
+from jobframe.worker.runtime import Worker, WorkerOptions
+
+
+def parse_queues(text: str) -> tuple[list[str], dict[str, int] | None]:
+    """``"a,b"`` (strict order), ``"a:3,b:1"`` (weighted) or ``"*"`` -> names and weights.
+
+    Raises:
+        ConfigurationError: an empty name, a weight that is not a positive integer, or mixed modes.
+    """
+    names: list[str] = []
+    weights: dict[str, int] = {}
+    for part in (p.strip() for p in text.split(",")):
+        name, colon, weight = part.partition(":")
+        if not name:
+            raise ConfigurationError(f"--queues {text!r}: empty queue name; use e.g. 'a,b' or '*'")
+        names.append(name)
+        if colon:
+            if not weight.isdigit() or int(weight) < 1:
+                raise ConfigurationError(f"--queues {text!r}: weight of {name!r} must be an integer >= 1")
+            weights[name] = int(weight)
+    if weights and len(weights) != len(names):
+        raise ConfigurationError(f"--queues {text!r}: give every queue a weight, or none")
+    if "*" in names and len(names) > 1:
+        raise ConfigurationError(f"--queues {text!r}: '*' means every queue and stands alone")
+    return names, (weights or None)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Configure ``jobframe work``."""
+    parser.add_argument("imports", nargs="*", metavar="IMPORT",
+                        help="modules defining your jobs (added to the `imports` setting)")  # fmt: skip
+    parser.add_argument("--queues", "-q", default=os.environ.get("QUEUES", "*"),
+                        help="'a,b' strict order, 'a:3,b:1' weighted, '*' all (env QUEUES; default *)")  # fmt: skip
+    parser.add_argument("--concurrency", "-c", type=int, default=5, help="jobs at once per process (5)")
+    parser.add_argument("--processes", "-p", type=int, default=1, help="worker processes (1)")
+    parser.add_argument("--shutdown-timeout", type=float, default=None,
+                        help="seconds running jobs get to finish on SIGTERM (setting, 25)")  # fmt: skip
+    parser.add_argument("--heartbeat-interval", type=float, default=5.0, help="seconds (5)")
+    parser.add_argument("--heartbeat-timeout", type=float, default=30.0,
+                        help="a process silent this long is dead; its jobs are requeued (30)")  # fmt: skip
+    parser.add_argument("--max-crashes", type=int, default=3,
+                        help="a job whose worker died this often goes to the dead set (3)")  # fmt: skip
+    parser.add_argument("--job-timeout", type=float, default=None,
+                        help="fail a job that runs longer than this many seconds")  # fmt: skip
+    parser.add_argument("--log-level", default="INFO", help="INFO, DEBUG, WARNING (INFO)")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text")
+    parser.set_defaults(func=run)
+
+
+def _options(args: argparse.Namespace) -> WorkerOptions:
+    names, weights = parse_queues(args.queues)
+    if args.concurrency < 1 or args.processes < 1:
+        raise ConfigurationError("--concurrency and --processes must be at least 1")
+    timeout = config.settings().shutdown_timeout if args.shutdown_timeout is None else args.shutdown_timeout
+    return WorkerOptions(
+        queues=names, weights=weights, concurrency=args.concurrency, shutdown_timeout=timeout,
+        heartbeat_interval=args.heartbeat_interval, heartbeat_timeout=args.heartbeat_timeout,
+        max_crashes=args.max_crashes, job_timeout=args.job_timeout,
+    )  # fmt: skip
+
+
+def import_jobs(modules: list[str]) -> None:
+    """Import the modules that define the job classes (operator-chosen, never from payloads)."""
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    for name in [*config.settings().imports, *modules]:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise ConfigurationError(f"cannot import {name!r} to load its jobs: {exc}") from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    options = _options(args)
+    setup_logging(args.log_level, args.log_format)
+    if args.processes > 1:
+        from jobframe.worker.supervisor import supervise
+
+        return supervise(args.processes, sys.argv[1:])
+    import_jobs(args.imports)
+    adapter = queue_adapters.get()
+    make_backend = getattr(adapter, "worker_backend", None)
+    if make_backend is None:
+        raise ConfigurationError(
+            f"the {adapter.name!r} adapter runs jobs inside the enqueuing process; `jobframe work` "
+            "needs a durable adapter (redis, sql): set `adapter` in [tool.jobframe] or JOBFRAME_ADAPTER."
+        )
+    code = Worker(make_backend(), options).run()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Threads of jobs released at the shutdown timeout may still run: leave without joining them.
+    os._exit(code)

@@ -1,0 +1,68 @@
+"""``jobframe work --processes N``: start N single-process workers and keep them running.
+
+Signals are forwarded to every child; a child that dies on its own is restarted (with a pause
+that grows if it keeps dying). The supervisor exits when all children have exited after a signal.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+
+log = logging.getLogger("jobframe.worker")
+
+
+def _child_argv(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in ("--processes", "-p"):
+            skip = True
+            continue
+        if arg.startswith("--processes="):
+            continue
+        out.append(arg)
+    return [sys.executable, "-m", "jobframe", *out, "--processes", "1"]
+
+
+def supervise(count: int, argv: list[str]) -> int:
+    command = _child_argv(argv)
+    children: list[subprocess.Popen[bytes]] = [subprocess.Popen(command) for _ in range(count)]
+    stopping = {"signals": 0}
+    restarts = [0] * count
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        stopping["signals"] += 1
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    log.info("supervising %d worker processes: %s", count, [c.pid for c in children])
+    while True:
+        alive = False
+        for index, child in enumerate(children):
+            code = child.poll()
+            if code is None:
+                alive = True
+            elif not stopping["signals"]:
+                restarts[index] += 1
+                pause = min(0.5 * restarts[index], 10.0)
+                log.warning("worker %d exited with %s; restarting in %.1fs", child.pid, code, pause)
+                time.sleep(pause)
+                children[index] = subprocess.Popen(command)
+                alive = True
+        if not alive:
+            return 0
+        try:
+            children[0].wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            pass
