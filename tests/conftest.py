@@ -3,30 +3,12 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 
 import pytest
 
 import jobframe.config
-
-
-def _port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def require_service(name: str, host: str, port: int) -> None:
-    """Fail under CI, skip locally, when a real service the test needs is not answering."""
-    if _port_open(host, port):
-        return
-    message = f"{name} is not answering on {host}:{port}; start it with ../shared/services.sh"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+from jobframe.testing.services import require_service
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,48 @@
+"""Fixtures for the Redis backend's tests: the real server, an isolated key prefix per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+import jobframe.config
+from jobframe import queue_adapters
+from jobframe.testing.services import require_service
+from jobframe_redis.adapter import RedisAdapter
+
+REDIS_URL = os.environ.get("JOBFRAME_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for var in ("JOBFRAME_ENV", "JOBFRAME_ADAPTER", "JOBFRAME_URL"):
+        monkeypatch.delenv(var, raising=False)
+    jobframe.config.reset()
+    yield
+    jobframe.config.reset()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    require_service("Redis", "127.0.0.1", 6379)
+    return REDIS_URL
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"jftest-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def adapter(redis_url: str, prefix: str) -> Iterator[RedisAdapter]:
+    """A Redis adapter on a fresh key prefix; every key it made is deleted afterwards."""
+    adapter = RedisAdapter(redis_url, prefix=prefix)
+    with queue_adapters.override(adapter):
+        yield adapter
+    keys = list(adapter.store.client.scan_iter(match="{" + prefix + "}:*", count=1000))
+    if keys:
+        adapter.store.client.delete(*keys)
+    adapter.shutdown()
