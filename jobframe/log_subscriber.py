@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from jobframe import notifications
+from jobframe.errors import Abort
 from jobframe.notifications import Event
 
 logger = logging.getLogger("jobframe")
@@ -33,14 +34,19 @@ def on_event(event: Event) -> None:
             logger.error("Failed enqueuing %s to %s: %r", _describe(job), _adapter(event), exc)
         elif logger.isEnabledFor(logging.INFO) and job.successfully_enqueued:
             when = f" at {job.scheduled_at.isoformat()}" if name == "enqueue_at" else ""
-            logger.info("Enqueued %s to %s%s%s", _describe(job), _adapter(event), when, _with_args(job))
+            logger.info(
+                "Enqueued %s to %s%s%s", _describe(job), _adapter(event), when, _with_args(job)
+            )
     elif name == "enqueue_all" and logger.isEnabledFor(logging.INFO):
         jobs = event.payload.get("jobs", [])
         logger.info("Enqueued %d jobs to %s", len(jobs), _adapter(event))
     elif name == "perform_start" and logger.isEnabledFor(logging.INFO):
         logger.info("Performing %s%s", _describe(job), _with_args(job))
     elif name == "perform":
-        if exc is not None:
+        if isinstance(exc, Abort):
+            # A callback halted the job on purpose: say so, without a traceback.
+            logger.info("Halted %s: a perform callback aborted it (%s)", _describe(job), exc)
+        elif exc is not None:
             logger.error("Error performing %s in %.2fms: %s: %s", _describe(job), ms,
                          type(exc).__name__, exc, exc_info=exc)  # fmt: skip
         elif logger.isEnabledFor(logging.INFO):

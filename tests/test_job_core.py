@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from datetime import UTC, timedelta
 
 import pytest
-
-import jobframe
 from fixture_jobs import buffer
 from fixture_jobs.abstract_job import ApplicationJob, ConcreteJob
 from fixture_jobs.hello_job import HelloJob
 from fixture_jobs.kwargs_job import KwargsJob
+
+import jobframe
 from jobframe.job import registry
 from jobframe.testing import JobsHelper
 
@@ -127,6 +127,30 @@ def test_unknown_payload_version_is_rejected(version: object) -> None:
 def test_malformed_payload_is_a_deserialization_error(payload: object) -> None:
     with pytest.raises(jobframe.DeserializationError):
         jobframe.Job.deserialize(payload)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("job_id", None),
+        ("job_id", 7),
+        ("queue_name", None),
+        ("queue_name", ""),
+        ("executions", "many"),
+        ("exception_executions", []),
+        ("exception_executions", {"KeyError": "x"}),
+        ("arguments", {"a": 1}),
+        ("kwargs", []),
+        ("priority", 1.5),
+        ("enqueued_at", "yesterday"),
+        ("scheduled_at", 5),
+    ],
+)
+def test_malformed_field_is_a_deserialization_error(field: str, value: object) -> None:
+    data = HelloJob().serialize()
+    data[field] = value
+    with pytest.raises(jobframe.DeserializationError, match=field):
+        jobframe.Job.deserialize(data)
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ exception from the job is thrown in at the ``yield``). A before-callback that ra
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Generator
-from types import TracebackType
+from collections.abc import Callable
+from types import GeneratorType, TracebackType
 from typing import Any, ClassVar, TypeVar
 
 from jobframe.errors import Abort, JobDefinitionError
@@ -41,18 +41,22 @@ after_discard = _marker("after_discard")
 
 
 class Callbacks:
-    """Collects decorated methods per class (by name, so an override replaces the body)."""
+    """Collects decorated methods per class (by name, so an override replaces the body).
+
+    Every class in the MRO counts, base first, so callbacks of a plain mixin class are kept too.
+    """
 
     _callbacks: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
-        chains: dict[str, list[str]] = {kind: list(names) for kind, names in cls._callbacks.items()}
-        for name, value in cls.__dict__.items():
-            for kind in getattr(value, _MARK, ()):
-                chain = chains.setdefault(kind, [])
-                if name not in chain:
-                    chain.append(name)
+        chains: dict[str, list[str]] = {}
+        for klass in reversed(cls.__mro__):
+            for name, value in vars(klass).items():
+                for kind in getattr(value, _MARK, ()):
+                    chain = chains.setdefault(kind, [])
+                    if name not in chain:
+                        chain.append(name)
         cls._callbacks = {kind: tuple(names) for kind, names in chains.items()}
 
     def _run_after_discard(self, exc: BaseException) -> None:
@@ -73,7 +77,7 @@ class CallbackChain:
         self.before = chains.get(f"before_{event}", ())
         self.around = chains.get(f"around_{event}", ())
         self.after = chains.get(f"after_{event}", ())
-        self.entered: list[Generator[Any, None, None]] = []
+        self.entered: list[GeneratorType[Any, Any, Any]] = []
 
     def __enter__(self) -> CallbackChain:
         for name in self.before:
@@ -97,7 +101,10 @@ class CallbackChain:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> bool:
         suppressed = self._unwind(exc)
         if exc is None or suppressed:

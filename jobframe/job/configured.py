@@ -106,11 +106,12 @@ class Configured:
     """Adds ``set()`` to the class (returns a `ConfiguredJob`) and to instances (returns self)."""
 
     @hybridmethod
-    def set(cls, **options: Any) -> ConfiguredJob:  # noqa: N805 - bound to the class
+    def set(cls, **options: Any) -> ConfiguredJob:
         """Options for the next enqueue: ``wait``, ``wait_until``, ``queue``, ``priority``."""
         return ConfiguredJob(cls, options)
 
-    @set.instance
-    def set(self, **options: Any) -> Any:  # noqa: F811 - the instance side of the same method
+    # The instance side of the same method (see `hybridmethod`).
+    @set.instance  # type: ignore[no-redef]
+    def set(self, **options: Any) -> Any:
         apply_options(self, validate_options(options))  # type: ignore[arg-type]
         return self

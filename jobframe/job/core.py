@@ -16,7 +16,7 @@ WIRE_VERSION = 1
 _T = TypeVar("_T")
 
 
-class hybridmethod(Generic[_T]):  # noqa: N801 - used as a decorator, like classmethod
+class hybridmethod(Generic[_T]):
     """A method that works on the class (``Job.perform_now(x)``) and on an instance."""
 
     def __init__(self, on_class: Callable[..., _T]) -> None:
@@ -34,8 +34,8 @@ class hybridmethod(Generic[_T]):  # noqa: N801 - used as a decorator, like class
     def __get__(self, obj: object, owner: type) -> Callable[..., _T]: ...
     def __get__(self, obj: object | None, owner: type) -> Callable[..., _T]:
         if obj is None or self.on_instance is None:
-            return self.on_class.__get__(owner, owner)  # type: ignore[attr-defined, no-any-return]
-        return self.on_instance.__get__(obj, owner)  # type: ignore[attr-defined, no-any-return]
+            return self.on_class.__get__(owner, owner)  # type: ignore[no-any-return]
+        return self.on_instance.__get__(obj, owner)  # type: ignore[no-any-return]
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -48,8 +48,23 @@ def _parse_time(value: Any, key: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value)
     except (TypeError, ValueError) as exc:
-        raise DeserializationError(f"payload field {key!r} is not an ISO timestamp: {value!r}") from exc
+        raise DeserializationError(
+            f"payload field {key!r} is not an ISO timestamp: {value!r}"
+        ) from exc
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    value = data[key]
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{key!r} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _count(value: Any, key: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise TypeError(f"{key!r} must hold counts (integers >= 0), got {value!r}")
 
 
 class Core:
@@ -161,12 +176,14 @@ class Core:
             DeserializationError: the payload is malformed or of an unknown version.
         """
         if not isinstance(data, dict):
-            raise DeserializationError(f"a job payload must be a JSON object, got {type(data).__name__}")
+            raise DeserializationError(
+                f"a job payload must be a JSON object, got {type(data).__name__}"
+            )
         version = data.get("version")
         if version != WIRE_VERSION:
             raise DeserializationError(
-                f"unsupported job payload version {version!r} (this jobframe reads {WIRE_VERSION}); "
-                "upgrade the worker to the version that enqueued it."
+                f"unsupported job payload version {version!r} (this jobframe reads "
+                f"{WIRE_VERSION}); upgrade the worker to the version that enqueued it."
             )
         job_cls = registry.lookup(data.get("job_class"))
         if not issubclass(job_cls, cls):
@@ -186,15 +203,20 @@ class Core:
         self.args = ()
         self.kwargs = {}
         self._arguments_loaded = False
-        self.job_id = str(data["job_id"])
+        self.job_id = _text(data, "job_id")
         self.provider_job_id = data.get("provider_job_id")
-        self.queue_name = str(data["queue_name"])
+        self.queue_name = _text(data, "queue_name")
         priority = data.get("priority")
         if priority is not None and (not isinstance(priority, int) or isinstance(priority, bool)):
             raise TypeError(f"'priority' must be an integer or null, got {priority!r}")
         self.priority = priority
-        self.executions = int(data.get("executions", 0))
-        self.exception_executions = {str(k): int(v) for k, v in data.get("exception_executions", {}).items()}
+        self.executions = _count(data.get("executions", 0), "executions")
+        counts = data.get("exception_executions", {})
+        if not isinstance(counts, dict):
+            raise TypeError(f"'exception_executions' must be an object, got {counts!r}")
+        self.exception_executions = {
+            str(k): _count(v, "exception_executions") for k, v in counts.items()
+        }
         self.locale = data.get("locale")
         self.timezone = data.get("timezone")
         self.enqueued_at = _parse_time(data.get("enqueued_at"), "enqueued_at")
@@ -204,7 +226,7 @@ class Core:
         self._payload_cache = None
 
     def _load_arguments(self) -> None:
-        """Decode arguments (inside perform, so ``discard_on(DeserializationError)`` can catch it)."""
+        """Decode arguments inside perform, where ``discard_on(DeserializationError)`` sees it."""
         if getattr(self, "_arguments_loaded", True):
             return
         assert self._serialized_arguments is not None
@@ -213,7 +235,9 @@ class Core:
         self._arguments_loaded = True
 
     def __repr__(self) -> str:
-        return f"<{type(self).__qualname__} {self.job_id} queue={getattr(self, 'queue_name', None)!r}>"
+        return (
+            f"<{type(self).__qualname__} {self.job_id} queue={getattr(self, 'queue_name', None)!r}>"
+        )
 
     @staticmethod
     def now() -> datetime:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from jobframe import arguments, notifications
@@ -40,11 +41,18 @@ def _wrap_failure(adapter: QueueAdapter, exc: Exception) -> Exception:
     """An adapter's own failure becomes an `EnqueueError`; a job's error (inline) stays itself."""
     if isinstance(exc, JobframeError) or adapter.performs_in_caller:
         return exc
-    return EnqueueError(f"{type(adapter).__name__} could not enqueue the job: {type(exc).__name__}: {exc}")
+    return EnqueueError(
+        f"{type(adapter).__name__} could not enqueue the job: {type(exc).__name__}: {exc}"
+    )
 
 
 class Enqueuing:
     """``perform_later`` on the class; ``enqueue`` on an instance."""
+
+    # Declared by `Core`; repeated so the assignments below type-check against the same types.
+    scheduled_at: datetime | None
+    enqueue_error: BaseException | None
+    _payload_cache: dict[str, Any] | None
 
     @classmethod
     def perform_later(cls, *args: Any, **kwargs: Any) -> Any:
@@ -56,7 +64,7 @@ class Enqueuing:
             EnqueueError: the backend refused or is unreachable; nothing was enqueued.
         """
         job = cls(*args, **kwargs)
-        return job.enqueue()  # type: ignore[attr-defined]
+        return job.enqueue()
 
     def enqueue(self: Any, **options: Any) -> Any:
         """Enqueue this job with optional ``wait``/``wait_until``/``queue``/``priority``."""

@@ -118,7 +118,9 @@ def retry_on(
     if attempts != "unlimited" and (
         not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1
     ):
-        raise InvalidOptionError(f"retry_on(attempts=) must be an int >= 1 or 'unlimited', got {attempts!r}.")
+        raise InvalidOptionError(
+            f"retry_on(attempts=) must be an int >= 1 or 'unlimited', got {attempts!r}."
+        )
     if not callable(wait):
         wait_seconds(wait, "retry_on(wait=)")
     if not isinstance(jitter, int | float) or isinstance(jitter, bool) or jitter < 0:
@@ -167,16 +169,6 @@ class Exceptions:
 
     _rescue_handlers: ClassVar[tuple[Handler, ...]] = ()
 
-    def __init_subclass__(cls, **kw: Any) -> None:
-        super().__init_subclass__(**kw)
-        own = [
-            Handler(excs, _method_action(name))
-            for name, value in cls.__dict__.items()
-            if (excs := getattr(value, _RESCUE_MARK, None))
-        ]
-        # Later definitions win: class decorators (applied after this) prepend to this tuple.
-        cls._rescue_handlers = tuple(reversed(own))
-
     def _rescue_with_handler(self, exc: BaseException) -> bool:
         for handler in self._all_handlers():
             if handler.matches(exc):
@@ -185,11 +177,21 @@ class Exceptions:
         return False
 
     def _all_handlers(self) -> tuple[Handler, ...]:
-        """Each class's own handlers, the class's before its parents'."""
-        cls = type(self)
+        """Each class's own handlers, the class's before its parents' (plain mixins included).
+
+        Within a class, later definitions win: its class decorators (applied after the body)
+        come first, newest first, then its ``rescue_from`` methods, last defined first.
+        """
         handlers: list[Handler] = []
-        for klass in cls.__mro__:
-            handlers.extend(klass.__dict__.get("_rescue_handlers", ()))
+        for klass in type(self).__mro__:
+            own = vars(klass)
+            handlers.extend(own.get("_rescue_handlers", ()))
+            methods = [
+                Handler(excs, _method_action(name))
+                for name, value in own.items()
+                if (excs := getattr(value, _RESCUE_MARK, None))
+            ]
+            handlers.extend(reversed(methods))
         return tuple(handlers)
 
 

@@ -15,12 +15,13 @@ class Execution:
     """``Job.perform_now(x)`` builds and runs a job; ``job.perform_now()`` runs an existing one."""
 
     @hybridmethod
-    def perform_now(cls, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - bound to the class
+    def perform_now(cls, *args: Any, **kwargs: Any) -> Any:
         """Run ``perform`` in this process now, with callbacks, ``retry_on`` and ``discard_on``."""
         return cls(*args, **kwargs).perform_now()
 
-    @perform_now.instance
-    def perform_now(self: Any) -> Any:  # noqa: F811 - the instance side of the same method
+    # The instance side of the same method (see `hybridmethod`).
+    @perform_now.instance  # type: ignore[no-redef]
+    def perform_now(self: Any) -> Any:
         if inspect.iscoroutinefunction(self.perform):
             try:
                 asyncio.get_running_loop()
@@ -77,8 +78,6 @@ class Execution:
             UnknownJobError, DeserializationError: the payload cannot become a job.
             Exception: whatever ``perform`` raised once retries ran out.
         """
-        from jobframe.job.base import Job
-
-        job = Job.deserialize(payload)
+        job = cls.deserialize(payload)  # type: ignore[attr-defined]
         job.perform_now()
         return job

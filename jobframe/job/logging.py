@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, ClassVar
 
 from jobframe import config
@@ -15,13 +16,31 @@ class Logging:
     log_arguments: ClassVar[bool] = True
 
     def loggable_arguments(self) -> str:
-        """The arguments as they may appear in a log line ('' when they must not)."""
+        """The arguments as they may appear in a log line ('' when they must not).
+
+        An argument named in the ``filter_arguments`` setting shows as ``[FILTERED]``, whether it
+        was passed by keyword or by position.
+        """
         settings = config.settings()
         if not (settings.log_arguments and type(self).log_arguments):
             return ""
         args: tuple[Any, ...] = getattr(self, "args", ())
         kwargs: dict[str, Any] = getattr(self, "kwargs", {})
         hidden = set(settings.filter_arguments)
-        parts = [repr(a) for a in args]
+        names = self._positional_names(len(args)) if hidden else [""] * len(args)
+        parts = [
+            FILTERED if name in hidden else repr(a) for a, name in zip(args, names, strict=True)
+        ]
         parts += [f"{k}={FILTERED if k in hidden else repr(v)}" for k, v in kwargs.items()]
         return ", ".join(parts)
+
+    def _positional_names(self, count: int) -> list[str]:
+        """The ``perform`` parameter each of the first ``count`` positional arguments binds to."""
+        perform = self.perform  # type: ignore[attr-defined]
+        names: list[str] = []
+        for parameter in inspect.signature(perform).parameters.values():
+            if parameter.kind == parameter.VAR_POSITIONAL:
+                names += [parameter.name] * count
+            elif parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+                names.append(parameter.name)
+        return (names + [""] * count)[:count]

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from jobframe.errors import InvalidOptionError
 
 
 def validate_priority(value: object, origin: str) -> int | None:
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return value
-    raise InvalidOptionError(f"{origin} must be an integer (lower runs first) or None, got {value!r}.")
+    raise InvalidOptionError(
+        f"{origin} must be an integer (lower runs first) or None, got {value!r}."
+    )
 
 
 class QueuePriority:
-    """``priority = 10`` on the class (or a callable of the job), overridden by ``set(priority=)``."""
+    """``priority = 10`` on the class (or a callable of the job); ``set(priority=)`` overrides."""
 
     priority: int | None = None  # or a callable(job) -> int | None
 
     def _init_queue_options(self) -> None:
-        self.priority = self._resolve_priority()  # type: ignore[assignment]
+        self.priority = self._resolve_priority()
         super()._init_queue_options()  # type: ignore[misc]
 
     def _resolve_priority(self) -> int | None:

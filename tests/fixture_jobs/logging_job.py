@@ -15,3 +15,8 @@ class QuietJob(jobframe.Job):
 
     def perform(self, secret: str) -> None:
         pass
+
+
+class LoginJob(jobframe.Job):
+    def perform(self, email: str, password: str, *rest: str) -> None:
+        pass

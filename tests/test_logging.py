@@ -1,0 +1,147 @@
+"""Logging: the default subscriber names job class, id and queue, and filters arguments."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+from fixture_jobs.logging_job import LoggingJob, LoginJob, QuietJob
+from fixture_jobs.retry_job import DefaultsError, RetryJob
+
+import jobframe
+from jobframe.job import registry
+from jobframe.testing import JobsHelper
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    with caplog.at_level(logging.INFO, logger="jobframe"):
+        yield caplog
+
+
+def messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "jobframe"]
+
+
+def test_enqueue_is_logged_with_class_id_queue_and_arguments(
+    jobs: JobsHelper, logs: pytest.LogCaptureFixture
+) -> None:
+    job = LoggingJob.perform_later("Ann", password="hunter2")
+    (line,) = messages(logs)
+    assert line.startswith("Enqueued LoggingJob")
+    assert f"(Job ID: {job.job_id})" in line
+    assert "queue 'logs'" in line
+    assert "TestAdapter" in line
+    assert "'Ann'" in line and "password='hunter2'" in line
+
+
+def test_scheduled_enqueue_names_the_time(jobs: JobsHelper, logs: pytest.LogCaptureFixture) -> None:
+    job = LoggingJob.set(wait=60).perform_later("Ann")
+    assert job.scheduled_at is not None
+    assert f" at {job.scheduled_at.isoformat()}" in messages(logs)[0]
+
+
+def test_perform_is_logged(jobs: JobsHelper, logs: pytest.LogCaptureFixture) -> None:
+    job = LoggingJob.perform_later("Bo")
+    logs.clear()
+    jobs.perform_enqueued_jobs()
+    start, done = messages(logs)
+    assert start.startswith(f"Performing LoggingJob (Job ID: {job.job_id}) on queue 'logs'")
+    assert start.endswith("with arguments: 'Bo'")
+    assert done.startswith(f"Performed LoggingJob (Job ID: {job.job_id}) on queue 'logs' in ")
+    assert done.endswith("ms")
+
+
+def test_bulk_enqueue_is_logged(jobs: JobsHelper, logs: pytest.LogCaptureFixture) -> None:
+    jobframe.perform_all_later([LoggingJob("a"), LoggingJob("b")])
+    assert messages(logs) == ["Enqueued 2 jobs to TestAdapter"]
+
+
+def test_arguments_hidden_by_settings(jobs: JobsHelper, logs: pytest.LogCaptureFixture) -> None:
+    jobframe.configure(log_arguments=False)
+    LoggingJob.perform_later("Ann", password="hunter2")
+    jobs.perform_enqueued_jobs()
+    text = "\n".join(messages(logs))
+    assert "LoggingJob" in text
+    assert "Ann" not in text and "hunter2" not in text and "arguments" not in text
+
+
+def test_arguments_hidden_by_the_class(jobs: JobsHelper, logs: pytest.LogCaptureFixture) -> None:
+    job = QuietJob.perform_later("s3cr3t")
+    jobs.perform_enqueued_jobs()
+    text = "\n".join(messages(logs))
+    assert job.job_id in text
+    assert "s3cr3t" not in text
+
+
+def test_filtered_keyword_arguments(jobs: JobsHelper, logs: pytest.LogCaptureFixture) -> None:
+    jobframe.configure(filter_arguments=["password"])
+    LoggingJob.perform_later("Ann", password="hunter2")
+    jobs.perform_enqueued_jobs()
+    text = "\n".join(messages(logs))
+    assert "hunter2" not in text
+    assert "password=[FILTERED]" in text
+    assert "'Ann'" in text
+
+
+def test_filtered_arguments_passed_by_position(
+    jobs: JobsHelper, logs: pytest.LogCaptureFixture
+) -> None:
+    jobframe.configure(filter_arguments=["password", "rest"])
+    LoginJob.perform_later("a@example.com", "hunter2", "extra")
+    jobs.perform_enqueued_jobs()
+    text = "\n".join(messages(logs))
+    assert "hunter2" not in text and "extra" not in text
+    assert "with arguments: 'a@example.com', [FILTERED], [FILTERED]" in text
+
+
+def test_failures_and_retries_are_logged(jobs: JobsHelper, logs: pytest.LogCaptureFixture) -> None:
+    job = RetryJob.perform_later("DefaultsError", 10)
+    with pytest.raises(DefaultsError):
+        jobs.perform_enqueued_jobs()
+    errors = [r for r in logs.records if r.levelno == logging.ERROR]
+    performs = [r for r in errors if r.getMessage().startswith("Error performing RetryJob")]
+    assert len(performs) == 5
+    assert performs[0].exc_info is not None
+    retrying = [m for m in messages(logs) if m.startswith("Retrying RetryJob")]
+    assert len(retrying) == 4
+    assert "due to a DefaultsError (failure 1)" in retrying[0]
+    stopped = errors[-1].getMessage()
+    assert stopped.startswith(f"Stopped retrying RetryJob (Job ID: {job.job_id})")
+    assert stopped.endswith("reoccurred on 5 executions")
+
+
+def test_discard_is_logged(jobs: JobsHelper, logs: pytest.LogCaptureFixture) -> None:
+    RetryJob.perform_later("DiscardableError", 1)
+    jobs.perform_enqueued_jobs()
+    assert messages(logs)[-1].startswith("Discarded RetryJob")
+    assert "due to a DiscardableError (failure 1)" in messages(logs)[-1]
+
+
+def test_halted_perform_is_not_an_error(
+    logs: pytest.LogCaptureFixture, request: pytest.FixtureRequest
+) -> None:
+    class HaltedJob(jobframe.Job):
+        @jobframe.before_perform
+        def halt(self) -> None:
+            raise jobframe.Abort("maintenance window")
+
+        def perform(self) -> None:
+            pass
+
+    request.addfinalizer(lambda: registry.unregister(HaltedJob))
+    job = HaltedJob()
+    job.perform_now()
+    assert not [r for r in logs.records if r.levelno >= logging.WARNING]
+    assert messages(logs)[-1] == (
+        f"Halted {HaltedJob.__qualname__} (Job ID: {job.job_id}) on queue 'default': "
+        "a perform callback aborted it (maintenance window)"
+    )
+
+
+def test_nothing_logged_below_the_level(jobs: JobsHelper, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="jobframe"):
+        LoggingJob.perform_later("Ann")
+        jobs.perform_enqueued_jobs()
+    assert messages(caplog) == []
