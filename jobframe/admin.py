@@ -11,7 +11,7 @@ from typing import Any
 
 from jobframe import queue_adapters
 from jobframe.errors import ConfigurationError
-from jobframe.inspection import STATES, Inspector
+from jobframe.inspection import STATES, Inspector, State
 
 
 def inspector() -> Inspector:
@@ -42,13 +42,15 @@ def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
 
 def _queues(args: argparse.Namespace) -> int:
     infos = inspector().queues()
-    _table(("QUEUE", "SIZE", "LATENCY", "PAUSED"),
-           [(q.name, q.size, f"{q.latency:.1f}s", "yes" if q.paused else "") for q in infos])  # fmt: skip
+    _table(
+        ("QUEUE", "SIZE", "LATENCY", "PAUSED"),
+        [(q.name, q.size, f"{q.latency:.1f}s", "yes" if q.paused else "") for q in infos],
+    )
     return 0
 
 
 def _jobs(args: argparse.Namespace) -> int:
-    state = "dead" if args.failed else args.state
+    state: State = "dead" if args.failed else args.state
     infos = inspector().jobs(state, queue=args.queue, offset=args.offset, limit=args.limit)
     if args.json:
         print(json.dumps([{**vars(i), "raw": None} for i in infos], default=str, indent=2))
@@ -57,8 +59,16 @@ def _jobs(args: argparse.Namespace) -> int:
     for info in infos:
         error = (info.error or {}).get("message", "") if info.error else ""
         when = info.scheduled_at if state == "scheduled" else info.enqueued_at
-        rows.append((info.id, info.job_class or "?", info.queue, info.executions,
-                     when.isoformat(timespec="seconds") if when else "", error[:60]))  # fmt: skip
+        rows.append(
+            (
+                info.id,
+                info.job_class or "?",
+                info.queue,
+                info.executions,
+                when.isoformat(timespec="seconds") if when else "",
+                error[:60],
+            )
+        )
     _table(("ID", "CLASS", "QUEUE", "RUNS", "TIME", "ERROR"), rows)
     return 0
 

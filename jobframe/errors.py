@@ -1,4 +1,4 @@
-"""The exceptions jobframe raises. Every one is a `JobframeError`, so one `except` catches them all."""
+"""The exceptions jobframe raises: every one is a `JobframeError`, so one `except` catches all."""
 
 from __future__ import annotations
 

@@ -57,8 +57,9 @@ class Inspector(Protocol):
 
     def queues(self) -> list[QueueInfo]: ...
 
-    def jobs(self, state: State, queue: str | None = None, offset: int = 0,
-             limit: int = 50) -> list[JobInfo]: ...  # fmt: skip
+    def jobs(
+        self, state: State, queue: str | None = None, offset: int = 0, limit: int = 50
+    ) -> list[JobInfo]: ...
 
     def count(self, state: State, queue: str | None = None) -> int: ...
 

@@ -21,6 +21,10 @@ def _with_args(job: Any) -> str:
     return f" with arguments: {text}" if text else ""
 
 
+def _handled(job: Any, exc: BaseException) -> bool:
+    return any(handler.matches(exc) for handler in job._all_handlers())
+
+
 def _adapter(event: Event) -> str:
     return type(event.adapter).__name__ if event.adapter is not None else "?"
 
@@ -30,7 +34,9 @@ def on_event(event: Event) -> None:
     job, exc, ms = event.job, event.exception, event.duration * 1000
     name = event.name
     if name in ("enqueue", "enqueue_at"):
-        if exc is not None:
+        if exc is not None and getattr(event.adapter, "performs_in_caller", False):
+            pass  # inline: the job itself failed, and its perform event said so
+        elif exc is not None:
             logger.error("Failed enqueuing %s to %s: %r", _describe(job), _adapter(event), exc)
         elif logger.isEnabledFor(logging.INFO) and job.successfully_enqueued:
             when = f" at {job.scheduled_at.isoformat()}" if name == "enqueue_at" else ""
@@ -46,19 +52,41 @@ def on_event(event: Event) -> None:
         if isinstance(exc, Abort):
             # A callback halted the job on purpose: say so, without a traceback.
             logger.info("Halted %s: a perform callback aborted it (%s)", _describe(job), exc)
+        elif exc is not None and _handled(job, exc):
+            # retry_on / discard_on / rescue_from take it from here and log what they do.
+            logger.warning(
+                "Error performing %s in %.2fms: %s: %s", _describe(job), ms, type(exc).__name__, exc
+            )
         elif exc is not None:
-            logger.error("Error performing %s in %.2fms: %s: %s", _describe(job), ms,
-                         type(exc).__name__, exc, exc_info=exc)  # fmt: skip
+            logger.error(
+                "Error performing %s in %.2fms: %s: %s",
+                _describe(job),
+                ms,
+                type(exc).__name__,
+                exc,
+                exc_info=exc,
+            )
         elif logger.isEnabledFor(logging.INFO):
             logger.info("Performed %s in %.2fms", _describe(job), ms)
     elif name == "enqueue_retry" and logger.isEnabledFor(logging.INFO):
         error = event.payload.get("error")
-        logger.info("Retrying %s in %.1fs, due to a %s (%s)", _describe(job),
-                    event.payload.get("wait", 0), type(error).__name__, error)  # fmt: skip
+        logger.info(
+            "Retrying %s in %.1fs, due to a %s (%s)",
+            _describe(job),
+            event.payload.get("wait", 0),
+            type(error).__name__,
+            error,
+        )
     elif name == "retry_stopped":
         error = event.payload.get("error")
-        logger.error("Stopped retrying %s due to a %s (%s), which reoccurred on %d executions",
-                     _describe(job), type(error).__name__, error, job.executions)  # fmt: skip
+        logger.error(
+            "Stopped retrying %s due to a %s (%s), which reoccurred on %d executions",
+            _describe(job),
+            type(error).__name__,
+            error,
+            job.executions,
+            exc_info=error,
+        )
     elif name == "discard":
         error = event.payload.get("error")
         logger.error("Discarded %s due to a %s (%s)", _describe(job), type(error).__name__, error)

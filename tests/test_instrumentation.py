@@ -104,8 +104,7 @@ def test_event_is_published(jobs: JobsHelper, events: list[Event], name: str) ->
         assert [j.args for j in event.payload["jobs"]] == [("a",), ("b",)]
     else:
         assert event.job.job_id == job.job_id
-    if name.startswith("enqueue"):
-        assert event.adapter is jobs.adapter
+    assert event.adapter is jobs.adapter
     if name in ("enqueue_retry", "retry_stopped", "discard"):
         assert type(event.payload["error"]).__name__ in ("ShortWaitError", "DiscardableError")
 
@@ -121,6 +120,7 @@ def test_perform_event_carries_the_exception(jobs: JobsHelper, events: list[Even
     assert all(e.exception is None for e in retries)
     (stopped,) = named(events, "retry_stopped")
     assert stopped.payload["error"] is performs[-1].exception
+    assert stopped.exception is performs[-1].exception
 
 
 def test_successful_perform_has_no_exception(jobs: JobsHelper, events: list[Event]) -> None:

@@ -10,13 +10,34 @@ import jobframe
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMISED = {
-    "Job", "perform_all_later", "retry_on", "discard_on", "rescue_from", "polynomially_longer",
-    "before_enqueue", "after_enqueue", "around_enqueue", "before_perform", "after_perform",
-    "around_perform", "after_discard", "Abort", "JobframeError", "SerializationError",
-    "DeserializationError", "RecordNotFound", "EnqueueError", "UnknownJobError",
-    "ConfigurationError", "UnknownAdapterError", "GlobalID", "SignedGlobalID", "ObjectSerializer",
-    "configure", "subscribe",
-}  # fmt: skip
+    "Job",
+    "perform_all_later",
+    "retry_on",
+    "discard_on",
+    "rescue_from",
+    "polynomially_longer",
+    "before_enqueue",
+    "after_enqueue",
+    "around_enqueue",
+    "before_perform",
+    "after_perform",
+    "around_perform",
+    "after_discard",
+    "Abort",
+    "JobframeError",
+    "SerializationError",
+    "DeserializationError",
+    "RecordNotFound",
+    "EnqueueError",
+    "UnknownJobError",
+    "ConfigurationError",
+    "UnknownAdapterError",
+    "GlobalID",
+    "SignedGlobalID",
+    "ObjectSerializer",
+    "configure",
+    "subscribe",
+}
 
 
 def test_all_lists_every_public_name_and_nothing_else() -> None:
@@ -33,8 +54,16 @@ def test_design_names_are_exported() -> None:
 
 
 def test_errors_share_one_base() -> None:
-    for name in ("SerializationError", "DeserializationError", "EnqueueError", "UnknownJobError",
-                 "ConfigurationError", "UnknownAdapterError", "RecordNotFound", "Abort"):  # fmt: skip
+    for name in (
+        "SerializationError",
+        "DeserializationError",
+        "EnqueueError",
+        "UnknownJobError",
+        "ConfigurationError",
+        "UnknownAdapterError",
+        "RecordNotFound",
+        "Abort",
+    ):
         assert issubclass(getattr(jobframe, name), jobframe.JobframeError)
 
 

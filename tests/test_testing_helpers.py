@@ -93,7 +93,9 @@ def test_assert_enqueued_with(jobs: JobsHelper) -> None:
     assert record.job_id == jobs.enqueued_jobs[0].job_id
     in_an_hour = datetime.now(UTC) + timedelta(hours=1)
     jobs.assert_enqueued_with(job=ReportJob, args=("signups",), at=in_an_hour)
-    with pytest.raises(AssertionError, match=r"No job enqueued with .*SignupMailJob.*were enqueued"):
+    with pytest.raises(
+        AssertionError, match=r"No job enqueued with .*SignupMailJob.*were enqueued"
+    ):
         jobs.assert_enqueued_with(job=SignupMailJob, args=["nobody@example.com"])
     with jobs.assert_enqueued_with(job=ReportJob, args=("in block",)):
         ReportJob.perform_later("in block")

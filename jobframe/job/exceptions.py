@@ -88,7 +88,8 @@ class RetryPolicy:
             job.retry_job(wait=self.delay(job.executions), queue=self.queue,
                           priority=self.priority, error=exc)  # fmt: skip
             return
-        with job._instrument("retry_stopped", error=exc):
+        with job._instrument("retry_stopped", error=exc) as event:
+            event.exception = exc
             pass
         job._run_after_discard(exc)
         raise exc
@@ -142,7 +143,8 @@ def discard_on(*exceptions: type[BaseException]) -> Callable[[C], C]:
     excs = _check_exceptions(exceptions, "discard_on")
 
     def discard(job: Any, exc: BaseException) -> None:
-        with job._instrument("discard", error=exc):
+        with job._instrument("discard", error=exc) as event:
+            event.exception = exc
             pass
         job._run_after_discard(exc)
 

@@ -35,7 +35,7 @@ class Execution:
         self.executions += 1
         try:
             self._start_execution()
-            with self._instrument("perform", adapter=None), CallbackChain(self, "perform"):
+            with self._instrument("perform"), CallbackChain(self, "perform"):
                 return self.perform(*self.args, **self.kwargs)
         except Abort:
             return None
@@ -48,7 +48,7 @@ class Execution:
         self.executions += 1
         try:
             self._start_execution()
-            with self._instrument("perform", adapter=None), CallbackChain(self, "perform"):
+            with self._instrument("perform"), CallbackChain(self, "perform"):
                 result = self.perform(*self.args, **self.kwargs)
                 if inspect.isawaitable(result):
                     result = await result

@@ -15,5 +15,13 @@ class Instrumentation:
 
     @contextmanager
     def _instrument(self, name: str, adapter: Any = None, **payload: Any) -> Iterator[Event]:
+        if adapter is None and notifications.has_subscribers(name):
+            adapter = self._current_adapter()
         with notifications.instrument(name, job=self, adapter=adapter, **payload) as event:
             yield event
+
+    def _current_adapter(self) -> Any:
+        try:
+            return type(self).adapter()  # type: ignore[attr-defined]
+        except Exception:  # an unconfigured adapter must not break a job that is running
+            return None

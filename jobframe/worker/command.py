@@ -29,7 +29,9 @@ def parse_queues(text: str) -> tuple[list[str], dict[str, int] | None]:
         names.append(name)
         if colon:
             if not weight.isdigit() or int(weight) < 1:
-                raise ConfigurationError(f"--queues {text!r}: weight of {name!r} must be an integer >= 1")
+                raise ConfigurationError(
+                    f"--queues {text!r}: weight of {name!r} must be an integer >= 1"
+                )
             weights[name] = int(weight)
     if weights and len(weights) != len(names):
         raise ConfigurationError(f"--queues {text!r}: give every queue a weight, or none")
@@ -40,21 +42,47 @@ def parse_queues(text: str) -> tuple[list[str], dict[str, int] | None]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Configure ``jobframe work``."""
-    parser.add_argument("imports", nargs="*", metavar="IMPORT",
-                        help="modules defining your jobs (added to the `imports` setting)")  # fmt: skip
-    parser.add_argument("--queues", "-q", default=os.environ.get("QUEUES", "*"),
-                        help="'a,b' strict order, 'a:3,b:1' weighted, '*' all (env QUEUES; default *)")  # fmt: skip
-    parser.add_argument("--concurrency", "-c", type=int, default=5, help="jobs at once per process (5)")
+    parser.add_argument(
+        "imports",
+        nargs="*",
+        metavar="IMPORT",
+        help="modules defining your jobs (added to the `imports` setting)",
+    )
+    parser.add_argument(
+        "--queues",
+        "-q",
+        default=os.environ.get("QUEUES", "*"),
+        help="'a,b' strict order, 'a:3,b:1' weighted, '*' all (env QUEUES; default *)",
+    )
+    parser.add_argument(
+        "--concurrency", "-c", type=int, default=5, help="jobs at once per process (5)"
+    )
     parser.add_argument("--processes", "-p", type=int, default=1, help="worker processes (1)")
-    parser.add_argument("--shutdown-timeout", type=float, default=None,
-                        help="seconds running jobs get to finish on SIGTERM (setting, 25)")  # fmt: skip
+    parser.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=None,
+        help="seconds running jobs get to finish on SIGTERM (setting, 25)",
+    )
     parser.add_argument("--heartbeat-interval", type=float, default=5.0, help="seconds (5)")
-    parser.add_argument("--heartbeat-timeout", type=float, default=30.0,
-                        help="a process silent this long is dead; its jobs are requeued (30)")  # fmt: skip
-    parser.add_argument("--max-crashes", type=int, default=3,
-                        help="a job whose worker died this often goes to the dead set (3)")  # fmt: skip
-    parser.add_argument("--job-timeout", type=float, default=None,
-                        help="fail a job that runs longer than this many seconds")  # fmt: skip
+    parser.add_argument(
+        "--heartbeat-timeout",
+        type=float,
+        default=30.0,
+        help="a process silent this long is dead; its jobs are requeued (30)",
+    )
+    parser.add_argument(
+        "--max-crashes",
+        type=int,
+        default=3,
+        help="a job whose worker died this often goes to the dead set (3)",
+    )
+    parser.add_argument(
+        "--job-timeout",
+        type=float,
+        default=None,
+        help="fail a job that runs longer than this many seconds",
+    )
     parser.add_argument("--log-level", default="INFO", help="INFO, DEBUG, WARNING (INFO)")
     parser.add_argument("--log-format", choices=("text", "json"), default="text")
     parser.set_defaults(func=run)
@@ -64,12 +92,21 @@ def _options(args: argparse.Namespace) -> WorkerOptions:
     names, weights = parse_queues(args.queues)
     if args.concurrency < 1 or args.processes < 1:
         raise ConfigurationError("--concurrency and --processes must be at least 1")
-    timeout = config.settings().shutdown_timeout if args.shutdown_timeout is None else args.shutdown_timeout
+    timeout = (
+        config.settings().shutdown_timeout
+        if args.shutdown_timeout is None
+        else args.shutdown_timeout
+    )
     return WorkerOptions(
-        queues=names, weights=weights, concurrency=args.concurrency, shutdown_timeout=timeout,
-        heartbeat_interval=args.heartbeat_interval, heartbeat_timeout=args.heartbeat_timeout,
-        max_crashes=args.max_crashes, job_timeout=args.job_timeout,
-    )  # fmt: skip
+        queues=names,
+        weights=weights,
+        concurrency=args.concurrency,
+        shutdown_timeout=timeout,
+        heartbeat_interval=args.heartbeat_interval,
+        heartbeat_timeout=args.heartbeat_timeout,
+        max_crashes=args.max_crashes,
+        job_timeout=args.job_timeout,
+    )
 
 
 def import_jobs(modules: list[str]) -> None:
@@ -96,7 +133,8 @@ def run(args: argparse.Namespace) -> int:
     if make_backend is None:
         raise ConfigurationError(
             f"the {adapter.name!r} adapter runs jobs inside the enqueuing process; `jobframe work` "
-            "needs a durable adapter (redis, sql): set `adapter` in [tool.jobframe] or JOBFRAME_ADAPTER."
+            "needs a durable adapter (redis, sql): set `adapter` in [tool.jobframe] or "
+            "JOBFRAME_ADAPTER."
         )
     code = Worker(make_backend(), options).run()
     logging.shutdown()

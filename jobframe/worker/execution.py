@@ -16,6 +16,7 @@ from jobframe.errors import DeserializationError, UnknownJobError
 from jobframe.job.base import Job
 from jobframe.worker.backend import Claim, Outcome
 
+
 class JobTimeout(TimeoutError):
     """A job ran longer than the worker's ``--job-timeout``."""
 

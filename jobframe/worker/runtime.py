@@ -10,6 +10,7 @@ thread so a job that never yields the CPU back to the fetch loop cannot make the
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import queue
@@ -25,8 +26,8 @@ from types import FrameType
 from typing import Any
 
 from jobframe.worker import execution
-from jobframe.worker.watchdog import Watchdog
 from jobframe.worker.backend import Claim, Outcome, ProcessInfo, WorkerBackend
+from jobframe.worker.watchdog import Watchdog
 
 log = logging.getLogger("jobframe.worker")
 
@@ -86,8 +87,12 @@ class Worker:
         self.backend.register(self.process)
         self._start(self._report, "jobframe-reporter")
         self._start(self._maintain, "jobframe-heartbeat")
-        log.info("worker %s started: queues=%s concurrency=%d", self.process.id,
-                 ",".join(self.options.queues), self.options.concurrency)  # fmt: skip
+        log.info(
+            "worker %s started: queues=%s concurrency=%d",
+            self.process.id,
+            ",".join(self.options.queues),
+            self.options.concurrency,
+        )
         try:
             self._fetch_loop()
         finally:
@@ -109,8 +114,12 @@ class Worker:
     def _install_signals(self) -> None:
         def handle(signum: int, frame: FrameType | None) -> None:
             second = self._stop.is_set()
-            log.info("worker %s got %s%s", self.process.id, signal.Signals(signum).name,
-                     ": releasing running jobs now" if second else ": finishing running jobs")  # fmt: skip
+            log.info(
+                "worker %s got %s%s",
+                self.process.id,
+                signal.Signals(signum).name,
+                ": releasing running jobs now" if second else ": finishing running jobs",
+            )
             self.stop(release_now=second)
 
         signal.signal(signal.SIGTERM, handle)
@@ -133,11 +142,14 @@ class Worker:
             if self._stop.is_set():
                 return
             try:
-                claims = self.backend.fetch(self.process.id, self.options.queue_order(), free,
-                                            self.options.fetch_timeout)  # fmt: skip
+                claims = self.backend.fetch(
+                    self.process.id, self.options.queue_order(), free, self.options.fetch_timeout
+                )
                 backoff = 0.1
             except Exception as exc:
-                log.warning("fetch failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, backoff)
+                log.warning(
+                    "fetch failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, backoff
+                )
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
@@ -151,14 +163,12 @@ class Worker:
             return
         with self._slots:
             self._running[claim.token] = claim
-        if inspect.iscoroutinefunction(loaded.perform):
+        done = functools.partial(self._done, claim)
+        if inspect.iscoroutinefunction(getattr(loaded, "perform", None)):
             coroutine = execution.run_async(claim, loaded, self.options.job_timeout)
-            future = asyncio.run_coroutine_threadsafe(coroutine, self._event_loop())
-            future.add_done_callback(lambda f, c=claim: self._done(c, f))
+            asyncio.run_coroutine_threadsafe(coroutine, self._event_loop()).add_done_callback(done)
         else:
-            self._pool.submit(self._run_sync, claim, loaded).add_done_callback(
-                lambda f, c=claim: self._done(c, f)
-            )
+            self._pool.submit(self._run_sync, claim, loaded).add_done_callback(done)
 
     def _run_sync(self, claim: Claim, job: Any) -> Outcome:
         if self.options.job_timeout is None:
@@ -266,5 +276,7 @@ class Worker:
                 step()
                 return
             except Exception as exc:
-                log.warning("shutdown step failed (%s); attempt %d of %d", exc, attempt + 1, attempts)
+                log.warning(
+                    "shutdown step failed (%s); attempt %d of %d", exc, attempt + 1, attempts
+                )
                 time.sleep(0.2 * (attempt + 1))

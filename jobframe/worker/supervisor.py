@@ -6,6 +6,7 @@ that grows if it keeps dying). The supervisor exits when all children have exite
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import subprocess
@@ -62,7 +63,5 @@ def supervise(count: int, argv: list[str]) -> int:
                 alive = True
         if not alive:
             return 0
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             children[0].wait(timeout=0.5)
-        except subprocess.TimeoutExpired:
-            pass

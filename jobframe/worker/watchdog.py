@@ -1,4 +1,4 @@
-"""``--job-timeout`` for synchronous jobs: raise `JobTimeout` inside a job's thread when it overruns.
+"""``--job-timeout`` for sync jobs: raise `JobTimeout` inside a job's thread when it overruns.
 
 Python cannot kill a thread; it can ask the interpreter to raise an exception in it at the next
 bytecode boundary (``PyThreadState_SetAsyncExc``). Pure-Python code stops there; code blocked in a
@@ -37,5 +37,7 @@ class Watchdog:
             late = [(tok, ident) for tok, (ident, began) in self._running.items() if began < limit]
             for token, ident in late:
                 del self._running[token]
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(JobTimeout))
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(ident), ctypes.py_object(JobTimeout)
+                )
         return len(late)
