@@ -61,7 +61,7 @@ def test_configured_by_name_with_options() -> None:
     jobframe.configure(adapter="async", adapter_options={"concurrency": 2})
     adapter = queue_adapters.get()
     assert isinstance(adapter, AsyncAdapter) and adapter.concurrency == 2
-    with pytest.raises(ValueError, match="concurrency"):
+    with pytest.raises(jobframe.ConfigurationError, match="concurrency"):
         AsyncAdapter(concurrency=0)
 
 

@@ -222,3 +222,9 @@ def test_adapter_failure_is_an_enqueue_error(monkeypatch: pytest.MonkeyPatch) ->
     assert "after_enqueue" not in buffer
     with pytest.raises(jobframe.EnqueueError):
         jobframe.perform_all_later([CallbackJob("b")])
+
+
+def test_inline_accepts_a_wait_that_is_already_due() -> None:
+    jobframe.configure(adapter="inline")
+    job = HelloJob.set(wait=0).perform_later("now")
+    assert job.successfully_enqueued and job.scheduled_at is None

@@ -17,7 +17,11 @@ if TYPE_CHECKING:
 
 
 def _check_supported(job: Job, adapter: QueueAdapter) -> None:
-    if job.scheduled_at is not None and not adapter.supports_delay:
+    if job.scheduled_at is None or adapter.supports_delay:
+        return
+    if job.scheduled_at <= job.now():
+        job.scheduled_at = None  # due already (wait=0): no delay is asked of the adapter
+    else:
         raise InvalidOptionError(
             f"the {adapter.name or type(adapter).__name__} adapter cannot run jobs later "
             "(wait/wait_until); use a backend that schedules (async, redis, sql)."

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from jobframe.errors import EnqueueError
+from jobframe.errors import ConfigurationError, EnqueueError
 from jobframe.hookspecs import hookimpl
 from jobframe.queue_adapters.base import QueueAdapter
 
@@ -39,7 +39,10 @@ class AsyncAdapter(QueueAdapter):
     ) -> None:
         super().__init__(concurrency=concurrency, shutdown_timeout=shutdown_timeout, **options)
         if not isinstance(concurrency, int) or concurrency < 1:
-            raise ValueError(f"async adapter: concurrency must be an int >= 1, got {concurrency!r}")
+            raise ConfigurationError(
+                f"async adapter: concurrency must be an int >= 1, got {concurrency!r}; "
+                "fix adapter_options.concurrency."
+            )
         self.concurrency = concurrency
         self.shutdown_timeout = float(shutdown_timeout)
         self._cond = threading.Condition()
