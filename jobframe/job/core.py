@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import uuid
 from collections.abc import Callable
@@ -65,6 +66,12 @@ def _count(value: Any, key: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     raise TypeError(f"{key!r} must hold counts (integers >= 0), got {value!r}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _signature(perform: Callable[..., Any]) -> inspect.Signature:
+    """``perform``'s signature, computed once per function (it is on the enqueue hot path)."""
+    return inspect.signature(perform)
 
 
 class Core:
@@ -131,7 +138,7 @@ class Core:
     def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Fail in the caller, as a direct call would, when arguments don't fit ``perform``."""
         try:
-            inspect.signature(self.perform).bind(*args, **kwargs)  # type: ignore[attr-defined]
+            _signature(type(self).perform).bind(None, *args, **kwargs)  # type: ignore[attr-defined]
         except TypeError as exc:
             raise TypeError(f"{type(self).__qualname__}.perform(): {exc}") from None
 

@@ -42,8 +42,9 @@ class RedisAdapter(QueueAdapter):
     name = "redis"
     supports_bulk = True
 
-    def __init__(self, url: str = "redis://127.0.0.1:6379/0", prefix: str = "jobframe",
-                 **options: Any) -> None:  # fmt: skip
+    def __init__(
+        self, url: str = "redis://127.0.0.1:6379/0", prefix: str = "jobframe", **options: Any
+    ) -> None:
         super().__init__(url=url, prefix=prefix, **options)
         self.store = Store(url, prefix, **options)
 
@@ -77,8 +78,9 @@ class RedisAdapter(QueueAdapter):
             with store.client.pipeline(transaction=False) as pipe:
                 for start in range(0, len(entries), BULK_CHUNK):
                     chunk = entries[start : start + BULK_CHUNK]
-                    store.enqueue(keys=store.enqueue_keys(), args=store.enqueue_args(chunk),
-                                  client=pipe)  # fmt: skip
+                    store.enqueue(
+                        keys=store.enqueue_keys(), args=store.enqueue_args(chunk), client=pipe
+                    )
                 pipe.execute()
         except redis.RedisError as exc:
             raise EnqueueError(f"Redis at {store.url} did not take the jobs: {exc}") from exc

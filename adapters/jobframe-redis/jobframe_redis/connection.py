@@ -26,8 +26,13 @@ def day_and_minute(ms: int) -> tuple[str, str]:
 class Store:
     """The Redis client, the key layout and the Lua scripts of one jobframe namespace."""
 
-    def __init__(self, url: str = "redis://127.0.0.1:6379/0", prefix: str = "jobframe",
-                 client: redis.Redis | None = None, **client_options: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        prefix: str = "jobframe",
+        client: redis.Redis | None = None,
+        **client_options: Any,
+    ) -> None:
         client_options.setdefault("socket_timeout", 10)
         client_options.setdefault("socket_connect_timeout", 5)
         client_options.setdefault("health_check_interval", 30)
@@ -60,8 +65,17 @@ class Store:
 
     def maintain_keys(self) -> list[str]:
         k = self.keys
-        return [k.jobs, k.scheduled, k.processes, k.inflight, k.crashes, k.dead, k.dead_info,
-                k.wake, k.seq]  # fmt: skip
+        return [
+            k.jobs,
+            k.scheduled,
+            k.processes,
+            k.inflight,
+            k.crashes,
+            k.dead,
+            k.dead_info,
+            k.wake,
+            k.seq,
+        ]
 
     def dead_keys(self) -> list[str]:
         k = self.keys

@@ -32,7 +32,7 @@ def _time(value: Any) -> datetime | None:
 class RedisInspector:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.client = store.client
+        self.client: Any = store.client  # redis-py replies are loosely typed: treat them as Any
         self.keys = store.keys
 
     def _names(self) -> list[str]:
@@ -55,30 +55,52 @@ class RedisInspector:
     def _latency(self, head: list[bytes]) -> float:
         if not head:
             return 0.0
-        enqueued = _time((_decode(self.client.hget(self.keys.jobs, head[0])) or {}).get("enqueued_at"))
+        enqueued = _time(
+            (_decode(self.client.hget(self.keys.jobs, head[0])) or {}).get("enqueued_at")
+        )
         return max(0.0, time.time() - enqueued.timestamp()) if enqueued else 0.0
 
     def _info(self, id: str, state: State, queue: str, raw: bytes | None, **extra: Any) -> JobInfo:
         data = _decode(raw) or {}
         return JobInfo(
-            id=id, state=state, queue=queue, job_class=data.get("job_class"),
-            job_id=data.get("job_id"), arguments={"args": data.get("arguments"),
-                                                  "kwargs": data.get("kwargs")} if data else None,
-            priority=data.get("priority"), enqueued_at=_time(data.get("enqueued_at")),
-            scheduled_at=_time(data.get("scheduled_at")), executions=data.get("executions", 0),
-            raw=raw, **extra,
-        )  # fmt: skip
+            id=id,
+            state=state,
+            queue=queue,
+            job_class=data.get("job_class"),
+            job_id=data.get("job_id"),
+            arguments={"args": data.get("arguments"), "kwargs": data.get("kwargs")}
+            if data
+            else None,
+            priority=data.get("priority"),
+            enqueued_at=_time(data.get("enqueued_at")),
+            scheduled_at=_time(data.get("scheduled_at")),
+            executions=data.get("executions", 0),
+            raw=raw,
+            **extra,
+        )
 
-    def _ids(self, state: State, queue: str | None, offset: int, limit: int) -> list[tuple[str, str, dict[str, Any]]]:
+    def _ids(
+        self, state: State, queue: str | None, offset: int, limit: int
+    ) -> list[tuple[str, str, dict[str, Any]]]:
         """(id, queue, extra) for one page of a state."""
         stop = offset + limit - 1
         k = self.keys
         if state == "ready":
             names = [queue] if queue else self._names()
-            out = []
-            for name in names:
-                out += [(i.decode(), name, {}) for i in self.client.zrange(k.queue(name), 0, -1)]
-            return out[offset : stop + 1]
+            out: list[tuple[str, str, dict[str, Any]]] = []
+            skip = offset
+            for name in names:  # page through the queues in order without loading them whole
+                want = limit - len(out)
+                if want <= 0:
+                    break
+                size = int(self.client.zcard(k.queue(name)))
+                if skip >= size:
+                    skip -= size
+                    continue
+                ids = self.client.zrange(k.queue(name), skip, skip + want - 1)
+                out += [(i.decode(), name, {}) for i in ids]
+                skip = 0
+            return out
         if state == "scheduled":
             members = self.client.zrange(k.scheduled, 0, -1 if queue else stop)
             rows = [m.decode().split("|") for m in members]
@@ -100,10 +122,15 @@ class RedisInspector:
                 rows.append((id.decode(), parts[2], {"worker": parts[1]}))
         return rows[offset : stop + 1]
 
-    def jobs(self, state: State, queue: str | None = None, offset: int = 0, limit: int = 50) -> list[JobInfo]:
+    def jobs(
+        self, state: State, queue: str | None = None, offset: int = 0, limit: int = 50
+    ) -> list[JobInfo]:
         rows = self._ids(state, queue, offset, limit)
         raws = self.client.hmget(self.keys.jobs, [r[0] for r in rows]) if rows else []
-        return [self._info(id, state, q, raw, **extra) for (id, q, extra), raw in zip(rows, raws, strict=True)]
+        return [
+            self._info(id, state, q, raw, **extra)
+            for (id, q, extra), raw in zip(rows, raws, strict=True)
+        ]
 
     def count(self, state: State, queue: str | None = None) -> int:
         k = self.keys
@@ -116,10 +143,24 @@ class RedisInspector:
         return int(self.client.zcard(key)) if key else int(self.client.hlen(k.inflight))
 
     def job(self, id: str) -> JobInfo | None:
-        for state in ("dead", "running", "scheduled", "ready"):
-            for row in self._ids(state, None, 0, 10**9):  # type: ignore[arg-type]
-                if row[0] == id:
-                    return self._info(id, state, row[1], self.client.hget(self.keys.jobs, id), **row[2])  # type: ignore[arg-type]
+        """One job by its backend id, in whatever state it is."""
+        k = self.keys
+        raw = self.client.hget(k.jobs, id)
+        if raw is None:
+            return None
+        if self.client.zscore(k.dead, id) is not None:
+            info = (self.client.hget(k.dead_info, id) or b"||").decode()
+            queue, _, rest = info.split("|", 2)
+            return self._info(id, "dead", queue, raw, error=_decode(rest.encode()))
+        held = self.client.hget(k.inflight, id)
+        if held is not None:
+            parts = held.decode().split("|")
+            return self._info(id, "running", parts[2], raw, worker=parts[1])
+        for member, _ in self.client.zscan_iter(k.scheduled, match=f"{id}|*"):
+            return self._info(id, "scheduled", member.decode().split("|")[1], raw)
+        queue = (_decode(raw) or {}).get("queue_name")
+        if isinstance(queue, str) and self.client.zscore(k.queue(queue), id) is not None:
+            return self._info(id, "ready", queue, raw)
         return None
 
     def _dead_action(self, action: str, ids: list[str] | None, all: bool) -> int:
@@ -157,19 +198,30 @@ class RedisInspector:
         result = []
         for pid, beat in self.client.zrange(self.keys.processes, 0, -1, withscores=True):
             process = pid.decode()
-            info = {k.decode(): v.decode() for k, v in self.client.hgetall(self.keys.process(process)).items()}
+            info = {
+                k.decode(): v.decode()
+                for k, v in self.client.hgetall(self.keys.process(process)).items()
+            }
             running = sorted(i.decode() for i in self.client.smembers(self.keys.claims(process)))
-            result.append(WorkerInfo(
-                id=process, hostname=info.get("hostname", "?"), pid=int(info.get("pid", 0)),
-                queues=info.get("queues", "").split(","), concurrency=int(info.get("concurrency", 0)),
-                started_at=datetime.fromtimestamp(float(info.get("started_at", 0)), UTC),
-                heartbeat_at=datetime.fromtimestamp(beat / 1000, UTC), running=running,
-            ))  # fmt: skip
+            result.append(
+                WorkerInfo(
+                    id=process,
+                    hostname=info.get("hostname", "?"),
+                    pid=int(info.get("pid", 0)),
+                    queues=info.get("queues", "").split(","),
+                    concurrency=int(info.get("concurrency", 0)),
+                    started_at=datetime.fromtimestamp(float(info.get("started_at", 0)), UTC),
+                    heartbeat_at=datetime.fromtimestamp(beat / 1000, UTC),
+                    running=running,
+                )
+            )
         return result
 
     def stats(self, day: str | None = None) -> dict[str, int]:
         day = day or day_and_minute(now_ms())[0]
-        processed, failed = self.client.mget(self.keys.stat("processed", day), self.keys.stat("failed", day))
+        processed, failed = self.client.mget(
+            self.keys.stat("processed", day), self.keys.stat("failed", day)
+        )
         return {"processed": int(processed or 0), "failed": int(failed or 0)}
 
     def history(self, kind: str, day: str | None = None) -> dict[int, int]:

@@ -56,7 +56,15 @@ class Keys:
 
 
 _SIMPLE = {
-    "jobs": "jobs", "queues": "queues", "paused": "paused", "seq": "seq", "wake": "wake",
-    "scheduled": "scheduled", "inflight": "inflight", "processes": "processes",
-    "crashes": "crashes", "dead": "dead", "dead_info": "dead:info",
-}  # fmt: skip
+    "jobs": "jobs",
+    "queues": "queues",
+    "paused": "paused",
+    "seq": "seq",
+    "wake": "wake",
+    "scheduled": "scheduled",
+    "inflight": "inflight",
+    "processes": "processes",
+    "crashes": "crashes",
+    "dead": "dead",
+    "dead_info": "dead:info",
+}

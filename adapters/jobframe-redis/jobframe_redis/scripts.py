@@ -26,7 +26,9 @@ end
 
 # KEYS: jobs, seq, wake, scheduled, queues
 # ARGV: stem, now_ms, then (id, queue, priority, run_at_ms, payload) per job
-ENQUEUE = _HELPERS + """
+ENQUEUE = (
+    _HELPERS
+    + """
 local stem, now = ARGV[1], tonumber(ARGV[2])
 local ready = 0
 for i = 3, #ARGV, 5 do
@@ -44,20 +46,36 @@ end
 wake(KEYS[3], ready)
 return ready
 """
+)
 
 # KEYS: jobs, inflight, wake, queues, paused, seq
-# ARGV: stem, process, limit, now_ms, queue names... (or '*')
-FETCH = _HELPERS + """
-local stem, pid, limit, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+# ARGV: stem, process, limit, now_ms, fetch_id, queue names... (or '*')
+# Tokens are ``fetch_id:job id``. A call repeated with the same fetch_id (its reply was lost to a
+# dropped connection) first gets back the jobs that id already claimed, so none is stranded.
+FETCH = (
+    _HELPERS
+    + """
+local stem, pid, limit, now, fid = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local queues = {}
-if ARGV[5] == '*' then
+if ARGV[6] == '*' then
   queues = redis.call('SMEMBERS', KEYS[4])
   table.sort(queues)
 else
-  for i = 5, #ARGV do queues[#queues + 1] = ARGV[i] end
+  for i = 6, #ARGV do queues[#queues + 1] = ARGV[i] end
 end
 local out, got = {}, 0
 local claims = stem .. 'claims:' .. pid
+for _, id in ipairs(redis.call('SMEMBERS', claims)) do
+  local cur = redis.call('HGET', KEYS[2], id)
+  if cur and string.sub(cur, 1, #fid + 1) == fid .. ':' then
+    local parts = split(cur)
+    out[#out + 1] = id
+    out[#out + 1] = parts[1]
+    out[#out + 1] = parts[3]
+    out[#out + 1] = redis.call('HGET', KEYS[1], id) or ''
+    got = got + 1
+  end
+end
 for _, q in ipairs(queues) do
   if got >= limit then break end
   if redis.call('SISMEMBER', KEYS[5], q) == 0 then
@@ -65,7 +83,7 @@ for _, q in ipairs(queues) do
     local popped = redis.call('ZPOPMIN', qkey, limit - got)
     for j = 1, #popped, 2 do
       local id, score = popped[j], popped[j + 1]
-      local token = pid .. ':' .. redis.call('INCR', KEYS[6])
+      local token = fid .. ':' .. id
       redis.call('HSET', KEYS[2], id, token .. '|' .. pid .. '|' .. q .. '|' .. score .. '|' .. now)
       redis.call('SADD', claims, id)
       out[#out + 1] = id
@@ -79,11 +97,14 @@ for _, q in ipairs(queues) do
 end
 return out
 """
+)
 
 # KEYS: jobs, inflight, dead, dead_info, crashes
 # ARGV: stem, process, now_ms, day, minute, dead_max_size, dead_max_age_ms,
 #       then (id, token, status, info_json) per outcome
-COMPLETE = _HELPERS + """
+COMPLETE = (
+    _HELPERS
+    + """
 local stem, pid, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local day, minute = ARGV[4], ARGV[5]
 local done, failed = 0, 0
@@ -135,10 +156,13 @@ if failed > 0 then
 end
 return {done, failed}
 """
+)
 
 # KEYS: inflight, wake
 # ARGV: stem, process, then (id, token) per claim
-RELEASE = _HELPERS + """
+RELEASE = (
+    _HELPERS
+    + """
 local stem, pid = ARGV[1], ARGV[2]
 local released = 0
 for i = 3, #ARGV, 2 do
@@ -155,10 +179,13 @@ end
 wake(KEYS[2], released)
 return released
 """
+)
 
 # KEYS: jobs, scheduled, processes, inflight, crashes, dead, dead_info, wake, seq
 # ARGV: stem, now_ms, heartbeat_timeout_ms, max_crashes, promote_limit
-MAINTAIN = _HELPERS + """
+MAINTAIN = (
+    _HELPERS
+    + """
 local stem, now = ARGV[1], tonumber(ARGV[2])
 local timeout, max_crashes = tonumber(ARGV[3]), tonumber(ARGV[4])
 local promoted, requeued, dead = 0, 0, 0
@@ -198,10 +225,13 @@ end
 wake(KEYS[8], promoted + requeued)
 return {promoted, #expired, requeued, dead}
 """
+)
 
 # KEYS: jobs, dead, dead_info, crashes, wake, seq
 # ARGV: stem, action ('retry' | 'discard'), ids...
-DEAD = _HELPERS + """
+DEAD = (
+    _HELPERS
+    + """
 local stem, action = ARGV[1], ARGV[2]
 local n = 0
 for i = 3, #ARGV do
@@ -224,6 +254,7 @@ end
 if action == 'retry' then wake(KEYS[5], n) end
 return n
 """
+)
 
 # KEYS: jobs, queues
 # ARGV: stem, queue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from jobframe.worker.backend import Claim, Outcome, ProcessInfo
@@ -12,20 +13,27 @@ from jobframe_redis.connection import Store, day_and_minute, now_ms
 class RedisWorkerBackend:
     """Implements `jobframe.worker.backend.WorkerBackend` with the scripts in `scripts`."""
 
-    def __init__(self, store: Store, dead_max_size: int = 10_000,
-                 dead_max_age: float = 180 * 86400) -> None:  # fmt: skip
+    def __init__(
+        self, store: Store, dead_max_size: int = 10_000, dead_max_age: float = 180 * 86400
+    ) -> None:
         self.store = store
         self.dead_max_size = dead_max_size
         self.dead_max_age_ms = int(dead_max_age * 1000)
+        self._fetch_id = uuid.uuid4().hex
 
     def register(self, process: ProcessInfo) -> None:
         keys = self.store.keys
         with self.store.client.pipeline() as pipe:
-            pipe.hset(keys.process(process.id), mapping={
-                "hostname": process.hostname, "pid": process.pid,
-                "queues": ",".join(process.queues), "concurrency": process.concurrency,
-                "started_at": process.started_at,
-            })  # fmt: skip
+            pipe.hset(
+                keys.process(process.id),
+                mapping={
+                    "hostname": process.hostname,
+                    "pid": process.pid,
+                    "queues": ",".join(process.queues),
+                    "concurrency": process.concurrency,
+                    "started_at": process.started_at,
+                },
+            )
             pipe.zadd(keys.processes, {process.id: now_ms()})
             pipe.execute()
 
@@ -50,8 +58,13 @@ class RedisWorkerBackend:
 
     def _fetch(self, process_id: str, queues: list[str], limit: int) -> list[Claim]:
         store = self.store
-        reply = store.fetch(keys=store.fetch_keys(),
-                            args=[store.stem, process_id, limit, now_ms(), *queues])  # fmt: skip
+        reply = store.fetch(
+            keys=store.fetch_keys(),
+            args=[store.stem, process_id, limit, now_ms(), self._fetch_id, *queues],
+        )
+        # Only a call whose reply arrived gets a new id: one that raised may still have claimed
+        # jobs in Redis, and the next call (like redis-py's own retries) gets those back.
+        self._fetch_id = uuid.uuid4().hex
         return [
             Claim(reply[i].decode(), reply[i + 1].decode(), reply[i + 2].decode(), reply[i + 3])
             for i in range(0, len(reply), 4)
@@ -61,8 +74,15 @@ class RedisWorkerBackend:
         store = self.store
         ms = now_ms()
         day, minute = day_and_minute(ms)
-        args: list[Any] = [store.stem, process_id, ms, day, minute, self.dead_max_size,
-                           self.dead_max_age_ms]  # fmt: skip
+        args: list[Any] = [
+            store.stem,
+            process_id,
+            ms,
+            day,
+            minute,
+            self.dead_max_size,
+            self.dead_max_age_ms,
+        ]
         for outcome in outcomes:
             info = b"" if outcome.status == "done" else _dead_info(outcome)
             args += [outcome.claim.id, outcome.claim.token, outcome.status, info]
