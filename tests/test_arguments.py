@@ -446,3 +446,12 @@ def test_nothing_here_imports_sqlalchemy() -> None:
         "assert 'sqlalchemy' not in sys.modules, 'sqlalchemy imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_sub_second_utc_offsets_survive() -> None:
+    # Found by the property test: Python 3.11's fromisoformat() drops a microsecond offset.
+    tz = dt.timezone(dt.timedelta(hours=5, microseconds=1))
+    value = dt.datetime(2000, 1, 1, tzinfo=tz)
+    back = roundtrip(value)
+    assert back == value and back.utcoffset() == tz.utcoffset(None)
+    assert roundtrip(dt.time(1, 2, tzinfo=tz)).utcoffset() == tz.utcoffset(None)

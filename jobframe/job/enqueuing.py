@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,14 @@ from jobframe.queue_adapters.base import QueueAdapter
 
 if TYPE_CHECKING:
     from jobframe.job.base import Job
+
+
+#: Set by a worker while it performs a claimed job. A retry of that job is handed over (the
+#: callable returns True when it takes it) and written in the same guarded step that finishes the
+#: claim, so a job is never both finished and retried, nor retried by a claim it no longer holds.
+retry_handoff: ContextVar[Callable[[Job, QueueAdapter], bool] | None] = ContextVar(
+    "jobframe_retry_handoff", default=None
+)
 
 
 def _check_supported(job: Job, adapter: QueueAdapter) -> None:
@@ -99,8 +108,11 @@ class Enqueuing:
         try:
             with CallbackChain(self, "enqueue"), self._instrument(event, adapter=adapter):
                 _freeze(self)
+                handoff = retry_handoff.get() if retrying else None
                 try:
-                    if self.scheduled_at is not None:
+                    if handoff is not None and handoff(self, adapter):
+                        pass  # the worker writes it with the claim's outcome, in one step
+                    elif self.scheduled_at is not None:
                         adapter.enqueue_at(self, self.scheduled_at)
                     else:
                         adapter.enqueue(self)

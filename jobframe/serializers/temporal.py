@@ -22,6 +22,10 @@ def _encode(value: dt.datetime | dt.time) -> dict[str, Any]:
     else:
         # Any other tzinfo is kept as the UTC offset it gives this value: the instant survives.
         data = {"iso": value.isoformat()}
+        offset = value.utcoffset()
+        if offset is not None and offset.microseconds:
+            # fromisoformat() of Python 3.11 drops sub-second offsets: carry them separately.
+            data["offset_us"] = offset // dt.timedelta(microseconds=1)
         if isinstance(tz, dt.timezone) and tz is not dt.UTC:
             name = tz.tzname(None)
             if name != dt.timezone(tz.utcoffset(None)).tzname(None):
@@ -32,6 +36,8 @@ def _encode(value: dt.datetime | dt.time) -> dict[str, Any]:
 
 
 def _decode(value: T, data: dict[str, Any]) -> T:
+    if "offset_us" in data:
+        value = value.replace(tzinfo=dt.timezone(dt.timedelta(microseconds=data["offset_us"])))
     if "zone" in data:
         value = value.replace(tzinfo=ZoneInfo(data["zone"]))
     if "name" in data:

@@ -34,6 +34,7 @@ class Outcome:
     status: Status
     error: dict[str, Any] | None = None
     attempts: int = 0
+    retries: tuple[Any, ...] = ()  # backend entries of retries to write with this outcome
 
 
 @dataclass
@@ -77,6 +78,10 @@ class WorkerBackend(Protocol):
 
         Returns counts, e.g. ``{"promoted": 3, "reaped": 1, "dead": 0}``.
         """
+
+    def retry_entry(self, job: Any, adapter: Any) -> Any | None:
+        """A retry of ``job`` ready to be written by `complete`, or None if ``adapter`` is not
+        this backend's (the retry then goes through the adapter as usual)."""
 
     def wake(self) -> None:
         """Interrupt fetches blocked in this process (used at shutdown)."""

@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import json
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 from jobframe.errors import DeserializationError, UnknownJobError
 from jobframe.job.base import Job
-from jobframe.worker.backend import Claim, Outcome
+from jobframe.job.enqueuing import retry_handoff
+from jobframe.worker.backend import Claim, Outcome, WorkerBackend
 
 
 class JobTimeout(TimeoutError):
@@ -49,34 +52,55 @@ def load(claim: Claim) -> Job | Outcome:
     return job
 
 
-def finished(claim: Claim, job: Job, exc: BaseException | None) -> Outcome:
+def finished(claim: Claim, job: Job, exc: BaseException | None, retries: list[Any]) -> Outcome:
     if exc is None:
-        return Outcome(claim, "done", attempts=job.executions)
-    return Outcome(claim, "failed", error_info(exc), attempts=job.executions)
+        return Outcome(claim, "done", attempts=job.executions, retries=tuple(retries))
+    return Outcome(
+        claim, "failed", error_info(exc), attempts=job.executions, retries=tuple(retries)
+    )
 
 
-def run_sync(claim: Claim, job: Job) -> Outcome:
+@contextmanager
+def _claimed(claim: Claim, backend: WorkerBackend | None) -> Iterator[list[Any]]:
+    """Mark ``claim`` as the one being run, and collect the retries its job asks for."""
+    retries: list[Any] = []
+
+    def handoff(job: Job, adapter: Any) -> bool:
+        entry = backend.retry_entry(job, adapter) if backend is not None else None
+        if entry is None:
+            return False
+        retries.append(entry)
+        return True
+
+    claim_token = current_claim.set(claim)
+    handoff_token = retry_handoff.set(handoff)
+    try:
+        yield retries
+    finally:
+        retry_handoff.reset(handoff_token)
+        current_claim.reset(claim_token)
+
+
+def run_sync(claim: Claim, job: Job, backend: WorkerBackend | None = None) -> Outcome:
     """Perform a job in this thread (a pool thread of the worker)."""
-    token = current_claim.set(claim)
-    try:
-        job.perform_now()
-    except Exception as exc:
-        return finished(claim, job, exc)
-    finally:
-        current_claim.reset(token)
-    return finished(claim, job, None)
-
-
-async def run_async(claim: Claim, job: Job, timeout: float | None = None) -> Outcome:
-    """Perform a job whose ``perform`` is ``async def`` on the worker's event loop."""
-    token = current_claim.set(claim)
-    try:
+    with _claimed(claim, backend) as retries:
         try:
-            await asyncio.wait_for(job.perform_now_async(), timeout)
-        except TimeoutError as exc:
-            raise JobTimeout(f"{type(job).__qualname__} ran longer than {timeout}s") from exc
-    except Exception as exc:
-        return finished(claim, job, exc)
-    finally:
-        current_claim.reset(token)
-    return finished(claim, job, None)
+            job.perform_now()
+        except Exception as exc:
+            return finished(claim, job, exc, retries)
+    return finished(claim, job, None, retries)
+
+
+async def run_async(
+    claim: Claim, job: Job, timeout: float | None = None, backend: WorkerBackend | None = None
+) -> Outcome:
+    """Perform a job whose ``perform`` is ``async def`` on the worker's event loop."""
+    with _claimed(claim, backend) as retries:
+        try:
+            try:
+                await asyncio.wait_for(job.perform_now_async(), timeout)
+            except TimeoutError as exc:
+                raise JobTimeout(f"{type(job).__qualname__} ran longer than {timeout}s") from exc
+        except Exception as exc:
+            return finished(claim, job, exc, retries)
+    return finished(claim, job, None, retries)

@@ -165,17 +165,17 @@ class Worker:
             self._running[claim.token] = claim
         done = functools.partial(self._done, claim)
         if inspect.iscoroutinefunction(getattr(loaded, "perform", None)):
-            coroutine = execution.run_async(claim, loaded, self.options.job_timeout)
+            coroutine = execution.run_async(claim, loaded, self.options.job_timeout, self.backend)
             asyncio.run_coroutine_threadsafe(coroutine, self._event_loop()).add_done_callback(done)
         else:
             self._pool.submit(self._run_sync, claim, loaded).add_done_callback(done)
 
     def _run_sync(self, claim: Claim, job: Any) -> Outcome:
         if self.options.job_timeout is None:
-            return execution.run_sync(claim, job)
+            return execution.run_sync(claim, job, self.backend)
         self._watchdog.start(claim.token)
         try:
-            return execution.run_sync(claim, job)
+            return execution.run_sync(claim, job, self.backend)
         finally:
             self._watchdog.finish(claim.token)
 

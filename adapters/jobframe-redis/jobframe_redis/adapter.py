@@ -22,7 +22,7 @@ PRIORITY_RANGE = range(-2048, 2048)
 BULK_CHUNK = 1000
 
 
-def _entry(job: Job, at: datetime | None) -> tuple[str, str, int, int, bytes]:
+def entry(job: Job, at: datetime | None) -> tuple[str, str, int, int, bytes]:
     priority = 0 if job.priority is None else job.priority
     if priority not in PRIORITY_RANGE:
         raise InvalidOptionError(
@@ -49,13 +49,13 @@ class RedisAdapter(QueueAdapter):
         self.store = Store(url, prefix, **options)
 
     def enqueue(self, job: Job) -> None:
-        self._send([_entry(job, None)])
+        self._send([entry(job, None)])
 
     def enqueue_at(self, job: Job, timestamp: datetime) -> None:
-        self._send([_entry(job, timestamp)])
+        self._send([entry(job, timestamp)])
 
     def enqueue_all(self, jobs: Sequence[Job]) -> int:
-        entries = [_entry(job, job.scheduled_at) for job in jobs]
+        entries = [entry(job, job.scheduled_at) for job in jobs]
         if len(entries) <= BULK_CHUNK:
             self._send(entries)
         else:

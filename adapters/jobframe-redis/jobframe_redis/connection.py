@@ -61,7 +61,17 @@ class Store:
 
     def complete_keys(self) -> list[str]:
         k = self.keys
-        return [k.jobs, k.inflight, k.dead, k.dead_info, k.crashes]
+        return [
+            k.jobs,
+            k.inflight,
+            k.dead,
+            k.dead_info,
+            k.crashes,
+            k.seq,
+            k.wake,
+            k.scheduled,
+            k.queues,
+        ]
 
     def maintain_keys(self) -> list[str]:
         k = self.keys

@@ -99,18 +99,19 @@ return out
 """
 )
 
-# KEYS: jobs, inflight, dead, dead_info, crashes
-# ARGV: stem, process, now_ms, day, minute, dead_max_size, dead_max_age_ms,
-#       then (id, token, status, info_json) per outcome
+# KEYS: jobs, inflight, dead, dead_info, crashes, seq, wake, scheduled, queues
+# ARGV: stem, process, now_ms, day, minute, dead_max_size, dead_max_age_ms, then per outcome:
+#       id, token, status, info_json, n, and n retries as (id, queue, priority, run_at_ms, payload)
 COMPLETE = (
     _HELPERS
     + """
 local stem, pid, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local day, minute = ARGV[4], ARGV[5]
-local done, failed = 0, 0
+local done, failed, ready = 0, 0, 0
 local claims = stem .. 'claims:' .. pid
-for i = 8, #ARGV, 4 do
-  local id, token, status = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+local i = 8
+while i <= #ARGV do
+  local id, token, status, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 4])
   local cur = redis.call('HGET', KEYS[2], id)
   if cur and string.sub(cur, 1, #token + 1) == token .. '|' then
     local parts = split(cur)
@@ -125,8 +126,22 @@ for i = 8, #ARGV, 4 do
       redis.call('HSET', KEYS[4], id, parts[3] .. '|' .. parts[4] .. '|' .. ARGV[i + 3])
       failed = failed + 1
     end
+    -- the retries this run asked for are written only with its own outcome
+    for r = i + 5, i + 4 + 5 * n, 5 do
+      local rid, q, prio, at = ARGV[r], ARGV[r + 1], tonumber(ARGV[r + 2]), tonumber(ARGV[r + 3])
+      redis.call('HSET', KEYS[1], rid, ARGV[r + 4])
+      redis.call('SADD', KEYS[9], q)
+      if at > now then
+        redis.call('ZADD', KEYS[8], at, rid .. '|' .. q .. '|' .. prio)
+      else
+        redis.call('ZADD', stem .. 'q:' .. q, (prio + 2048) * SHIFT + redis.call('INCR', KEYS[6]), rid)
+        ready = ready + 1
+      end
+    end
   end
+  i = i + 5 + 5 * n
 end
+wake(KEYS[7], ready)
 local ttl = 90 * 86400
 if done + failed > 0 then
   local k = stem .. 'stat:processed:' .. day

@@ -107,3 +107,22 @@ def test_a_stale_claim_cannot_finish_a_reaped_job(adapter: RedisAdapter) -> None
     backend.complete("dead-process", [Outcome(claim, "done")])  # too late: ignored
     assert adapter.inspector().count("ready") == 1
     assert adapter.inspector().stats()["processed"] == 0
+
+
+def test_a_retry_is_written_only_with_its_claims_outcome(adapter: RedisAdapter) -> None:
+    job = InspectedJob.perform_later(1)
+    backend = adapter.worker_backend()
+    inspector = adapter.inspector()
+    backend.register(ProcessInfo("p1", ["*"], 1))
+    (claim,) = backend.fetch("p1", ["*"], 1, 0)
+    job.scheduled_at = job.now() + timedelta(minutes=5)
+    retry = backend.retry_entry(job, adapter)
+    assert retry is not None
+    assert backend.retry_entry(job, RedisAdapter(adapter.store.url, prefix="elsewhere")) is None
+    adapter.store.client.zadd(adapter.store.keys.processes, {"p1": 0})  # the process looks dead
+    backend.maintain(heartbeat_timeout=1, max_crashes=3)
+    backend.complete("p1", [Outcome(claim, "done", retries=(retry,))])
+    assert inspector.count("scheduled") == 0, "a lost claim must not schedule a retry"
+    (claim,) = backend.fetch("p2", ["*"], 1, 0)
+    backend.complete("p2", [Outcome(claim, "done", retries=(retry,))])
+    assert inspector.count("scheduled") == 1 and inspector.count("ready") == 0
