@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from jobframe.worker.backend import Claim, Outcome, ProcessInfo
 from jobframe_redis.connection import Store, day_and_minute, now_ms
@@ -41,8 +41,19 @@ class RedisWorkerBackend:
         self.store.client.zadd(self.store.keys.processes, {process_id: now_ms()})
 
     def deregister(self, process_id: str) -> None:
-        keys = self.store.keys
-        with self.store.client.pipeline() as pipe:
+        keys, client = self.store.keys, cast(Any, self.store.client)
+        # The runtime has completed or released every claim it knows of. Any left were made by a
+        # fetch whose reply never arrived: put them back rather than strand them as "running".
+        ids = sorted(client.smembers(keys.claims(process_id)))
+        entries = client.hmget(keys.inflight, ids) if ids else []
+        orphans = [
+            Claim(id.decode(), entry.decode().split("|", 1)[0], "", b"")
+            for id, entry in zip(ids, entries, strict=True)
+            if entry is not None
+        ]
+        if orphans:
+            self.release(process_id, orphans)
+        with client.pipeline() as pipe:
             pipe.zrem(keys.processes, process_id)
             pipe.delete(keys.process(process_id), keys.claims(process_id))
             pipe.execute()
@@ -86,7 +97,19 @@ class RedisWorkerBackend:
         for outcome in outcomes:
             info = b"" if outcome.status == "done" else _dead_info(outcome)
             args += [outcome.claim.id, outcome.claim.token, outcome.status, info]
+            args.append(len(outcome.retries))
+            for entry in outcome.retries:
+                args.extend(entry)
         store.complete(keys=store.complete_keys(), args=args)
+
+    def retry_entry(self, job: Any, adapter: Any) -> Any | None:
+        """The retry as an enqueue entry, when it goes to this very store."""
+        from jobframe_redis.adapter import RedisAdapter, entry
+
+        same = isinstance(adapter, RedisAdapter) and adapter.store.keys == self.store.keys
+        if not same or adapter.store.url != self.store.url:
+            return None
+        return entry(job, job.scheduled_at)
 
     def release(self, process_id: str, claims: list[Claim]) -> None:
         store = self.store
