@@ -1,0 +1,9 @@
+import harness
+
+
+def noop(i):
+    harness.hit()
+
+
+def stamp():
+    harness.stamp()
