@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from jobframe import notifications
-from jobframe.notifications import Event
+from jobframe.notifications import has_subscribers, instrument
 
 
 class Instrumentation:
     """``self._instrument("perform")`` times a block and publishes an `Event` for this job."""
 
-    @contextmanager
-    def _instrument(self, name: str, adapter: Any = None, **payload: Any) -> Iterator[Event]:
-        if adapter is None and notifications.has_subscribers(name):
+    def _instrument(self, name: str, adapter: Any = None, **payload: Any) -> instrument:
+        if adapter is None and has_subscribers(name):
             adapter = self._current_adapter()
-        with notifications.instrument(name, job=self, adapter=adapter, **payload) as event:
-            yield event
+        return instrument(name, self, adapter, **payload)
 
     def _current_adapter(self) -> Any:
         try:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
+import itertools
+import os
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,22 @@ PRIORITY_RANGE = range(-2048, 2048)
 BULK_CHUNK = 1000
 
 
+_node = os.urandom(6).hex()
+_counter = itertools.count()
+_node_pid = os.getpid()
+
+
+def new_id() -> str:
+    """A unique id for one enqueue: a random per-process node, then a counter (no uuid4 cost).
+
+    A retry is a new enqueue and gets a new id, so its payload never overwrites the running one.
+    """
+    global _node, _node_pid, _counter
+    if os.getpid() != _node_pid:  # forked: never share the parent's ids
+        _node, _node_pid, _counter = os.urandom(6).hex(), os.getpid(), itertools.count()
+    return f"{_node}{next(_counter):x}"
+
+
 def entry(job: Job, at: datetime | None) -> tuple[str, str, int, int, bytes]:
     priority = 0 if job.priority is None else job.priority
     if priority not in PRIORITY_RANGE:
@@ -30,7 +47,7 @@ def entry(job: Job, at: datetime | None) -> tuple[str, str, int, int, bytes]:
         )
     if "|" in job.queue_name:
         raise InvalidOptionError(f"queue names may not contain '|' (got {job.queue_name!r}).")
-    job.provider_job_id = uuid.uuid4().hex
+    job.provider_job_id = new_id()
     run_at = 0 if at is None else int(at.timestamp() * 1000)
     return (job.provider_job_id, job.queue_name, priority, run_at, dump(job.serialize()))
 
@@ -67,7 +84,7 @@ class RedisAdapter(QueueAdapter):
     def _send(self, entries: list[tuple[str, str, int, int, bytes]]) -> None:
         store = self.store
         try:
-            store.enqueue(keys=store.enqueue_keys(), args=store.enqueue_args(entries))
+            store.run(store.enqueue, store.enqueue_keys, store.enqueue_args(entries))
         except redis.RedisError as exc:
             raise EnqueueError(f"Redis at {store.url} did not take the job(s): {exc}") from exc
 
@@ -79,7 +96,7 @@ class RedisAdapter(QueueAdapter):
                 for start in range(0, len(entries), BULK_CHUNK):
                     chunk = entries[start : start + BULK_CHUNK]
                     store.enqueue(
-                        keys=store.enqueue_keys(), args=store.enqueue_args(chunk), client=pipe
+                        keys=store.enqueue_keys, args=store.enqueue_args(chunk), client=pipe
                     )
                 pipe.execute()
         except redis.RedisError as exc:

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
+from redis.commands.core import Script
+from redis.exceptions import NoScriptError
 
 from jobframe_redis import scripts
 from jobframe_redis.keys import Keys
@@ -47,13 +49,32 @@ class Store:
         self.dead = self.client.register_script(scripts.DEAD)
         self.clear = self.client.register_script(scripts.CLEAR)
 
-    @property
-    def stem(self) -> str:
-        return self.keys.base
-
-    def enqueue_keys(self) -> list[str]:
         k = self.keys
-        return [k.jobs, k.seq, k.wake, k.scheduled, k.queues]
+        self.stem = k.base
+        self.enqueue_keys = [k.jobs, k.seq, k.wake, k.scheduled, k.queues]
+
+    def run(self, script: Script, keys: list[str], args: list[Any]) -> Any:
+        """EVALSHA on a pooled connection, loading the script if the server lacks it.
+
+        The hot path (every enqueue) goes here rather than through ``Script.__call__``, whose
+        retry and argument layers cost more than the round trip itself on loopback.
+        """
+        pool = self.client.connection_pool
+        conn: Any = pool.get_connection()
+        try:
+            conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            try:
+                return conn.read_response()
+            except NoScriptError:
+                conn.send_command("SCRIPT", "LOAD", script.script)
+                conn.read_response()
+                conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+                return conn.read_response()
+        except (redis.ConnectionError, redis.TimeoutError):
+            conn.disconnect()
+            raise
+        finally:
+            pool.release(conn)
 
     def fetch_keys(self) -> list[str]:
         k = self.keys
