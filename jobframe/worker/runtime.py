@@ -234,15 +234,24 @@ class Worker:
     def _maintain(self) -> None:
         options = self.options
         next_beat = 0.0
+        down_since: float | None = None  # when the backend stopped answering
+        grace_until, extra = 0.0, 0.0
         while not self._stop.wait(options.scheduler_interval):
             now = time.monotonic()
             try:
                 if now >= next_beat:
                     self.backend.heartbeat(self.process.id)
                     next_beat = now + options.heartbeat_interval
-                self.backend.maintain(options.heartbeat_timeout, options.max_crashes)
+                if down_since is not None:
+                    # Back after an outage: every peer's last heartbeat is at least as old as the
+                    # outage. Give live peers time to beat again before reaping any of them.
+                    extra = now - down_since + options.heartbeat_timeout
+                    grace_until, down_since = now + 2 * options.heartbeat_timeout, None
+                timeout = options.heartbeat_timeout + (extra if now < grace_until else 0.0)
+                self.backend.maintain(timeout, options.max_crashes)
                 self._watchdog.check()
             except Exception as exc:
+                down_since = now if down_since is None else down_since
                 log.warning("maintenance failed (%s: %s)", type(exc).__name__, exc)
 
     # -- shutdown -------------------------------------------------------------------------------

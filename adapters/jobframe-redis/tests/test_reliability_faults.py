@@ -1,0 +1,191 @@
+"""Reliability against Redis faults: a server restarted under a running worker, and an enqueue
+while Redis is down (DESIGN.md section 3, "Faults")."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from reliability_jobs import SleepJob
+from reliability_support import Journal, Workers, free_port, wait_until, write_config
+
+import jobframe
+from jobframe import queue_adapters
+from jobframe.worker.backend import Outcome
+from jobframe_redis.adapter import RedisAdapter
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class RedisServer:
+    """A private, append-only-file-backed redis-server we can stop and start again."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                   "--appendonly", "yes", "--appendfsync", "always",
+                   "--dir", str(self.folder)]  # fmt: skip
+        log = open(self.folder / "redis.log", "ab")  # noqa: SIM115
+        try:
+            self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        finally:
+            log.close()
+        wait_until(lambda: _accepts(self.port), 10, f"redis-server on port {self.port}")
+
+    def stop(self) -> None:
+        """SIGTERM: Redis flushes its append-only file and exits."""
+        assert self.proc is not None
+        self.proc.terminate()
+        self.proc.wait(10)
+        self.proc = None
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not on PATH")
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    server = RedisServer(folder)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.mark.slow
+def test_worker_survives_a_redis_restart(own_redis: RedisServer, tmp_path: Path) -> None:
+    write_config(tmp_path / "app", own_redis.url, "restart")
+    journal = Journal(tmp_path / "journal.jsonl")
+    adapter = RedisAdapter(own_redis.url, prefix="restart")
+    workers = Workers(tmp_path / "app")
+    try:
+        # A longer heartbeat timeout: the outage below must not make the worker look dead.
+        workers.start("--heartbeat-timeout", "10", concurrency=4)
+        with queue_adapters.override(adapter):
+            jobs = [SleepJob(journal.name, 0.05, tag=str(i)) for i in range(120)]
+            jobframe.perform_all_later(jobs)
+        wait_until(lambda: len(journal.ended()) >= 10, 15, "the worker to get going")
+
+        own_redis.stop()
+        assert not _accepts(own_redis.port)
+        done_during_outage = len(journal.ended())
+        wait_until(lambda: "failed" in workers.logs(), 10, "the worker to notice the outage")
+        own_redis.start()
+
+        ids = {job.job_id for job in jobs}
+        wait_until(lambda: set(journal.ended()) >= ids, 60, "every job to end after the restart")
+        assert len(journal.ended()) > done_during_outage
+        inspector = adapter.inspector()
+        wait_until(lambda: inspector.count("running") == 0, 10, "every claim to be acknowledged")
+        assert inspector.count("ready") == 0 and inspector.count("dead") == 0
+        assert not adapter.store.client.hlen(adapter.store.keys.jobs), "a payload was left behind"
+        assert all(p.poll() is None for p in workers.procs), "the worker died in the outage"
+    finally:
+        workers.close()
+        adapter.shutdown()
+
+
+def test_perform_later_while_redis_is_down_raises() -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    adapter = RedisAdapter(url, prefix="down")
+    try:
+        with queue_adapters.override(adapter):
+            job = SleepJob("/dev/null", 0.0)
+            with pytest.raises(jobframe.EnqueueError, match=url.replace(".", r"\.")):
+                job.enqueue()
+            assert not job.successfully_enqueued
+            with pytest.raises(jobframe.EnqueueError, match=url.replace(".", r"\.")):
+                jobframe.perform_all_later([SleepJob("/dev/null", 0.0) for _ in range(3)])
+            with pytest.raises(jobframe.EnqueueError):
+                SleepJob.set(wait=5).perform_later("/dev/null", 0.0)
+    finally:
+        adapter.shutdown()
+
+
+def test_a_fetch_whose_reply_was_lost_gets_its_claims_back(adapter: RedisAdapter) -> None:
+    """A FETCH that ran in Redis but whose reply a dropped connection lost (seen when Redis shut
+    down under a worker) must not strand its job in "running" under a live worker: the next fetch
+    (or redis-py's own retry) repeats the call's id and gets the claim back."""
+    SleepJob.perform_later("/dev/null", 0.0)
+    SleepJob.perform_later("/dev/null", 0.0)
+    backend, store = adapter.worker_backend(), adapter.store
+    lost_id = backend._fetch_id
+    args = [store.stem, "proc-1", 1, 0, lost_id, "*"]
+    (lost_job,) = store.fetch(keys=store.fetch_keys(), args=args)[::4]  # the reply that got lost
+    assert adapter.inspector().count("running") == 1
+
+    claims = backend.fetch("proc-1", ["*"], limit=2, timeout=0)
+    assert claims[0].id == lost_job.decode(), "the lost claim was not handed back"
+    assert len(claims) == 2 and len({c.token for c in claims}) == 2
+    backend.complete("proc-1", [Outcome(c, "done") for c in claims])
+    assert adapter.inspector().count("running") == 0 and adapter.inspector().count("ready") == 0
+    assert backend.fetch("proc-1", ["*"], limit=2, timeout=0) == [], "a claim was handed out twice"
+
+
+def test_a_stopping_worker_releases_claims_whose_reply_was_lost(adapter: RedisAdapter) -> None:
+    """If the worker stops before fetching again, deregistering puts such a claim back."""
+    job = SleepJob.perform_later("/dev/null", 0.0)
+    backend, store = adapter.worker_backend(), adapter.store
+    store.fetch(keys=store.fetch_keys(), args=[store.stem, "proc-2", 1, 0, "lost-call", "*"])
+    assert adapter.inspector().count("running") == 1
+    backend.deregister("proc-2")
+    assert adapter.inspector().count("running") == 0
+    assert [info.id for info in adapter.inspector().jobs("ready")] == [job.provider_job_id]
+
+
+@pytest.mark.slow
+def test_an_outage_longer_than_the_heartbeat_timeout_reruns_nothing(
+    own_redis: RedisServer, tmp_path: Path
+) -> None:
+    """After Redis comes back, every process's last heartbeat is older than the timeout; the first
+    worker to run maintenance must not reap its live peers (and re-run their running jobs)."""
+    write_config(tmp_path / "app", own_redis.url, "outage")
+    journal = Journal(tmp_path / "journal.jsonl")
+    adapter = RedisAdapter(own_redis.url, prefix="outage")
+    workers = Workers(tmp_path / "app")
+    try:
+        for _ in range(2):
+            workers.start(concurrency=1)
+        with queue_adapters.override(adapter):
+            jobs = [SleepJob.perform_later(journal.name, 4.0, tag=str(i)) for i in range(2)]
+        wait_until(lambda: len(journal.lines("start")) == 2, 15, "both jobs to start")
+        own_redis.stop()
+        time.sleep(2.5)  # the outage: longer than --heartbeat-timeout 1.5
+        own_redis.start()
+        ids = {job.job_id for job in jobs}
+        wait_until(lambda: set(journal.ended()) >= ids, 30, "both jobs to end")
+        wait_until(lambda: adapter.inspector().count("running") == 0, 10, "the acknowledgements")
+        assert len(journal.lines("start")) == 2, "a live worker's running job was run again"
+        assert journal.ended() == dict.fromkeys(ids, 1)
+        assert adapter.inspector().count("ready") == 0
+    finally:
+        workers.close()
+        adapter.shutdown()
