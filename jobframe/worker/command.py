@@ -57,6 +57,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--concurrency", "-c", type=int, default=5, help="jobs at once per process (5)"
     )
+    parser.add_argument(
+        "--prefetch",
+        type=int,
+        default=None,
+        help="jobs claimed ahead of free threads (default: as many as --concurrency; 0 for none)",
+    )
     parser.add_argument("--processes", "-p", type=int, default=1, help="worker processes (1)")
     parser.add_argument(
         "--shutdown-timeout",
@@ -105,6 +111,7 @@ def _options(args: argparse.Namespace) -> WorkerOptions:
         heartbeat_interval=args.heartbeat_interval,
         heartbeat_timeout=args.heartbeat_timeout,
         max_crashes=args.max_crashes,
+        prefetch=args.prefetch,
         job_timeout=args.job_timeout,
     )
 

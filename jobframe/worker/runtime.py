@@ -9,9 +9,6 @@ thread so a job that never yields the CPU back to the fetch loop cannot make the
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import inspect
 import logging
 import queue
 import random
@@ -19,14 +16,14 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
 from jobframe.worker import execution
 from jobframe.worker.backend import Claim, Outcome, ProcessInfo, WorkerBackend
+from jobframe.worker.pool import JobPool
 from jobframe.worker.watchdog import Watchdog
 
 log = logging.getLogger("jobframe.worker")
@@ -46,6 +43,7 @@ class WorkerOptions:
     scheduler_interval: float = 0.2
     fetch_timeout: float = 1.0
     report_batch: int = 500
+    prefetch: int | None = None  # claims held beyond `concurrency`; None: as many as concurrency
     job_timeout: float | None = None
 
     def queue_order(self) -> list[str]:
@@ -68,9 +66,10 @@ class Worker:
         self.backend = backend
         self.options = options
         self.process = ProcessInfo(str(uuid.uuid4()), options.queues, options.concurrency)
-        self._pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="jobframe-job")
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._running: dict[str, Claim] = {}
+        prefetch = options.concurrency if options.prefetch is None else options.prefetch
+        self.capacity = options.concurrency + max(0, prefetch)
+        self._pool = JobPool(options.concurrency, self._run_sync, self._run_async, self._finish)
+        self._claimed: dict[str, Claim] = {}  # every claim this process holds: queued or running
         self._slots = threading.Condition()
         self._outcomes: queue.SimpleQueue[Outcome | None] = queue.SimpleQueue()
         self._stop = threading.Event()
@@ -85,6 +84,7 @@ class Worker:
         if install_signals:
             self._install_signals()
         self.backend.register(self.process)
+        self._pool.start()
         self._start(self._report, "jobframe-reporter")
         self._start(self._maintain, "jobframe-heartbeat")
         log.info(
@@ -130,15 +130,15 @@ class Worker:
         self._threads.append(thread)
         thread.start()
 
-    # -- fetching and dispatch ------------------------------------------------------------------
+    # -- fetching and running -------------------------------------------------------------------
 
     def _fetch_loop(self) -> None:
         backoff = 0.1
         while not self._stop.is_set():
             with self._slots:
-                while len(self._running) >= self.options.concurrency and not self._stop.is_set():
+                while len(self._claimed) >= self.capacity and not self._stop.is_set():
                     self._slots.wait()
-                free = self.options.concurrency - len(self._running)
+                free = self.capacity - len(self._claimed)
             if self._stop.is_set():
                 return
             try:
@@ -162,13 +162,8 @@ class Worker:
             self._outcomes.put(loaded)
             return
         with self._slots:
-            self._running[claim.token] = claim
-        done = functools.partial(self._done, claim)
-        if inspect.iscoroutinefunction(getattr(loaded, "perform", None)):
-            coroutine = execution.run_async(claim, loaded, self.options.job_timeout, self.backend)
-            asyncio.run_coroutine_threadsafe(coroutine, self._event_loop()).add_done_callback(done)
-        else:
-            self._pool.submit(self._run_sync, claim, loaded).add_done_callback(done)
+            self._claimed[claim.token] = claim
+        self._pool.submit(claim, loaded)
 
     def _run_sync(self, claim: Claim, job: Any) -> Outcome:
         if self.options.job_timeout is None:
@@ -179,23 +174,16 @@ class Worker:
         finally:
             self._watchdog.finish(claim.token)
 
-    def _done(self, claim: Claim, future: Future[Outcome] | Any) -> None:
-        try:
-            outcome = future.result()
-        except BaseException as exc:  # the runtime itself failed around the job
-            outcome = Outcome(claim, "failed", execution.error_info(exc, "worker error"))
-        with self._slots:
-            if self._running.pop(claim.token, None) is None:
-                return  # already released at shutdown: the job belongs to its queue again
-            self._slots.notify()
-        self.processed += 1
-        self._outcomes.put(outcome)
+    def _run_async(self, claim: Claim, job: Any) -> Coroutine[Any, Any, Outcome]:
+        return execution.run_async(claim, job, self.options.job_timeout, self.backend)
 
-    def _event_loop(self) -> asyncio.AbstractEventLoop:
-        if self._loop is None:
-            self._loop = asyncio.new_event_loop()
-            self._start(self._loop.run_forever, "jobframe-asyncio")
-        return self._loop
+    def _finish(self, claim: Claim, outcome: Outcome) -> None:
+        with self._slots:
+            if self._claimed.pop(claim.token, None) is None:
+                return  # released at shutdown: the job belongs to its queue again
+            self.processed += 1
+            self._slots.notify()
+        self._outcomes.put(outcome)
 
     # -- background threads ---------------------------------------------------------------------
 
@@ -258,14 +246,21 @@ class Worker:
 
     def _shutdown(self) -> None:
         deadline = time.monotonic() + self.options.shutdown_timeout
+        # Jobs fetched ahead that no thread has started go back to their queues first.
+        unstarted = self._pool.take_unstarted()
         with self._slots:
-            while self._running and not self._release_now.is_set():
+            unstarted = [c for c in unstarted if self._claimed.pop(c.token, None) is not None]
+        if unstarted:
+            self._call_with_retry(lambda: self.backend.release(self.process.id, unstarted))
+        with self._slots:
+            while self._claimed and not self._release_now.is_set():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
-                self._slots.wait(min(remaining, 0.1))
-            leftovers = list(self._running.values())
-            self._running.clear()
+                self._slots.wait(remaining)
+            leftovers = list(self._claimed.values())
+            self._claimed.clear()
+        self._pool.stop()
         self._outcomes.put(None)
         for thread in self._threads:
             if thread.name == "jobframe-reporter":
@@ -274,9 +269,6 @@ class Worker:
             log.info("releasing %d unfinished job(s) back to their queues", len(leftovers))
             self._call_with_retry(lambda: self.backend.release(self.process.id, leftovers))
         self._call_with_retry(lambda: self.backend.deregister(self.process.id))
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
         log.info("worker %s stopped after %d job(s)", self.process.id, self.processed)
 
     def _call_with_retry(self, step: Callable[[], None], attempts: int = 5) -> None:
