@@ -43,6 +43,7 @@ class WorkerOptions:
     scheduler_interval: float = 0.2
     fetch_timeout: float = 1.0
     report_batch: int = 500
+    report_linger: float = 0.002  # a small batch waits this long for more outcomes to join it
     prefetch: int | None = None  # claims held beyond `concurrency`; None: as many as concurrency
     job_timeout: float | None = None
 
@@ -68,6 +69,9 @@ class Worker:
         self.process = ProcessInfo(str(uuid.uuid4()), options.queues, options.concurrency)
         prefetch = options.concurrency if options.prefetch is None else options.prefetch
         self.capacity = options.concurrency + max(0, prefetch)
+        # Refill only once the jobs fetched ahead have started: one fetch brings a batch, rather
+        # than one fetch per finished job.
+        self.refill_below = options.concurrency if prefetch > 0 else self.capacity
         self._pool = JobPool(options.concurrency, self._run_sync, self._run_async, self._finish)
         self._claimed: dict[str, Claim] = {}  # every claim this process holds: queued or running
         self._slots = threading.Condition()
@@ -136,7 +140,7 @@ class Worker:
         backoff = 0.1
         while not self._stop.is_set():
             with self._slots:
-                while len(self._claimed) >= self.capacity and not self._stop.is_set():
+                while len(self._claimed) >= self.refill_below and not self._stop.is_set():
                     self._slots.wait()
                 free = self.capacity - len(self._claimed)
             if self._stop.is_set():
@@ -193,9 +197,10 @@ class Worker:
             first = self._outcomes.get()
             batch = [] if first is None else [first]
             closing = first is None
+            linger_until = time.monotonic() + self.options.report_linger
             while len(batch) < self.options.report_batch:
                 try:
-                    item = self._outcomes.get_nowait()
+                    item = self._outcomes.get(timeout=max(0.0, linger_until - time.monotonic()))
                 except queue.Empty:
                     break
                 if item is None:
