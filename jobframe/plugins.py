@@ -202,14 +202,21 @@ def _run_registration_hooks(state: _State, only: object = None) -> None:
     call_isolated("register_locators", only=only, register=register_locator)
 
 
-def ensure_loaded() -> None:
-    """Load the plugins and run the registration hooks, once; later calls do nothing."""
+def ensure_loaded() -> bool:
+    """Load the plugins and run the registration hooks, once; later calls do nothing.
+
+    Returns:
+        True when this call did the loading (a registry that missed a name may look again).
+    """
     state = _state
+    ran = False
     with state.lock:
         if not state.hooks_ran:
             state.hooks_ran = True  # first: a hook that calls back in here must not recurse
             _run_registration_hooks(state)
+            ran = True
     _flush(state)
+    return ran
 
 
 def adapters() -> list[AdapterInfo]:

@@ -200,12 +200,14 @@ def test_a_miss_loads_plugins_once(monkeypatch: pytest.MonkeyPatch, registered: 
 
     calls: list[int] = []
 
-    def fake_ensure_loaded() -> None:
+    def fake_ensure_loaded() -> bool:
         calls.append(1)
+        if len(calls) > 1:
+            return False  # loaded already: nothing new to look at
         _register(registered, MoneySerializer)
+        return True
 
     monkeypatch.setattr(jobframe.plugins, "ensure_loaded", fake_ensure_loaded)
-    monkeypatch.setattr(serializers, "_plugins_loaded", False)
     assert serializers.lookup(Money) is not None
     assert serializers.lookup(Money) is not None
     assert calls == [1]

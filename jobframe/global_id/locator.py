@@ -31,7 +31,6 @@ class Locator(Protocol):
 
 _lock = threading.Lock()
 _registered: list[Any] = []
-_plugins_loaded = False
 
 
 def register_locator(locator: Any) -> Any:
@@ -59,18 +58,9 @@ def locators() -> tuple[Any, ...]:
 
 def _ensure_plugins() -> bool:
     """Load plugins once so their locators are known; True if that was done just now."""
-    global _plugins_loaded
-    if _plugins_loaded:
-        return False
-    _plugins_loaded = True
-    try:
-        # Imported late: plugins import this package to register their locators.
-        from jobframe import plugins
+    from jobframe import plugins  # late: plugins import this package to register locators
 
-        plugins.ensure_loaded()
-    except (ImportError, AttributeError):
-        return False
-    return True
+    return plugins.ensure_loaded()
 
 
 def _app_of(locator: Any) -> str:

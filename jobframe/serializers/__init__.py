@@ -32,7 +32,6 @@ _lock = threading.Lock()
 _by_name: dict[str, ObjectSerializer[Any]] = {}
 _by_type: dict[type, ObjectSerializer[Any] | None] = {}
 _generation = 0  # bumped on every change so a lookup racing a register caches nothing stale
-_plugins_loaded = False
 
 
 def _instance(serializer: Any) -> ObjectSerializer[Any]:
@@ -85,18 +84,9 @@ def _changed() -> None:
 
 def _ensure_plugins() -> bool:
     """Load plugins once so their serializers are known; True if that was done just now."""
-    global _plugins_loaded
-    if _plugins_loaded:
-        return False
-    _plugins_loaded = True
-    try:
-        # Imported late: plugins import this package to register their serializers.
-        from jobframe import plugins
+    from jobframe import plugins  # late: plugins import this package to register serializers
 
-        plugins.ensure_loaded()
-    except (ImportError, AttributeError):
-        return False
-    return True
+    return plugins.ensure_loaded()
 
 
 def _find(cls: type) -> ObjectSerializer[Any] | None:
