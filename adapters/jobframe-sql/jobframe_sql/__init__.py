@@ -1,0 +1,20 @@
+"""jobframe-sql: a durable SQL table backend for jobframe (PostgreSQL, MariaDB/MySQL, SQLite)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["SQLAdapter", "enqueue_in", "metadata"]
+
+
+def __getattr__(name: str) -> Any:
+    # Importing the package must not import SQLAlchemy (the plugin module loads at startup).
+    if name in ("SQLAdapter", "enqueue_in"):
+        from jobframe_sql import adapter
+
+        return getattr(adapter, name)
+    if name == "metadata":
+        from jobframe_sql.schema import metadata
+
+        return metadata
+    raise AttributeError(name)

@@ -1,0 +1,157 @@
+"""`SQLAdapter`: enqueue into the ``jobframe_jobs`` table; bulk is one multi-row insert."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from jobframe.errors import ConfigurationError, EnqueueError
+from jobframe.queue_adapters.base import QueueAdapter
+from jobframe_sql.engine import create_engine, now_ms
+from jobframe_sql.schema import jobs
+
+if TYPE_CHECKING:
+    from jobframe.job.base import Job
+    from jobframe_sql.inspector import SQLInspector
+    from jobframe_sql.worker_backend import SQLWorkerBackend
+
+_node = os.urandom(6).hex()
+_node_pid = os.getpid()
+_counter = itertools.count()
+_current: ContextVar[sa.Connection | None] = ContextVar("jobframe_sql_connection", default=None)
+
+
+def new_id() -> str:
+    """A unique id per enqueue (per-process random node + counter)."""
+    global _node, _node_pid, _counter
+    if os.getpid() != _node_pid:
+        _node, _node_pid, _counter = os.urandom(6).hex(), os.getpid(), itertools.count()
+    return f"{_node}{next(_counter):x}"
+
+
+def row(job: Job, at: datetime | None) -> dict[str, Any]:
+    """The ``jobframe_jobs`` row for one enqueue of ``job``."""
+    from jobframe_sql.worker_backend import dump
+
+    job.provider_job_id = new_id()
+    now = now_ms()
+    run_at = now if at is None else int(at.timestamp() * 1000)
+    return {
+        "id": job.provider_job_id,
+        "queue": job.queue_name,
+        "priority": 0 if job.priority is None else job.priority,
+        "state": "scheduled" if run_at > now else "ready",
+        "run_at": run_at,
+        "enqueued_at": now,
+        "job_class": type(job).job_class_name(),
+        "job_id": job.job_id,
+        "payload": dump(job.serialize()),
+        "crashes": 0,
+        "attempts": 0,
+    }
+
+
+@contextmanager
+def enqueue_in(session_or_connection: Any) -> Iterator[sa.Connection]:
+    """Write jobs enqueued in this block through the application's own transaction.
+
+    ``session_or_connection`` is a SQLAlchemy ``Session`` or ``Connection`` on the same database
+    as the adapter; the jobs commit or roll back with it::
+
+        with Session.begin() as session, jobframe_sql.enqueue_in(session):
+            session.add(order)
+            SendReceiptJob.perform_later(order)
+    """
+    connection = session_or_connection
+    if not isinstance(connection, sa.Connection):
+        connection = session_or_connection.connection()
+    token = _current.set(connection)
+    try:
+        yield connection
+    finally:
+        _current.reset(token)
+
+
+class SQLAdapter(QueueAdapter):
+    """Options: ``url`` (SQLAlchemy URL; default ``sqlite:///jobframe.sqlite3``) or ``engine``,
+    ``notify`` (PostgreSQL NOTIFY on enqueue, default True), other options go to create_engine."""
+
+    name = "sql"
+    supports_bulk = True
+    supports_transactional_enqueue = True
+
+    def __init__(
+        self,
+        url: str = "sqlite:///jobframe.sqlite3",
+        engine: sa.Engine | None = None,
+        notify: bool = True,
+        **engine_options: Any,
+    ) -> None:
+        super().__init__(url=url, **engine_options)
+        self.engine = engine or create_engine(url, **engine_options)
+        self.url = self.engine.url.render_as_string(hide_password=True)
+        self.notify = notify and self.engine.dialect.name == "postgresql"
+
+    def enqueue(self, job: Job) -> None:
+        self._write([row(job, None)])
+
+    def enqueue_at(self, job: Job, timestamp: datetime) -> None:
+        self._write([row(job, timestamp)])
+
+    def enqueue_all(self, jobs_: Sequence[Job]) -> int:
+        self._write([row(job, job.scheduled_at) for job in jobs_])
+        for job in jobs_:
+            job.successfully_enqueued = True
+        return len(jobs_)
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
+        connection = _current.get()
+        try:
+            if connection is not None:
+                self._check_same_database(connection)
+                self.insert(connection, rows)
+            else:
+                with self.engine.begin() as conn:
+                    self.insert(conn, rows)
+        except sa.exc.SQLAlchemyError as exc:
+            raise EnqueueError(
+                f"the database at {self.url} did not take the job(s): {exc}"
+            ) from exc
+
+    def insert(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+        conn.execute(sa.insert(jobs), rows)
+        if self.notify and any(r["state"] == "ready" for r in rows):
+            conn.execute(sa.text("SELECT pg_notify('jobframe_jobs', '')"))
+
+    def _check_same_database(self, connection: sa.Connection) -> None:
+        theirs = connection.engine.url
+        if (theirs.drivername.split("+")[0], theirs.host, theirs.port, theirs.database) != (
+            self.engine.url.drivername.split("+")[0],
+            self.engine.url.host,
+            self.engine.url.port,
+            self.engine.url.database,
+        ):
+            raise ConfigurationError(
+                f"enqueue_in() got a connection to {theirs.render_as_string(hide_password=True)}, "
+                f"but the sql adapter writes to {self.url}; a transaction cannot span both."
+            )
+
+    def worker_backend(self) -> SQLWorkerBackend:
+        from jobframe_sql.worker_backend import SQLWorkerBackend
+
+        return SQLWorkerBackend(self)
+
+    def inspector(self) -> SQLInspector:
+        from jobframe_sql.inspector import SQLInspector
+
+        return SQLInspector(self)
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        self.engine.dispose()

@@ -1,0 +1,91 @@
+"""``jobframe db init|upgrade [--url URL]``: create or upgrade the ``jobframe_*`` tables.
+
+Schema versions are recorded in ``jobframe_schema``. Apps that manage their schema with Alembic
+include `jobframe_sql.metadata` in their ``target_metadata`` instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import sqlalchemy as sa
+
+from jobframe.errors import ConfigurationError
+from jobframe_sql.schema import SCHEMA_VERSION, metadata, versions
+
+#: version -> steps that bring a database from the previous version to it
+MIGRATIONS: dict[int, list[Any]] = {1: []}  # version 1 is what `create_all` makes
+
+
+def current_version(conn: sa.Connection) -> int | None:
+    if not sa.inspect(conn).has_table(versions.name):
+        return None
+    return conn.execute(sa.select(sa.func.max(versions.c.version))).scalar()
+
+
+def init(engine: sa.Engine) -> int:
+    """Create every table that is missing and record the schema version. Returns the version."""
+    with engine.begin() as conn:
+        metadata.create_all(conn, checkfirst=True)
+        if current_version(conn) is None:
+            conn.execute(sa.insert(versions).values(version=SCHEMA_VERSION))
+    return SCHEMA_VERSION
+
+
+def upgrade(engine: sa.Engine) -> tuple[int, int]:
+    """Apply the migrations after the recorded version. Returns (from, to).
+
+    Raises:
+        ConfigurationError: the database is newer than this jobframe-sql.
+    """
+    with engine.begin() as conn:
+        found = current_version(conn)
+        if found is None:
+            metadata.create_all(conn, checkfirst=True)
+            conn.execute(sa.insert(versions).values(version=SCHEMA_VERSION))
+            return 0, SCHEMA_VERSION
+        if found > SCHEMA_VERSION:
+            raise ConfigurationError(
+                f"the jobframe tables are at schema version {found}, newer than this "
+                f"jobframe-sql ({SCHEMA_VERSION}); upgrade jobframe-sql."
+            )
+        for version in range(found + 1, SCHEMA_VERSION + 1):
+            for step in MIGRATIONS[version]:
+                step(conn)
+            conn.execute(sa.insert(versions).values(version=version))
+    return found, SCHEMA_VERSION
+
+
+def _engine(args: argparse.Namespace) -> sa.Engine:
+    from jobframe import config
+    from jobframe_sql.engine import create_engine
+
+    settings = config.settings()
+    url = args.url or settings.adapter_options.get("url")
+    if not url:
+        raise ConfigurationError(
+            "no database URL: pass --url, or set adapter_options.url (or JOBFRAME_URL) "
+            "for the sql adapter."
+        )
+    return create_engine(url)
+
+
+def _run(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    try:
+        if args.action == "init":
+            print(f"jobframe tables ready at schema version {init(engine)}")
+        else:
+            before, after = upgrade(engine)
+            print(f"jobframe tables upgraded from version {before} to {after}")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def add_arguments(cli: Any) -> None:
+    parser = cli.add_parser("db", help="create or upgrade the SQL backend's tables")
+    parser.add_argument("action", choices=("init", "upgrade"))
+    parser.add_argument("--url", help="SQLAlchemy URL (default: the configured sql adapter's)")
+    parser.set_defaults(func=_run)

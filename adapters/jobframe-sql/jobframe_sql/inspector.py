@@ -1,0 +1,195 @@
+"""`SQLInspector`: queues, jobs by state, failed jobs, workers and counters, for the CLI and
+the dashboard (`jobframe.inspection.Inspector`)."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from jobframe.inspection import JobInfo, QueueInfo, State, WorkerInfo
+from jobframe_sql.engine import day_and_minute, now_ms
+from jobframe_sql.schema import jobs, pauses, processes, stats
+
+if TYPE_CHECKING:
+    from jobframe_sql.adapter import SQLAdapter
+
+#: inspection state -> row state
+_STATES = {"ready": "ready", "scheduled": "scheduled", "running": "claimed", "dead": "failed"}
+_BACK = {v: k for k, v in _STATES.items()}
+
+
+def _ms(value: int | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value / 1000, UTC)
+
+
+def _decode(raw: bytes | None) -> dict[str, Any]:
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+class SQLInspector:
+    def __init__(self, adapter: SQLAdapter) -> None:
+        self.adapter = adapter
+        self.engine = adapter.engine
+
+    def queues(self) -> list[QueueInfo]:
+        with self.engine.connect() as conn:
+            names = conn.execute(sa.select(jobs.c.queue).distinct()).scalars().all()
+            paused = set(conn.execute(sa.select(pauses.c.queue)).scalars())
+            ready = {
+                q: (n, oldest)
+                for q, n, oldest in conn.execute(
+                    sa.select(jobs.c.queue, sa.func.count(), sa.func.min(jobs.c.run_at))
+                    .where(jobs.c.state == "ready")
+                    .group_by(jobs.c.queue)
+                )
+            }
+        now = time.time()
+        result = []
+        for name in sorted({*names, *paused}):
+            size, oldest = ready.get(name, (0, None))
+            latency = max(0.0, now - oldest / 1000) if oldest else 0.0
+            result.append(QueueInfo(name, int(size), latency, name in paused))
+        return result
+
+    def _where(self, state: State, queue: str | None) -> list[Any]:
+        clauses: list[Any] = [jobs.c.state == _STATES[state]]
+        if queue is not None:
+            clauses.append(jobs.c.queue == queue)
+        return clauses
+
+    def jobs(
+        self, state: State, queue: str | None = None, offset: int = 0, limit: int = 50
+    ) -> list[JobInfo]:
+        order = jobs.c.finished_at.desc() if state == "dead" else jobs.c.seq
+        if state == "ready":
+            order = (jobs.c.queue, jobs.c.priority, jobs.c.seq)  # type: ignore[assignment]
+        query = sa.select(jobs).where(*self._where(state, queue))
+        query = query.order_by(*(order if isinstance(order, tuple) else (order,)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.offset(offset).limit(limit)).all()
+        return [self._info(r) for r in rows]
+
+    def _info(self, row: Any) -> JobInfo:
+        data = _decode(row.payload)
+        return JobInfo(
+            id=row.id,
+            state=_BACK.get(row.state, "ready"),  # type: ignore[arg-type]
+            queue=row.queue,
+            job_class=row.job_class or data.get("job_class"),
+            job_id=row.job_id,
+            arguments={"args": data.get("arguments"), "kwargs": data.get("kwargs")}
+            if data
+            else None,
+            priority=row.priority,
+            enqueued_at=_ms(row.enqueued_at),
+            scheduled_at=_ms(row.run_at) if row.state == "scheduled" else None,
+            executions=data.get("executions", 0),
+            error=json.loads(row.error) if row.error else None,
+            raw=row.payload,
+            worker=row.claimed_by,
+        )
+
+    def count(self, state: State, queue: str | None = None) -> int:
+        with self.engine.connect() as conn:
+            query = sa.select(sa.func.count()).select_from(jobs).where(*self._where(state, queue))
+            return int(conn.execute(query).scalar_one())
+
+    def job(self, id: str) -> JobInfo | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(jobs).where(jobs.c.id == id)).first()
+        return None if row is None or row.state == "finished" else self._info(row)
+
+    def _failed(self, ids: list[str] | None, all: bool) -> Any:
+        where = jobs.c.state == "failed"
+        return where if all else sa.and_(where, jobs.c.id.in_(ids or []))
+
+    def retry(self, ids: list[str] | None = None, all: bool = False) -> int:
+        """Put failed jobs back on their queues (by id, or all of them)."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                sa.update(jobs)
+                .where(self._failed(ids, all))
+                .values(
+                    state="ready",
+                    error=None,
+                    crashes=0,
+                    finished_at=None,
+                    run_at=now_ms(),
+                )
+            ).rowcount
+            if done and self.adapter.notify:
+                conn.execute(sa.text("SELECT pg_notify('jobframe_jobs', '')"))
+        return int(done)
+
+    def discard(self, ids: list[str] | None = None, all: bool = False) -> int:
+        """Delete failed jobs for good (by id, or all of them)."""
+        with self.engine.begin() as conn:
+            return int(conn.execute(sa.delete(jobs).where(self._failed(ids, all))).rowcount)
+
+    def pause(self, queue: str) -> None:
+        with self.engine.begin() as conn:
+            if (
+                conn.execute(sa.select(pauses.c.queue).where(pauses.c.queue == queue)).first()
+                is None
+            ):
+                conn.execute(sa.insert(pauses).values(queue=queue))
+
+    def resume(self, queue: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(pauses).where(pauses.c.queue == queue))
+            if self.adapter.notify:
+                conn.execute(sa.text("SELECT pg_notify('jobframe_jobs', '')"))
+
+    def clear(self, queue: str) -> int:
+        with self.engine.begin() as conn:
+            query = sa.delete(jobs).where(jobs.c.state == "ready", jobs.c.queue == queue)
+            return int(conn.execute(query).rowcount)
+
+    def workers(self) -> list[WorkerInfo]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(processes).order_by(processes.c.started_at)).all()
+            held = conn.execute(
+                sa.select(jobs.c.claimed_by, jobs.c.id).where(jobs.c.state == "claimed")
+            ).all()
+        running: dict[str, list[str]] = {}
+        for owner, id in held:
+            running.setdefault(owner, []).append(id)
+        return [
+            WorkerInfo(
+                id=r.id,
+                hostname=r.hostname,
+                pid=r.pid,
+                queues=r.queues.split(","),
+                concurrency=r.concurrency,
+                started_at=_ms(r.started_at),  # type: ignore[arg-type]
+                heartbeat_at=_ms(r.heartbeat_at),  # type: ignore[arg-type]
+                running=sorted(running.get(r.id, [])),
+            )
+            for r in rows
+        ]
+
+    def stats(self, day: str | None = None) -> dict[str, int]:
+        day = day or day_and_minute(now_ms())[0]
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(stats.c.kind, stats.c.count).where(stats.c.period == day))
+            found = {kind: int(count) for kind, count in rows}
+        return {"processed": found.get("processed", 0), "failed": found.get("failed", 0)}
+
+    def history(self, kind: str, since_minute: int | None = None) -> dict[int, int]:
+        """Per-minute counts (epoch minute -> jobs) of ``processed`` or ``failed``."""
+        since = since_minute if since_minute is not None else now_ms() // 60000 - 1440
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(stats.c.period, stats.c.count).where(
+                    stats.c.kind == kind, ~stats.c.period.contains("-")
+                )
+            )
+            return {int(p): int(c) for p, c in rows if int(p) >= since}

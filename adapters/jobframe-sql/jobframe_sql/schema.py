@@ -1,0 +1,76 @@
+"""The tables, on SQLAlchemy `MetaData` an application's Alembic can include.
+
+One row per enqueued job in ``jobframe_jobs``; its ``state`` moves
+``scheduled -> ready -> claimed -> finished | failed`` (or back to ``ready`` when released or
+reaped). Claims and outcomes are guarded by ``claim_token``.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+
+SCHEMA_VERSION = 1
+metadata = sa.MetaData()
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY.
+_BigSeq = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+jobs = sa.Table(
+    "jobframe_jobs",
+    metadata,
+    sa.Column("seq", _BigSeq, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(40), nullable=False, unique=True),
+    sa.Column("queue", sa.String(200), nullable=False),
+    sa.Column("priority", sa.Integer, nullable=False, default=0),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("run_at", sa.BigInteger, nullable=False),  # epoch ms: due time
+    sa.Column("enqueued_at", sa.BigInteger, nullable=False),
+    sa.Column("job_class", sa.String(300)),
+    sa.Column("job_id", sa.String(64)),
+    sa.Column("payload", sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")),
+    sa.Column("claimed_by", sa.String(64)),
+    sa.Column("claim_token", sa.String(120)),
+    sa.Column("claimed_at", sa.BigInteger),
+    sa.Column("crashes", sa.Integer, nullable=False, default=0),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("error", sa.Text),
+    sa.Column("finished_at", sa.BigInteger),
+    # Claiming reads (state, queue, priority, seq) in index order, whatever else the table holds.
+    sa.Index("jobframe_jobs_claim", "state", "queue", "priority", "seq"),
+    sa.Index("jobframe_jobs_due", "state", "run_at"),
+    sa.Index("jobframe_jobs_claimed_by", "claimed_by"),
+    sa.Index("jobframe_jobs_finished", "state", "finished_at"),
+)
+
+processes = sa.Table(
+    "jobframe_processes",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("hostname", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("queues", sa.String(1000), nullable=False),
+    sa.Column("concurrency", sa.Integer, nullable=False),
+    sa.Column("started_at", sa.BigInteger, nullable=False),
+    sa.Column("heartbeat_at", sa.BigInteger, nullable=False),
+)
+
+pauses = sa.Table(
+    "jobframe_pauses",
+    metadata,
+    sa.Column("queue", sa.String(200), primary_key=True),
+)
+
+stats = sa.Table(
+    "jobframe_stats",
+    metadata,
+    sa.Column("kind", sa.String(16), primary_key=True),  # processed | failed
+    sa.Column("period", sa.String(16), primary_key=True),  # YYYY-MM-DD, or an epoch minute
+    sa.Column("count", sa.BigInteger, nullable=False),
+)
+
+versions = sa.Table(
+    "jobframe_schema",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True),
+)

@@ -1,0 +1,303 @@
+"""`SQLWorkerBackend`: the worker runtime's view of the jobs table.
+
+Claims use ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL and MariaDB/MySQL; on SQLite every
+transaction holds the database's write lock (``BEGIN IMMEDIATE``), which makes claims a single
+writer's. Every outcome and release is an ``UPDATE ... WHERE id = ? AND claim_token = ? AND
+state = 'claimed'``: a claim taken back by the reaper cannot finish, fail or release the job.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from jobframe.worker.backend import Claim, Outcome, ProcessInfo
+from jobframe_sql.engine import bump_stats, day_and_minute, now_ms
+from jobframe_sql.schema import jobs, pauses, processes
+
+if TYPE_CHECKING:
+    from jobframe_sql.adapter import SQLAdapter
+
+
+def dump(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+
+
+class SQLWorkerBackend:
+    """Implements `jobframe.worker.backend.WorkerBackend` on the ``jobframe_*`` tables."""
+
+    def __init__(
+        self,
+        adapter: SQLAdapter,
+        poll_interval: float = 1.0,
+        finished_retention: float = 86400,
+        prune_every: float = 60.0,
+    ) -> None:
+        self.adapter = adapter
+        self.engine = adapter.engine
+        self.dialect = self.engine.dialect.name
+        self.skip_locked = self.dialect in ("postgresql", "mysql", "mariadb")
+        self.poll_interval = poll_interval
+        self.finished_retention_ms = int(finished_retention * 1000)
+        self.prune_every = prune_every
+        self._next_prune = 0.0
+        self._fetches = 0
+        self._unconfirmed: str | None = None  # a claim token whose fetch failed to return
+        self._lock = threading.Lock()
+        self._listener: Any = None
+        if self.dialect == "postgresql" and adapter.notify:
+            from jobframe_sql.notify import Listener
+
+            self._listener = Listener(self.engine.url)
+
+    # -- processes ------------------------------------------------------------------------------
+
+    def register(self, process: ProcessInfo) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.insert(processes).values(
+                    id=process.id,
+                    hostname=process.hostname[:255],
+                    pid=process.pid,
+                    queues=",".join(process.queues)[:1000],
+                    concurrency=process.concurrency,
+                    started_at=int(process.started_at * 1000),
+                    heartbeat_at=now_ms(),
+                )
+            )
+        self._process = process
+
+    def heartbeat(self, process_id: str) -> None:
+        with self.engine.begin() as conn:
+            beat = sa.update(processes).where(processes.c.id == process_id)
+            known = conn.execute(beat.values(heartbeat_at=now_ms())).rowcount == 1
+        if not known:
+            # Reaped while alive (its claims went back to the queues): come back as new.
+            self.register(self._process)
+
+    def deregister(self, process_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(self._release_statement().where(jobs.c.claimed_by == process_id))
+            conn.execute(sa.delete(processes).where(processes.c.id == process_id))
+        if self._listener is not None:
+            self._listener.close()
+
+    # -- claims ---------------------------------------------------------------------------------
+
+    def fetch(self, process_id: str, queues: list[str], limit: int, timeout: float) -> list[Claim]:
+        claims = self._claim(process_id, queues, limit)
+        if claims or timeout <= 0:
+            return claims
+        if self._listener is not None:
+            try:
+                self._listener.wait(timeout)
+            except Exception:
+                time.sleep(min(timeout, self.poll_interval))
+        else:
+            time.sleep(min(timeout, self.poll_interval))
+        return self._claim(process_id, queues, limit)
+
+    def _claim(self, process_id: str, queues: list[str], limit: int) -> list[Claim]:
+        with self._lock:
+            token = self._unconfirmed
+            if token is None:
+                self._fetches += 1
+                token = f"{process_id}:{self._fetches}"
+            self._unconfirmed = token
+        with self.engine.begin() as conn:
+            found = self._held(conn, process_id, token)
+            if not found:
+                found = self._select_ready(conn, queues, limit)
+                if found:
+                    conn.execute(
+                        sa.update(jobs)
+                        .where(jobs.c.seq.in_([r.seq for r in found]))
+                        .values(
+                            state="claimed",
+                            claimed_by=process_id,
+                            claim_token=token,
+                            claimed_at=now_ms(),
+                        )
+                    )
+        with self._lock:
+            self._unconfirmed = None
+        return [Claim(r.id, token, r.queue, r.payload or b"") for r in found]
+
+    def _held(self, conn: sa.Connection, process_id: str, token: str) -> list[Any]:
+        """Claims a previous fetch made but whose reply never came back (connection lost)."""
+        if self._fetches == 0:
+            return []
+        query = sa.select(jobs.c.seq, jobs.c.id, jobs.c.queue, jobs.c.payload).where(
+            jobs.c.claimed_by == process_id, jobs.c.claim_token == token, jobs.c.state == "claimed"
+        )
+        return list(conn.execute(query).all())
+
+    def _select_ready(self, conn: sa.Connection, queues: list[str], limit: int) -> list[Any]:
+        paused = sa.select(pauses.c.queue)
+        columns = (jobs.c.seq, jobs.c.id, jobs.c.queue, jobs.c.payload)
+        found: list[Any] = []
+        for queue in [None] if queues == ["*"] else queues:
+            want = limit - len(found)
+            if want <= 0:
+                break
+            query = sa.select(*columns).where(jobs.c.state == "ready", jobs.c.queue.not_in(paused))
+            if queue is not None:
+                query = query.where(jobs.c.queue == queue)
+            query = query.order_by(jobs.c.priority, jobs.c.seq).limit(want)
+            if self.skip_locked:
+                query = query.with_for_update(skip_locked=True)
+            found += conn.execute(query).all()
+        return found
+
+    @staticmethod
+    def _guard(claim: Claim) -> Any:
+        return sa.and_(
+            jobs.c.id == claim.id, jobs.c.claim_token == claim.token, jobs.c.state == "claimed"
+        )
+
+    def complete(self, process_id: str, outcomes: list[Outcome]) -> None:
+        ms = now_ms()
+        day, minute = day_and_minute(ms)
+        processed = failed = 0
+        with self.engine.begin() as conn:
+            retries: list[dict[str, Any]] = []
+            for outcome in outcomes:
+                values: dict[str, Any] = {
+                    "claimed_by": None,
+                    "finished_at": ms,
+                    "attempts": outcome.attempts,
+                }
+                if outcome.status == "done":
+                    values["state"] = "finished"
+                else:
+                    values["state"] = "failed"
+                    values["error"] = json.dumps(
+                        {**(outcome.error or {}), "attempts": outcome.attempts}
+                    )
+                done = conn.execute(
+                    sa.update(jobs).where(self._guard(outcome.claim)).values(**values)
+                )
+                if done.rowcount != 1:
+                    continue  # the claim was taken back: its retries go with it
+                processed += 1
+                failed += outcome.status != "done"
+                retries += outcome.retries
+            if retries:
+                self.adapter.insert(conn, retries)
+            bump_stats(
+                conn,
+                {
+                    key: n
+                    for key, n in {
+                        ("processed", day): processed,
+                        ("processed", minute): processed,
+                        ("failed", day): failed,
+                        ("failed", minute): failed,
+                    }.items()
+                    if n
+                },
+            )
+
+    def _release_statement(self) -> Any:
+        return (
+            sa.update(jobs)
+            .where(jobs.c.state == "claimed")
+            .values(state="ready", claimed_by=None, claim_token=None, claimed_at=None)
+        )
+
+    def release(self, process_id: str, claims: list[Claim]) -> None:
+        with self.engine.begin() as conn:
+            for claim in claims:
+                conn.execute(self._release_statement().where(self._guard(claim)))
+            if self.adapter.notify:
+                conn.execute(sa.text("SELECT pg_notify('jobframe_jobs', '')"))
+
+    def maintain(self, heartbeat_timeout: float, max_crashes: int) -> dict[str, int]:
+        now = now_ms()
+        counts = {"promoted": 0, "reaped": 0, "requeued": 0, "dead": 0, "pruned": 0}
+        with self.engine.begin() as conn:
+            promoted = conn.execute(
+                sa.update(jobs)
+                .where(jobs.c.state == "scheduled", jobs.c.run_at <= now)
+                .values(state="ready")
+            ).rowcount
+            counts["promoted"] = promoted
+            if promoted and self.adapter.notify:
+                conn.execute(sa.text("SELECT pg_notify('jobframe_jobs', '')"))
+            expired = sa.select(processes.c.id).where(
+                processes.c.heartbeat_at < now - int(heartbeat_timeout * 1000)
+            )
+            for (process_id,) in conn.execute(expired).all():
+                counts["reaped"] += 1
+                counts["dead"] += self._reap(conn, process_id, max_crashes, now)
+                counts["requeued"] += conn.execute(
+                    self._release_statement()
+                    .where(jobs.c.claimed_by == process_id)
+                    .values(crashes=jobs.c.crashes + 1)
+                ).rowcount
+                conn.execute(sa.delete(processes).where(processes.c.id == process_id))
+        if time.monotonic() >= self._next_prune:
+            self._next_prune = time.monotonic() + self.prune_every
+            counts["pruned"] = self.prune(now - self.finished_retention_ms)
+        return counts
+
+    def _reap(self, conn: sa.Connection, process_id: str, max_crashes: int, now: int) -> int:
+        """Jobs of a dead process that crashed it ``max_crashes`` times go to failed (poison)."""
+        error = json.dumps(
+            {
+                "class": "jobframe.WorkerCrashed",
+                "message": f"worker process {process_id} stopped heartbeating",
+                "reason": f"poison pill: its worker died {max_crashes} times while running it",
+                "attempts": max_crashes,
+            }
+        )
+        return conn.execute(
+            sa.update(jobs)
+            .where(
+                jobs.c.claimed_by == process_id,
+                jobs.c.state == "claimed",
+                jobs.c.crashes + 1 >= max_crashes,
+            )
+            .values(
+                state="failed",
+                crashes=max_crashes,
+                error=error,
+                finished_at=now,
+                claimed_by=None,
+                claim_token=None,
+            )
+        ).rowcount
+
+    def prune(self, before_ms: int, batch: int = 1000) -> int:
+        """Delete finished jobs older than ``before_ms``, a batch per transaction."""
+        total = 0
+        while True:
+            with self.engine.begin() as conn:
+                old = (
+                    conn.execute(
+                        sa.select(jobs.c.seq)
+                        .where(jobs.c.state == "finished", jobs.c.finished_at < before_ms)
+                        .limit(batch)
+                    )
+                    .scalars()
+                    .all()
+                )
+                if old:
+                    conn.execute(sa.delete(jobs).where(jobs.c.seq.in_(old)))
+            total += len(old)
+            if len(old) < batch:
+                return total
+
+    def retry_entry(self, job: Any, adapter: Any) -> Any | None:
+        from jobframe_sql.adapter import SQLAdapter, row
+
+        if not isinstance(adapter, SQLAdapter) or adapter.engine.url != self.engine.url:
+            return None
+        return row(job, job.scheduled_at)
+
+    def wake(self) -> None:
+        """An idle fetch waits at most the fetch timeout; nothing to interrupt."""
