@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("jobframe.generators:add_arguments", "create code: `generate job NAME`"),
     "plugins": ("jobframe.cli:add_plugins_arguments", "list plugins, adapters and failures"),
     "work": ("jobframe.worker.command:add_arguments", "run worker processes"),
+    "dashboard": ("jobframe.dashboard.command:add_arguments", "serve the monitoring dashboard"),
     "queues": ("jobframe.admin:add_queues_arguments", "list queues: size, latency, paused"),
     "jobs": ("jobframe.admin:add_jobs_arguments", "list jobs by state (--failed: the dead set)"),
     "retry": ("jobframe.admin:add_retry_arguments", "put dead jobs back on their queues"),

@@ -38,6 +38,9 @@ class Settings:
     filter_arguments: tuple[str, ...] = ()
     enqueue_after_commit: bool = False
     shutdown_timeout: float = 25.0
+    dashboard_token: str | None = None
+    dashboard_username: str | None = None
+    dashboard_password: str | None = None
     environment: str = DEFAULT_ENVIRONMENT
     source: str | None = None  # the file the settings were read from, for error messages
 
@@ -67,6 +70,15 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
         "a list of keyword-argument names",
     ),
     "enqueue_after_commit": (lambda v: isinstance(v, bool), "true or false"),
+    "dashboard_token": (
+        lambda v: v is None or (isinstance(v, str) and len(v) >= 16),
+        "a string of at least 16 characters",
+    ),
+    "dashboard_username": (lambda v: v is None or isinstance(v, str), "a string"),
+    "dashboard_password": (
+        lambda v: v is None or (isinstance(v, str) and len(v) >= 8),
+        "a string of at least 8 characters",
+    ),
     "shutdown_timeout": (
         lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v >= 0,
         "a number of seconds >= 0",
@@ -148,6 +160,13 @@ def load(start: Path | None = None, environ: Mapping[str, str] | None = None) ->
         values.update(_validate(overlay, f"{path} [environments.{environment}]"))
     if env.get("JOBFRAME_ADAPTER"):
         values.update(_validate({"adapter": env["JOBFRAME_ADAPTER"]}, "$JOBFRAME_ADAPTER"))
+    for var, key in (
+        ("JOBFRAME_DASHBOARD_TOKEN", "dashboard_token"),
+        ("JOBFRAME_DASHBOARD_USERNAME", "dashboard_username"),
+        ("JOBFRAME_DASHBOARD_PASSWORD", "dashboard_password"),
+    ):
+        if env.get(var):
+            values.update(_validate({key: env[var]}, f"${var}"))
     if env.get("JOBFRAME_URL"):
         options = dict(values.get("adapter_options", {}))
         options["url"] = env["JOBFRAME_URL"]

@@ -1,0 +1,193 @@
+"""The dashboard's pages and actions, on any backend's `jobframe.inspection.Inspector`."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from jobframe.dashboard.security import Auth, csrf_ok, csrf_token, secured
+from jobframe.inspection import STATES, Inspector, JobInfo
+
+HERE = Path(__file__).parent
+PAGE_SIZE = 25
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+class Dashboard:
+    """Routes bound to one inspector. Every page and action goes through `secured`."""
+
+    def __init__(self, inspector: Inspector, auth: Auth) -> None:
+        self.inspector = inspector
+        # autoescape everywhere: every value shown (arguments, errors, tracebacks) is job data
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
+        )
+        self.templates = Jinja2Templates(env=env)
+        self.templates.env.filters["pretty"] = _pretty
+        guard = secured(auth)
+        self.routes = [
+            Route("/", guard(self.overview), name="overview"),
+            Route("/queues", guard(self.queues), name="queues"),
+            Route(
+                "/queues/{name}/{action}",
+                guard(self.queue_action),
+                methods=["POST"],
+                name="queue_action",
+            ),
+            Route("/jobs/{state}", guard(self.jobs), name="jobs"),
+            Route("/jobs/{state}/bulk", guard(self.bulk), methods=["POST"], name="bulk"),
+            Route("/job/{id}", guard(self.job), name="job"),
+            Route(
+                "/job/{id}/{action}", guard(self.job_action), methods=["POST"], name="job_action"
+            ),
+            Route("/workers", guard(self.workers), name="workers"),
+            Route("/api/summary", guard(self.summary), name="summary"),
+            Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
+        ]
+
+    def render(self, request: Request, name: str, **context: Any) -> Response:
+        context.update(csrf=csrf_token(request), states=STATES, nav=name.removesuffix(".html"))
+        return self.templates.TemplateResponse(request, name, context)
+
+    def _counts(self) -> dict[str, int]:
+        return {state: self.inspector.count(state) for state in STATES}
+
+    async def overview(self, request: Request) -> Response:
+        queues = sorted(self.inspector.queues(), key=lambda q: -q.size)
+        history = getattr(self.inspector, "history", None)
+        charts = {}
+        if history is not None:
+            charts = {kind: history(kind) for kind in ("processed", "failed")}
+        return self.render(
+            request,
+            "overview.html",
+            counts=self._counts(),
+            queues=queues[:10],
+            stats=self.inspector.stats(),
+            workers=len(self.inspector.workers()),
+            charts=charts,
+        )
+
+    async def summary(self, request: Request) -> Response:
+        return JSONResponse({"counts": self._counts(), "stats": self.inspector.stats()})
+
+    async def queues(self, request: Request) -> Response:
+        return self.render(request, "queues.html", queues=self.inspector.queues())
+
+    async def _form(self, request: Request) -> FormData:
+        form = await request.form()
+        token = form.get("csrf")
+        if not csrf_ok(request, token if isinstance(token, str) else None):
+            raise HTTPException(403, "CSRF check failed: reload the page and try again.")
+        return form
+
+    async def queue_action(self, request: Request) -> Response:
+        await self._form(request)
+        name, action = request.path_params["name"], request.path_params["action"]
+        if action not in ("pause", "resume", "clear"):
+            raise HTTPException(404)
+        getattr(self.inspector, action)(name)
+        return RedirectResponse(request.url_for("queues"), status_code=303)
+
+    async def jobs(self, request: Request) -> Response:
+        state = request.path_params["state"]
+        if state not in STATES:
+            raise HTTPException(404)
+        queue = request.query_params.get("queue") or None
+        job_class = request.query_params.get("class") or None
+        search = request.query_params.get("id") or None
+        page = max(1, int(request.query_params.get("page", "1") or 1))
+        if search:
+            found = self.inspector.job(search)
+            rows = [found] if found is not None and found.state == state else []
+            total = len(rows)
+        else:
+            rows = self.inspector.jobs(
+                state, queue=queue, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+            )
+            total = self.inspector.count(state, queue)
+        if job_class:
+            rows = [r for r in rows if job_class in (r.job_class or "")]
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        params = {k: v for k, v in (("queue", queue), ("class", job_class)) if v}
+        return self.render(
+            request,
+            "jobs.html",
+            state=state,
+            rows=rows,
+            page=page,
+            pages=pages,
+            total=total,
+            queue=queue or "",
+            job_class=job_class or "",
+            query=urlencode(params),
+            queues=[q.name for q in self.inspector.queues()],
+        )
+
+    async def bulk(self, request: Request) -> Response:
+        form = await self._form(request)
+        state = request.path_params["state"]
+        action = form.get("action")
+        if state != "dead" or action not in ("retry", "discard"):
+            raise HTTPException(400, "bulk actions are retry and discard, on dead jobs")
+        ids = [str(i) for i in form.getlist("id")]
+        if form.get("all") == "1":
+            getattr(self.inspector, action)(all=True)
+        elif ids:
+            getattr(self.inspector, action)(ids=ids)
+        return RedirectResponse(request.url_for("jobs", state=state), status_code=303)
+
+    async def job(self, request: Request) -> Response:
+        info: JobInfo | None = self.inspector.job(request.path_params["id"])
+        if info is None:
+            raise HTTPException(404, "No such job (finished jobs may have been pruned).")
+        raw = info.raw.decode("utf-8", "replace") if info.raw else ""
+        return self.render(request, "job.html", job=info, raw=raw)
+
+    async def job_action(self, request: Request) -> Response:
+        await self._form(request)
+        id, action = request.path_params["id"], request.path_params["action"]
+        if action not in ("retry", "discard"):
+            raise HTTPException(404)
+        getattr(self.inspector, action)(ids=[id])
+        return RedirectResponse(request.url_for("jobs", state="dead"), status_code=303)
+
+    async def workers(self, request: Request) -> Response:
+        return self.render(request, "workers.html", workers=self.inspector.workers())
+
+
+def create_app(inspector: Inspector | None = None, auth: Auth | None = None) -> Starlette:
+    """The dashboard as an ASGI app; mount it under any prefix of an existing app.
+
+    Parameters:
+        inspector: defaults to the configured adapter's (``jobframe.admin.inspector()``).
+        auth: defaults to the ``dashboard_*`` settings; without any, every request gets 401.
+    """
+    if inspector is None:
+        from jobframe.admin import inspector as configured
+
+        inspector = configured()
+    if auth is None:
+        from jobframe import config
+
+        settings = config.settings()
+        auth = Auth(
+            settings.dashboard_token, settings.dashboard_username, settings.dashboard_password
+        )
+    return Starlette(routes=Dashboard(inspector, auth).routes)

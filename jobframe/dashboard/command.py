@@ -1,0 +1,38 @@
+"""``jobframe dashboard [--host H] [--port P]``: serve the dashboard on its own."""
+
+from __future__ import annotations
+
+import argparse
+
+from jobframe.errors import ConfigurationError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("imports", nargs="*", metavar="IMPORT", help="modules defining your jobs")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8787)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise ConfigurationError(
+            "the dashboard needs its extra: pip install 'jobframe[dashboard]'"
+        ) from exc
+    from jobframe import config
+    from jobframe.dashboard import create_app
+    from jobframe.dashboard.security import Auth
+    from jobframe.worker.command import import_jobs
+
+    import_jobs(args.imports)
+    settings = config.settings()
+    auth = Auth(settings.dashboard_token, settings.dashboard_username, settings.dashboard_password)
+    if not auth.configured:
+        raise ConfigurationError(
+            "the dashboard is closed until authentication is configured: set dashboard_token "
+            "(or JOBFRAME_DASHBOARD_TOKEN), or dashboard_username and dashboard_password."
+        )
+    uvicorn.run(create_app(auth=auth), host=args.host, port=args.port, log_level="warning")
+    return 0

@@ -1,0 +1,31 @@
+// Live counts without a reload, confirmation for destructive actions, and chart bar heights.
+// Served as a file so the Content-Security-Policy can forbid inline script.
+(function () {
+  "use strict";
+  function refresh() {
+    var url = document.body.getAttribute("data-summary");
+    if (!url) return;
+    fetch(url, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data) return;
+        document.querySelectorAll("[data-count]").forEach(function (el) {
+          el.textContent = data.counts[el.getAttribute("data-count")];
+        });
+        document.querySelectorAll("[data-stat]").forEach(function (el) {
+          el.textContent = data.stats[el.getAttribute("data-stat")];
+        });
+      }).catch(function () {});
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+      });
+    });
+    document.querySelectorAll(".bar[data-height]").forEach(function (bar) {
+      bar.style.height = bar.getAttribute("data-height") + "%";
+    });
+    refresh();
+    setInterval(refresh, 3000);
+  });
+})();
