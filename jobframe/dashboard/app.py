@@ -140,17 +140,26 @@ class Dashboard:
             queues=[q.name for q in self.inspector.queues()],
         )
 
+    def _act(self, state: str, action: object, ids: list[str] | None, all: bool = False) -> None:
+        """Retry/discard dead jobs; run now/discard scheduled ones."""
+        if (state, action) in (("dead", "retry"), ("scheduled", "run_now")):
+            getattr(self.inspector, str(action))(ids=ids, all=all)
+        elif action == "discard" and state == "dead":
+            self.inspector.discard(ids=ids, all=all)
+        elif action == "discard" and state == "scheduled":
+            self.inspector.discard(ids=ids, all=all, state="scheduled")
+        else:
+            raise HTTPException(
+                400, "dead jobs: retry or discard; scheduled jobs: run_now or discard"
+            )
+
     async def bulk(self, request: Request) -> Response:
         form = await self._form(request)
         state = request.path_params["state"]
-        action = form.get("action")
-        if state != "dead" or action not in ("retry", "discard"):
-            raise HTTPException(400, "bulk actions are retry and discard, on dead jobs")
         ids = [str(i) for i in form.getlist("id")]
-        if form.get("all") == "1":
-            getattr(self.inspector, action)(all=True)
-        elif ids:
-            getattr(self.inspector, action)(ids=ids)
+        everything = form.get("all") == "1"
+        if everything or ids:
+            self._act(state, form.get("action"), None if everything else ids, everything)
         return RedirectResponse(request.url_for("jobs", state=state), status_code=303)
 
     async def job(self, request: Request) -> Response:
@@ -161,12 +170,11 @@ class Dashboard:
         return self.render(request, "job.html", job=info, raw=raw)
 
     async def job_action(self, request: Request) -> Response:
-        await self._form(request)
+        form = await self._form(request)
         id, action = request.path_params["id"], request.path_params["action"]
-        if action not in ("retry", "discard"):
-            raise HTTPException(404)
-        getattr(self.inspector, action)(ids=[id])
-        return RedirectResponse(request.url_for("jobs", state="dead"), status_code=303)
+        state = str(form.get("state") or "dead")
+        self._act(state, action, [id])
+        return RedirectResponse(request.url_for("jobs", state=state), status_code=303)
 
     async def workers(self, request: Request) -> Response:
         return self.render(request, "workers.html", workers=self.inspector.workers())

@@ -1,8 +1,9 @@
 """The async adapter: jobs run on a pool of threads inside this process.
 
-Honours ``wait``/``wait_until`` and priorities (lower first, then first-in first-out). Nothing is
-durable: at interpreter exit it waits up to ``shutdown_timeout`` seconds for ready and running jobs,
-and logs how many jobs it had to drop. Use a durable backend (redis, sql) in production.
+Honours ``wait``/``wait_until`` and priorities (lower first, then first-in first-out), pausing
+queues, and keeps the last failed jobs for retry, so the dashboard works on it too. Nothing is
+durable: at interpreter exit it waits up to ``shutdown_timeout`` seconds for ready and running
+jobs, and logs how many it had to drop. Use a durable backend (redis, sql) in production.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import itertools
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,19 +26,39 @@ from jobframe.queue_adapters.base import QueueAdapter
 
 if TYPE_CHECKING:
     from jobframe.job.base import Job
+    from jobframe.queue_adapters.async_inspector import AsyncInspector
 
 log = logging.getLogger("jobframe")
 _NO_PRIORITY = 2**62  # jobs without a priority run after every prioritised one
 
 
+@dataclass
+class Entry:
+    """One job held by the adapter, in whatever state it is."""
+
+    id: str
+    queue: str
+    priority: int
+    seq: int
+    payload: dict[str, Any]
+    run_at: float
+    state: str  # ready | scheduled | running | dead
+    error: dict[str, Any] | None = None
+
+
 class AsyncAdapter(QueueAdapter):
-    """Options: ``concurrency`` threads (default 4), ``shutdown_timeout`` seconds (default 10)."""
+    """Options: ``concurrency`` threads (default 4), ``shutdown_timeout`` seconds (default 10),
+    ``keep_failed`` failed jobs kept for inspection and retry (default 1,000)."""
 
     name = "async"
     supports_bulk = True
 
     def __init__(
-        self, concurrency: int = 4, shutdown_timeout: float = 10.0, **options: Any
+        self,
+        concurrency: int = 4,
+        shutdown_timeout: float = 10.0,
+        keep_failed: int = 1000,
+        **options: Any,
     ) -> None:
         super().__init__(concurrency=concurrency, shutdown_timeout=shutdown_timeout, **options)
         if not isinstance(concurrency, int) or concurrency < 1:
@@ -45,15 +68,17 @@ class AsyncAdapter(QueueAdapter):
             )
         self.concurrency = concurrency
         self.shutdown_timeout = float(shutdown_timeout)
+        self.keep_failed = keep_failed
         self._cond = threading.Condition()
-        self._ready: list[tuple[int, int, dict[str, Any]]] = []  # (priority, seq, payload)
-        self._scheduled: list[tuple[float, int, int, dict[str, Any]]] = []
+        self.entries: dict[str, Entry] = {}  # ready, scheduled and running jobs
+        self.dead: OrderedDict[str, Entry] = OrderedDict()
+        self.paused: set[str] = set()
+        self._ready: list[tuple[int, int, str]] = []  # (priority, seq, id)
+        self._scheduled: list[tuple[float, int, str]] = []  # (run at, seq, id)
         self._seq = itertools.count()
         self._threads: list[threading.Thread] = []
-        self._running = 0
         self._stopping = False
-        self.performed = 0
-        self.failed = 0
+        self.counters: dict[tuple[str, str], int] = {}  # (kind, day) -> count
         atexit.register(self.shutdown)
 
     def enqueue(self, job: Job) -> None:
@@ -72,36 +97,69 @@ class AsyncAdapter(QueueAdapter):
         with self._cond:
             if self._stopping:
                 raise EnqueueError("the async adapter is shutting down and accepts no more jobs")
+            now = time.time()
             for job, at in items:
-                priority: int = _NO_PRIORITY if job.priority is None else job.priority
-                payload = job.serialize()
-                if at is not None and at.timestamp() > time.time():
-                    entry = (at.timestamp(), priority, next(self._seq), payload)
-                    heapq.heappush(self._scheduled, entry)
-                else:
-                    heapq.heappush(self._ready, (priority, next(self._seq), payload))
+                seq = next(self._seq)
+                job.provider_job_id = f"async-{seq}"
+                priority = _NO_PRIORITY if job.priority is None else job.priority
+                run_at = now if at is None else at.timestamp()
+                entry = Entry(
+                    job.provider_job_id,
+                    job.queue_name,
+                    priority,
+                    seq,
+                    job.serialize(),
+                    run_at,
+                    "ready",
+                )
+                self.entries[entry.id] = entry
+                self._place(entry, now)
             self._start_threads()
             self._cond.notify(len(items))
 
+    def _place(self, entry: Entry, now: float) -> None:
+        """Put an entry on the ready or the scheduled heap (call with the lock held)."""
+        if entry.run_at > now:
+            entry.state = "scheduled"
+            heapq.heappush(self._scheduled, (entry.run_at, entry.seq, entry.id))
+        else:
+            entry.state = "ready"
+            heapq.heappush(self._ready, (entry.priority, entry.seq, entry.id))
+
     def _start_threads(self) -> None:
         while len(self._threads) < self.concurrency:
-            thread = threading.Thread(
-                target=self._work, name=f"jobframe-async-{len(self._threads)}", daemon=True
-            )
+            name = f"jobframe-async-{len(self._threads)}"
+            thread = threading.Thread(target=self._work, name=name, daemon=True)
             self._threads.append(thread)
             thread.start()
 
-    def _next(self) -> dict[str, Any] | None:
-        """Block until a job is due (None once stopping and nothing is ready)."""
+    def _next(self) -> Entry | None:
+        """Block until a job is due in an unpaused queue (None once stopping and none is)."""
         with self._cond:
             while True:
                 now = time.time()
                 while self._scheduled and self._scheduled[0][0] <= now:
-                    _, priority, seq, payload = heapq.heappop(self._scheduled)
-                    heapq.heappush(self._ready, (priority, seq, payload))
-                if self._ready:
-                    self._running += 1
-                    return heapq.heappop(self._ready)[2]
+                    entry = self.entries.get(heapq.heappop(self._scheduled)[2])
+                    if entry is not None and entry.state == "scheduled":
+                        entry.run_at = now
+                        self._place(entry, now)
+                skipped = []
+                found = None
+                while self._ready:
+                    item = heapq.heappop(self._ready)
+                    entry = self.entries.get(item[2])
+                    if entry is None or entry.state != "ready":
+                        continue  # removed meanwhile (cleared, discarded)
+                    if entry.queue in self.paused:
+                        skipped.append(item)
+                        continue
+                    found = entry
+                    break
+                for item in skipped:
+                    heapq.heappush(self._ready, item)
+                if found is not None:
+                    found.state = "running"
+                    return found
                 if self._stopping:
                     return None
                 timeout = self._scheduled[0][0] - now if self._scheduled else None
@@ -110,23 +168,52 @@ class AsyncAdapter(QueueAdapter):
     def _work(self) -> None:
         from jobframe.job.base import Job
 
-        while (payload := self._next()) is not None:
+        while (entry := self._next()) is not None:
+            error: dict[str, Any] | None = None
             try:
-                Job.execute(payload)
-                self.performed += 1
-            except Exception:
-                self.failed += 1
-                log.exception("async adapter: job %s failed", payload.get("job_id"))
+                Job.execute(entry.payload)
+            except Exception as exc:
+                from jobframe.worker.execution import error_info
+
+                error = error_info(exc)
+                log.exception("async adapter: job %s failed", entry.payload.get("job_id"))
             finally:
                 with self._cond:
-                    self._running -= 1
+                    self._finish(entry, error)
                     self._cond.notify_all()
+
+    def _finish(self, entry: Entry, error: dict[str, Any] | None) -> None:
+        self.entries.pop(entry.id, None)
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        self.counters[("processed", day)] = self.counters.get(("processed", day), 0) + 1
+        if error is not None:
+            self.counters[("failed", day)] = self.counters.get(("failed", day), 0) + 1
+            entry.state, entry.error = "dead", error
+            self.dead[entry.id] = entry
+            while len(self.dead) > self.keep_failed:
+                self.dead.popitem(last=False)
+
+    @property
+    def performed(self) -> int:
+        return sum(n for (kind, _), n in self.counters.items() if kind == "processed")
+
+    @property
+    def failed(self) -> int:
+        return sum(n for (kind, _), n in self.counters.items() if kind == "failed")
 
     def wait_idle(self, timeout: float | None = None, include_scheduled: bool = False) -> bool:
         """Block until no job is ready or running (and none scheduled, if asked). True if idle."""
         deadline = None if timeout is None else time.monotonic() + timeout
+
+        def busy() -> bool:
+            states = {e.state for e in self.entries.values() if e.queue not in self.paused}
+            return bool(
+                states
+                & ({"ready", "running", "scheduled"} if include_scheduled else {"ready", "running"})
+            )
+
         with self._cond:
-            while self._ready or self._running or (include_scheduled and self._scheduled):
+            while busy():
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return False
@@ -145,7 +232,8 @@ class AsyncAdapter(QueueAdapter):
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         with self._cond:
-            dropped = len(self._ready) + len(self._scheduled)
+            dropped = sum(1 for e in self.entries.values() if e.state != "running")
+            self.entries.clear()
             self._ready.clear()
             self._scheduled.clear()
         if dropped:
@@ -154,11 +242,13 @@ class AsyncAdapter(QueueAdapter):
 
     def sizes(self) -> dict[str, int]:
         with self._cond:
-            return {
-                "ready": len(self._ready),
-                "scheduled": len(self._scheduled),
-                "running": self._running,
-            }
+            states = [e.state for e in self.entries.values()]
+            return {s: states.count(s) for s in ("ready", "scheduled", "running")}
+
+    def inspector(self) -> AsyncInspector:
+        from jobframe.queue_adapters.async_inspector import AsyncInspector
+
+        return AsyncInspector(self)
 
 
 @hookimpl

@@ -177,9 +177,36 @@ class RedisInspector:
         """Put dead jobs back on their queues (by id, or all of them)."""
         return self._dead_action("retry", ids, all)
 
-    def discard(self, ids: list[str] | None = None, all: bool = False) -> int:
-        """Delete dead jobs for good (by id, or all of them)."""
+    def discard(
+        self, ids: list[str] | None = None, all: bool = False, state: State = "dead"
+    ) -> int:
+        """Delete dead (or scheduled) jobs for good (by id, or all of them)."""
+        if state == "scheduled":
+            return self._scheduled_action(ids, all, run=False)
         return self._dead_action("discard", ids, all)
+
+    def run_now(self, ids: list[str] | None = None, all: bool = False) -> int:
+        """Make scheduled jobs due now; the next promotion moves them to their queues."""
+        return self._scheduled_action(ids, all, run=True)
+
+    def _scheduled_action(self, ids: list[str] | None, all: bool, run: bool) -> int:
+        k = self.keys
+        wanted = None if all else set(ids or [])
+        members = [
+            m
+            for m, _ in self.client.zscan_iter(k.scheduled)
+            if wanted is None or m.decode().split("|", 1)[0] in wanted
+        ]
+        if not members:
+            return 0
+        with self.client.pipeline() as pipe:  # MULTI: all or none
+            if run:
+                pipe.zadd(k.scheduled, {m: 0 for m in members}, xx=True)
+            else:
+                pipe.zrem(k.scheduled, *members)
+                pipe.hdel(k.jobs, *[m.decode().split("|", 1)[0] for m in members])
+            pipe.execute()
+        return len(members)
 
     def pause(self, queue: str) -> None:
         self.client.sadd(self.keys.paused, queue)
