@@ -126,3 +126,15 @@ def test_a_retry_is_written_only_with_its_claims_outcome(adapter: RedisAdapter) 
     (claim,) = backend.fetch("p2", ["*"], 1, 0)
     backend.complete("p2", [Outcome(claim, "done", retries=(retry,))])
     assert inspector.count("scheduled") == 1 and inspector.count("ready") == 0
+
+
+def test_scheduled_jobs_run_now_or_are_discarded(adapter: RedisAdapter) -> None:
+    inspector = adapter.inspector()
+    jobs = [InspectedJob.set(wait=timedelta(hours=1)).perform_later(n) for n in range(3)]
+    assert inspector.run_now([jobs[0].provider_job_id or ""]) == 1
+    adapter.worker_backend().maintain(heartbeat_timeout=30, max_crashes=3)
+    assert inspector.count("ready") == 1 and inspector.count("scheduled") == 2
+    assert inspector.discard([jobs[1].provider_job_id or ""], state="scheduled") == 1
+    assert inspector.discard(all=True, state="scheduled") == 1
+    assert inspector.count("scheduled") == 0
+    assert adapter.store.client.hlen(adapter.store.keys.jobs) == 1
