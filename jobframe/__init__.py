@@ -38,6 +38,7 @@ from jobframe.job.exceptions import discard_on, polynomially_longer, rescue_from
 from jobframe.notifications import Event, subscribe
 from jobframe.queue_adapters.base import QueueAdapter
 from jobframe.serializers import ObjectSerializer
+from jobframe.transactions import after_commit
 
 __version__ = "0.1.0"
 
@@ -75,6 +76,7 @@ __all__ = [
     "UnknownAdapterError",
     "UnknownJobError",
     "__version__",
+    "after_commit",
     "after_discard",
     "after_enqueue",
     "after_perform",

@@ -80,3 +80,10 @@ def test_version_matches_distribution() -> None:
     from importlib.metadata import version
 
     assert jobframe.__version__ == version("jobframe")
+
+
+def test_enqueue_after_commit_is_public() -> None:
+    from jobframe import transactions
+
+    assert jobframe.after_commit is transactions.after_commit
+    assert callable(transactions.watch)

@@ -7,7 +7,7 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from jobframe import arguments, notifications
+from jobframe import arguments, notifications, transactions
 from jobframe.errors import Abort, EnqueueError, InvalidOptionError, JobframeError
 from jobframe.job.callbacks import CallbackChain
 from jobframe.job.configured import apply_options, validate_options
@@ -104,6 +104,8 @@ class Enqueuing:
         _check_supported(self, adapter)
         self.successfully_enqueued = False
         self.enqueue_error = None
+        if not retrying and not transactions.hold([self], bulk=False):
+            return self  # held until the application's transaction commits
         event = "enqueue_at" if self.scheduled_at is not None else "enqueue"
         try:
             with CallbackChain(self, "enqueue"), self._instrument(event, adapter=adapter):
@@ -134,6 +136,7 @@ def perform_all_later(jobs: Iterable[Job]) -> int:
 
     Every job's arguments are serialized before anything is written. Enqueue callbacks run for
     each job; a job whose callback halts is left out (``successfully_enqueued`` stays False).
+    Jobs held for a commit (`jobframe.after_commit`) are not counted.
     """
     jobs = list(jobs)
     for job in jobs:
@@ -146,7 +149,9 @@ def perform_all_later(jobs: Iterable[Job]) -> int:
         by_adapter.setdefault(id(adapter), (adapter, []))[1].append(job)
     total = 0
     for adapter, group in by_adapter.values():
-        total += _enqueue_group(adapter, group)
+        group = transactions.hold(group, bulk=True)  # those that wait for a commit are held
+        if group:
+            total += _enqueue_group(adapter, group)
     return total
 
 

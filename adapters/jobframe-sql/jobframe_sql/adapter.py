@@ -63,15 +63,23 @@ def enqueue_in(session_or_connection: Any) -> Iterator[sa.Connection]:
     """Write jobs enqueued in this block through the application's own transaction.
 
     ``session_or_connection`` is a SQLAlchemy ``Session`` or ``Connection`` on the same database
-    as the adapter; the jobs commit or roll back with it::
+    as the adapter; the jobs commit or roll back with it (``perform_later`` returns with
+    ``successfully_enqueued`` True once the row is written in that transaction)::
 
         with Session.begin() as session, jobframe_sql.enqueue_in(session):
             session.add(order)
             SendReceiptJob.perform_later(order)
     """
+    from sqlalchemy.orm import Session, scoped_session
+
     connection = session_or_connection
+    if isinstance(connection, Session | scoped_session):
+        connection = connection.connection()  # begins the session's transaction if needed
     if not isinstance(connection, sa.Connection):
-        connection = session_or_connection.connection()
+        raise ConfigurationError(
+            "enqueue_in() needs a SQLAlchemy Session or Connection (sync), got "
+            f"{type(session_or_connection).__name__}."
+        )
     token = _current.set(connection)
     try:
         yield connection
@@ -81,7 +89,10 @@ def enqueue_in(session_or_connection: Any) -> Iterator[sa.Connection]:
 
 class SQLAdapter(QueueAdapter):
     """Options: ``url`` (SQLAlchemy URL; default ``sqlite:///jobframe.sqlite3``) or ``engine``,
-    ``notify`` (PostgreSQL NOTIFY on enqueue, default True), other options go to create_engine."""
+    ``notify`` (PostgreSQL NOTIFY on enqueue, default True); for workers ``poll_interval``
+    (seconds between polls of an idle worker, 1.0), ``finished_retention`` (seconds finished jobs
+    are kept, 86400) and ``prune_every`` (seconds between pruning passes, 60); other options go to
+    SQLAlchemy's ``create_engine`` (``pool_size``, ``max_overflow``, ...)."""
 
     name = "sql"
     supports_bulk = True
@@ -92,9 +103,24 @@ class SQLAdapter(QueueAdapter):
         url: str = "sqlite:///jobframe.sqlite3",
         engine: sa.Engine | None = None,
         notify: bool = True,
+        poll_interval: float = 1.0,
+        finished_retention: float = 86400,
+        prune_every: float = 60.0,
         **engine_options: Any,
     ) -> None:
         super().__init__(url=url, **engine_options)
+        for name, value in (
+            ("poll_interval", poll_interval),
+            ("finished_retention", finished_retention),
+            ("prune_every", prune_every),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ConfigurationError(
+                    f"sql adapter option {name!r} must be a number of seconds >= 0, got {value!r}"
+                )
+        self.poll_interval = float(poll_interval)
+        self.finished_retention = float(finished_retention)
+        self.prune_every = float(prune_every)
         self.engine = engine or create_engine(url, **engine_options)
         self.url = self.engine.url.render_as_string(hide_password=True)
         self.notify = notify and self.engine.dialect.name == "postgresql"
@@ -146,7 +172,12 @@ class SQLAdapter(QueueAdapter):
     def worker_backend(self) -> SQLWorkerBackend:
         from jobframe_sql.worker_backend import SQLWorkerBackend
 
-        return SQLWorkerBackend(self)
+        return SQLWorkerBackend(
+            self,
+            poll_interval=self.poll_interval,
+            finished_retention=self.finished_retention,
+            prune_every=self.prune_every,
+        )
 
     def inspector(self) -> SQLInspector:
         from jobframe_sql.inspector import SQLInspector

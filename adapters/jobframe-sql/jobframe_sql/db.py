@@ -25,12 +25,14 @@ def current_version(conn: sa.Connection) -> int | None:
 
 
 def init(engine: sa.Engine) -> int:
-    """Create every table that is missing and record the schema version. Returns the version."""
-    with engine.begin() as conn:
-        metadata.create_all(conn, checkfirst=True)
-        if current_version(conn) is None:
-            conn.execute(sa.insert(versions).values(version=SCHEMA_VERSION))
-    return SCHEMA_VERSION
+    """Create the tables (or bring existing ones up to date) and record the schema version.
+
+    Idempotent. Returns the version.
+
+    Raises:
+        ConfigurationError: the database is newer than this jobframe-sql.
+    """
+    return upgrade(engine)[1]
 
 
 def upgrade(engine: sa.Engine) -> tuple[int, int]:
@@ -63,6 +65,8 @@ def _engine(args: argparse.Namespace) -> sa.Engine:
 
     settings = config.settings()
     url = args.url or settings.adapter_options.get("url")
+    if not url and settings.adapter == "sql":
+        url = "sqlite:///jobframe.sqlite3"  # the sql adapter's own default
     if not url:
         raise ConfigurationError(
             "no database URL: pass --url, or set adapter_options.url (or JOBFRAME_URL) "

@@ -26,6 +26,11 @@ def _ms(value: int | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value / 1000, UTC)
 
 
+def _chunks(ids: list[str] | None, size: int = 1000) -> list[list[str] | None]:
+    ids = list(dict.fromkeys(ids or []))
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
 def _decode(raw: bytes | None) -> dict[str, Any]:
     try:
         data = json.loads(raw) if raw else {}
@@ -68,11 +73,14 @@ class SQLInspector:
     def jobs(
         self, state: State, queue: str | None = None, offset: int = 0, limit: int = 50
     ) -> list[JobInfo]:
-        order = jobs.c.finished_at.desc() if state == "dead" else jobs.c.seq
-        if state == "ready":
-            order = (jobs.c.queue, jobs.c.priority, jobs.c.seq)  # type: ignore[assignment]
-        query = sa.select(jobs).where(*self._where(state, queue))
-        query = query.order_by(*(order if isinstance(order, tuple) else (order,)))
+        # Every order ends in the unique `seq`, so pages never overlap or skip rows.
+        order: tuple[Any, ...] = {
+            "ready": (jobs.c.queue, jobs.c.priority, jobs.c.seq),  # the order workers claim in
+            "scheduled": (jobs.c.run_at, jobs.c.seq),  # next due first
+            "running": (jobs.c.claimed_at, jobs.c.seq),
+            "dead": (jobs.c.finished_at.desc(), jobs.c.seq.desc()),  # newest failure first
+        }[state]
+        query = sa.select(jobs).where(*self._where(state, queue)).order_by(*order)
         with self.engine.connect() as conn:
             rows = conn.execute(query.offset(offset).limit(limit)).all()
         return [self._info(r) for r in rows]
@@ -107,40 +115,61 @@ class SQLInspector:
             row = conn.execute(sa.select(jobs).where(jobs.c.id == id)).first()
         return None if row is None or row.state == "finished" else self._info(row)
 
-    def _failed(self, ids: list[str] | None, all: bool) -> Any:
-        where = jobs.c.state == "failed"
+    @staticmethod
+    def _selected(row_state: str, ids: list[str] | None, all: bool) -> Any:
+        where = jobs.c.state == row_state
         return where if all else sa.and_(where, jobs.c.id.in_(ids or []))
 
-    def retry(self, ids: list[str] | None = None, all: bool = False) -> int:
-        """Put failed jobs back on their queues (by id, or all of them)."""
+    def _make_ready(self, row_state: str, ids: list[str] | None, all: bool, **values: Any) -> int:
+        """Move the selected rows to ``ready`` now, in batches of 1,000 ids, and wake workers."""
+        chunks: list[list[str] | None] = [None] if all else _chunks(ids)
+        done = 0
         with self.engine.begin() as conn:
-            done = conn.execute(
-                sa.update(jobs)
-                .where(self._failed(ids, all))
-                .values(
-                    state="ready",
-                    error=None,
-                    crashes=0,
-                    finished_at=None,
-                    run_at=now_ms(),
-                )
-            ).rowcount
+            for chunk in chunks:
+                done += conn.execute(
+                    sa.update(jobs)
+                    .where(self._selected(row_state, chunk, all))
+                    .values(state="ready", run_at=now_ms(), **values)
+                ).rowcount
             if done and self.adapter.notify:
                 conn.execute(sa.text("SELECT pg_notify('jobframe_jobs', '')"))
         return int(done)
 
-    def discard(self, ids: list[str] | None = None, all: bool = False) -> int:
-        """Delete failed jobs for good (by id, or all of them)."""
+    def retry(self, ids: list[str] | None = None, all: bool = False) -> int:
+        """Put failed jobs back on their queues (by id, or all of them)."""
+        cleared = {"error": None, "crashes": 0, "finished_at": None, "claim_token": None}
+        return self._make_ready("failed", ids, all, claimed_at=None, **cleared)
+
+    def run_now(self, ids: list[str] | None = None, all: bool = False) -> int:
+        """Make scheduled jobs ready at once (by id, or all of them)."""
+        return self._make_ready("scheduled", ids, all)
+
+    def discard(
+        self, ids: list[str] | None = None, all: bool = False, state: State = "dead"
+    ) -> int:
+        """Delete failed (or scheduled, or ready) jobs for good (by id, or all of them).
+
+        Raises:
+            ValueError: ``state`` is ``running``: a running job is finished by its worker.
+        """
+        if state == "running":
+            raise ValueError("running jobs cannot be discarded; their worker reports the outcome")
+        chunks: list[list[str] | None] = [None] if all else _chunks(ids)
+        done = 0
         with self.engine.begin() as conn:
-            return int(conn.execute(sa.delete(jobs).where(self._failed(ids, all))).rowcount)
+            for chunk in chunks:
+                query = sa.delete(jobs).where(self._selected(_STATES[state], chunk, all))
+                done += conn.execute(query).rowcount
+        return int(done)
 
     def pause(self, queue: str) -> None:
-        with self.engine.begin() as conn:
-            if (
-                conn.execute(sa.select(pauses.c.queue).where(pauses.c.queue == queue)).first()
-                is None
-            ):
-                conn.execute(sa.insert(pauses).values(queue=queue))
+        try:
+            with self.engine.begin() as conn:
+                known = sa.select(pauses.c.queue).where(pauses.c.queue == queue)
+                if conn.execute(known).first() is None:
+                    conn.execute(sa.insert(pauses).values(queue=queue))
+        except sa.exc.IntegrityError:
+            pass  # paused at the same moment by someone else: paused either way
 
     def resume(self, queue: str) -> None:
         with self.engine.begin() as conn:
