@@ -29,6 +29,11 @@ from jobframe.worker.watchdog import Watchdog
 log = logging.getLogger("jobframe.worker")
 
 
+def _key(claim: Claim) -> tuple[str, str]:
+    """What identifies one claim: the job's id and the claim token (guards check both)."""
+    return (claim.id, claim.token)
+
+
 @dataclass
 class WorkerOptions:
     """Tuning of one worker process; the CLI's flags map onto these."""
@@ -73,7 +78,9 @@ class Worker:
         # than one fetch per finished job.
         self.refill_below = options.concurrency if prefetch > 0 else self.capacity
         self._pool = JobPool(options.concurrency, self._run_sync, self._run_async, self._finish)
-        self._claimed: dict[str, Claim] = {}  # every claim this process holds: queued or running
+        # Every claim this process holds, queued or running, by (id, token): a backend may give
+        # all the claims of one fetch the same token (SQL does), so the token alone is not a key.
+        self._claimed: dict[tuple[str, str], Claim] = {}
         self._slots = threading.Condition()
         self._outcomes: queue.SimpleQueue[Outcome | None] = queue.SimpleQueue()
         self._stop = threading.Event()
@@ -166,24 +173,24 @@ class Worker:
             self._outcomes.put(loaded)
             return
         with self._slots:
-            self._claimed[claim.token] = claim
+            self._claimed[_key(claim)] = claim
         self._pool.submit(claim, loaded)
 
     def _run_sync(self, claim: Claim, job: Any) -> Outcome:
         if self.options.job_timeout is None:
             return execution.run_sync(claim, job, self.backend)
-        self._watchdog.start(claim.token)
+        self._watchdog.start(_key(claim))
         try:
             return execution.run_sync(claim, job, self.backend)
         finally:
-            self._watchdog.finish(claim.token)
+            self._watchdog.finish(_key(claim))
 
     def _run_async(self, claim: Claim, job: Any) -> Coroutine[Any, Any, Outcome]:
         return execution.run_async(claim, job, self.options.job_timeout, self.backend)
 
     def _finish(self, claim: Claim, outcome: Outcome) -> None:
         with self._slots:
-            if self._claimed.pop(claim.token, None) is None:
+            if self._claimed.pop(_key(claim), None) is None:
                 return  # released at shutdown: the job belongs to its queue again
             self.processed += 1
             self._slots.notify()
@@ -254,7 +261,7 @@ class Worker:
         # Jobs fetched ahead that no thread has started go back to their queues first.
         unstarted = self._pool.take_unstarted()
         with self._slots:
-            unstarted = [c for c in unstarted if self._claimed.pop(c.token, None) is not None]
+            unstarted = [c for c in unstarted if self._claimed.pop(_key(c), None) is not None]
         if unstarted:
             self._call_with_retry(lambda: self.backend.release(self.process.id, unstarted))
         with self._slots:

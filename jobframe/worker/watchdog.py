@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import threading
 import time
+from collections.abc import Hashable
 
 from jobframe.worker.execution import JobTimeout
 
@@ -18,13 +19,13 @@ class Watchdog:
     def __init__(self, timeout: float | None) -> None:
         self.timeout = timeout
         self._lock = threading.Lock()
-        self._running: dict[str, tuple[int, float]] = {}
+        self._running: dict[Hashable, tuple[int, float]] = {}
 
-    def start(self, token: str) -> None:
+    def start(self, token: Hashable) -> None:
         with self._lock:
             self._running[token] = (threading.get_ident(), time.monotonic())
 
-    def finish(self, token: str) -> None:
+    def finish(self, token: Hashable) -> None:
         with self._lock:
             self._running.pop(token, None)
 
