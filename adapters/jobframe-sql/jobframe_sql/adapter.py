@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from jobframe.errors import ConfigurationError, EnqueueError
 from jobframe.queue_adapters.base import QueueAdapter
-from jobframe_sql.engine import create_engine, now_ms
+from jobframe_sql.engine import create_engine, now_ms, retrying
 from jobframe_sql.schema import jobs
 
 if TYPE_CHECKING:
@@ -144,17 +144,18 @@ class SQLAdapter(QueueAdapter):
                 self._check_same_database(connection)
                 self.insert(connection, rows)
             else:
-                with self.engine.begin() as conn:
-                    self.insert(conn, rows)
+                retrying(lambda: self._insert_alone(rows))
         except sa.exc.SQLAlchemyError as exc:
             raise EnqueueError(
                 f"the database at {self.url} did not take the job(s): {exc}"
             ) from exc
 
+    def _insert_alone(self, rows: list[dict[str, Any]]) -> None:
+        with self.engine.begin() as conn:
+            self.insert(conn, rows)
+
     def insert(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
-        conn.execute(sa.insert(jobs), rows)
-        if self.notify and any(r["state"] == "ready" for r in rows):
-            conn.execute(sa.text("SELECT pg_notify('jobframe_jobs', '')"))
+        conn.execute(sa.insert(jobs), rows)  # on PostgreSQL a trigger sends the NOTIFY
 
     def _check_same_database(self, connection: sa.Connection) -> None:
         theirs = connection.engine.url

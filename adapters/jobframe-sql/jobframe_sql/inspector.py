@@ -130,9 +130,7 @@ class SQLInspector:
                     sa.update(jobs)
                     .where(self._selected(row_state, chunk, all))
                     .values(state="ready", run_at=now_ms(), **values)
-                ).rowcount
-            if done and self.adapter.notify:
-                conn.execute(sa.text("SELECT pg_notify('jobframe_jobs', '')"))
+                ).rowcount  # rows turning ready wake workers (a trigger on PostgreSQL)
         return int(done)
 
     def retry(self, ids: list[str] | None = None, all: bool = False) -> int:

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from jobframe_sql.adapter import SQLAdapter
 
 
+_CLAIMED = (jobs.c.seq, jobs.c.id, jobs.c.queue, jobs.c.priority, jobs.c.payload)
+
+
 def dump(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
 
@@ -41,6 +44,7 @@ class SQLWorkerBackend:
         self.engine = adapter.engine
         self.dialect = self.engine.dialect.name
         self.skip_locked = self.dialect in ("postgresql", "mysql", "mariadb")
+        self.returning = self.dialect in ("postgresql", "sqlite")  # UPDATE ... RETURNING
         self.poll_interval = poll_interval
         self.finished_retention_ms = int(finished_retention * 1000)
         self.prune_every = prune_every
@@ -103,54 +107,65 @@ class SQLWorkerBackend:
 
     def _claim(self, process_id: str, queues: list[str], limit: int) -> list[Claim]:
         with self._lock:
-            token = self._unconfirmed
-            if token is None:
+            carried = self._unconfirmed  # a fetch that failed may have claimed before failing
+            if carried is None:
                 self._fetches += 1
-                token = f"{process_id}:{self._fetches}"
+            token = carried or f"{process_id}:{self._fetches}"
             self._unconfirmed = token
         with self.engine.begin() as conn:
-            found = self._held(conn, process_id, token)
+            found = self._held(conn, process_id, token) if carried else []
             if not found:
-                found = self._select_ready(conn, queues, limit)
-                if found:
-                    conn.execute(
-                        sa.update(jobs)
-                        .where(jobs.c.seq.in_([r.seq for r in found]))
-                        .values(
-                            state="claimed",
-                            claimed_by=process_id,
-                            claim_token=token,
-                            claimed_at=now_ms(),
-                        )
-                    )
+                found = self._take_ready(conn, queues, limit, process_id, token)
         with self._lock:
             self._unconfirmed = None
         return [Claim(r.id, token, r.queue, r.payload or b"") for r in found]
 
     def _held(self, conn: sa.Connection, process_id: str, token: str) -> list[Any]:
         """Claims a previous fetch made but whose reply never came back (connection lost)."""
-        if self._fetches == 0:
-            return []
-        query = sa.select(jobs.c.seq, jobs.c.id, jobs.c.queue, jobs.c.payload).where(
+        query = sa.select(*_CLAIMED).where(
             jobs.c.claimed_by == process_id, jobs.c.claim_token == token, jobs.c.state == "claimed"
         )
-        return list(conn.execute(query).all())
+        return sorted(conn.execute(query).all(), key=lambda r: (r.priority, r.seq))
 
-    def _select_ready(self, conn: sa.Connection, queues: list[str], limit: int) -> list[Any]:
-        paused = sa.select(pauses.c.queue)
-        columns = (jobs.c.seq, jobs.c.id, jobs.c.queue, jobs.c.payload)
+    def _take_ready(
+        self, conn: sa.Connection, queues: list[str], limit: int, process_id: str, token: str
+    ) -> list[Any]:
+        """Claim up to ``limit`` ready jobs, queue by queue in the given order."""
+        claim = {
+            "state": "claimed",
+            "claimed_by": process_id,
+            "claim_token": token,
+            "claimed_at": now_ms(),
+        }
         found: list[Any] = []
         for queue in [None] if queues == ["*"] else queues:
             want = limit - len(found)
             if want <= 0:
                 break
-            query = sa.select(*columns).where(jobs.c.state == "ready", jobs.c.queue.not_in(paused))
+            pick = sa.select(jobs.c.seq).where(
+                jobs.c.state == "ready", jobs.c.queue.not_in(sa.select(pauses.c.queue))
+            )
             if queue is not None:
-                query = query.where(jobs.c.queue == queue)
-            query = query.order_by(jobs.c.priority, jobs.c.seq).limit(want)
+                pick = pick.where(jobs.c.queue == queue)
+            pick = pick.order_by(jobs.c.priority, jobs.c.seq).limit(want)
             if self.skip_locked:
-                query = query.with_for_update(skip_locked=True)
-            found += conn.execute(query).all()
+                pick = pick.with_for_update(skip_locked=True)
+            if self.returning:
+                # One statement: pick, lock and claim (PostgreSQL, SQLite).
+                update = sa.update(jobs).where(jobs.c.seq.in_(pick.scalar_subquery())).values(claim)
+                rows = conn.execute(update.returning(*_CLAIMED)).all()
+                found += sorted(rows, key=lambda r: (r.priority, r.seq))
+            else:
+                rows = conn.execute(
+                    sa.select(*_CLAIMED).where(
+                        jobs.c.seq.in_([seq for (seq,) in conn.execute(pick).all()])
+                    )
+                ).all()
+                if rows:
+                    conn.execute(
+                        sa.update(jobs).where(jobs.c.seq.in_([r.seq for r in rows])).values(claim)
+                    )
+                found += sorted(rows, key=lambda r: (r.priority, r.seq))
         return found
 
     @staticmethod
@@ -162,18 +177,30 @@ class SQLWorkerBackend:
     def complete(self, process_id: str, outcomes: list[Outcome]) -> None:
         ms = now_ms()
         day, minute = day_and_minute(ms)
+        plain = [o for o in outcomes if o.status == "done" and not o.retries]
         processed = failed = 0
         with self.engine.begin() as conn:
+            if plain:
+                # Every plain success in one guarded statement: (id, token) pairs still held.
+                held = sa.tuple_(jobs.c.id, jobs.c.claim_token).in_(
+                    [(o.claim.id, o.claim.token) for o in plain]
+                )
+                processed += conn.execute(
+                    sa.update(jobs)
+                    .where(held, jobs.c.state == "claimed")
+                    .values(state="finished", claimed_by=None, finished_at=ms)
+                ).rowcount
             retries: list[dict[str, Any]] = []
             for outcome in outcomes:
+                if outcome.status == "done" and not outcome.retries:
+                    continue
                 values: dict[str, Any] = {
                     "claimed_by": None,
                     "finished_at": ms,
                     "attempts": outcome.attempts,
+                    "state": "finished",
                 }
-                if outcome.status == "done":
-                    values["state"] = "finished"
-                else:
+                if outcome.status != "done":
                     values["state"] = "failed"
                     values["error"] = json.dumps(
                         {**(outcome.error or {}), "attempts": outcome.attempts}
@@ -188,19 +215,13 @@ class SQLWorkerBackend:
                 retries += outcome.retries
             if retries:
                 self.adapter.insert(conn, retries)
-            bump_stats(
-                conn,
-                {
-                    key: n
-                    for key, n in {
-                        ("processed", day): processed,
-                        ("processed", minute): processed,
-                        ("failed", day): failed,
-                        ("failed", minute): failed,
-                    }.items()
-                    if n
-                },
-            )
+            counts = {
+                ("processed", day): processed,
+                ("processed", minute): processed,
+                ("failed", day): failed,
+                ("failed", minute): failed,
+            }
+            bump_stats(conn, {key: n for key, n in counts.items() if n})
 
     def _release_statement(self) -> Any:
         return (
@@ -213,8 +234,6 @@ class SQLWorkerBackend:
         with self.engine.begin() as conn:
             for claim in claims:
                 conn.execute(self._release_statement().where(self._guard(claim)))
-            if self.adapter.notify:
-                conn.execute(sa.text("SELECT pg_notify('jobframe_jobs', '')"))
 
     def maintain(self, heartbeat_timeout: float, max_crashes: int) -> dict[str, int]:
         now = now_ms()
@@ -226,8 +245,6 @@ class SQLWorkerBackend:
                 .values(state="ready")
             ).rowcount
             counts["promoted"] = promoted
-            if promoted and self.adapter.notify:
-                conn.execute(sa.text("SELECT pg_notify('jobframe_jobs', '')"))
             expired = sa.select(processes.c.id).where(
                 processes.c.heartbeat_at < now - int(heartbeat_timeout * 1000)
             )
