@@ -124,6 +124,12 @@ class SQLAdapter(QueueAdapter):
         self.engine = engine or create_engine(url, **engine_options)
         self.url = self.engine.url.render_as_string(hide_password=True)
         self.notify = notify and self.engine.dialect.name == "postgresql"
+        # SQLite keeps its own transaction handling (engine.py): no autocommit shortcut there.
+        self._autocommit = (
+            None
+            if self.engine.dialect.name == "sqlite"
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
 
     def enqueue(self, job: Job) -> None:
         self._write([row(job, None)])
@@ -151,7 +157,12 @@ class SQLAdapter(QueueAdapter):
             ) from exc
 
     def _insert_alone(self, rows: list[dict[str, Any]]) -> None:
-        with self.engine.begin() as conn:
+        if len(rows) == 1 and self._autocommit is not None:
+            # One INSERT is atomic on its own: autocommit saves the BEGIN and COMMIT round trips.
+            with self._autocommit.connect() as conn:
+                self.insert(conn, rows)
+            return
+        with self.engine.begin() as conn:  # several pages of rows: all or nothing
             self.insert(conn, rows)
 
     def insert(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
