@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -19,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from jobframe.dashboard.security import Auth, csrf_ok, csrf_token, secured
-from jobframe.inspection import STATES, Inspector, JobInfo
+from jobframe.inspection import STATES, Inspector, JobInfo, State
 
 HERE = Path(__file__).parent
 PAGE_SIZE = 25
@@ -27,6 +28,11 @@ PAGE_SIZE = 25
 
 def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def _compact(value: Any) -> str:
+    # not Jinja's `tojson`: that one is for <script> contexts and shows "<" as "\u003c"
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 class Dashboard:
@@ -40,6 +46,7 @@ class Dashboard:
         )
         self.templates = Jinja2Templates(env=env)
         self.templates.env.filters["pretty"] = _pretty
+        self.templates.env.filters["compact"] = _compact
         guard = secured(auth)
         self.routes = [
             Route("/", guard(self.overview), name="overview"),
@@ -73,7 +80,12 @@ class Dashboard:
         history = getattr(self.inspector, "history", None)
         charts = {}
         if history is not None:
-            charts = {kind: history(kind) for kind in ("processed", "failed")}
+            # one bar per minute of the last hour, quiet minutes included (stored: busy ones only)
+            now = int(time.time() // 60)
+            charts = {
+                kind: {m: series.get(m, 0) for m in range(now - 59, now + 1)}
+                for kind, series in ((k, history(k)) for k in ("processed", "failed"))
+            }
         return self.render(
             request,
             "overview.html",
@@ -116,14 +128,20 @@ class Dashboard:
         if search:
             found = self.inspector.job(search)
             rows = [found] if found is not None and found.state == state else []
+            if job_class:
+                rows = [r for r in rows if job_class in (r.job_class or "")]
             total = len(rows)
+        elif job_class:
+            # Inspectors cannot filter by class: scan every match so that the total and the
+            # pages count the filtered jobs, not a filter of one page of all jobs.
+            matches = [r for r in self._every(state, queue) if job_class in (r.job_class or "")]
+            total = len(matches)
+            rows = matches[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         else:
             rows = self.inspector.jobs(
                 state, queue=queue, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
             )
             total = self.inspector.count(state, queue)
-        if job_class:
-            rows = [r for r in rows if job_class in (r.job_class or "")]
         pages = max(1, math.ceil(total / PAGE_SIZE))
         params = {k: v for k, v in (("queue", queue), ("class", job_class)) if v}
         return self.render(
@@ -139,6 +157,14 @@ class Dashboard:
             query=urlencode(params),
             queues=[q.name for q in self.inspector.queues()],
         )
+
+    def _every(self, state: State, queue: str | None, batch: int = 500) -> list[JobInfo]:
+        found: list[JobInfo] = []
+        while True:
+            chunk = self.inspector.jobs(state, queue=queue, offset=len(found), limit=batch)
+            found.extend(chunk)
+            if len(chunk) < batch:
+                return found
 
     def _act(self, state: str, action: object, ids: list[str] | None, all: bool = False) -> None:
         """Retry/discard dead jobs; run now/discard scheduled ones."""

@@ -17,9 +17,12 @@
       }).catch(function () {});
   }
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    // A form, or the button that submits it (bulk forms: only "Discard"), may ask first.
+    document.querySelectorAll("form").forEach(function (form) {
       form.addEventListener("submit", function (event) {
-        if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+        var by = event.submitter && event.submitter.getAttribute("data-confirm");
+        var question = by || form.getAttribute("data-confirm");
+        if (question && !window.confirm(question)) event.preventDefault();
       });
     });
     document.querySelectorAll(".bar[data-height]").forEach(function (bar) {

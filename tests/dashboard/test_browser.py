@@ -1,0 +1,342 @@
+"""The dashboard in a real headless Chromium (Debian's, driven by Playwright).
+
+Each test serves the dashboard with uvicorn on a loopback port over real Redis or PostgreSQL data,
+with a real worker running in a thread, and uses the pages as a person would. Under ``CI`` the
+tests fail when Chromium cannot be launched; elsewhere they skip with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dashboard.browser_support import (
+    BACKENDS,
+    CHROMIUM,
+    DONE,
+    FAILING,
+    SERVICES,
+    BuildReportJob,
+    Live,
+    SendEmailJob,
+    authenticated_context,
+    launch_chromium,
+    live_dashboard,
+    wait_done,
+    wait_for,
+)
+
+import jobframe
+from jobframe.testing.services import require_service
+
+pytestmark = pytest.mark.slow
+WAIT = 15_000  # ms: how long an expectation on the page may take (live counts poll every 3 s)
+
+
+def _unavailable(message: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # pragma: no cover - the test group installs it
+        _unavailable(f"playwright is not installed ({exc}); pip install --group test")
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"{CHROMIUM} is missing: apt-get install chromium (scripts/test does)")
+    manager = sync_playwright().start()
+    try:
+        try:
+            launched = launch_chromium(manager)
+        except Exception as exc:
+            _unavailable(f"Chromium at {CHROMIUM} could not be launched: {exc}")
+        yield launched
+        launched.close()
+    finally:
+        manager.stop()
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def live(request: pytest.FixtureRequest) -> Iterator[Live]:
+    name, port = SERVICES[request.param]
+    require_service(name, "127.0.0.1", port)
+    with BACKENDS[request.param]() as adapter, live_dashboard(adapter) as running:
+        yield running
+
+
+class Watched:
+    """A page plus everything that went wrong on it: console errors, uncaught exceptions, CSP
+    violations, failed requests, and any dialog (dismissed unless ``accept`` is set)."""
+
+    def __init__(self, context: Any) -> None:
+        self.page = context.new_page()
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.accept = False
+        page = self.page
+        page.add_init_script(
+            "window.__csp = [];"
+            "document.addEventListener('securitypolicyviolation',"
+            " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+        )
+        page.on(
+            "console",
+            lambda m: m.type == "error" and self.errors.append(f"{m.text} ({m.location['url']})"),
+        )
+        page.on("response", lambda r: r.status >= 400 and self.errors.append(f"{r.status} {r.url}"))
+        page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+        page.on("requestfailed", self._failed)
+        page.on("dialog", self._dialog)
+
+    def _failed(self, request: Any) -> None:
+        # leaving a page cancels what it still had in flight (the favicon, a summary poll)
+        if request.failure != "net::ERR_ABORTED":
+            self.errors.append(f"request failed: {request.url} {request.failure}")
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        if self.accept:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    def goto(self, url: str) -> Any:
+        response = self.page.goto(url)
+        assert response is not None and response.status == 200, (url, response and response.status)
+        return self.page
+
+    def violations(self) -> list[str]:
+        return list(self.page.evaluate("window.__csp"))
+
+
+@pytest.fixture
+def context(browser: Any, live: Live) -> Iterator[Any]:
+    made = authenticated_context(browser, live.url)
+    yield made
+    made.close()
+
+
+def expect(target: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(target)
+
+
+def make_dead(*jobs: tuple[Any, str], live: Live) -> None:
+    """Enqueue ``(job class, text)`` jobs that fail, and wait until the worker has run them into
+    the dead set."""
+    before = live.inspector.count("dead")
+    for _, text in jobs:
+        FAILING.add(text)
+    for cls, text in jobs:
+        cls.perform_later(text)
+    wait_for(
+        lambda: live.inspector.count("dead") == before + len(jobs),
+        f"{len(jobs)} jobs to fail into the dead set",
+    )
+
+
+def dead_rows(page: Any) -> Any:
+    return page.locator("#bulk tbody tr:has(input[name=id])")
+
+
+def test_a_browser_without_the_token_is_refused(browser: Any, live: Live) -> None:
+    anonymous = browser.new_context()
+    try:
+        response = anonymous.new_page().goto(live.url + "/")
+        assert response is not None and response.status == 401
+    finally:
+        anonymous.close()
+
+
+def test_overview_counts_and_nothing_the_page_needs_is_blocked(context: Any, live: Live) -> None:
+    make_dead((BuildReportJob, "q1-sales"), (SendEmailJob, "welcome-7"), live=live)
+    BuildReportJob.perform_later("warm-up")
+    wait_done("warm-up")
+    live.inspector.pause("mailers")
+    jobframe.perform_all_later([SendEmailJob(f"queued-{i}") for i in range(3)])
+    BuildReportJob.set(wait=3600).perform_later("tomorrow")
+
+    watched = Watched(context)
+    page = watched.goto(live.url + "/")
+    for state, count in (("ready", "3"), ("scheduled", "1"), ("running", "0"), ("dead", "2")):
+        expect(page.locator(f".cards [data-count={state}]")).to_have_text(count)
+        # the navigation's counts are filled in by dashboard.js from /api/summary
+        expect(page.locator(f"header [data-count={state}]")).to_have_text(count, timeout=WAIT)
+    expect(page.locator(".cards [data-stat=failed]")).to_have_text("2")
+    expect(page.locator("table tbody tr", has_text="mailers")).to_contain_text("yes")
+    # the stylesheet applied, and the script set the chart bars' heights (CSSOM, not inline style)
+    assert page.locator(".card").first.evaluate("e => getComputedStyle(e).borderRadius") == "8px"
+    heights = page.locator(".bar-processed").evaluate_all("bars => bars.map(b => b.style.height)")
+    assert heights and all(h.endswith("%") for h in heights), heights
+
+    (dead,) = [j.id for j in live.inspector.jobs("dead", queue="reports")]
+    for path in ("/queues", "/jobs/ready", "/jobs/scheduled", "/jobs/dead", f"/job/{dead}"):
+        watched.goto(live.url + path)
+        expect(page.locator("header [data-count=dead]")).to_have_text("2", timeout=WAIT)
+    watched.goto(live.url + "/workers")
+    expect(page.locator("tbody tr")).to_have_count(1)
+    expect(page.locator("tbody tr")).to_contain_text(str(os.getpid()))
+    assert watched.violations() == []
+    assert watched.errors == []
+    assert watched.dialogs == []
+
+
+def test_job_arguments_render_as_text(context: Any, live: Live) -> None:
+    attacks = ["<script>alert(1)</script>", '<img src=x onerror="alert(2)">']
+    make_dead(*[(SendEmailJob, text) for text in attacks], live=live)
+    watched = Watched(context)
+    page = watched.goto(live.url + "/jobs/dead")
+    cells = page.locator("#bulk code.args")
+    expect(cells).to_have_count(2)
+    for attack in attacks:  # shown as the JSON of the arguments, and in the error message
+        expect(cells.filter(has_text=json.dumps(attack, ensure_ascii=False))).to_have_count(1)
+        expect(page.locator("#bulk tbody")).to_contain_text(f"could not build report '{attack}'")
+    for job in live.inspector.jobs("dead"):
+        watched.goto(f"{live.url}/job/{job.id}")
+        (attack,) = job.arguments["args"]
+        expect(page.locator("pre.args")).to_contain_text(json.dumps(attack, ensure_ascii=False))
+        expect(page.locator("p.error")).to_contain_text(attack)
+        expect(page.locator("pre.traceback")).to_contain_text("ReportFailed")
+    assert page.locator("main script, main img").count() == 0
+    assert watched.dialogs == [], "job data ran as script"
+    assert watched.errors == [] and watched.violations() == []
+
+
+def test_filter_dead_jobs_by_queue_and_class(context: Any, live: Live) -> None:
+    # more reports than fit on a page, and the emails failed first: the class filter must look
+    # past the first page
+    make_dead(*[(SendEmailJob, f"mail-{i}") for i in range(2)], live=live)
+    make_dead(*[(BuildReportJob, f"report-{i}") for i in range(27)], live=live)
+    make_dead((BuildReportJob.set(queue="mailers"), "report-in-mailers"), live=live)
+
+    watched = Watched(context)
+    page = watched.goto(live.url + "/jobs/dead")
+    expect(page.locator("h1 small")).to_have_text("30")
+    expect(dead_rows(page)).to_have_count(25)
+
+    page.select_option("select[name=queue]", "mailers")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("h1 small")).to_have_text("3")
+    expect(dead_rows(page)).to_have_count(3)
+    expect(page.locator("select[name=queue]")).to_have_value("mailers")
+
+    page.fill("input[name=class]", "SendEmail")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("h1 small")).to_have_text("2")
+    expect(dead_rows(page)).to_have_count(2)
+    expect(dead_rows(page)).to_contain_text(["mail-", "mail-"])
+
+    page.select_option("select[name=queue]", "")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("h1 small")).to_have_text("2")
+    expect(page.locator("nav.pages")).to_contain_text("page 1 of 1")
+
+    page.select_option("select[name=queue]", "reports")
+    page.fill("input[name=class]", "BuildReport")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("h1 small")).to_have_text("27")
+    expect(dead_rows(page)).to_have_count(25)
+    page.get_by_role("link", name=re.compile("older")).click()
+    expect(dead_rows(page)).to_have_count(2)
+    expect(page.locator("nav.pages")).to_contain_text("page 2 of 2")
+    assert watched.errors == []
+
+
+def test_retry_one_and_watch_it_run(context: Any, live: Live) -> None:
+    make_dead(*[(BuildReportJob, f"retry-{i}") for i in range(3)], live=live)
+    processed = live.inspector.stats()["processed"]
+    overview = Watched(context)
+    dashboard = overview.goto(live.url + "/")
+    expect(dashboard.locator(".cards [data-count=dead]")).to_have_text("3")
+    dashboard.evaluate("window.__same_page = true")
+
+    watched = Watched(context)
+    page = watched.goto(live.url + "/jobs/dead?queue=reports&class=BuildReport")
+    page.get_by_role("link", name="reports.BuildReportJob").first.click()
+    expect(page.locator("pre.traceback")).to_contain_text("ReportFailed: could not build report")
+    text = live.inspector.job(page.url.rsplit("/", 1)[1]).arguments["args"][0]
+    FAILING.discard(text)  # the cause is fixed: the retry will succeed
+    page.get_by_role("button", name="Retry").click()
+    expect(page).to_have_url(re.compile(r"/jobs/dead$"))
+    expect(page.locator("h1 small")).to_have_text("2")
+    wait_done(text)
+
+    # the overview, never reloaded, catches up through /api/summary
+    expect(dashboard.locator(".cards [data-count=dead]")).to_have_text("2", timeout=WAIT)
+    expect(dashboard.locator(".cards [data-stat=processed]")).to_have_text(
+        str(processed + 1), timeout=WAIT
+    )
+    assert dashboard.evaluate("window.__same_page") is True, "the overview was reloaded"
+    assert live.inspector.count("ready") == 0 and live.inspector.count("dead") == 2
+    assert overview.errors == [] and watched.errors == []
+
+
+def test_discard_in_bulk_after_confirming(context: Any, live: Live) -> None:
+    make_dead(*[(SendEmailJob, f"bulk-{i}") for i in range(4)], live=live)
+    watched = Watched(context)
+    page = watched.goto(live.url + "/jobs/dead")
+    expect(dead_rows(page)).to_have_count(4)
+    page.check("input[name=all]")
+    watched.accept = False
+    page.get_by_role("button", name="Discard selected").click()
+    wait_for(lambda: len(watched.dialogs) == 1, "the confirmation dialog")
+    assert watched.dialogs == ["confirm: Discard the selected dead jobs for good?"]
+    expect(dead_rows(page)).to_have_count(4)  # dismissed: nothing was sent
+    assert live.inspector.count("dead") == 4
+
+    watched.accept = True
+    page.get_by_role("button", name="Discard selected").click()
+    expect(page.locator("#bulk tbody")).to_have_text("No dead jobs.")
+    expect(page.locator("h1 small")).to_have_text("0")
+    assert len(watched.dialogs) == 2
+    assert live.inspector.count("dead") == 0 and live.inspector.count("ready") == 0
+
+    # retrying in bulk needs no confirmation
+    make_dead((SendEmailJob, "again-0"), (SendEmailJob, "again-1"), live=live)
+    FAILING.clear()
+    watched.goto(live.url + "/jobs/dead")
+    dead_rows(page).locator("input[name=id]").first.check()
+    page.get_by_role("button", name="Retry selected").click()
+    expect(page.locator("h1 small")).to_have_text("1")
+    assert len(watched.dialogs) == 2
+    wait_for(lambda: "again-0" in DONE or "again-1" in DONE, "the retried job to run")
+    assert watched.errors == []
+
+
+def test_a_paused_queue_is_not_worked_until_resumed(context: Any, live: Live) -> None:
+    BuildReportJob.perform_later("first")
+    wait_done("first")
+    watched = Watched(context)
+    page = watched.goto(live.url + "/queues")
+    row = page.locator("tr[data-queue=reports]")
+    expect(row).to_contain_text("running")
+    row.get_by_role("button", name="Pause").click()
+    expect(row.locator("td").nth(3)).to_have_text("paused")
+    assert [q.paused for q in live.inspector.queues() if q.name == "reports"] == [True]
+
+    jobframe.perform_all_later([BuildReportJob(f"held-{i}") for i in range(3)])
+    SendEmailJob.perform_later("other-queue")
+    # the worker takes the job enqueued after the paused ones, so it has passed them over
+    wait_done("other-queue")
+    expect(page.locator("header [data-count=ready]")).to_have_text("3", timeout=WAIT)
+    watched.goto(live.url + "/queues")
+    expect(row.locator("td").nth(1)).to_have_text("3")
+    assert live.inspector.count("ready", "reports") == 3
+
+    row.get_by_role("button", name="Resume").click()
+    expect(row.locator("td").nth(3)).to_have_text("running")
+    expect(page.locator("header [data-count=ready]")).to_have_text("0", timeout=WAIT)
+    for i in range(3):
+        wait_done(f"held-{i}")
+    watched.goto(live.url + "/queues")
+    expect(row.locator("td").nth(1)).to_have_text("0")
+    assert watched.errors == []
