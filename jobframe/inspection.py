@@ -57,11 +57,19 @@ class Inspector(Protocol):
 
     def queues(self) -> list[QueueInfo]: ...
 
+    #: whether ``jobs``/``count`` take ``search`` (text found in a job's stored arguments)
+    supports_search: bool
+
     def jobs(
-        self, state: State, queue: str | None = None, offset: int = 0, limit: int = 50
+        self,
+        state: State,
+        queue: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+        search: str | None = None,
     ) -> list[JobInfo]: ...
 
-    def count(self, state: State, queue: str | None = None) -> int: ...
+    def count(self, state: State, queue: str | None = None, search: str | None = None) -> int: ...
 
     def job(self, id: str) -> JobInfo | None: ...
 

@@ -124,6 +124,8 @@ class Dashboard:
         queue = request.query_params.get("queue") or None
         job_class = request.query_params.get("class") or None
         search = request.query_params.get("id") or None
+        can_search = bool(getattr(self.inspector, "supports_search", False))
+        text = (request.query_params.get("q") or None) if can_search else None
         page = max(1, int(request.query_params.get("page", "1") or 1))
         if search:
             found = self.inspector.job(search)
@@ -134,16 +136,21 @@ class Dashboard:
         elif job_class:
             # Inspectors cannot filter by class: scan every match so that the total and the
             # pages count the filtered jobs, not a filter of one page of all jobs.
-            matches = [r for r in self._every(state, queue) if job_class in (r.job_class or "")]
+            matches = [
+                r for r in self._every(state, queue, text) if job_class in (r.job_class or "")
+            ]
             total = len(matches)
             rows = matches[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         else:
-            rows = self.inspector.jobs(
-                state, queue=queue, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
-            )
-            total = self.inspector.count(state, queue)
+            offset = (page - 1) * PAGE_SIZE
+            if text:  # arguments text search, where the backend can (supports_search)
+                rows = self.inspector.jobs(state, queue, offset, PAGE_SIZE, search=text)
+                total = self.inspector.count(state, queue, search=text)
+            else:
+                rows = self.inspector.jobs(state, queue=queue, offset=offset, limit=PAGE_SIZE)
+                total = self.inspector.count(state, queue)
         pages = max(1, math.ceil(total / PAGE_SIZE))
-        params = {k: v for k, v in (("queue", queue), ("class", job_class)) if v}
+        params = {k: v for k, v in (("queue", queue), ("class", job_class), ("q", text)) if v}
         return self.render(
             request,
             "jobs.html",
@@ -154,14 +161,21 @@ class Dashboard:
             total=total,
             queue=queue or "",
             job_class=job_class or "",
+            text=text or "",
+            can_search=can_search,
             query=urlencode(params),
             queues=[q.name for q in self.inspector.queues()],
         )
 
-    def _every(self, state: State, queue: str | None, batch: int = 500) -> list[JobInfo]:
+    def _every(
+        self, state: State, queue: str | None, text: str | None = None, batch: int = 500
+    ) -> list[JobInfo]:
         found: list[JobInfo] = []
         while True:
-            chunk = self.inspector.jobs(state, queue=queue, offset=len(found), limit=batch)
+            if text:
+                chunk = self.inspector.jobs(state, queue, len(found), batch, search=text)
+            else:
+                chunk = self.inspector.jobs(state, queue=queue, offset=len(found), limit=batch)
             found.extend(chunk)
             if len(chunk) < batch:
                 return found

@@ -3,6 +3,7 @@ CLI and the dashboard work on an in-process thread pool as on Redis or SQL."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
@@ -24,17 +25,23 @@ def _time(value: Any) -> datetime | None:
         return None
 
 
+def _arguments_text(entry: Entry) -> str:
+    return json.dumps([entry.payload.get("arguments"), entry.payload.get("kwargs")])
+
+
 class AsyncInspector:
     def __init__(self, adapter: AsyncAdapter) -> None:
         self.adapter = adapter
 
-    def _all(self, state: State, queue: str | None) -> list[Entry]:
+    def _all(self, state: State, queue: str | None, search: str | None = None) -> list[Entry]:
         with self.adapter._cond:
             source = (
                 self.adapter.dead.values() if state == "dead" else self.adapter.entries.values()
             )
             wanted = {"running": "running", "dead": "dead"}.get(state, state)
             found = [e for e in source if e.state == wanted and (queue is None or e.queue == queue)]
+        if search:
+            found = [e for e in found if search in _arguments_text(e)]
         if state == "dead":
             return found[::-1]  # newest failure first
         return sorted(
@@ -71,13 +78,21 @@ class AsyncInspector:
             result.append(QueueInfo(name, len(ready), max(0.0, now - oldest), name in paused))
         return result
 
-    def jobs(
-        self, state: State, queue: str | None = None, offset: int = 0, limit: int = 50
-    ) -> list[JobInfo]:
-        return [self._info(e) for e in self._all(state, queue)[offset : offset + limit]]
+    supports_search = True
 
-    def count(self, state: State, queue: str | None = None) -> int:
-        return len(self._all(state, queue))
+    def jobs(
+        self,
+        state: State,
+        queue: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+        search: str | None = None,
+    ) -> list[JobInfo]:
+        found = self._all(state, queue, search)
+        return [self._info(e) for e in found[offset : offset + limit]]
+
+    def count(self, state: State, queue: str | None = None, search: str | None = None) -> int:
+        return len(self._all(state, queue, search))
 
     def job(self, id: str) -> JobInfo | None:
         with self.adapter._cond:

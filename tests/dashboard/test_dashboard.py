@@ -178,3 +178,13 @@ def test_mounts_under_a_prefix(adapter: Any) -> None:
     assert page.status_code == 200
     assert 'href="http://testserver/admin/jobs/static/dashboard.css"' in page.text
     assert client.get("/admin/jobs/static/dashboard.js").status_code == 200
+
+
+def test_search_field_only_where_the_backend_can(client: TestClient, adapter: Any) -> None:
+    PageJob.perform_later("findable")
+    PageJob.perform_later("other")
+    page = client.get("/jobs/ready?q=findable")
+    if adapter.inspector().supports_search:
+        assert 'name="q"' in page.text and "other" not in page.text
+    else:
+        assert 'name="q"' not in page.text and "other" in page.text

@@ -97,3 +97,13 @@ def test_scheduled_jobs_run_now_or_discard(
         ).status_code
         == 400
     )
+
+
+def test_arguments_search_on_the_jobs_page(client: TestClient, adapter: AsyncAdapter) -> None:
+    adapter.inspector().pause("async-pages")
+    AsyncPageJob.perform_later("needle-in-a-haystack")
+    AsyncPageJob.perform_later("just hay")
+    page = client.get("/jobs/ready?q=needle")
+    assert 'name="q"' in page.text and "needle-in-a-haystack" in page.text
+    assert "just hay" not in page.text
+    assert "just hay" in client.get("/jobs/ready").text

@@ -122,9 +122,21 @@ class RedisInspector:
                 rows.append((id.decode(), parts[2], {"worker": parts[1]}))
         return rows[offset : stop + 1]
 
+    #: Redis has no server-side text search over hash values: the dashboard hides the field.
+    supports_search = False
+
     def jobs(
-        self, state: State, queue: str | None = None, offset: int = 0, limit: int = 50
+        self,
+        state: State,
+        queue: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+        search: str | None = None,
     ) -> list[JobInfo]:
+        if search:
+            raise ValueError(
+                "the redis inspector cannot search arguments (supports_search is False)"
+            )
         rows = self._ids(state, queue, offset, limit)
         raws = self.client.hmget(self.keys.jobs, [r[0] for r in rows]) if rows else []
         return [
@@ -132,7 +144,11 @@ class RedisInspector:
             for (id, q, extra), raw in zip(rows, raws, strict=True)
         ]
 
-    def count(self, state: State, queue: str | None = None) -> int:
+    def count(self, state: State, queue: str | None = None, search: str | None = None) -> int:
+        if search:
+            raise ValueError(
+                "the redis inspector cannot search arguments (supports_search is False)"
+            )
         k = self.keys
         if state == "ready":
             names = [queue] if queue else self._names()

@@ -64,14 +64,30 @@ class SQLInspector:
             result.append(QueueInfo(name, int(size), latency, name in paused))
         return result
 
-    def _where(self, state: State, queue: str | None) -> list[Any]:
+    supports_search = True
+
+    def _payload_text(self) -> Any:
+        """The stored payload as text, for searching arguments, on each database."""
+        name = self.engine.dialect.name
+        if name == "postgresql":
+            return sa.func.encode(jobs.c.payload, "escape")  # never fails on undecodable bytes
+        return sa.cast(jobs.c.payload, sa.Text if name == "sqlite" else sa.String)
+
+    def _where(self, state: State, queue: str | None, search: str | None = None) -> list[Any]:
         clauses: list[Any] = [jobs.c.state == _STATES[state]]
         if queue is not None:
             clauses.append(jobs.c.queue == queue)
+        if search:
+            clauses.append(self._payload_text().contains(search, autoescape=True))
         return clauses
 
     def jobs(
-        self, state: State, queue: str | None = None, offset: int = 0, limit: int = 50
+        self,
+        state: State,
+        queue: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+        search: str | None = None,
     ) -> list[JobInfo]:
         # Every order ends in the unique `seq`, so pages never overlap or skip rows.
         order: tuple[Any, ...] = {
@@ -80,7 +96,7 @@ class SQLInspector:
             "running": (jobs.c.claimed_at, jobs.c.seq),
             "dead": (jobs.c.finished_at.desc(), jobs.c.seq.desc()),  # newest failure first
         }[state]
-        query = sa.select(jobs).where(*self._where(state, queue)).order_by(*order)
+        query = sa.select(jobs).where(*self._where(state, queue, search)).order_by(*order)
         with self.engine.connect() as conn:
             rows = conn.execute(query.offset(offset).limit(limit)).all()
         return [self._info(r) for r in rows]
@@ -105,9 +121,10 @@ class SQLInspector:
             worker=row.claimed_by,
         )
 
-    def count(self, state: State, queue: str | None = None) -> int:
+    def count(self, state: State, queue: str | None = None, search: str | None = None) -> int:
         with self.engine.connect() as conn:
-            query = sa.select(sa.func.count()).select_from(jobs).where(*self._where(state, queue))
+            where = self._where(state, queue, search)
+            query = sa.select(sa.func.count()).select_from(jobs).where(*where)
             return int(conn.execute(query).scalar_one())
 
     def job(self, id: str) -> JobInfo | None:

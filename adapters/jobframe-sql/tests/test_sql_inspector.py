@@ -326,3 +326,29 @@ def test_metadata_holds_every_table_for_alembic() -> None:
         for table in source.tables.values():
             table.to_metadata(combined)
     assert set(combined.tables) == {"orders", *tables}
+
+
+def test_arguments_text_search(adapter: SQLAdapter) -> None:
+    import jobframe
+
+    class SearchedJob(jobframe.Job):
+        def perform(self, email: str, *, note: str = "") -> None:
+            pass
+
+    try:
+        jobframe.perform_all_later(
+            [SearchedJob("ann@example.com"), SearchedJob("bob@example.com", note="50% off_sale")]
+        )
+        inspector = adapter.inspector()
+        assert inspector.supports_search
+        assert [j.arguments["args"] for j in inspector.jobs("ready", search="ann@")] == [
+            ["ann@example.com"]
+        ]
+        assert inspector.count("ready", search="example.com") == 2
+        assert inspector.count("ready", search="50% off_") == 1  # % and _ are literal
+        assert inspector.count("ready", search="5_% off") == 0
+        assert inspector.count("dead", search="ann@") == 0
+    finally:
+        from jobframe.job import registry
+
+        registry.unregister(SearchedJob)
