@@ -78,14 +78,21 @@ class Dashboard:
     async def overview(self, request: Request) -> Response:
         queues = sorted(self.inspector.queues(), key=lambda q: -q.size)
         history = getattr(self.inspector, "history", None)
-        charts = {}
+        charts = []
         if history is not None:
-            # one bar per minute of the last hour, quiet minutes included (stored: busy ones only)
+            # Quiet minutes are not stored: fill them in, so every bar is one minute (or hour).
             now = int(time.time() // 60)
-            charts = {
-                kind: {m: series.get(m, 0) for m in range(now - 59, now + 1)}
-                for kind, series in ((k, history(k)) for k in ("processed", "failed"))
-            }
+            for kind in ("processed", "failed"):
+                series = history(kind, now - 1439)
+                hour = [series.get(m, 0) for m in range(now - 59, now + 1)]
+                day = [
+                    sum(series.get(m, 0) for m in range(h, h + 60))
+                    for h in range(now - 1439, now + 1, 60)
+                ]
+                charts += [
+                    (f"{kind} per minute, last hour", kind, hour),
+                    (f"{kind} per hour, last day", kind, day),
+                ]
         return self.render(
             request,
             "overview.html",

@@ -184,10 +184,12 @@ class AsyncAdapter(QueueAdapter):
 
     def _finish(self, entry: Entry, error: dict[str, Any] | None) -> None:
         self.entries.pop(entry.id, None)
-        day = time.strftime("%Y-%m-%d", time.gmtime())
-        self.counters[("processed", day)] = self.counters.get(("processed", day), 0) + 1
+        day, minute = time.strftime("%Y-%m-%d", time.gmtime()), str(int(time.time() // 60))
+        kinds = ("processed",) if error is None else ("processed", "failed")
+        for kind in kinds:
+            for period in (day, minute):
+                self.counters[(kind, period)] = self.counters.get((kind, period), 0) + 1
         if error is not None:
-            self.counters[("failed", day)] = self.counters.get(("failed", day), 0) + 1
             entry.state, entry.error = "dead", error
             self.dead[entry.id] = entry
             while len(self.dead) > self.keep_failed:
@@ -195,11 +197,11 @@ class AsyncAdapter(QueueAdapter):
 
     @property
     def performed(self) -> int:
-        return sum(n for (kind, _), n in self.counters.items() if kind == "processed")
+        return sum(n for (kind, p), n in self.counters.items() if kind == "processed" and "-" in p)
 
     @property
     def failed(self) -> int:
-        return sum(n for (kind, _), n in self.counters.items() if kind == "failed")
+        return sum(n for (kind, p), n in self.counters.items() if kind == "failed" and "-" in p)
 
     def wait_idle(self, timeout: float | None = None, include_scheduled: bool = False) -> bool:
         """Block until no job is ready or running (and none scheduled, if asked). True if idle."""

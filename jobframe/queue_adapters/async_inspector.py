@@ -192,3 +192,14 @@ class AsyncInspector:
         with self.adapter._cond:
             counters = dict(self.adapter.counters)
         return {kind: counters.get((kind, day), 0) for kind in ("processed", "failed")}
+
+    def history(self, kind: str, since_minute: int | None = None) -> dict[int, int]:
+        """Per-minute counts (epoch minute -> jobs) since ``since_minute`` (default: 24 hours)."""
+        since = int(time.time() // 60) - 1440 if since_minute is None else since_minute
+        with self.adapter._cond:
+            counters = dict(self.adapter.counters)
+        return {
+            int(p): n
+            for (k, p), n in counters.items()
+            if k == kind and "-" not in p and int(p) >= since
+        }

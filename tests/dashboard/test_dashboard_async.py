@@ -107,3 +107,17 @@ def test_arguments_search_on_the_jobs_page(client: TestClient, adapter: AsyncAda
     assert 'name="q"' in page.text and "needle-in-a-haystack" in page.text
     assert "just hay" not in page.text
     assert "just hay" in client.get("/jobs/ready").text
+
+
+def test_overview_charts_the_last_hour_and_day(client: TestClient, adapter: AsyncAdapter) -> None:
+    AsyncPageJob.perform_later("ok")
+    AsyncPageJob.perform_later("fail-now")
+    assert adapter.wait_idle(10)
+    html = client.get("/").text
+    for title in ("processed per minute, last hour", "failed per hour, last day"):
+        assert title in html
+    bars = re.findall(r'class="bar bar-(\w+)" title="(\d+)"', html)
+    assert len(bars) == 2 * (60 + 24)
+    processed = [int(n) for kind, n in bars if kind == "processed"]
+    assert sum(processed[:60]) == 2 and processed[-1] == 2  # in the last hour, and this hour
+    assert sum(int(n) for kind, n in bars if kind == "failed") == 2

@@ -267,8 +267,15 @@ class RedisInspector:
         )
         return {"processed": int(processed or 0), "failed": int(failed or 0)}
 
-    def history(self, kind: str, day: str | None = None) -> dict[int, int]:
-        """Per-minute counts (epoch minute -> jobs) of ``processed`` or ``failed`` for a day."""
-        day = day or day_and_minute(now_ms())[0]
-        raw = self.client.hgetall(f"{self.keys.stat(kind, 'm')}:{day}")
-        return {int(k): int(v) for k, v in raw.items()}
+    def history(self, kind: str, since_minute: int | None = None) -> dict[int, int]:
+        """Per-minute counts (epoch minute -> jobs) of ``processed`` or ``failed`` since
+        ``since_minute`` (default: the last 24 hours; kept for 3 days)."""
+        now = now_ms() // 60000
+        since = now - 1440 if since_minute is None else since_minute
+        days = sorted({day_and_minute(m * 60000)[0] for m in (since, now)})
+        found: dict[int, int] = {}
+        for day in days:
+            for minute, count in self.client.hgetall(f"{self.keys.stat(kind, 'm')}:{day}").items():
+                if int(minute) >= since:
+                    found[int(minute)] = found.get(int(minute), 0) + int(count)
+        return found
