@@ -203,8 +203,19 @@ class Dashboard:
     async def bulk(self, request: Request) -> Response:
         form = await self._form(request)
         state = request.path_params["state"]
+        if state not in STATES:
+            raise HTTPException(404)
         ids = [str(i) for i in form.getlist("id")]
         everything = form.get("all") == "1"
+        queue, job_class, text = (str(form.get(k) or "") or None for k in ("queue", "class", "q"))
+        if everything and (queue or job_class or text):
+            # "all" means all that match the filters the page shows, not the whole state.
+            text = text if getattr(self.inspector, "supports_search", False) else None
+            matching = self._every(state, queue, text)
+            ids = [r.id for r in matching if not job_class or job_class in (r.job_class or "")]
+            everything = False
+            if not ids:
+                return RedirectResponse(request.url_for("jobs", state=state), status_code=303)
         if everything or ids:
             self._act(state, form.get("action"), None if everything else ids, everything)
         return RedirectResponse(request.url_for("jobs", state=state), status_code=303)

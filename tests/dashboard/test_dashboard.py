@@ -185,6 +185,20 @@ def test_search_field_only_where_the_backend_can(client: TestClient, adapter: An
     PageJob.perform_later("other")
     page = client.get("/jobs/ready?q=findable")
     if adapter.inspector().supports_search:
-        assert 'name="q"' in page.text and "other" not in page.text
+        assert 'name="q" value="findable" placeholder' in page.text and "other" not in page.text
     else:
-        assert 'name="q"' not in page.text and "other" in page.text
+        assert "placeholder=\"text in the arguments\"" not in page.text and "other" in page.text
+
+
+def test_bulk_all_acts_on_the_filtered_jobs_only(client: TestClient, adapter: Any) -> None:
+    jobframe.perform_all_later([PageJob(f"f{i}") for i in range(3)])
+    jobframe.perform_all_later([PageJob(f"o{i}").set(queue="other-pages") for i in range(2)])
+    ids = fail_some(adapter, 5)
+    assert len(ids) == 5
+    token = csrf(client, "/jobs/dead")
+    form = {"csrf": token, "action": "discard", "all": "1", "queue": "other-pages"}
+    assert "matching the filter" in client.get("/jobs/dead?queue=other-pages").text
+    client.post("/jobs/dead/bulk", data=form)
+    inspector = adapter.inspector()
+    assert inspector.count("dead") == 3
+    assert inspector.count("dead", "other-pages") == 0
