@@ -235,7 +235,8 @@ class Dashboard:
         return RedirectResponse(request.url_for("jobs", state=state), status_code=303)
 
     async def workers(self, request: Request) -> Response:
-        return self.render(request, "workers.html", workers=self.inspector.workers())
+        workers = self.inspector.workers()
+        return self.render(request, "workers.html", workers=workers, now=time.time())
 
 
 def create_app(inspector: Inspector | None = None, auth: Auth | None = None) -> Starlette:

@@ -202,3 +202,14 @@ def test_bulk_all_acts_on_the_filtered_jobs_only(client: TestClient, adapter: An
     inspector = adapter.inspector()
     assert inspector.count("dead") == 3
     assert inspector.count("dead", "other-pages") == 0
+
+
+def test_workers_page_shows_heartbeat_age_and_current_jobs(client: TestClient, adapter: Any) -> None:
+    PageJob.perform_later("running")
+    backend = adapter.worker_backend()
+    backend.register(ProcessInfo("page-worker", ["pages"], 3))
+    (claim,) = backend.fetch("page-worker", ["pages"], 1, 0)
+    html = client.get("/workers").text
+    ages = [float(a) for a in re.findall(r"data-heartbeat-age>([\d.]+) s ago", html)]
+    assert ages and 0 <= ages[0] < 60
+    assert claim.id in html and "pages" in html
