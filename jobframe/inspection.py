@@ -57,7 +57,8 @@ class Inspector(Protocol):
 
     def queues(self) -> list[QueueInfo]: ...
 
-    #: whether ``jobs``/``count`` take ``search`` (text found in a job's stored arguments)
+    #: whether ``jobs``/``count`` take ``search`` (text found in a job's stored arguments) and
+    #: ``job_class`` (a substring of the class name); the dashboard filters itself otherwise
     supports_search: bool
 
     def jobs(
@@ -67,9 +68,16 @@ class Inspector(Protocol):
         offset: int = 0,
         limit: int = 50,
         search: str | None = None,
+        job_class: str | None = None,
     ) -> list[JobInfo]: ...
 
-    def count(self, state: State, queue: str | None = None, search: str | None = None) -> int: ...
+    def count(
+        self,
+        state: State,
+        queue: str | None = None,
+        search: str | None = None,
+        job_class: str | None = None,
+    ) -> int: ...
 
     def job(self, id: str) -> JobInfo | None: ...
 

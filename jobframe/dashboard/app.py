@@ -140,8 +140,8 @@ class Dashboard:
             if job_class:
                 rows = [r for r in rows if job_class in (r.job_class or "")]
             total = len(rows)
-        elif job_class:
-            # Inspectors cannot filter by class: scan every match so that the total and the
+        elif job_class and not can_search:
+            # This inspector cannot filter by class: scan every match so that the total and the
             # pages count the filtered jobs, not a filter of one page of all jobs.
             matches = [
                 r for r in self._every(state, queue, text) if job_class in (r.job_class or "")
@@ -150,9 +150,11 @@ class Dashboard:
             rows = matches[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         else:
             offset = (page - 1) * PAGE_SIZE
-            if text:  # arguments text search, where the backend can (supports_search)
-                rows = self.inspector.jobs(state, queue, offset, PAGE_SIZE, search=text)
-                total = self.inspector.count(state, queue, search=text)
+            if text or job_class:  # filtered by the backend (supports_search)
+                rows = self.inspector.jobs(
+                    state, queue, offset, PAGE_SIZE, search=text, job_class=job_class
+                )
+                total = self.inspector.count(state, queue, search=text, job_class=job_class)
             else:
                 rows = self.inspector.jobs(state, queue=queue, offset=offset, limit=PAGE_SIZE)
                 total = self.inspector.count(state, queue)

@@ -33,7 +33,13 @@ class AsyncInspector:
     def __init__(self, adapter: AsyncAdapter) -> None:
         self.adapter = adapter
 
-    def _all(self, state: State, queue: str | None, search: str | None = None) -> list[Entry]:
+    def _all(
+        self,
+        state: State,
+        queue: str | None,
+        search: str | None = None,
+        job_class: str | None = None,
+    ) -> list[Entry]:
         with self.adapter._cond:
             source = (
                 self.adapter.dead.values() if state == "dead" else self.adapter.entries.values()
@@ -42,6 +48,8 @@ class AsyncInspector:
             found = [e for e in source if e.state == wanted and (queue is None or e.queue == queue)]
         if search:
             found = [e for e in found if search in _arguments_text(e)]
+        if job_class:
+            found = [e for e in found if job_class in str(e.payload.get("job_class", ""))]
         if state == "dead":
             return found[::-1]  # newest failure first
         return sorted(
@@ -87,12 +95,19 @@ class AsyncInspector:
         offset: int = 0,
         limit: int = 50,
         search: str | None = None,
+        job_class: str | None = None,
     ) -> list[JobInfo]:
-        found = self._all(state, queue, search)
+        found = self._all(state, queue, search, job_class)
         return [self._info(e) for e in found[offset : offset + limit]]
 
-    def count(self, state: State, queue: str | None = None, search: str | None = None) -> int:
-        return len(self._all(state, queue, search))
+    def count(
+        self,
+        state: State,
+        queue: str | None = None,
+        search: str | None = None,
+        job_class: str | None = None,
+    ) -> int:
+        return len(self._all(state, queue, search, job_class))
 
     def job(self, id: str) -> JobInfo | None:
         with self.adapter._cond:

@@ -132,8 +132,9 @@ class RedisInspector:
         offset: int = 0,
         limit: int = 50,
         search: str | None = None,
+        job_class: str | None = None,
     ) -> list[JobInfo]:
-        if search:
+        if search or job_class:
             raise ValueError(
                 "the redis inspector cannot search arguments (supports_search is False)"
             )
@@ -144,8 +145,14 @@ class RedisInspector:
             for (id, q, extra), raw in zip(rows, raws, strict=True)
         ]
 
-    def count(self, state: State, queue: str | None = None, search: str | None = None) -> int:
-        if search:
+    def count(
+        self,
+        state: State,
+        queue: str | None = None,
+        search: str | None = None,
+        job_class: str | None = None,
+    ) -> int:
+        if search or job_class:
             raise ValueError(
                 "the redis inspector cannot search arguments (supports_search is False)"
             )

@@ -73,12 +73,20 @@ class SQLInspector:
             return sa.func.encode(jobs.c.payload, "escape")  # never fails on undecodable bytes
         return sa.cast(jobs.c.payload, sa.Text if name == "sqlite" else sa.String)
 
-    def _where(self, state: State, queue: str | None, search: str | None = None) -> list[Any]:
+    def _where(
+        self,
+        state: State,
+        queue: str | None,
+        search: str | None = None,
+        job_class: str | None = None,
+    ) -> list[Any]:
         clauses: list[Any] = [jobs.c.state == _STATES[state]]
         if queue is not None:
             clauses.append(jobs.c.queue == queue)
         if search:
             clauses.append(self._payload_text().contains(search, autoescape=True))
+        if job_class:
+            clauses.append(jobs.c.job_class.contains(job_class, autoescape=True))
         return clauses
 
     def jobs(
@@ -88,6 +96,7 @@ class SQLInspector:
         offset: int = 0,
         limit: int = 50,
         search: str | None = None,
+        job_class: str | None = None,
     ) -> list[JobInfo]:
         # Every order ends in the unique `seq`, so pages never overlap or skip rows.
         order: tuple[Any, ...] = {
@@ -96,7 +105,8 @@ class SQLInspector:
             "running": (jobs.c.claimed_at, jobs.c.seq),
             "dead": (jobs.c.finished_at.desc(), jobs.c.seq.desc()),  # newest failure first
         }[state]
-        query = sa.select(jobs).where(*self._where(state, queue, search)).order_by(*order)
+        query = sa.select(jobs).where(*self._where(state, queue, search, job_class))
+        query = query.order_by(*order)
         with self.engine.connect() as conn:
             rows = conn.execute(query.offset(offset).limit(limit)).all()
         return [self._info(r) for r in rows]
@@ -121,9 +131,15 @@ class SQLInspector:
             worker=row.claimed_by,
         )
 
-    def count(self, state: State, queue: str | None = None, search: str | None = None) -> int:
+    def count(
+        self,
+        state: State,
+        queue: str | None = None,
+        search: str | None = None,
+        job_class: str | None = None,
+    ) -> int:
         with self.engine.connect() as conn:
-            where = self._where(state, queue, search)
+            where = self._where(state, queue, search, job_class)
             query = sa.select(sa.func.count()).select_from(jobs).where(*where)
             return int(conn.execute(query).scalar_one())
 

@@ -348,6 +348,9 @@ def test_arguments_text_search(adapter: SQLAdapter) -> None:
         assert inspector.count("ready", search="50% off_") == 1  # % and _ are literal
         assert inspector.count("ready", search="5_% off") == 0
         assert inspector.count("dead", search="ann@") == 0
+        assert inspector.count("ready", job_class="SearchedJ") == 2
+        assert inspector.count("ready", job_class="NoSuchJob") == 0
+        assert len(inspector.jobs("ready", job_class="SearchedJ", search="bob@")) == 1
     finally:
         from jobframe.job import registry
 
