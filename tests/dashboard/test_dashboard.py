@@ -187,7 +187,7 @@ def test_search_field_only_where_the_backend_can(client: TestClient, adapter: An
     if adapter.inspector().supports_search:
         assert 'name="q" value="findable" placeholder' in page.text and "other" not in page.text
     else:
-        assert "placeholder=\"text in the arguments\"" not in page.text and "other" in page.text
+        assert 'placeholder="text in the arguments"' not in page.text and "other" in page.text
 
 
 def test_bulk_all_acts_on_the_filtered_jobs_only(client: TestClient, adapter: Any) -> None:
@@ -204,7 +204,9 @@ def test_bulk_all_acts_on_the_filtered_jobs_only(client: TestClient, adapter: An
     assert inspector.count("dead", "other-pages") == 0
 
 
-def test_workers_page_shows_heartbeat_age_and_current_jobs(client: TestClient, adapter: Any) -> None:
+def test_workers_page_shows_heartbeat_age_and_current_jobs(
+    client: TestClient, adapter: Any
+) -> None:
     PageJob.perform_later("running")
     backend = adapter.worker_backend()
     backend.register(ProcessInfo("page-worker", ["pages"], 3))
