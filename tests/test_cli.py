@@ -109,10 +109,6 @@ def test_generate_job_rejects_invalid_names(
     assert list(project.iterdir()) == []
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("jobframe.testing.pytest_plugin") is None,
-    reason="the jobs fixture is not written yet",
-)
 def test_the_generated_test_passes(project: Path) -> None:
     assert main(["generate", "job", "ProcessImageData"]) == 0
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JOBFRAME_", "PYTEST_"))}

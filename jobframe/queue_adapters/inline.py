@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from jobframe.errors import InvalidOptionError
 from jobframe.hookspecs import hookimpl
 from jobframe.queue_adapters.base import QueueAdapter
 
@@ -25,7 +26,8 @@ class InlineAdapter(QueueAdapter):
         job.execute(job.serialize())
 
     def enqueue_at(self, job: Job, timestamp: datetime) -> None:
-        raise NotImplementedError("the inline adapter runs jobs at once; use async, redis or sql")
+        # Never reached through the job layer (supports_delay is False), kept for direct callers.
+        raise InvalidOptionError("the inline adapter runs jobs at once; use async, redis or sql")
 
 
 @hookimpl
