@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-import os
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -12,6 +10,7 @@ import redis
 
 from jobframe.errors import EnqueueError, InvalidOptionError
 from jobframe.queue_adapters.base import QueueAdapter
+from jobframe.queue_adapters.ids import new_id
 from jobframe_redis.connection import Store, dump
 
 if TYPE_CHECKING:
@@ -21,22 +20,6 @@ if TYPE_CHECKING:
 
 PRIORITY_RANGE = range(-2048, 2048)
 BULK_CHUNK = 1000
-
-
-_node = os.urandom(6).hex()
-_counter = itertools.count()
-_node_pid = os.getpid()
-
-
-def new_id() -> str:
-    """A unique id for one enqueue: a random per-process node, then a counter (no uuid4 cost).
-
-    A retry is a new enqueue and gets a new id, so its payload never overwrites the running one.
-    """
-    global _node, _node_pid, _counter
-    if os.getpid() != _node_pid:  # forked: never share the parent's ids
-        _node, _node_pid, _counter = os.urandom(6).hex(), os.getpid(), itertools.count()
-    return f"{_node}{next(_counter):x}"
 
 
 def entry(job: Job, at: datetime | None) -> tuple[str, str, int, int, bytes]:

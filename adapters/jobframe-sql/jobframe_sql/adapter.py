@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -14,6 +12,7 @@ import sqlalchemy as sa
 
 from jobframe.errors import ConfigurationError, EnqueueError
 from jobframe.queue_adapters.base import QueueAdapter
+from jobframe.queue_adapters.ids import new_id
 from jobframe_sql.engine import create_engine, now_ms, retrying
 from jobframe_sql.schema import jobs
 
@@ -22,18 +21,7 @@ if TYPE_CHECKING:
     from jobframe_sql.inspector import SQLInspector
     from jobframe_sql.worker_backend import SQLWorkerBackend
 
-_node = os.urandom(6).hex()
-_node_pid = os.getpid()
-_counter = itertools.count()
 _current: ContextVar[sa.Connection | None] = ContextVar("jobframe_sql_connection", default=None)
-
-
-def new_id() -> str:
-    """A unique id per enqueue (per-process random node + counter)."""
-    global _node, _node_pid, _counter
-    if os.getpid() != _node_pid:
-        _node, _node_pid, _counter = os.urandom(6).hex(), os.getpid(), itertools.count()
-    return f"{_node}{next(_counter):x}"
 
 
 def row(job: Job, at: datetime | None) -> dict[str, Any]:
