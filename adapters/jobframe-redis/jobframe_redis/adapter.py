@@ -96,4 +96,4 @@ class RedisAdapter(QueueAdapter):
         return RedisInspector(self.store)
 
     def shutdown(self, timeout: float | None = None) -> None:
-        self.store.client.close()
+        self.store.close()

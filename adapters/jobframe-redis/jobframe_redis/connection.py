@@ -14,6 +14,7 @@ from redis.exceptions import NoScriptError
 
 from jobframe_redis import scripts
 from jobframe_redis.keys import Keys
+from jobframe_redis.wire import WirePool
 
 
 def now_ms() -> int:
@@ -40,6 +41,11 @@ class Store:
         client_options.setdefault("health_check_interval", 30)
         self.url = url
         self.client: redis.Redis = client or redis.Redis.from_url(url, **client_options)
+        self.wire: WirePool | None = None
+        if client is None and not url.startswith("rediss"):
+            self.wire = WirePool(
+                url, client_options["socket_timeout"], client_options["socket_connect_timeout"]
+            )
         self.keys = Keys(prefix)
         self.enqueue = self.client.register_script(scripts.ENQUEUE)
         self.fetch = self.client.register_script(scripts.FETCH)
@@ -54,11 +60,19 @@ class Store:
         self.enqueue_keys = [k.jobs, k.seq, k.wake, k.scheduled, k.queues]
 
     def run(self, script: Script, keys: list[str], args: list[Any]) -> Any:
-        """EVALSHA on a pooled connection, loading the script if the server lacks it.
+        """EVALSHA, loading the script if the server lacks it.
 
-        The hot path (every enqueue) goes here rather than through ``Script.__call__``, whose
-        retry and argument layers cost more than the round trip itself on loopback.
+        The hot path (every enqueue, fetch and outcome) goes here rather than through
+        ``Script.__call__``, whose layers cost more than the round trip itself on loopback: over
+        the lean `WirePool` when the URL is plain TCP or a Unix socket, else redis-py's pool.
         """
+        wire = self.wire
+        if wire is not None:
+            try:
+                return wire.call("EVALSHA", script.sha, len(keys), *keys, *args)
+            except NoScriptError:
+                wire.call("SCRIPT", "LOAD", script.script)
+                return wire.call("EVALSHA", script.sha, len(keys), *keys, *args)
         pool = self.client.connection_pool
         conn: Any = pool.get_connection()
         try:
@@ -75,6 +89,11 @@ class Store:
             raise
         finally:
             pool.release(conn)
+
+    def close(self) -> None:
+        if self.wire is not None:
+            self.wire.close()
+        self.client.close()
 
     def fetch_keys(self) -> list[str]:
         k = self.keys

@@ -69,9 +69,10 @@ class RedisWorkerBackend:
 
     def _fetch(self, process_id: str, queues: list[str], limit: int) -> list[Claim]:
         store = self.store
-        reply = store.fetch(
-            keys=store.fetch_keys(),
-            args=[store.stem, process_id, limit, now_ms(), self._fetch_id, *queues],
+        reply = store.run(
+            store.fetch,
+            store.fetch_keys(),
+            [store.stem, process_id, limit, now_ms(), self._fetch_id, *queues],
         )
         # Only a call whose reply arrived gets a new id: one that raised may still have claimed
         # jobs in Redis, and the next call (like redis-py's own retries) gets those back.
@@ -100,7 +101,7 @@ class RedisWorkerBackend:
             args.append(len(outcome.retries))
             for entry in outcome.retries:
                 args.extend(entry)
-        store.complete(keys=store.complete_keys(), args=args)
+        store.run(store.complete, store.complete_keys(), args)
 
     def retry_entry(self, job: Any, adapter: Any) -> Any | None:
         """The retry as an enqueue entry, when it goes to this very store."""
