@@ -90,6 +90,12 @@ class Store:
         finally:
             pool.release(conn)
 
+    def blpop(self, key: str, timeout: float) -> Any:
+        """BLPOP one key; None when ``timeout`` (seconds) passed with nothing to pop."""
+        if self.wire is not None:
+            return self.wire.call("BLPOP", key, timeout, wait=timeout)
+        return self.client.blpop([key], timeout=timeout)
+
     def close(self) -> None:
         if self.wire is not None:
             self.wire.close()

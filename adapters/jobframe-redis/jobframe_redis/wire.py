@@ -90,11 +90,20 @@ class Wire:
         if options.get("db"):
             self.call("SELECT", options["db"])
 
-    def call(self, *args: Any) -> Any:
-        """Send one command and return its reply (bytes, int, list or None)."""
+    def call(self, *args: Any, wait: float = 0.0) -> Any:
+        """Send one command and return its reply (bytes, int, list or None). ``wait``: seconds
+        the command itself may block in Redis (BLPOP's timeout), on top of the socket timeout."""
         try:
             self.sock.sendall(pack(args))
-            reply = self._read()
+            if wait:
+                timeout = self.options["timeout"]
+                self.sock.settimeout(None if timeout is None else timeout + wait)
+                try:
+                    reply = self._read()
+                finally:
+                    self.sock.settimeout(timeout)
+            else:
+                reply = self._read()
         except TimeoutError as exc:
             self.close()
             raise redis.TimeoutError(f"Redis did not answer in time: {exc}") from exc
@@ -152,7 +161,7 @@ class WirePool:
         self.idle: list[Wire] = []
         self.pid = os.getpid()
 
-    def call(self, *args: Any) -> Any:
+    def call(self, *args: Any, wait: float = 0.0) -> Any:
         if self.pid != os.getpid():
             self.idle, self.pid = [], os.getpid()
         try:
@@ -161,7 +170,7 @@ class WirePool:
             wire = Wire(self.options)
         else:
             try:
-                reply = wire.call(*args)
+                reply = wire.call(*args, wait=wait)
             except redis.ConnectionError:
                 # An idle connection the server (or a restart) closed since its last use: the
                 # command never reached Redis, so send it once more on a new connection.
@@ -169,7 +178,7 @@ class WirePool:
             else:
                 self.idle.append(wire)
                 return reply
-        reply = wire.call(*args)
+        reply = wire.call(*args, wait=wait)
         self.idle.append(wire)
         return reply
 

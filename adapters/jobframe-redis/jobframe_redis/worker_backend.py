@@ -63,7 +63,7 @@ class RedisWorkerBackend:
         if claims or timeout <= 0:
             return claims
         # Nothing ready: sleep in Redis until an enqueue pushes a wake-up token.
-        if self.store.client.blpop([self.store.keys.wake], timeout=timeout) is None:
+        if self.store.blpop(self.store.keys.wake, timeout) is None:
             return []
         return self._fetch(process_id, queues, limit)
 
