@@ -110,8 +110,7 @@ def profile_processing(n: int, concurrency: int, top: int, save: str | None) -> 
         worker.run(install_signals=False)
     finally:
         main.disable()
-        worker._pool.shutdown(wait=True)
-        for thread in worker._threads:
+        for thread in [*worker._pool._threads, *worker._threads]:
             thread.join(5)
         threading.Thread.run = original_run  # type: ignore[method-assign]
     elapsed = done[0] - start

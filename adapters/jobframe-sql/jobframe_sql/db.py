@@ -75,7 +75,8 @@ def _engine(args: argparse.Namespace) -> sa.Engine:
     return create_engine(url)
 
 
-def _run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """``jobframe db ACTION``: what the command registered by `jobframe_sql.plugin` does."""
     engine = _engine(args)
     try:
         if args.action == "init":
@@ -87,9 +88,3 @@ def _run(args: argparse.Namespace) -> int:
         engine.dispose()
     return 0
 
-
-def add_arguments(cli: Any) -> None:
-    parser = cli.add_parser("db", help="create or upgrade the SQL backend's tables")
-    parser.add_argument("action", choices=("init", "upgrade"))
-    parser.add_argument("--url", help="SQLAlchemy URL (default: the configured sql adapter's)")
-    parser.set_defaults(func=_run)

@@ -14,6 +14,15 @@ def register_adapters(register: Any) -> None:
 
 @hookimpl
 def register_commands(cli: Any) -> None:
-    from jobframe_sql.db import add_arguments
+    # Every `jobframe` command builds this parser: SQLAlchemy is imported only when `db` runs,
+    # not on each `jobframe work` start of a Redis worker.
+    parser = cli.add_parser("db", help="create or upgrade the SQL backend's tables")
+    parser.add_argument("action", choices=("init", "upgrade"))
+    parser.add_argument("--url", help="SQLAlchemy URL (default: the configured sql adapter's)")
+    parser.set_defaults(func=_run_db)
 
-    add_arguments(cli)
+
+def _run_db(args: Any) -> int:
+    from jobframe_sql.db import run
+
+    return run(args)
