@@ -4,12 +4,17 @@ Sources, weakest first: built-in defaults; ``[tool.jobframe]`` in the nearest ``
 a ``jobframe.toml``, whose keys sit at the top level) found from the current directory upward; that
 file's ``environments.<JOBFRAME_ENV>`` table; the variables ``JOBFRAME_ADAPTER`` and
 ``JOBFRAME_URL``; and last ``jobframe.configure(...)`` in code, which wins over all.
+
+String values in the file's ``adapter_options`` may name environment variables, as
+``${REDIS_URL}`` or ``${REDIS_URL:-redis://127.0.0.1:6379/0}`` (``$${`` is a literal ``${``), so
+one file serves every deployment without secrets in it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import threading
 import tomllib
 from collections.abc import Callable, Mapping
@@ -139,6 +144,34 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigurationError(f"{path} is not valid TOML: {exc}. Fix the file.") from exc
 
 
+_VARIABLE = re.compile(r"\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _interpolate(value: Any, env: Mapping[str, str], where: str) -> Any:
+    """``value`` with ``${NAME}`` / ``${NAME:-default}`` replaced from ``env``, recursively."""
+    if isinstance(value, dict):
+        return {k: _interpolate(v, env, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, env, where) for v in value]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        escaped, name, default = match.groups()
+        if escaped:
+            return match.group(0)[1:]
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigurationError(
+            f"{where} uses ${{{name}}}, but the environment variable {name} is not set: set it, "
+            f"or give a default as ${{{name}:-value}}."
+        )
+
+    return _VARIABLE.sub(replace, value)
+
+
 def load(start: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from the config file and the environment (ignores `configure`)."""
     env = os.environ if environ is None else environ
@@ -158,6 +191,10 @@ def load(start: Path | None = None, environ: Mapping[str, str] | None = None) ->
         if not isinstance(overlay, dict):
             raise ConfigurationError(f"'environments.{environment}' in {path} must be a table.")
         values.update(_validate(overlay, f"{path} [environments.{environment}]"))
+        if "adapter_options" in values:
+            values["adapter_options"] = _interpolate(
+                values["adapter_options"], env, f"adapter_options in {path}"
+            )
     if env.get("JOBFRAME_ADAPTER"):
         values.update(_validate({"adapter": env["JOBFRAME_ADAPTER"]}, "$JOBFRAME_ADAPTER"))
     for var, key in (

@@ -196,3 +196,32 @@ def test_configure_rejects_unknown_keys_and_bad_types() -> None:
         config.configure(adaptor="inline")
     with pytest.raises(ConfigurationError, match="shutdown_timeout"):
         config.configure(shutdown_timeout=True)
+
+
+def test_adapter_options_name_environment_variables(tmp_path: Path) -> None:
+    (tmp_path / "jobframe.toml").write_text(
+        'adapter = "redis"\n'
+        "[adapter_options]\n"
+        'url = "${REDIS_URL:-redis://127.0.0.1:6379/0}"\n'
+        'prefix = "${APP}-jobs"\n'
+        'note = "costs $${HOME} literally"\n'
+        "[environments.production.adapter_options]\n"
+        'url = "${REDIS_URL}"\n'
+    )
+    local = config.load(tmp_path, environ={"APP": "shop"})
+    assert dict(local.adapter_options) == {
+        "url": "redis://127.0.0.1:6379/0",
+        "prefix": "shop-jobs",
+        "note": "costs ${HOME} literally",
+    }
+    env = {"APP": "shop", "JOBFRAME_ENV": "production", "REDIS_URL": "redis://cache:6380/2"}
+    assert config.load(tmp_path, environ=env).adapter_options["url"] == "redis://cache:6380/2"
+
+
+def test_a_missing_environment_variable_names_it_and_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "jobframe.toml").write_text('[adapter_options]\nurl = "${DATABASE_URL}"\n')
+    with pytest.raises(ConfigurationError) as raised:
+        config.load(tmp_path, environ={})
+    message = str(raised.value)
+    assert "DATABASE_URL" in message and "jobframe.toml" in message
+    assert "${DATABASE_URL:-value}" in message
