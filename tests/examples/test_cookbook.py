@@ -1,0 +1,309 @@
+"""examples/cookbook: each recipe run for real (SQLite, `jobframe work`), and its jobs in-process.
+
+The slow tests run ``python -m cookbook RECIPE --folder DIR`` exactly as the README says, then look
+at what the worker left behind: rows, files, the job table (through the SQL inspector), and the
+output. The fast tests import the recipes' job classes and run them with the `jobs` fixture.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import sqlalchemy as sa
+from PIL import Image
+
+import jobframe
+from jobframe.global_id import register_locator, unregister_locator
+from jobframe.notifications import Event
+from jobframe.testing import JobsHelper
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+# --- the recipes, run for real -----------------------------------------------------------------
+
+
+def cook(recipe: str, folder: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m cookbook RECIPE --folder FOLDER`` in ``examples/``: files in FOLDER/RECIPE."""
+    result = subprocess.run(
+        [sys.executable, "-m", "cookbook", recipe, "--folder", str(folder)],
+        cwd=EXAMPLES,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def dead_jobs(folder: Path) -> int:
+    """Jobs in the dead set of the recipe's job database, read through the SQL inspector."""
+    import jobframe_sql
+
+    adapter = jobframe_sql.SQLAdapter(url=f"sqlite:///{folder / 'jobs.sqlite3'}")
+    try:
+        return int(adapter.inspector().count("dead"))
+    finally:
+        adapter.shutdown()
+
+
+def shop_rows(folder: Path, query: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(folder / "shop.sqlite3") as db:
+        return db.execute(query).fetchall()
+
+
+@pytest.mark.slow
+def test_global_ids_recipe(tmp_path: Path) -> None:
+    result = cook("global_ids", tmp_path)
+    out, folder = result.stdout, tmp_path / "global_ids"
+
+    # 1. the worker loaded the row by its GlobalID and updated it
+    assert "the widget is stored as gid://cookbook/Widget/1" in out
+    assert "  UpdateWidgetJob: sprocket $9.99 -> $12.50" in out
+    widgets = shop_rows(folder, "SELECT name, price_cents FROM widgets ORDER BY id")
+    assert widgets == [("sprocket", 1250), ("gizmo", 1500)]
+
+    # 2. the deleted row's job was discarded (logged), not failed
+    assert "discarded: args[0]: gid://cookbook/Widget/3: there is no Widget with id 3." in out
+    assert "ERROR jobframe: Discarded UpdateWidgetJob" in result.stderr
+    assert dead_jobs(folder) == 0
+
+    # 3. the notice reports the prices it was given, not the row's price when it ran
+    notice = "gizmo: $20.00 -> $18.00"
+    assert f"  NotifyPriceChangeJob: {notice} (as enqueued; the row says $15.00 now)" in out
+    assert (folder / "outbox" / "price-change-2.txt").read_text() == notice + "\n"
+
+    assert "Runs: 3, failed jobs: 0" in out
+    assert out.index("Running `jobframe work") < out.index("UpdateWidgetJob: sprocket")
+
+
+@pytest.mark.slow
+def test_thumbnails_recipe(tmp_path: Path) -> None:
+    out = cook("thumbnails", tmp_path).stdout
+    photos = tmp_path / "thumbnails" / "photos"
+    for name, size in (("landscape", (128, 85)), ("portrait", (85, 128))):
+        with Image.open(photos / f"{name}.thumb.png") as thumb:
+            assert (thumb.format, thumb.size) == ("PNG", size)
+        assert f"  MakeThumbnailJob: {name}.jpg -> {name}.thumb.png {size[0]}x{size[1]}" in out
+    assert "Runs: 2, failed jobs: 0" in out
+
+
+@pytest.mark.slow
+def test_scheduled_report_recipe(tmp_path: Path) -> None:
+    out = cook("scheduled_report", tmp_path).stdout
+    [path] = (tmp_path / "scheduled_report" / "reports").glob("sales-*.json")
+    report = json.loads(path.read_text())
+    due, started = (datetime.fromisoformat(report[key]) for key in ("due", "started_at"))
+    assert started >= due, report
+    assert started - due < timedelta(seconds=10), "the worker ran it soon after it was due"
+    assert "Scheduled jobs: 1" in out
+    assert "not before it was due" in out
+    assert "Runs: 1, failed jobs: 0" in out
+
+
+@pytest.mark.slow
+def test_bulk_import_recipe(tmp_path: Path) -> None:
+    out = cook("bulk_import", tmp_path).stdout
+    folder = tmp_path / "bulk_import"
+    products = shop_rows(folder, "SELECT sku, name, quantity FROM products ORDER BY sku")
+    assert products == [(f"SKU-{n:05d}", f"Widget no. {n}", n % 17) for n in range(1, 1001)]
+    # 1,000 runs for 1,000 rows: every job ran exactly once (no duplicate run, no retry)
+    assert "Runs: 1000, failed jobs: 0" in out
+    assert "Enqueued 1000 jobs in " in out
+    assert "with 1 INSERT statement(s):\n  INSERT INTO jobframe_jobs (1000 rows)\n" in out
+    assert "Imported 1000 products in " in out
+    assert dead_jobs(folder) == 0
+
+
+@pytest.mark.slow
+def test_flaky_http_recipe(tmp_path: Path) -> None:
+    result = cook("flaky_http", tmp_path)
+    out = result.stdout
+    assert "The service answered: 503, 503, 503, 200" in out
+    for attempt in (1, 2, 3, 4):
+        assert f"  FetchRatesJob attempt {attempt}: GET http://127.0.0.1:" in out
+    assert "  FetchRatesJob: got {'EUR': 0.92, 'GBP': 0.79} on attempt 4" in out
+    assert "Runs: 4, failed jobs: 0" in out
+    assert result.stderr.count("ServiceUnavailable: http://127.0.0.1") == 3
+    rates = json.loads((tmp_path / "flaky_http" / "rates.json").read_text())
+    assert rates["attempts"] == 4 and rates["rates"] == {"EUR": 0.92, "GBP": 0.79}
+
+
+# --- the recipes' jobs, in-process with the `jobs` fixture -------------------------------------
+
+
+@pytest.fixture
+def data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The cookbook importable, and its data folder a fresh temporary one."""
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    monkeypatch.setenv("COOKBOOK_DATA", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
+def shop(data: Path) -> Iterator[ModuleType]:
+    """``cookbook.shop`` with its locator registered for this test only."""
+    from cookbook import shop
+
+    register_locator(shop.LOCATOR)
+    yield shop
+    unregister_locator(shop.LOCATOR)
+    shop.dispose_engines()
+
+
+def add_widget(shop: ModuleType, name: str, cents: int) -> object:
+    with shop.new_session() as session, session.begin():
+        widget = shop.Widget(name=name, price_cents=cents)
+        session.add(widget)
+    return widget
+
+
+def test_update_widget_job_updates_the_row_it_locates(shop: ModuleType, jobs: JobsHelper) -> None:
+    from cookbook.global_ids import UpdateWidgetJob
+
+    widget = add_widget(shop, "sprocket", 999)
+    UpdateWidgetJob.perform_later(widget, price_cents=1250)
+    [record] = jobs.enqueued_jobs
+    assert record.payload["arguments"] == [{"_jf": "gid", "value": "gid://cookbook/Widget/1"}]
+
+    assert jobs.perform_enqueued_jobs() == 1
+    with shop.new_session() as session:
+        assert session.get(shop.Widget, 1).price_cents == 1250
+
+
+def test_a_deleted_widget_is_discarded_not_failed(shop: ModuleType, jobs: JobsHelper) -> None:
+    from cookbook.global_ids import UpdateWidgetJob
+
+    widget = add_widget(shop, "doohickey", 500)
+    UpdateWidgetJob.perform_later(widget, price_cents=450)
+    with shop.new_session() as session, session.begin():
+        session.delete(session.get(shop.Widget, 1))
+
+    discarded: list[Event] = []
+    unsubscribe = jobframe.subscribe("discard", discarded.append)
+    try:
+        assert jobs.perform_enqueued_jobs() == 1  # does not raise
+    finally:
+        unsubscribe()
+    [event] = discarded
+    assert isinstance(event.payload["error"], jobframe.DeserializationError)
+    assert isinstance(event.payload["error"].__cause__, jobframe.RecordNotFound)
+
+
+def test_the_price_notice_reports_the_prices_it_was_given(
+    shop: ModuleType, data: Path, jobs: JobsHelper
+) -> None:
+    from cookbook.global_ids import NotifyPriceChangeJob, set_price
+
+    gizmo = add_widget(shop, "gizmo", 2000)
+    set_price(1, 1800)
+    NotifyPriceChangeJob.perform_later(gizmo, old_price_cents=2000, new_price_cents=1800)
+    set_price(1, 1500)  # changed again before the job runs
+
+    jobs.perform_enqueued_jobs()
+    assert (data / "outbox" / "price-change-1.txt").read_text() == "gizmo: $20.00 -> $18.00\n"
+
+
+def test_make_thumbnail_job_fits_the_image_in_the_box(data: Path, jobs: JobsHelper) -> None:
+    from cookbook.thumbnails import MakeThumbnailJob, draw_photo, thumbnail_path
+
+    photo = draw_photo(data / "wide.jpg", (400, 100))
+    MakeThumbnailJob.perform_later(photo, size=(64, 64))
+    jobs.assert_enqueued_with(job=MakeThumbnailJob, args=[photo], kwargs={"size": (64, 64)})
+    jobs.perform_enqueued_jobs()
+    with Image.open(thumbnail_path(photo)) as thumb:
+        assert thumb.size == (64, 16)
+
+
+def test_a_missing_photo_is_discarded(data: Path, jobs: JobsHelper) -> None:
+    from cookbook.thumbnails import MakeThumbnailJob
+
+    MakeThumbnailJob.perform_later(data / "deleted.jpg")
+    assert jobs.perform_enqueued_jobs() == 1  # FileNotFoundError: discarded, does not raise
+
+
+def test_the_report_waits_until_it_is_due(data: Path, jobs: JobsHelper) -> None:
+    from cookbook.scheduled_report import SalesReportJob, report_path
+
+    due = datetime.now(UTC) + timedelta(hours=1)
+    SalesReportJob.set(wait_until=due).perform_later(date(2030, 1, 2))
+    jobs.assert_enqueued_with(job=SalesReportJob, at=due, queue="reports")
+    assert jobs.perform_enqueued_jobs(at=datetime.now(UTC)) == 0  # not due yet
+    assert jobs.perform_enqueued_jobs(at=due) == 1
+    report = json.loads(report_path(date(2030, 1, 2)).read_text())
+    assert datetime.fromisoformat(report["due"]) == due
+
+
+def test_bulk_import_is_one_call_and_idempotent(
+    shop: ModuleType, data: Path, jobs: JobsHelper
+) -> None:
+    from cookbook.bulk_import import ImportRowJob, read_jobs, write_csv
+
+    import_jobs = read_jobs(write_csv(data / "stock.csv", 20))
+    enqueued: list[Event] = []
+    unsubscribe = jobframe.subscribe("enqueue_all", enqueued.append)
+    try:
+        assert jobframe.perform_all_later(import_jobs) == 20
+    finally:
+        unsubscribe()
+    assert len(enqueued) == 1, "one bulk enqueue, not 20"
+    assert jobs.perform_enqueued_jobs() == 20
+
+    ImportRowJob.perform_now("SKU-00003", name="Widget no. 3", quantity=99)  # delivered again
+    with shop.new_session() as session:
+        products = session.scalars(sa.select(shop.Product).order_by(shop.Product.sku)).all()
+    assert len(products) == 20
+    assert [p.quantity for p in products][:4] == [1, 2, 99, 4]
+
+
+def test_fetch_rates_retries_until_the_service_answers(data: Path, jobs: JobsHelper) -> None:
+    from cookbook.flaky_http import FetchRatesJob
+    from cookbook.flaky_service import FlakyService
+
+    with FlakyService(failures=2) as service:
+        FetchRatesJob.perform_later(service.url)
+        assert jobs.perform_enqueued_jobs() == 3  # performs the retries whatever their time
+    assert service.statuses == [503, 503, 200]
+    assert len({record.job_id for record in jobs.performed_jobs}) == 1, "one job, three runs"
+    assert json.loads((data / "rates.json").read_text())["attempts"] == 3
+
+
+def test_fetch_rates_gives_up_after_its_attempts(data: Path, jobs: JobsHelper) -> None:
+    from cookbook.flaky_http import ATTEMPTS, FetchRatesJob, ServiceUnavailable
+    from cookbook.flaky_service import FlakyService
+
+    with FlakyService(failures=100) as service:
+        FetchRatesJob.perform_later(service.url)
+        with pytest.raises(ServiceUnavailable, match="answered 503"):
+            jobs.perform_enqueued_jobs()
+    assert service.statuses == [503] * ATTEMPTS
+
+
+def test_an_unreachable_service_is_retried_too(data: Path, jobs: JobsHelper) -> None:
+    from cookbook.flaky_http import ATTEMPTS, FetchRatesJob, ServiceUnavailable
+
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    FetchRatesJob.perform_later(f"http://127.0.0.1:{port}/rates")
+    with pytest.raises(ServiceUnavailable, match="is unreachable"):
+        jobs.perform_enqueued_jobs()
+    assert len(jobs.performed_jobs) == ATTEMPTS
+
+
+def test_the_demo_backoff_is_polynomially_longer_in_hundredths(data: Path) -> None:
+    from cookbook.flaky_http import hurried_polynomially_longer
+
+    delays = [hurried_polynomially_longer(n) for n in (1, 2, 3, 4)]
+    assert delays == pytest.approx([0.03, 0.18, 0.83, 2.58])
+    assert delays == pytest.approx([jobframe.polynomially_longer(n) / 100 for n in (1, 2, 3, 4)])
