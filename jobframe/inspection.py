@@ -79,6 +79,14 @@ class Inspector(Protocol):
         job_class: str | None = None,
     ) -> int: ...
 
+    def pending(self) -> int:
+        """Jobs not finished yet (ready, scheduled or running), counted in one consistent read.
+
+        Summing ``count()`` per state is not the same: a job that moves from running to
+        scheduled (a retry) between two counts is missed, and "0 left" would be wrong.
+        """
+        ...
+
     def job(self, id: str) -> JobInfo | None: ...
 
     def retry(self, ids: list[str] | None = None, all: bool = False) -> int: ...

@@ -19,10 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import sqlalchemy as sa
-
 import jobframe
-import jobframe_sql
 from jobframe import queue_adapters
 
 #: The folder that holds the ``cookbook`` package, so that ``jobframe work cookbook.RECIPE`` can
@@ -80,14 +77,12 @@ class Sandbox:
         if init.wait() != 0:
             raise RuntimeError(f"`jobframe db init` failed for {self.url}")
         jobframe.configure(adapter="sql", adapter_options={"url": self.url})
-        self._engine = sa.create_engine(self.url)  # for reading the job table's states
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         queue_adapters.get().shutdown()
-        self._engine.dispose()
 
     @property
     def inspector(self) -> Any:
@@ -95,17 +90,8 @@ class Sandbox:
         return queue_adapters.get().inspector()  # type: ignore[attr-defined]
 
     def pending(self) -> int:
-        """Jobs not done yet: ready, scheduled (retries included) or running.
-
-        One query, so one consistent snapshot. Summing ``inspector.count(state)`` over the three
-        states would read them one after another and could miss a job moving between them (a run
-        that ends with a retry goes from running to scheduled) and report 0 too early.
-        """
-        table = jobframe_sql.metadata.tables["jobframe_jobs"]
-        unfinished = table.c.state.in_(("ready", "scheduled", "claimed"))
-        with self._engine.connect() as connection:
-            query = sa.select(sa.func.count()).select_from(table).where(unfinished)
-            return int(connection.scalar(query) or 0)
+        """Jobs not done yet (ready, scheduled, running), read in one consistent query."""
+        return int(self.inspector.pending())
 
     def work(self, module: str, *, concurrency: int = 4, timeout: float = 60) -> WorkResult:
         """Run ``jobframe work MODULE`` until no job is pending, then stop it with SIGTERM.

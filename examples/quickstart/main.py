@@ -50,7 +50,7 @@ def run(folder: Path) -> None:
     worker = jobframe_command("work", "jobs", "-c", "3", "--log-level", "WARNING", env=env)
     inspector = queue_adapters.get().inspector()  # type: ignore[attr-defined]
     deadline = time.monotonic() + 60
-    while any(inspector.count(state) for state in ("ready", "scheduled", "running")):
+    while inspector.pending():  # ready, scheduled or running, in one consistent read
         if time.monotonic() > deadline or worker.poll() is not None:
             worker.kill()
             sys.exit("the worker did not finish the jobs")

@@ -109,6 +109,10 @@ class AsyncInspector:
     ) -> int:
         return len(self._all(state, queue, search, job_class))
 
+    def pending(self) -> int:
+        with self.adapter._cond:
+            return sum(1 for e in self.adapter.entries.values() if e.state != "dead")
+
     def job(self, id: str) -> JobInfo | None:
         with self.adapter._cond:
             entry = self.adapter.entries.get(id) or self.adapter.dead.get(id)

@@ -215,3 +215,22 @@ def test_workers_page_shows_heartbeat_age_and_current_jobs(
     ages = [float(a) for a in re.findall(r"data-heartbeat-age>([\d.]+) s ago", html)]
     assert ages and 0 <= ages[0] < 60
     assert claim.id in html and "pages" in html
+
+
+def test_pending_counts_ready_scheduled_and_running_in_one_read(adapter: Any) -> None:
+    inspector = adapter.inspector()
+    assert inspector.pending() == 0
+    for n in range(4):
+        PageJob.perform_later(f"ready {n}")
+    PageJob.set(wait=3600).perform_later("later")
+    assert inspector.pending() == 5
+    backend = adapter.worker_backend()
+    backend.register(ProcessInfo("pending-worker", ["*"], 2))
+    done, failed = backend.fetch("pending-worker", ["*"], 2, 0)
+    assert inspector.count("running") == 2 and inspector.pending() == 5, "running still pending"
+    error = {"class": "ValueError", "message": "no", "traceback": ""}
+    backend.complete(
+        "pending-worker", [Outcome(done, "done"), Outcome(failed, "failed", error, attempts=1)]
+    )
+    assert inspector.count("dead") == 1
+    assert inspector.pending() == 3, "neither a finished nor a dead job is pending"

@@ -121,3 +121,13 @@ def test_overview_charts_the_last_hour_and_day(client: TestClient, adapter: Asyn
     processed = [int(n) for kind, n in bars if kind == "processed"]
     assert sum(processed[:60]) == 2 and processed[-1] == 2  # in the last hour, and this hour
     assert sum(int(n) for kind, n in bars if kind == "failed") == 2
+
+
+def test_pending_counts_scheduled_and_unfinished_jobs_not_dead_ones(adapter: AsyncAdapter) -> None:
+    inspector = adapter.inspector()
+    AsyncPageJob.set(wait=timedelta(hours=1)).perform_later("later")
+    AsyncPageJob.perform_later("fail now")
+    AsyncPageJob.perform_later("fine")
+    assert adapter.wait_idle(10)
+    assert inspector.count("dead") == 1
+    assert inspector.pending() == 1, "only the scheduled job is left"

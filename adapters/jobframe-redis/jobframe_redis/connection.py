@@ -54,6 +54,7 @@ class Store:
         self.maintain = self.client.register_script(scripts.MAINTAIN)
         self.dead = self.client.register_script(scripts.DEAD)
         self.clear = self.client.register_script(scripts.CLEAR)
+        self.pending = self.client.register_script(scripts.PENDING)
 
         k = self.keys
         self.stem = k.base

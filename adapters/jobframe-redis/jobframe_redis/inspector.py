@@ -165,6 +165,11 @@ class RedisInspector:
         key = {"scheduled": k.scheduled, "dead": k.dead}.get(state)
         return int(self.client.zcard(key)) if key else int(self.client.hlen(k.inflight))
 
+    def pending(self) -> int:
+        k = self.keys
+        keys = [k.queues, k.scheduled, k.inflight]
+        return int(self.store.run(self.store.pending, keys, [self.store.stem]))
+
     def job(self, id: str) -> JobInfo | None:
         """One job by its backend id, in whatever state it is."""
         k = self.keys

@@ -282,3 +282,13 @@ end
 redis.call('DEL', qkey)
 return #ids
 """
+
+# KEYS: queues, scheduled, inflight; ARGV: stem
+# Ready (every queue) + scheduled + running in one atomic read, for `RedisInspector.pending`.
+PENDING = """
+local n = redis.call('ZCARD', KEYS[2]) + redis.call('HLEN', KEYS[3])
+for _, q in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  n = n + redis.call('ZCARD', ARGV[1] .. 'q:' .. q)
+end
+return n
+"""

@@ -143,6 +143,12 @@ class SQLInspector:
             query = sa.select(sa.func.count()).select_from(jobs).where(*where)
             return int(conn.execute(query).scalar_one())
 
+    def pending(self) -> int:
+        states = (_STATES["ready"], _STATES["scheduled"], _STATES["running"])
+        query = sa.select(sa.func.count()).select_from(jobs).where(jobs.c.state.in_(states))
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())  # one statement: one snapshot
+
     def job(self, id: str) -> JobInfo | None:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(jobs).where(jobs.c.id == id)).first()
