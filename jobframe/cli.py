@@ -120,7 +120,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.simplefilter("ignore", JobframePluginWarning)
         try:
             parser = build_parser(args_list)
-            args = parser.parse_args(args_list)
+            args, extra = parser.parse_known_args(args_list)
+            if extra and isinstance(getattr(args, "imports", None), list):
+                # `jobframe work app.jobs --queues '*' app.mailers`: modules after the options
+                # too (argparse's nargs="*" positional would take only the first run of them).
+                if any(word.startswith("-") for word in extra):
+                    args._parser.error(f"unrecognized arguments: {' '.join(extra)}")
+                args.imports.extend(extra)
+            elif extra:
+                args._parser.error(f"unrecognized arguments: {' '.join(extra)}")
             func: Callable[[argparse.Namespace], int | None] | None = getattr(args, "func", None)
             if func is None:
                 args._parser.print_help(sys.stderr)

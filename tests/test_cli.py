@@ -150,3 +150,18 @@ def test_plugins_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert inline["distribution"] == "jobframe"
     assert inline["hooks"] == ["register_adapters"]
     assert report["failures"] == []
+
+
+def test_work_takes_job_modules_after_the_options_too(capsys: pytest.CaptureFixture[str]) -> None:
+    # Modules before and after the options are all imported (the last one does not exist, so the
+    # command stops there, naming it, before any worker starts).
+    code = main(["work", "json", "--queues", "a,b", "-c", "2", "no_such_jobs_module"])
+    assert code == 1
+    assert "cannot import 'no_such_jobs_module'" in capsys.readouterr().err
+
+
+def test_an_unknown_option_after_the_modules_is_still_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["work", "json", "--queues", "a", "--no-such-flag"]) == 2
+    assert "unrecognized arguments: --no-such-flag" in capsys.readouterr().err

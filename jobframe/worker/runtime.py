@@ -94,7 +94,8 @@ class Worker:
     def run(self, install_signals: bool = True) -> int:
         if install_signals:
             self._install_signals()
-        self.backend.register(self.process)
+        if not self._register():
+            return 0
         self._pool.start()
         self._start(self._report, "jobframe-reporter")
         self._start(self._maintain, "jobframe-heartbeat")
@@ -109,6 +110,26 @@ class Worker:
         finally:
             self._shutdown()
         return 0
+
+    def _register(self) -> bool:
+        """Record this process, waiting with backoff while the backend is unreachable (a worker
+        started before its Redis or database is up waits for it rather than exit). False: the
+        worker was stopped before it could register."""
+        backoff = 0.1
+        while not self._stop.is_set():
+            try:
+                self.backend.register(self.process)
+                return True
+            except Exception as exc:
+                log.warning(
+                    "cannot register the worker (%s: %s); retrying in %.1fs",
+                    type(exc).__name__,
+                    exc,
+                    backoff,
+                )
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+        return False
 
     def stop(self, release_now: bool = False) -> None:
         """Stop fetching; finish running jobs (or release them at once)."""

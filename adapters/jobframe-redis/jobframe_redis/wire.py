@@ -13,6 +13,7 @@ for a dead or unreachable server (`redis.BusyLoadingError` while it loads), `red
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from typing import Any
@@ -143,7 +144,9 @@ class Wire:
     def __del__(self) -> None:
         # A pool dropped without close() (an adapter nobody shut down) must not leak sockets.
         if hasattr(self, "reader"):
-            self.close()
+            # At interpreter exit the socket module may be gone already.
+            with contextlib.suppress(Exception):
+                self.close()
 
 
 class WirePool:

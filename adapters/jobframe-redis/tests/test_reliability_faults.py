@@ -117,6 +117,27 @@ def test_worker_survives_a_redis_restart(own_redis: RedisServer, tmp_path: Path)
         adapter.shutdown()
 
 
+@pytest.mark.slow
+def test_a_worker_started_before_redis_waits_for_it(own_redis: RedisServer, tmp_path: Path) -> None:
+    own_redis.stop()
+    write_config(tmp_path / "app", own_redis.url, "late")
+    journal = Journal(tmp_path / "journal.jsonl")
+    workers = Workers(tmp_path / "app")
+    adapter = RedisAdapter(own_redis.url, prefix="late")
+    try:
+        worker = workers.start(concurrency=2)
+        wait_until(lambda: "cannot register the worker" in workers.logs(), 15, "a retry")
+        assert worker.poll() is None, "the worker gave up instead of waiting for Redis"
+        own_redis.start()
+        with queue_adapters.override(adapter):
+            job = SleepJob(journal.name, 0.0)
+            job.enqueue()
+        wait_until(lambda: job.job_id in journal.ended(), 20, "the job to run once Redis is up")
+    finally:
+        workers.close()
+        adapter.shutdown()
+
+
 def test_perform_later_while_redis_is_down_raises() -> None:
     url = f"redis://127.0.0.1:{free_port()}/0"
     adapter = RedisAdapter(url, prefix="down")

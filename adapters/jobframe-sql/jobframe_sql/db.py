@@ -87,4 +87,3 @@ def run(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     return 0
-

@@ -1,0 +1,20 @@
+"""jobframe-rabbitmq: a RabbitMQ queue adapter and worker backend for jobframe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["RabbitMQAdapter", "RabbitMQWorkerBackend"]
+
+
+def __getattr__(name: str) -> Any:
+    # jobframe imports the plugin module at startup: importing the package must not import pika.
+    if name == "RabbitMQAdapter":
+        from jobframe_rabbitmq.adapter import RabbitMQAdapter
+
+        return RabbitMQAdapter
+    if name == "RabbitMQWorkerBackend":
+        from jobframe_rabbitmq.worker_backend import RabbitMQWorkerBackend
+
+        return RabbitMQWorkerBackend
+    raise AttributeError(name)
