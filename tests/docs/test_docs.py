@@ -38,6 +38,9 @@ Directives, as HTML comments (GitHub and MkDocs do not show them):
 - ``<!-- docs-test: skip REASON -->`` directly before a block (blank lines and other directives
   may come between): the item is skipped with the reason, which is required. Use it rarely; a known
   bug in jobframe is ``skip BUG: ...``.
+- ``<!-- docs-test: compare LIBRARY -->`` directly before a python block: another library's code,
+  shown side by side with jobframe's (the migration guides). It is compiled, so it must be valid
+  Python, but not run (RQ, Celery and Dramatiq are not installed with jobframe).
 - A hidden setup block, run in the page namespace before the next block, as part of its item::
 
       <!-- docs-test: setup
@@ -97,6 +100,7 @@ class Block:
     code_line: int = 0  # line of the first code line
     setups: list[tuple[int, str]] = field(default_factory=list)  # (first line, code)
     skip: str | None = None
+    compare: str | None = None  # another library's code: compiled, not run
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -106,6 +110,8 @@ class Block:
     @property
     def executed(self) -> bool:
         """Whether it runs code in the page namespace (so later blocks may depend on it)."""
+        if self.compare is not None:
+            return False
         return bool(self.setups) or (self.lang in PYTHON and quotation_path(self) is None)
 
 
@@ -113,7 +119,7 @@ def parse_page(page: str, path: Path) -> list[Block]:
     """The fenced blocks of a markdown page, with the directives written before them."""
     lines = path.read_text(encoding="utf-8").splitlines()
     blocks: list[Block] = []
-    pending: dict[str, Any] = {"setups": [], "skip": None, "problems": []}
+    pending: dict[str, Any] = {"setups": [], "skip": None, "compare": None, "problems": []}
     directly_before = False  # only blank lines and directives since the last directive
     i = 0
     while i < len(lines):
@@ -132,6 +138,12 @@ def parse_page(page: str, path: Path) -> list[Block]:
                 if not argument.strip():
                     pending["problems"].append(f"line {number}: `docs-test: skip` needs a reason")
                 pending["skip"] = argument.strip() or "(no reason given)"
+            elif word == "compare":
+                if not argument.strip():
+                    pending["problems"].append(
+                        f"line {number}: `docs-test: compare` names a library"
+                    )
+                pending["compare"] = argument.strip() or "(no library named)"
             elif word == "setup" and not argument.strip():
                 pending["setups"].append((number + 1, textwrap.dedent("\n".join(text[1:]))))
             else:
@@ -163,7 +175,7 @@ def parse_page(page: str, path: Path) -> list[Block]:
                     **pending,
                 )
             )
-            pending = {"setups": [], "skip": None, "problems": []}
+            pending = {"setups": [], "skip": None, "compare": None, "problems": []}
             directly_before = False
             i = end
         elif lines[i].strip():
@@ -213,7 +225,10 @@ def _run(session: PageSession, block: Block, report: bool) -> None:
                 raise
         if block.skip is not None:
             pytest.skip(f"{block.id}: {block.skip}")
-        check_block(session, block)
+        if block.compare is not None:
+            compile(block.code, f"{block.id} ({block.compare} code)", "exec")
+        else:
+            check_block(session, block)
     except pytest.skip.Exception as exc:
         session.outcomes[block.index] = f"skipped: {exc.msg}"
         if report:
