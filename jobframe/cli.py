@@ -21,6 +21,7 @@ import dataclasses
 import importlib
 import importlib.metadata
 import json
+import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -138,6 +139,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         except JobframeError as exc:
             print(f"jobframe: error: {exc}", file=sys.stderr)
+            return 1
+        except Exception as exc:  # a backend that cannot be reached, a driver error...
+            if os.environ.get("JOBFRAME_DEBUG"):
+                raise
+            print(
+                f"jobframe: error: {type(exc).__module__}.{type(exc).__qualname__}: {exc}\n"
+                "(set JOBFRAME_DEBUG=1 to see the traceback)",
+                file=sys.stderr,
+            )
             return 1
         except KeyboardInterrupt:
             return 130

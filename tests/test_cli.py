@@ -165,3 +165,53 @@ def test_an_unknown_option_after_the_modules_is_still_refused(
 ) -> None:
     assert main(["work", "json", "--queues", "a", "--no-such-flag"]) == 2
     assert "unrecognized arguments: --no-such-flag" in capsys.readouterr().err
+
+
+def test_a_heartbeat_timeout_not_above_the_interval_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["work", "--heartbeat-interval", "5", "--heartbeat-timeout", "3"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "--heartbeat-timeout (3s) must be longer than --heartbeat-interval (5s)" in err
+
+
+def test_an_unknown_log_level_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["work", "--log-level", "LOUD"]) == 2
+    assert "invalid choice: 'LOUD'" in capsys.readouterr().err
+
+
+def test_an_unreachable_backend_is_one_error_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("JOBFRAME_ADAPTER", "redis")
+    monkeypatch.setenv("JOBFRAME_URL", f"redis://127.0.0.1:{port}/0")
+    monkeypatch.delenv("JOBFRAME_DEBUG", raising=False)
+    jobframe_config_reset()
+    assert main(["queues"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("jobframe: error: redis.exceptions.ConnectionError")
+    assert "Traceback" not in err and "JOBFRAME_DEBUG=1" in err
+
+
+def jobframe_config_reset() -> None:
+    from jobframe import config, queue_adapters
+
+    config.reset()
+    queue_adapters.reset()
+
+
+def test_db_init_refuses_another_adapters_url(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("JOBFRAME_ADAPTER", "redis")
+    monkeypatch.setenv("JOBFRAME_URL", "redis://127.0.0.1:6379/0")
+    jobframe_config_reset()
+    assert main(["db", "init"]) == 1
+    err = capsys.readouterr().err
+    assert "the configured adapter is 'redis', not 'sql'" in err and "--url" in err

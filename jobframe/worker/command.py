@@ -89,7 +89,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="fail a job that runs longer than this many seconds",
     )
-    parser.add_argument("--log-level", default="INFO", help="INFO, DEBUG, WARNING (INFO)")
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        default="INFO",
+        help="DEBUG, INFO, WARNING or ERROR (INFO)",
+    )
     parser.add_argument("--log-format", choices=("text", "json"), default="text")
     parser.set_defaults(func=run)
 
@@ -98,6 +104,12 @@ def _options(args: argparse.Namespace) -> WorkerOptions:
     names, weights = parse_queues(args.queues)
     if args.concurrency < 1 or args.processes < 1:
         raise ConfigurationError("--concurrency and --processes must be at least 1")
+    if args.heartbeat_timeout <= args.heartbeat_interval:
+        raise ConfigurationError(
+            f"--heartbeat-timeout ({args.heartbeat_timeout:g}s) must be longer than "
+            f"--heartbeat-interval ({args.heartbeat_interval:g}s), or live workers are taken "
+            "for dead and their jobs run twice: make it at least 3 times the interval."
+        )
     timeout = (
         config.settings().shutdown_timeout
         if args.shutdown_timeout is None

@@ -10,6 +10,7 @@ thread so a job that never yields the CPU back to the fetch loop cannot make the
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import random
 import signal
@@ -27,6 +28,9 @@ from jobframe.worker.pool import JobPool
 from jobframe.worker.watchdog import Watchdog
 
 log = logging.getLogger("jobframe.worker")
+
+#: seconds within which a supervised worker takes a repeated signal as the same one
+DUPLICATE_WINDOW = 1.0
 
 
 def _key(claim: Claim) -> tuple[str, str]:
@@ -144,8 +148,15 @@ class Worker:
             log.debug("wake failed", exc_info=True)
 
     def _install_signals(self) -> None:
+        # Under `--processes` a signal to the process group arrives twice (see supervisor.py).
+        window = DUPLICATE_WINDOW if os.environ.get("JOBFRAME_SUPERVISED") else 0.0
+        first_at: list[float] = []
+
         def handle(signum: int, frame: FrameType | None) -> None:
             second = self._stop.is_set()
+            if second and time.monotonic() - first_at[0] < window:
+                return  # the same signal, forwarded by the supervisor
+            first_at.append(time.monotonic())
             log.info(
                 "worker %s got %s%s",
                 self.process.id,

@@ -2,12 +2,18 @@
 
 Signals are forwarded to every child; a child that dies on its own is restarted (with a pause
 that grows if it keeps dying). The supervisor exits when all children have exited after a signal.
+
+A signal sent to the whole process group (Ctrl-C in a terminal, systemd's default
+``KillMode=control-group``, a container runtime) reaches each child twice: directly and forwarded.
+Children run with ``JOBFRAME_SUPERVISED=1`` and take a repeat within `DUPLICATE_WINDOW` seconds
+as that same signal, not as the "second signal" that releases running jobs at once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -35,7 +41,10 @@ def _child_argv(argv: list[str]) -> list[str]:
 
 def supervise(count: int, argv: list[str]) -> int:
     command = _child_argv(argv)
-    children: list[subprocess.Popen[bytes]] = [subprocess.Popen(command) for _ in range(count)]
+    env = {**os.environ, "JOBFRAME_SUPERVISED": "1"}
+    children: list[subprocess.Popen[bytes]] = [
+        subprocess.Popen(command, env=env) for _ in range(count)
+    ]
     stopping = {"signals": 0}
     restarts = [0] * count
 
@@ -59,7 +68,7 @@ def supervise(count: int, argv: list[str]) -> int:
                 pause = min(0.5 * restarts[index], 10.0)
                 log.warning("worker %d exited with %s; restarting in %.1fs", child.pid, code, pause)
                 time.sleep(pause)
-                children[index] = subprocess.Popen(command)
+                children[index] = subprocess.Popen(command, env=env)
                 alive = True
         if not alive:
             return 0

@@ -4,6 +4,7 @@ and bad payloads (DESIGN.md section 3)."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import uuid
@@ -182,3 +183,23 @@ def test_unknown_job_classes_are_dead_and_nothing_runs(
         assert json.loads(dead[id].raw or b"") == payloads[name]
     assert not marker.exists(), "a payload made the worker call os.system"
     assert journal.ended() == {after.job_id: 1}
+
+
+def test_a_signal_to_the_process_group_of_a_supervisor_lets_jobs_finish(
+    adapter: RedisAdapter, workers: Workers, journal: Journal
+) -> None:
+    """Ctrl-C in a terminal or systemd's KillMode=control-group signal every process: each child
+    gets SIGTERM directly and again from the supervisor. That is one request to stop, not two."""
+    supervisor = workers.start("--processes", "2", "--shutdown-timeout", "10", concurrency=1)
+    wait_until(lambda: len(adapter.inspector().workers()) == 2, 15, "2 registered children")
+    jobs = [SleepJob.perform_later(journal.name, 1.0) for _ in range(2)]
+    wait_until(lambda: all(journal.started(j.job_id) for j in jobs), 15, "both jobs to start")
+    # The group signal reaches each child directly; the supervisor's forwarded copy may come
+    # after the child has handled the first (here: made sure of, by sending it only then).
+    os.killpg(supervisor.pid, signal.SIGTERM)  # Workers starts each in a session of its own
+    wait_until(lambda: workers.logs().count("finishing running jobs") >= 2, 10, "the group signal")
+    supervisor.send_signal(signal.SIGTERM)  # forwarded to the children again at once
+    assert supervisor.wait(20) == 0
+    assert journal.ended() == {job.job_id: 1 for job in jobs}, "a running job was released"
+    assert counts(adapter) == {"ready": 0, "scheduled": 0, "running": 0, "dead": 0}
+    assert "releasing running jobs now" not in workers.logs()

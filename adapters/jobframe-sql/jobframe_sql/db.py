@@ -64,13 +64,15 @@ def _engine(args: argparse.Namespace) -> sa.Engine:
     from jobframe_sql.engine import create_engine
 
     settings = config.settings()
-    url = args.url or settings.adapter_options.get("url")
+    url = args.url
     if not url and settings.adapter == "sql":
-        url = "sqlite:///jobframe.sqlite3"  # the sql adapter's own default
+        # the configured URL, else the sql adapter's own default
+        url = settings.adapter_options.get("url") or "sqlite:///jobframe.sqlite3"
     if not url:
         raise ConfigurationError(
-            "no database URL: pass --url, or set adapter_options.url (or JOBFRAME_URL) "
-            "for the sql adapter."
+            f"no database URL: the configured adapter is {settings.adapter!r}, not 'sql'. Pass "
+            '--url, or configure the sql adapter (adapter = "sql" with adapter_options.url, or '
+            "JOBFRAME_ADAPTER=sql and JOBFRAME_URL)."
         )
     return create_engine(url)
 
