@@ -1,14 +1,13 @@
 """Where claimed jobs run: a fixed set of threads for sync jobs, one event loop for async ones.
 
-A plain queue feeds the threads (no `Future` per job): on a no-op job the bookkeeping of a
-``ThreadPoolExecutor`` costs more than the job.
+The threads take their work from ``next_work`` (the runtime's leader/follower hand-out, which may
+make the calling thread fetch for everyone), not from a queue fed by another thread: a job fetched
+by an idle thread starts on that thread, without a wake-up of a second one on its way.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
-import queue
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -25,50 +24,35 @@ class JobPool:
     def __init__(
         self,
         concurrency: int,
+        next_work: Callable[[], tuple[Claim, Any] | None],
         run_sync: Callable[[Claim, Any], Outcome],
         run_async: Callable[[Claim, Any], Coroutine[Any, Any, Outcome]],
         finish: Finish,
     ) -> None:
         self.concurrency = concurrency
+        self._next_work = next_work
         self._run_sync, self._run_async, self._finish = run_sync, run_async, finish
-        self._work: queue.SimpleQueue[tuple[Claim, Any] | None] = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
+        self.threads: list[threading.Thread] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> None:
         for index in range(self.concurrency):
             thread = threading.Thread(target=self._serve, name=f"jobframe-job-{index}", daemon=True)
-            self._threads.append(thread)
+            self.threads.append(thread)
             thread.start()
 
-    def submit(self, claim: Claim, job: Any) -> None:
-        if inspect.iscoroutinefunction(getattr(job, "perform", None)):
-            future = asyncio.run_coroutine_threadsafe(
-                self._run_async(claim, job), self._event_loop()
-            )
-            future.add_done_callback(lambda f: self._finish(claim, _result(claim, f)))
-        else:
-            self._work.put((claim, job))
-
-    def take_unstarted(self) -> list[Claim]:
-        """Remove and return the claims no thread has begun (shutdown releases them at once)."""
-        taken: list[Claim] = []
-        while True:
-            try:
-                item = self._work.get_nowait()
-            except queue.Empty:
-                return taken
-            if item is not None:
-                taken.append(item[0])
+    def submit_async(self, claim: Claim, job: Any) -> None:
+        """Run an ``async def perform`` job on the pool's event loop (it holds no thread)."""
+        future = asyncio.run_coroutine_threadsafe(self._run_async(claim, job), self._event_loop())
+        future.add_done_callback(lambda f: self._finish(claim, _result(claim, f)))
 
     def stop(self) -> None:
-        for _ in self._threads:
-            self._work.put(None)
+        """Stop the event loop; the threads end once ``next_work`` returns None."""
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
 
     def _serve(self) -> None:
-        while (item := self._work.get()) is not None:
+        while (item := self._next_work()) is not None:
             claim, job = item
             try:
                 outcome = self._run_sync(claim, job)

@@ -1,14 +1,19 @@
 """The worker process: fetch claims in batches, run them on threads (sync) or an event loop
 (``async def perform``), report outcomes in batches, heartbeat, and shut down gracefully.
 
-Threads, and why: the main thread fetches and handles signals; a pool runs sync jobs; one thread
-runs an asyncio loop for async jobs; a reporter thread sends outcomes in batches; a maintenance
-thread heartbeats, promotes scheduled jobs and reaps dead processes. Heartbeats come from their own
-thread so a job that never yields the CPU back to the fetch loop cannot make the process look dead.
+Threads, and why: the main thread handles signals and shutdown; the job threads fetch for
+themselves, leader/follower style: an idle thread with nothing handed out becomes the one fetcher,
+runs the first job of the batch itself and leaves the rest to the others, so a job taken by an
+idle worker starts without waking a second thread (on a virtual machine each wake-up of a sleeping
+thread costs a few hundred microseconds). One thread runs an asyncio loop for async jobs; a
+reporter thread sends outcomes in batches; a maintenance thread heartbeats, promotes scheduled jobs
+and reaps dead processes. Heartbeats come from their own thread so a job that never yields the CPU
+cannot make the process look dead.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import queue
@@ -17,6 +22,7 @@ import signal
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from types import FrameType
@@ -77,14 +83,16 @@ class Worker:
         self.options = options
         self.process = ProcessInfo(str(uuid.uuid4()), options.queues, options.concurrency)
         prefetch = options.concurrency if options.prefetch is None else options.prefetch
+        # Claims held at most: running ones plus those fetched ahead for threads about to be free.
         self.capacity = options.concurrency + max(0, prefetch)
-        # Refill only once the jobs fetched ahead have started: one fetch brings a batch, rather
-        # than one fetch per finished job.
-        self.refill_below = options.concurrency if prefetch > 0 else self.capacity
-        self._pool = JobPool(options.concurrency, self._run_sync, self._run_async, self._finish)
+        self._pool = JobPool(
+            options.concurrency, self._next_work, self._run_sync, self._run_async, self._finish
+        )
         # Every claim this process holds, queued or running, by (id, token): a backend may give
         # all the claims of one fetch the same token (SQL does), so the token alone is not a key.
         self._claimed: dict[tuple[str, str], Claim] = {}
+        self._ready: deque[tuple[Claim, Any]] = deque()  # fetched, not started, for any thread
+        self._fetching = False  # a job thread is fetching for everyone (the leader)
         self._slots = threading.Condition()
         self._outcomes: queue.SimpleQueue[Outcome | None] = queue.SimpleQueue()
         self._stop = threading.Event()
@@ -92,6 +100,7 @@ class Worker:
         self._threads: list[threading.Thread] = []
         self.processed = 0
         self._watchdog = Watchdog(options.job_timeout)
+        self._backoff = 0.1  # the next pause after a failed fetch
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -100,9 +109,9 @@ class Worker:
             self._install_signals()
         if not self._register():
             return 0
-        self._pool.start()
         self._start(self._report, "jobframe-reporter")
         self._start(self._maintain, "jobframe-heartbeat")
+        self._pool.start()
         log.info(
             "worker %s started: queues=%s concurrency=%d",
             self.process.id,
@@ -110,7 +119,7 @@ class Worker:
             self.options.concurrency,
         )
         try:
-            self._fetch_loop()
+            self._stop.wait()  # the job threads fetch and run; this one waits for a stop
         finally:
             self._shutdown()
         return 0
@@ -175,38 +184,68 @@ class Worker:
 
     # -- fetching and running -------------------------------------------------------------------
 
-    def _fetch_loop(self) -> None:
-        backoff = 0.1
-        while not self._stop.is_set():
-            with self._slots:
-                while len(self._claimed) >= self.refill_below and not self._stop.is_set():
-                    self._slots.wait()
-                free = self.capacity - len(self._claimed)
-            if self._stop.is_set():
-                return
-            try:
-                claims = self.backend.fetch(
-                    self.process.id, self.options.queue_order(), free, self.options.fetch_timeout
-                )
-                backoff = 0.1
-            except Exception as exc:
-                log.warning(
-                    "fetch failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, backoff
-                )
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
-                continue
-            for claim in claims:
-                self._dispatch(claim)
+    def _next_work(self) -> tuple[Claim, Any] | None:
+        """The next job for the calling job thread; None once the worker stops.
 
-    def _dispatch(self, claim: Claim) -> None:
-        loaded = execution.load(claim)
-        if isinstance(loaded, Outcome):
-            self._outcomes.put(loaded)
-            return
+        A claim fetched ahead is taken first; with none, and no other thread fetching, this
+        thread fetches a batch for everyone (and keeps its first job); else it waits.
+        """
+        while True:
+            with self._slots:
+                while True:
+                    if self._stop.is_set():
+                        return None
+                    if self._ready:
+                        return self._ready.popleft()
+                    free = self.capacity - len(self._claimed)
+                    if not self._fetching and free > 0:
+                        self._fetching = True
+                        break
+                    self._slots.wait()
+            work = self._fetch(free)
+            if work is not None:
+                return work
+
+    def _fetch(self, free: int) -> tuple[Claim, Any] | None:
+        """Fetch up to ``free`` claims as the leader; return the one this thread runs first."""
+        try:
+            claims = self.backend.fetch(
+                self.process.id, self.options.queue_order(), free, self.options.fetch_timeout
+            )
+        except Exception as exc:
+            log.warning(
+                "fetch failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, self._backoff
+            )
+            self._stop.wait(self._backoff)  # still the leader: the others keep waiting
+            self._backoff = min(self._backoff * 2, 5.0)
+            claims = []
+        else:
+            self._backoff = 0.1
+        work: list[tuple[Claim, Any]] = []
+        for claim in claims:
+            loaded = execution.load(claim)
+            if isinstance(loaded, Outcome):
+                self._outcomes.put(loaded)
+            else:
+                work.append((claim, loaded))
         with self._slots:
-            self._claimed[_key(claim)] = claim
-        self._pool.submit(claim, loaded)
+            self._fetching = False
+            for claim, _ in work:
+                self._claimed[_key(claim)] = claim
+            if self._stop.is_set():  # fetched while stopping: shutdown releases them
+                self._ready.extend(work)
+                self._slots.notify_all()
+                return None
+            sync = []
+            for claim, job in work:
+                if inspect.iscoroutinefunction(getattr(job, "perform", None)):
+                    self._pool.submit_async(claim, job)
+                else:
+                    sync.append((claim, job))
+            self._ready.extend(sync[1:])
+            if work:
+                self._slots.notify(len(sync))  # followers for the rest, one more to fetch next
+        return sync[0] if sync else None
 
     def _run_sync(self, claim: Claim, job: Any) -> Outcome:
         if self.options.job_timeout is None:
@@ -290,10 +329,15 @@ class Worker:
 
     def _shutdown(self) -> None:
         deadline = time.monotonic() + self.options.shutdown_timeout
-        # Jobs fetched ahead that no thread has started go back to their queues first.
-        unstarted = self._pool.take_unstarted()
         with self._slots:
-            unstarted = [c for c in unstarted if self._claimed.pop(_key(c), None) is not None]
+            self._slots.notify_all()  # threads waiting for work see the stop and end
+            # A fetch in flight ends within the fetch timeout; what it brings lands in _ready.
+            fetch_deadline = time.monotonic() + self.options.fetch_timeout + 10.0
+            while self._fetching and time.monotonic() < fetch_deadline:
+                self._slots.wait(fetch_deadline - time.monotonic())
+            # Jobs fetched ahead that no thread has started go back to their queues first.
+            unstarted = [c for c, _ in self._ready if self._claimed.pop(_key(c), None) is not None]
+            self._ready.clear()
         if unstarted:
             self._call_with_retry(lambda: self.backend.release(self.process.id, unstarted))
         with self._slots:
