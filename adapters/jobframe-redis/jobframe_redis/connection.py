@@ -55,10 +55,20 @@ class Store:
         self.dead = self.client.register_script(scripts.DEAD)
         self.clear = self.client.register_script(scripts.CLEAR)
         self.pending = self.client.register_script(scripts.PENDING)
+        self.unwait = self.client.register_script(scripts.UNWAIT)
 
         k = self.keys
         self.stem = k.base
-        self.enqueue_keys = [k.jobs, k.seq, k.wake, k.scheduled, k.queues]
+        self.enqueue_keys = [
+            k.jobs,
+            k.seq,
+            k.wake,
+            k.scheduled,
+            k.queues,
+            k.waiting,
+            k.inflight,
+            k.paused,
+        ]
 
     def run(self, script: Script, keys: list[str], args: list[Any]) -> Any:
         """EVALSHA, loading the script if the server lacks it.
@@ -91,11 +101,12 @@ class Store:
         finally:
             pool.release(conn)
 
-    def blpop(self, key: str, timeout: float) -> Any:
-        """BLPOP one key; None when ``timeout`` (seconds) passed with nothing to pop."""
+    def blpop(self, keys: list[str], timeout: float) -> Any:
+        """BLPOP: ``[key, value]`` of the first list with an item; None when ``timeout``
+        (seconds) passed with nothing to pop."""
         if self.wire is not None:
-            return self.wire.call("BLPOP", key, timeout, wait=timeout)
-        return self.client.blpop([key], timeout=timeout)
+            return self.wire.call("BLPOP", *keys, timeout, wait=timeout)
+        return self.client.blpop(keys, timeout=timeout)
 
     def close(self) -> None:
         if self.wire is not None:
@@ -104,7 +115,7 @@ class Store:
 
     def fetch_keys(self) -> list[str]:
         k = self.keys
-        return [k.jobs, k.inflight, k.wake, k.queues, k.paused, k.seq]
+        return [k.jobs, k.inflight, k.wake, k.queues, k.paused, k.seq, k.waiting]
 
     def complete_keys(self) -> list[str]:
         k = self.keys

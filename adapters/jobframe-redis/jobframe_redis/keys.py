@@ -10,6 +10,8 @@ key                       type    holds
 ``{p}:paused``            set     paused queue names
 ``{p}:seq``               string  the enqueue sequence (FIFO within a priority)
 ``{p}:wake``              list    wake-up tokens that blocked fetchers wait on (BLPOP)
+``{p}:waiting``           list    idle fetchers: "process|wait id|until ms|queues" (hand-off)
+``{p}:inbox:<process>``   list    jobs handed to one idle process: "id|token|queue|payload"
 ``{p}:scheduled``         zset    id -> run at (epoch ms)
 ``{p}:inflight``          hash    id -> "token|process|queue|score|claimed ms"
 ``{p}:claims:<process>``  set     ids claimed by one worker process
@@ -43,6 +45,9 @@ class Keys:
     def claims(self, process_id: str) -> str:
         return f"{self.base}claims:{process_id}"
 
+    def inbox(self, process_id: str) -> str:
+        return f"{self.base}inbox:{process_id}"
+
     def process(self, process_id: str) -> str:
         return f"{self.base}process:{process_id}"
 
@@ -61,6 +66,7 @@ _SIMPLE = {
     "paused": "paused",
     "seq": "seq",
     "wake": "wake",
+    "waiting": "waiting",
     "scheduled": "scheduled",
     "inflight": "inflight",
     "processes": "processes",

@@ -15,6 +15,11 @@ local function split(s)
   for part in string.gmatch(s, '([^|]*)|?') do out[#out + 1] = part end
   return out
 end
+local function unwait(waiting, pid)
+  for _, e in ipairs(redis.call('LRANGE', waiting, 0, -1)) do
+    if string.sub(e, 1, #pid + 1) == pid .. '|' then redis.call('LREM', waiting, 1, e) end
+  end
+end
 local function wake(key, n)
   if n <= 0 then return end
   local tokens = {}
@@ -24,13 +29,34 @@ local function wake(key, n)
 end
 """
 
-# KEYS: jobs, seq, wake, scheduled, queues
+# KEYS: jobs, seq, wake, scheduled, queues, waiting, inflight, paused
 # ARGV: stem, now_ms, then (id, queue, priority, run_at_ms, payload) per job
+# A ready job goes straight to an idle fetcher waiting for its queue, if there is one: claimed for
+# it here and pushed onto its inbox, which it is blocked on (one hop instead of a wake-up token, a
+# fetch and its reply). Otherwise it joins its queue and a wake-up token is pushed.
 ENQUEUE = (
     _HELPERS
     + """
 local stem, now = ARGV[1], tonumber(ARGV[2])
+local function handoff(id, queue, score, payload)
+  if redis.call('SISMEMBER', KEYS[8], queue) == 1 then return false end
+  for _, e in ipairs(redis.call('LRANGE', KEYS[6], 0, -1)) do
+    local pid, wid, untl, queues = string.match(e, '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
+    if tonumber(untl) < now then
+      redis.call('LREM', KEYS[6], 1, e)
+    elseif queues == '*' or string.find(',' .. queues .. ',', ',' .. queue .. ',', 1, true) then
+      redis.call('LREM', KEYS[6], 1, e)
+      local token = wid .. ':' .. id
+      redis.call('HSET', KEYS[7], id, token .. '|' .. pid .. '|' .. queue .. '|' .. score .. '|' .. now)
+      redis.call('SADD', stem .. 'claims:' .. pid, id)
+      redis.call('RPUSH', stem .. 'inbox:' .. pid, id .. '|' .. token .. '|' .. queue .. '|' .. payload)
+      return true
+    end
+  end
+  return false
+end
 local ready = 0
+local waiters = redis.call('LLEN', KEYS[6]) > 0
 for i = 3, #ARGV, 5 do
   local id, queue, prio, at = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
   redis.call('HSET', KEYS[1], id, ARGV[i + 4])
@@ -38,9 +64,12 @@ for i = 3, #ARGV, 5 do
   if at > now then
     redis.call('ZADD', KEYS[4], at, id .. '|' .. queue .. '|' .. prio)
   else
-    local seq = redis.call('INCR', KEYS[2])
-    redis.call('ZADD', stem .. 'q:' .. queue, (prio + 2048) * SHIFT + seq, id)
-    ready = ready + 1
+    local score = string.format('%.0f', (prio + 2048) * SHIFT + redis.call('INCR', KEYS[2]))
+    if not (waiters and handoff(id, queue, score, ARGV[i + 4])) then
+      redis.call('ZADD', stem .. 'q:' .. queue, score, id)
+      ready = ready + 1
+      waiters = false
+    end
   end
 end
 wake(KEYS[3], ready)
@@ -48,32 +77,52 @@ return ready
 """
 )
 
-# KEYS: jobs, inflight, wake, queues, paused, seq
-# ARGV: stem, process, limit, now_ms, fetch_id, queue names... (or '*')
+# KEYS: jobs, inflight, wake, queues, paused, seq, waiting
+# ARGV: stem, process, limit, now_ms, fetch_id, wait_id, wait_until_ms, queue names... (or '*')
 # Tokens are ``fetch_id:job id``. A call repeated with the same fetch_id (its reply was lost to a
-# dropped connection) first gets back the jobs that id already claimed, so none is stranded.
+# dropped connection) first gets back the jobs that id already claimed, so none is stranded; so
+# does a hand-off popped from the inbox whose reply was lost (its token starts with wait_id, which
+# the worker keeps until a hand-off reaches it). The inbox is drained first, and with nothing to
+# hand out and wait_until_ms > 0 the process registers as an idle fetcher until that time.
 FETCH = (
     _HELPERS
     + """
 local stem, pid, limit, now, fid = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local wid, wait_until = ARGV[6], tonumber(ARGV[7])
 local queues = {}
-if ARGV[6] == '*' then
+if ARGV[8] == '*' then
   queues = redis.call('SMEMBERS', KEYS[4])
   table.sort(queues)
 else
-  for i = 6, #ARGV do queues[#queues + 1] = ARGV[i] end
+  for i = 8, #ARGV do queues[#queues + 1] = ARGV[i] end
 end
-local out, got = {}, 0
+unwait(KEYS[7], pid)
+local out, got, seen = {}, 0, {}
 local claims = stem .. 'claims:' .. pid
+local function give(id, cur)
+  local parts = split(cur)
+  local token = fid .. ':' .. id
+  local entry = token .. '|' .. parts[2] .. '|' .. parts[3] .. '|' .. parts[4] .. '|' .. parts[5]
+  redis.call('HSET', KEYS[2], id, entry)
+  out[#out + 1] = id
+  out[#out + 1] = token
+  out[#out + 1] = parts[3]
+  out[#out + 1] = redis.call('HGET', KEYS[1], id) or ''
+  got = got + 1
+  seen[id] = true
+end
+local inbox = stem .. 'inbox:' .. pid
+for _, e in ipairs(redis.call('LRANGE', inbox, 0, -1)) do
+  local id = string.match(e, '^([^|]*)|')
+  local cur = redis.call('HGET', KEYS[2], id)
+  if cur and not seen[id] then give(id, cur) end
+end
+redis.call('DEL', inbox)
 for _, id in ipairs(redis.call('SMEMBERS', claims)) do
   local cur = redis.call('HGET', KEYS[2], id)
-  if cur and string.sub(cur, 1, #fid + 1) == fid .. ':' then
-    local parts = split(cur)
-    out[#out + 1] = id
-    out[#out + 1] = parts[1]
-    out[#out + 1] = parts[3]
-    out[#out + 1] = redis.call('HGET', KEYS[1], id) or ''
-    got = got + 1
+  if cur and not seen[id] and (string.sub(cur, 1, #fid + 1) == fid .. ':'
+      or string.sub(cur, 1, #wid + 1) == wid .. ':') then
+    give(id, cur)
   end
 end
 for _, q in ipairs(queues) do
@@ -94,6 +143,10 @@ for _, q in ipairs(queues) do
     end
     if got >= limit and redis.call('ZCARD', qkey) > 0 then wake(KEYS[3], 1) end
   end
+end
+if got == 0 and wait_until > 0 then
+  local listening = ARGV[8] == '*' and '*' or table.concat(queues, ',')
+  redis.call('RPUSH', KEYS[7], pid .. '|' .. wid .. '|' .. wait_until .. '|' .. listening)
 end
 return out
 """
@@ -234,7 +287,7 @@ for _, pid in ipairs(expired) do
       end
     end
   end
-  redis.call('DEL', claims, stem .. 'process:' .. pid)
+  redis.call('DEL', claims, stem .. 'process:' .. pid, stem .. 'inbox:' .. pid)
   redis.call('ZREM', KEYS[3], pid)
 end
 wake(KEYS[8], promoted + requeued)
@@ -292,3 +345,13 @@ for _, q in ipairs(redis.call('SMEMBERS', KEYS[1])) do
 end
 return n
 """
+
+# KEYS: waiting; ARGV: process
+# A stopping process stops being an idle fetcher before its claims are released.
+UNWAIT = (
+    _HELPERS
+    + """
+unwait(KEYS[1], ARGV[1])
+return 0
+"""
+)

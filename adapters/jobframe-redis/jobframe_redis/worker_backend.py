@@ -20,6 +20,9 @@ class RedisWorkerBackend:
         self.dead_max_size = dead_max_size
         self.dead_max_age_ms = int(dead_max_age * 1000)
         self._fetch_id = uuid.uuid4().hex
+        # Tokens of jobs handed to this process while it waits start with this id; it changes
+        # only once a hand-off has reached us, so a hand-off whose reply was lost is found again.
+        self._wait_id = uuid.uuid4().hex
 
     def register(self, process: ProcessInfo) -> None:
         keys = self.store.keys
@@ -42,6 +45,9 @@ class RedisWorkerBackend:
 
     def deregister(self, process_id: str) -> None:
         keys, client = self.store.keys, cast(Any, self.store.client)
+        # First stop being an idle fetcher, so no job is handed to us past this point; jobs
+        # already in the inbox are claims like any other and are released below.
+        self.store.run(self.store.unwait, [keys.waiting], [process_id])
         # The runtime has completed or released every claim it knows of. Any left were made by a
         # fetch whose reply never arrived: put them back rather than strand them as "running".
         ids = sorted(client.smembers(keys.claims(process_id)))
@@ -55,24 +61,44 @@ class RedisWorkerBackend:
             self.release(process_id, orphans)
         with client.pipeline() as pipe:
             pipe.zrem(keys.processes, process_id)
-            pipe.delete(keys.process(process_id), keys.claims(process_id))
+            pipe.delete(keys.process(process_id), keys.claims(process_id), keys.inbox(process_id))
             pipe.execute()
 
     def fetch(self, process_id: str, queues: list[str], limit: int, timeout: float) -> list[Claim]:
-        claims = self._fetch(process_id, queues, limit)
+        claims = self._fetch(process_id, queues, limit, timeout)
         if claims or timeout <= 0:
             return claims
-        # Nothing ready: sleep in Redis until an enqueue pushes a wake-up token.
-        if self.store.blpop(self.store.keys.wake, timeout) is None:
+        # Nothing ready: we are registered as an idle fetcher. Sleep in Redis until an enqueue
+        # hands us a job (our inbox) or pushes a wake-up token (a retry, a promotion, a resume).
+        keys = self.store.keys
+        popped = self.store.blpop([keys.inbox(process_id), keys.wake], timeout)
+        if popped is None:
             return []
-        return self._fetch(process_id, queues, limit)
+        key, value = popped
+        if key.decode() != keys.inbox(process_id):
+            return self._fetch(process_id, queues, limit, 0)
+        self._wait_id = uuid.uuid4().hex
+        id, token, queue, payload = value.split(b"|", 3)
+        return [Claim(id.decode(), token.decode(), queue.decode(), payload)]
 
-    def _fetch(self, process_id: str, queues: list[str], limit: int) -> list[Claim]:
+    def _fetch(
+        self, process_id: str, queues: list[str], limit: int, timeout: float = 0
+    ) -> list[Claim]:
         store = self.store
+        wait_until = now_ms() + int(timeout * 1000) if timeout > 0 else 0
         reply = store.run(
             store.fetch,
             store.fetch_keys(),
-            [store.stem, process_id, limit, now_ms(), self._fetch_id, *queues],
+            [
+                store.stem,
+                process_id,
+                limit,
+                now_ms(),
+                self._fetch_id,
+                self._wait_id,
+                wait_until,
+                *queues,
+            ],
         )
         # Only a call whose reply arrived gets a new id: one that raised may still have claimed
         # jobs in Redis, and the next call (like redis-py's own retries) gets those back.

@@ -163,7 +163,7 @@ def test_a_fetch_whose_reply_was_lost_gets_its_claims_back(adapter: RedisAdapter
     SleepJob.perform_later("/dev/null", 0.0)
     backend, store = adapter.worker_backend(), adapter.store
     lost_id = backend._fetch_id
-    args = [store.stem, "proc-1", 1, 0, lost_id, "*"]
+    args = [store.stem, "proc-1", 1, 0, lost_id, backend._wait_id, 0, "*"]
     (lost_job,) = store.fetch(keys=store.fetch_keys(), args=args)[::4]  # the reply that got lost
     assert adapter.inspector().count("running") == 1
 
@@ -179,7 +179,8 @@ def test_a_stopping_worker_releases_claims_whose_reply_was_lost(adapter: RedisAd
     """If the worker stops before fetching again, deregistering puts such a claim back."""
     job = SleepJob.perform_later("/dev/null", 0.0)
     backend, store = adapter.worker_backend(), adapter.store
-    store.fetch(keys=store.fetch_keys(), args=[store.stem, "proc-2", 1, 0, "lost-call", "*"])
+    args = [store.stem, "proc-2", 1, 0, "lost-call", "w", 0, "*"]
+    store.fetch(keys=store.fetch_keys(), args=args)
     assert adapter.inspector().count("running") == 1
     backend.deregister("proc-2")
     assert adapter.inspector().count("running") == 0
