@@ -196,7 +196,10 @@ class Worker:
                     if self._stop.is_set():
                         return None
                     if self._ready:
-                        return self._ready.popleft()
+                        taken = self._ready.popleft()
+                        if self._ready:
+                            self._slots.notify()  # one more thread, if one is idle, for the rest
+                        return taken
                     free = self.capacity - len(self._claimed)
                     if not self._fetching and free > 0:
                         self._fetching = True
@@ -244,7 +247,9 @@ class Worker:
                     sync.append((claim, job))
             self._ready.extend(sync[1:])
             if work:
-                self._slots.notify(len(sync))  # followers for the rest, one more to fetch next
+                # Wake one follower; each one that takes a job wakes the next while jobs are
+                # left. Waking them all at once costs more than short jobs take to run.
+                self._slots.notify()
         return sync[0] if sync else None
 
     def _run_sync(self, claim: Claim, job: Any) -> Outcome:
