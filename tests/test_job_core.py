@@ -192,3 +192,16 @@ def test_arguments_are_bound_against_perform_at_enqueue(jobs: JobsHelper) -> Non
 def test_repr_names_class_id_and_queue() -> None:
     job = HelloJob()
     assert repr(job) == f"<HelloJob {job.job_id} queue='default'>"
+
+
+def test_job_ids_are_random_version_4_uuids() -> None:
+    import uuid
+
+    from jobframe.job.core import _uuid4
+
+    ids = {_uuid4() for _ in range(2000)}
+    assert len(ids) == 2000
+    for text in list(ids)[:200]:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122

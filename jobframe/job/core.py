@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-import uuid
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar, overload
@@ -74,6 +74,41 @@ def _signature(perform: Callable[..., Any]) -> inspect.Signature:
     return inspect.signature(perform)
 
 
+def _uuid4() -> str:
+    """``str(uuid.uuid4())`` without building a UUID object (a third of the cost)."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
+_MARKERS: dict[inspect._ParameterKind, str] = {
+    inspect.Parameter.VAR_POSITIONAL: "*",
+    inspect.Parameter.VAR_KEYWORD: "**",
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def _checker(perform: Callable[..., Any]) -> Callable[..., None]:
+    """An empty function with ``perform``'s parameters: calling it checks arguments the way the
+    interpreter will, 20 times faster than ``Signature.bind`` (every ``perform_later`` pays it).
+    Defaults are replaced by a placeholder: only their presence matters to the check."""
+    parts: list[str] = []
+    kinds = [p.kind for p in _signature(perform).parameters.values()]
+    for param in _signature(perform).parameters.values():
+        prefix = _MARKERS.get(param.kind, "")
+        default = "=_D" if param.default is not inspect.Parameter.empty else ""
+        parts.append(f"{prefix}{param.name}{default}")
+    if inspect.Parameter.KEYWORD_ONLY in kinds and inspect.Parameter.VAR_POSITIONAL not in kinds:
+        at = kinds.index(inspect.Parameter.KEYWORD_ONLY)
+        parts.insert(at, "*")
+    if inspect.Parameter.POSITIONAL_ONLY in kinds:
+        last = len(kinds) - 1 - kinds[::-1].index(inspect.Parameter.POSITIONAL_ONLY)
+        parts.insert(last + 1, "/")
+    namespace: dict[str, Any] = {"_D": None}
+    exec(f"def check({', '.join(parts)}): pass", namespace)  # names from a signature only
+    check: Callable[..., None] = namespace["check"]
+    return check
+
+
 class Core:
     """Identity and state of one job, and its wire format (``serialize`` / ``deserialize``)."""
 
@@ -111,7 +146,7 @@ class Core:
         self.args = args
         self.kwargs = kwargs
         self._serialized_arguments: tuple[list[Any], dict[str, Any]] | None = None
-        self.job_id = str(uuid.uuid4())
+        self.job_id = _uuid4()
         self.provider_job_id = None
         self.executions = 0
         self.exception_executions = {}
@@ -137,10 +172,14 @@ class Core:
 
     def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Fail in the caller, as a direct call would, when arguments don't fit ``perform``."""
+        perform = type(self).perform  # type: ignore[attr-defined]
         try:
-            _signature(type(self).perform).bind(None, *args, **kwargs)  # type: ignore[attr-defined]
-        except TypeError as exc:
-            raise TypeError(f"{type(self).__qualname__}.perform(): {exc}") from None
+            _checker(perform)(None, *args, **kwargs)
+        except TypeError:
+            try:  # the mismatch, in Signature.bind's words (no function name in them)
+                _signature(perform).bind(None, *args, **kwargs)
+            except TypeError as exc:
+                raise TypeError(f"{type(self).__qualname__}.perform(): {exc}") from None
 
     @classmethod
     def job_class_name(cls) -> str:
