@@ -56,7 +56,10 @@ local function handoff(id, queue, score, payload)
   return false
 end
 local ready = 0
-local waiters = redis.call('LLEN', KEYS[6]) > 0
+-- Every idle fetcher is in the waiting list (FETCH puts it there before it blocks): with none,
+-- nobody is blocked, and no wake-up token is needed either.
+local anyone = redis.call('LLEN', KEYS[6]) > 0
+local waiters = anyone
 for i = 3, #ARGV, 5 do
   local id, queue, prio, at = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
   redis.call('HSET', KEYS[1], id, ARGV[i + 4])
@@ -72,7 +75,7 @@ for i = 3, #ARGV, 5 do
     end
   end
 end
-wake(KEYS[3], ready)
+if anyone then wake(KEYS[3], ready) end
 return ready
 """
 )
