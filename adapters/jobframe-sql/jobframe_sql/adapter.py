@@ -24,6 +24,14 @@ if TYPE_CHECKING:
 _current: ContextVar[sa.Connection | None] = ContextVar("jobframe_sql_connection", default=None)
 
 
+#: the columns of an enqueued row, as `row` fills them
+ROW = ("id", "queue", "priority", "state", "run_at", "enqueued_at", "job_class", "job_id",
+       "payload", "crashes", "attempts")  # fmt: skip
+
+
+_COPY = f"COPY {jobs.name} ({', '.join(ROW)}) FROM STDIN"
+
+
 def row(job: Job, at: datetime | None) -> dict[str, Any]:
     """The ``jobframe_jobs`` row for one enqueue of ``job``."""
     from jobframe_sql.worker_backend import dump
@@ -118,6 +126,17 @@ class SQLAdapter(QueueAdapter):
             if self.engine.dialect.name == "sqlite"
             else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         )
+        # A single enqueue is one INSERT on a connection of a pool that stays in autocommit: the
+        # execution option above sets and resets autocommit and the isolation level on every
+        # checkout and rolls back on checkin, which cost more than the INSERT (1,150/s against
+        # 3,100/s for the bare driver on PostgreSQL here). Only for engines built from a URL.
+        self._single: sa.Engine | None = None
+        if self._autocommit is not None and engine is None:
+            self._single = create_engine(
+                url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, **engine_options
+            )
+            statement = sa.insert(jobs).inline()
+            self._single_sql = str(statement.compile(dialect=self._single.dialect, column_keys=ROW))
 
     def enqueue(self, job: Job) -> None:
         self._write([row(job, None)])
@@ -137,12 +156,36 @@ class SQLAdapter(QueueAdapter):
             if connection is not None:
                 self._check_same_database(connection)
                 self.insert(connection, rows)
+            elif len(rows) == 1 and self._single is not None:
+                self._insert_single(rows[0])
             else:
                 retrying(lambda: self._insert_alone(rows))
-        except sa.exc.SQLAlchemyError as exc:
+        except (sa.exc.SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error) as exc:
             raise EnqueueError(
                 f"the database at {self.url} did not take the job(s): {exc}"
             ) from exc
+
+    def _insert_single(self, values: dict[str, Any]) -> None:
+        """One row, straight through the driver on an autocommit connection; a pooled connection
+        found dead (the server restarted) is dropped and the INSERT sent once more."""
+        assert self._single is not None
+        for attempt in (1, 2):
+            conn = self._single.raw_connection()
+            try:
+                cursor = conn.cursor()
+                try:
+                    cursor.execute(self._single_sql, values)
+                finally:
+                    cursor.close()
+                return
+            except self._single.dialect.loaded_dbapi.Error as exc:
+                dead = self._single.dialect.is_disconnect(exc, conn.dbapi_connection, None)
+                if dead:
+                    conn.invalidate(exc)
+                if attempt == 2 or not dead:
+                    raise
+            finally:
+                conn.close()
 
     def _insert_alone(self, rows: list[dict[str, Any]]) -> None:
         if len(rows) == 1 and self._autocommit is not None:
@@ -154,7 +197,17 @@ class SQLAdapter(QueueAdapter):
             self.insert(conn, rows)
 
     def insert(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
-        conn.execute(sa.insert(jobs), rows)  # on PostgreSQL a trigger sends the NOTIFY
+        """Write ``rows`` on ``conn`` (on PostgreSQL a statement trigger sends the NOTIFY)."""
+        if len(rows) > 1 and conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+            # COPY: 5,000 rows in ~70 ms here, against ~200 ms for the pipelined INSERTs an
+            # executemany becomes (and ~340 ms for multi-row VALUES). Same transaction, same
+            # triggers.
+            driver: Any = conn.connection.driver_connection
+            with driver.cursor() as cursor, cursor.copy(_COPY) as copy:
+                for values in rows:
+                    copy.write_row([values[column] for column in ROW])
+            return
+        conn.execute(sa.insert(jobs), rows)
 
     def _check_same_database(self, connection: sa.Connection) -> None:
         theirs = connection.engine.url
@@ -186,3 +239,5 @@ class SQLAdapter(QueueAdapter):
 
     def shutdown(self, timeout: float | None = None) -> None:
         self.engine.dispose()
+        if self._single is not None:
+            self._single.dispose()
