@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from jobframe.errors import ConfigurationError, EnqueueError
 from jobframe.queue_adapters.base import QueueAdapter
 from jobframe.queue_adapters.ids import new_id
-from jobframe_sql.engine import create_engine, now_ms, retrying
+from jobframe_sql.engine import create_engine, now_ms, retrying, sqlite_file
+from jobframe_sql.local_wake import poke
 from jobframe_sql.schema import jobs
 
 if TYPE_CHECKING:
@@ -126,6 +127,8 @@ class SQLAdapter(QueueAdapter):
             if self.engine.dialect.name == "sqlite"
             else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         )
+        # SQLite has no LISTEN/NOTIFY: idle workers wait on local sockets (local_wake.py).
+        self._wake_file = sqlite_file(self.engine) if notify else None
         # A single enqueue is one INSERT on a connection of a pool that stays in autocommit: the
         # execution option above sets and resets autocommit and the isolation level on every
         # checkout and rolls back on checkin, which cost more than the INSERT (1,150/s against
@@ -160,6 +163,8 @@ class SQLAdapter(QueueAdapter):
                 self._insert_single(rows[0])
             else:
                 retrying(lambda: self._insert_alone(rows))
+                if self._wake_file is not None and any(r["state"] == "ready" for r in rows):
+                    poke(self._wake_file)  # committed: idle SQLite workers look now
         except (sa.exc.SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error) as exc:
             raise EnqueueError(
                 f"the database at {self.url} did not take the job(s): {exc}"

@@ -81,6 +81,16 @@ class FairSQLiteConnection(sqlite3.Connection):
                 self._lock_fd, self._locked = -1, False
 
 
+def sqlite_file(engine: sa.Engine) -> str | None:
+    """The database file of a SQLite engine; None for other databases and in-memory SQLite."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
 def create_engine(url: str, **options: Any) -> sa.Engine:
     """An engine for ``url``. On SQLite every transaction takes the write lock up front
     (``BEGIN IMMEDIATE``), queueing fairly for it (`FairSQLiteConnection`): several worker

@@ -9,6 +9,7 @@ state = 'claimed'``: a claim taken back by the reaper cannot finish, fail or rel
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -16,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from jobframe.worker.backend import Claim, Outcome, ProcessInfo
-from jobframe_sql.engine import bump_stats, day_and_minute, now_ms
+from jobframe_sql.engine import bump_stats, day_and_minute, now_ms, sqlite_file
 from jobframe_sql.schema import jobs, pauses, processes
 
 if TYPE_CHECKING:
     from jobframe_sql.adapter import SQLAdapter
+
+log = logging.getLogger("jobframe.worker")
 
 
 _CLAIMED = (jobs.c.seq, jobs.c.id, jobs.c.queue, jobs.c.priority, jobs.c.payload)
@@ -57,6 +60,8 @@ class SQLWorkerBackend:
             from jobframe_sql.notify import Listener
 
             self._listener = Listener(self.engine.url)
+        self._local: Any = None  # SQLite: the socket an enqueue pokes (local_wake.py)
+        self._no_local = False
 
     # -- processes ------------------------------------------------------------------------------
 
@@ -89,6 +94,9 @@ class SQLWorkerBackend:
             conn.execute(sa.delete(processes).where(processes.c.id == process_id))
         if self._listener is not None:
             self._listener.close()
+        if self._local is not None:
+            self._local.close()
+            self._local = None
 
     # -- claims ---------------------------------------------------------------------------------
 
@@ -101,9 +109,25 @@ class SQLWorkerBackend:
                 self._listener.wait(timeout)
             except Exception:
                 time.sleep(min(timeout, self.poll_interval))
+        elif self._waiter() is not None:
+            self._local.wait(min(timeout, self.poll_interval))
         else:
             time.sleep(min(timeout, self.poll_interval))
         return self._claim(process_id, queues, limit)
+
+    def _waiter(self) -> Any:
+        """SQLite: this process's wake-up socket, made the first time it waits (None elsewhere,
+        or where Unix sockets are unavailable)."""
+        database = sqlite_file(self.engine)
+        if self._local is None and database is not None and not self._no_local:
+            from jobframe_sql.local_wake import LocalWaiter
+
+            try:
+                self._local = LocalWaiter(database)
+            except OSError as exc:
+                self._no_local = True
+                log.warning("no wake-up socket for %s (%s); polling only", database, exc)
+        return self._local
 
     def _claim(self, process_id: str, queues: list[str], limit: int) -> list[Claim]:
         with self._lock:
