@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
@@ -134,6 +134,7 @@ class SQLAdapter(QueueAdapter):
         # checkout and rolls back on checkin, which cost more than the INSERT (1,150/s against
         # 3,100/s for the bare driver on PostgreSQL here). Only for engines built from a URL.
         self._single: sa.Engine | None = None
+        self._worker_engine: sa.Engine | None = None
         if self._autocommit is not None and engine is None:
             self._single = create_engine(
                 url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, **engine_options
@@ -227,6 +228,13 @@ class SQLAdapter(QueueAdapter):
                 f"but the sql adapter writes to {self.url}; a transaction cannot span both."
             )
 
+    def worker_engine(self, make: Callable[[SQLAdapter], sa.Engine]) -> sa.Engine:
+        """The engine workers of this adapter share (made once by ``make``, disposed with the
+        adapter); see `jobframe_sql.worker_backend`."""
+        if self._worker_engine is None:
+            self._worker_engine = make(self)
+        return self._worker_engine
+
     def worker_backend(self) -> SQLWorkerBackend:
         from jobframe_sql.worker_backend import SQLWorkerBackend
 
@@ -246,3 +254,6 @@ class SQLAdapter(QueueAdapter):
         self.engine.dispose()
         if self._single is not None:
             self._single.dispose()
+        if self._worker_engine is not None:
+            self._worker_engine.dispose()
+            self._worker_engine = None

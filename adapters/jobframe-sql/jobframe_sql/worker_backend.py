@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from jobframe.worker.backend import Claim, Outcome, ProcessInfo
-from jobframe_sql.engine import bump_stats, day_and_minute, now_ms, sqlite_file
+from jobframe_sql.engine import bump_stats, create_engine, day_and_minute, now_ms, sqlite_file
 from jobframe_sql.schema import jobs, pauses, processes
 
 if TYPE_CHECKING:
@@ -33,6 +33,25 @@ def dump(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
 
 
+def _worker_engine(adapter: SQLAdapter) -> sa.Engine:
+    """The worker's own PostgreSQL engine, committing without waiting for the WAL flush.
+
+    Every write a worker makes (claims, outcomes with the retries they carry, heartbeats) may be
+    lost to a crash of the database server without losing a job: a lost claim or outcome leaves
+    the job ready or claimed by a process the reaper takes it back from, and it runs again (which
+    at-least-once allows). Only enqueues must survive such a crash, and they keep the adapter's
+    synchronous commits. This saves a disk flush per claim and per batch of outcomes.
+    """
+    options = {k: v for k, v in adapter.options.items() if k != "url"}
+    connect_args = dict(options.pop("connect_args", {}))
+    connect_args["options"] = f"{connect_args.get('options', '')} -c synchronous_commit=off".strip()
+    return create_engine(
+        adapter.engine.url.render_as_string(hide_password=False),
+        connect_args=connect_args,
+        **options,
+    )
+
+
 class SQLWorkerBackend:
     """Implements `jobframe.worker.backend.WorkerBackend` on the ``jobframe_*`` tables."""
 
@@ -46,6 +65,8 @@ class SQLWorkerBackend:
         self.adapter = adapter
         self.engine = adapter.engine
         self.dialect = self.engine.dialect.name
+        if self.dialect == "postgresql" and adapter._single is not None:  # built from a URL
+            self.engine = adapter.worker_engine(_worker_engine)
         self.skip_locked = self.dialect in ("postgresql", "mysql", "mariadb")
         self.returning = self.dialect in ("postgresql", "sqlite")  # UPDATE ... RETURNING
         self.poll_interval = poll_interval

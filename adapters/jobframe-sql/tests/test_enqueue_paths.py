@@ -96,3 +96,24 @@ def test_a_bulk_copy_writes_every_column_and_wakes_listeners(adapter: SQLAdapter
     assert {r.state for r in rows[:50]} == {"ready"} and rows[50].state == "scheduled"
     assert rows[50].priority == -5 and rows[0].priority == 0
     assert [r.job_id for r in rows] == [job.job_id for job in batch]
+
+
+@pytest.mark.parametrize("sql_url", ["postgresql"], indirect=True)
+def test_on_postgresql_only_enqueues_wait_for_the_disk(adapter: SQLAdapter) -> None:
+    """A worker's claims and outcomes may be lost to a server crash (the job then runs again);
+    an enqueue may not."""
+    backend = adapter.worker_backend()
+    assert backend.engine is adapter.worker_backend().engine, "one pool for every worker"
+    with backend.engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+    with adapter.engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+    assert adapter._single is not None
+    raw = adapter._single.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+        cursor.close()
+    finally:
+        raw.close()
