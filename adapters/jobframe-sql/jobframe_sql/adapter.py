@@ -86,7 +86,8 @@ def enqueue_in(session_or_connection: Any) -> Iterator[sa.Connection]:
 
 class SQLAdapter(QueueAdapter):
     """Options: ``url`` (SQLAlchemy URL; default ``sqlite:///jobframe.sqlite3``) or ``engine``,
-    ``notify`` (PostgreSQL NOTIFY on enqueue, default True); for workers ``poll_interval``
+    ``notify`` (wake idle workers on enqueue: PostgreSQL NOTIFY, SQLite local sockets; default
+    True); for workers ``poll_interval``
     (seconds between polls of an idle worker, 1.0), ``finished_retention`` (seconds finished jobs
     are kept, 86400) and ``prune_every`` (seconds between pruning passes, 60); other options go to
     SQLAlchemy's ``create_engine`` (``pool_size``, ``max_overflow``, ...)."""
