@@ -5,9 +5,11 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import json
+import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -152,7 +154,20 @@ def test_plugins_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert report["failures"] == []
 
 
-def test_work_takes_job_modules_after_the_options_too(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture
+def root_logging() -> Iterator[None]:
+    """`jobframe work` configures the root logger (a handler on this test's captured stderr,
+    closed after it): put back what was there, or later tests' log lines fail to write."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_work_takes_job_modules_after_the_options_too(
+    capsys: pytest.CaptureFixture[str], root_logging: None
+) -> None:
     # Modules before and after the options are all imported (the last one does not exist, so the
     # command stops there, naming it, before any worker starts).
     code = main(["work", "json", "--queues", "a,b", "-c", "2", "no_such_jobs_module"])
