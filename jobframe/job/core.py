@@ -91,12 +91,13 @@ def _checker(perform: Callable[..., Any]) -> Callable[..., None]:
     """An empty function with ``perform``'s parameters: calling it checks arguments the way the
     interpreter will, 20 times faster than ``Signature.bind`` (every ``perform_later`` pays it).
     Defaults are replaced by a placeholder: only their presence matters to the check."""
-    parts: list[str] = []
-    kinds = [p.kind for p in _signature(perform).parameters.values()]
-    for param in _signature(perform).parameters.values():
-        prefix = _MARKERS.get(param.kind, "")
-        default = "=_D" if param.default is not inspect.Parameter.empty else ""
-        parts.append(f"{prefix}{param.name}{default}")
+    params = list(_signature(perform).parameters.values())
+    kinds = [param.kind for param in params]
+    parts = [
+        f"{_MARKERS.get(param.kind, '')}{param.name}"
+        + ("=_D" if param.default is not inspect.Parameter.empty else "")
+        for param in params
+    ]
     if inspect.Parameter.KEYWORD_ONLY in kinds and inspect.Parameter.VAR_POSITIONAL not in kinds:
         at = kinds.index(inspect.Parameter.KEYWORD_ONLY)
         parts.insert(at, "*")

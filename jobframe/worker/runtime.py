@@ -163,7 +163,7 @@ class Worker:
 
         def handle(signum: int, frame: FrameType | None) -> None:
             second = self._stop.is_set()
-            if second and time.monotonic() - first_at[0] < window:
+            if second and first_at and time.monotonic() - first_at[0] < window:
                 return  # the same signal, forwarded by the supervisor
             first_at.append(time.monotonic())
             log.info(
