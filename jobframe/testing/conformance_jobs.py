@@ -29,10 +29,15 @@ def record(journal: str, **entry: Any) -> None:
 
 
 def read(journal: str | Path) -> list[dict[str, Any]]:
-    path = Path(journal)
-    if not path.exists():
+    """Every line written so far, read under the writers' lock so none is seen half-written."""
+    try:
+        fd = os.open(journal, os.O_RDONLY)
+    except FileNotFoundError:
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    with os.fdopen(fd, "rb") as file:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        text = file.read().decode()
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 class ConformanceFlaky(Exception):
