@@ -27,6 +27,7 @@ METRICS = [
     ("enqueue_one", "enqueue 1-by-1 /s", True),
     ("enqueue_bulk", "enqueue bulk /s", True),
     ("process", "process /s (1 worker)", True),
+    ("process_warm", "process /s after 1st job", True),
     ("lat_p50_ms", "latency p50 ms", False),
     ("lat_p99_ms", "latency p99 ms", False),
 ]

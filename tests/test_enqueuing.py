@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from fixture_jobs.kwargs_job import KwargsJob
 
 import jobframe
 from jobframe import queue_adapters
+from jobframe.job.enqueuing import GC_PAUSE_AT
 from jobframe.testing import JobsHelper
 
 
@@ -156,6 +158,52 @@ def test_perform_all_later_makes_one_adapter_call(counting: CountingAdapter) -> 
 def test_perform_all_later_with_no_jobs(counting: CountingAdapter) -> None:
     assert jobframe.perform_all_later([]) == 0
     assert counting.calls == []
+
+
+class GCWatchingAdapter(CountingAdapter):
+    """Records whether the cyclic garbage collector was on while it wrote a batch."""
+
+    def enqueue_all(self, jobs: Sequence[Any]) -> int:
+        self.gc_enabled = gc.isenabled()
+        return super().enqueue_all(jobs)
+
+
+def test_large_batches_pause_the_garbage_collector() -> None:
+    adapter = GCWatchingAdapter()
+    with queue_adapters.override(adapter):
+        assert (
+            jobframe.perform_all_later([HelloJob(str(i)) for i in range(GC_PAUSE_AT)])
+            == GC_PAUSE_AT
+        )
+        assert adapter.gc_enabled is False
+        assert gc.isenabled()  # turned back on
+        jobframe.perform_all_later([HelloJob(str(i)) for i in range(GC_PAUSE_AT - 1)])
+        assert adapter.gc_enabled is True  # small batches leave it alone
+
+
+def test_a_collector_turned_off_by_the_application_stays_off() -> None:
+    gc.disable()
+    try:
+        with queue_adapters.override(GCWatchingAdapter()):
+            jobframe.perform_all_later([HelloJob(str(i)) for i in range(GC_PAUSE_AT)])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_the_collector_is_back_on_when_a_batch_fails() -> None:
+    with queue_adapters.override(UnreachableAdapter()), pytest.raises(jobframe.EnqueueError):
+        jobframe.perform_all_later([HelloJob(str(i)) for i in range(GC_PAUSE_AT)])
+    assert gc.isenabled()
+
+
+def test_batches_performed_in_the_caller_keep_the_collector_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[bool] = []
+    monkeypatch.setattr(InlineJob, "perform", lambda self, word: seen.append(gc.isenabled()))
+    jobframe.perform_all_later([InlineJob(str(i)) for i in range(GC_PAUSE_AT)])
+    assert len(seen) == GC_PAUSE_AT and all(seen)
 
 
 def test_perform_all_later_groups_by_adapter(monkeypatch: pytest.MonkeyPatch) -> None:

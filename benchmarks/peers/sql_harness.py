@@ -2,12 +2,13 @@
 """The harness the SQL benchmark's peers share (see benchmarks/README.md, `sql_bench.py`).
 
 Every row gets a PostgreSQL database of its own (``BENCH_PG_DSN``, created and dropped by
-sql_bench.py). The job body is the same for all: one autocommit
-``UPDATE bench_counter SET n = n + 1 WHERE id = 1`` in that PostgreSQL database (on a session
-with ``synchronous_commit = off``, so it does not wait for a WAL flush) (the "no-op"
-work, also how completion is detected), or, for latency samples, ``time.time()`` taken as the job
-starts and sent back with ``SELECT pg_notify('bench_lat', <t>)``. jobframe on SQLite and MariaDB
-keeps its jobs there but its job body still hits the PostgreSQL counter, so the work is equal.
+sql_bench.py). The job body is the same for all. By default (``BENCH_BODY=append``, as in the
+Redis benchmark) it appends one byte to a count file (the no-op job; completion is the file's
+size). With ``BENCH_BODY=incr`` it is one autocommit ``UPDATE bench_counter SET n = n + 1 WHERE
+id = 1`` in that PostgreSQL database (on a session with ``synchronous_commit = off``, so it does
+not wait for a WAL flush): a job that does one round trip to the database. Latency samples take
+``time.time()`` as the job starts and send it back with ``SELECT pg_notify('bench_lat', <t>)``.
+jobframe on SQLite and MariaDB keeps its jobs there; the job body is the same.
 """
 
 from __future__ import annotations
@@ -49,7 +50,10 @@ def _conn() -> psycopg.Connection:
 
 
 def hit() -> None:
-    _conn().execute(HIT)
+    if harness.BODY == "append":
+        harness._append()
+    else:
+        _conn().execute(HIT)
 
 
 def stamp() -> None:
@@ -69,7 +73,10 @@ async def _aconn() -> Any:
 
 
 async def ahit() -> None:
-    await (await _aconn()).execute(HIT)
+    if harness.BODY == "append":
+        harness._append()
+    else:
+        await (await _aconn()).execute(HIT)
 
 
 async def astamp() -> None:
@@ -95,6 +102,9 @@ class Peer(harness.Peer):
         self.r.execute("CREATE TABLE IF NOT EXISTS bench_counter (id int PRIMARY KEY, n bigint NOT NULL)")
         self.r.execute("INSERT INTO bench_counter VALUES (1, 0) ON CONFLICT (id) DO NOTHING")
         self.workdir = tempfile.mkdtemp(prefix=f"bench-sql-{self.name}-")
+        self.count_file = os.path.join(self.workdir, "count")
+        os.environ["BENCH_COUNT_FILE"] = self.count_file  # the workers inherit it
+        open(self.count_file, "wb").close()
 
     def clear(self) -> None:
         if self.tables:
@@ -105,13 +115,16 @@ class Peer(harness.Peer):
                 self.r.execute(f"TRUNCATE {', '.join(doomed)} CASCADE")
         self.clear_other()
         self.r.execute("UPDATE bench_counter SET n = 0 WHERE id = 1")
+        open(self.count_file, "wb").close()
 
     def clear_other(self) -> None:
         """Empty job tables that are not in this PostgreSQL database (SQLite, MariaDB)."""
 
 
-def _count(conn: psycopg.Connection) -> int:
-    return int(conn.execute("SELECT n FROM bench_counter WHERE id = 1").fetchone()[0])
+def _count(peer: Peer) -> int:
+    if harness.BODY == "append":
+        return os.path.getsize(peer.count_file)
+    return int(peer.r.execute("SELECT n FROM bench_counter WHERE id = 1").fetchone()[0])
 
 
 def _timed(fn: Any, *args: Any) -> float:
@@ -168,13 +181,13 @@ def measure(peer: Peer, n: int, samples: int, timeout: float) -> dict[str, Any]:
             first = None
             deadline = start + timeout
             while True:
-                done = _count(peer.r)
+                done = _count(peer)
                 now = time.perf_counter()
                 if first is None and done:
-                    first = now - start
+                    first, first_done = now - start, done
                 if done >= n:
                     break
-                if not worker.alive() and _count(peer.r) < n:
+                if not worker.alive() and _count(peer) < n:
                     raise RuntimeError(f"worker exited ({worker.proc.returncode}) after {done} "
                                        f"jobs: {worker.tail()}")  # fmt: skip
                 if now > deadline:
@@ -182,6 +195,8 @@ def measure(peer: Peer, n: int, samples: int, timeout: float) -> dict[str, Any]:
                 time.sleep(0.005)
             out["process"] = n / (now - start)
             out["first_job_s"] = first
+            if first is not None and now - start > first and n > first_done:
+                out["process_warm"] = (n - first_done) / (now - start - first)
         except Exception as exc:
             out["process"] = _err(exc)
         # 4. enqueue-to-start latency, worker running and idle

@@ -49,10 +49,16 @@ class RedisAdapter(QueueAdapter):
         self.store = Store(url, prefix, **options)
 
     def enqueue(self, job: Job) -> None:
-        self._send([entry(job, None)])
+        self._send_one(entry(job, None))
 
     def enqueue_at(self, job: Job, timestamp: datetime) -> None:
-        self._send([entry(job, timestamp)])
+        self._send_one(entry(job, timestamp))
+
+    def _send_one(self, item: tuple[str, str, int, int, bytes]) -> None:
+        try:
+            self.store.enqueue_one(item)
+        except redis.RedisError as exc:
+            raise EnqueueError(f"Redis at {self.store.url} did not take the job: {exc}") from exc
 
     def enqueue_all(self, jobs: Sequence[Job]) -> int:
         entries = [entry(job, job.scheduled_at) for job in jobs]

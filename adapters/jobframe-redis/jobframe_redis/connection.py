@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -12,9 +11,10 @@ import redis
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
+from jobframe.queue_adapters.payload import dump_payload
 from jobframe_redis import scripts
 from jobframe_redis.keys import Keys
-from jobframe_redis.wire import WirePool
+from jobframe_redis.wire import WirePool, bulk, pack
 
 
 def now_ms() -> int:
@@ -69,6 +69,10 @@ class Store:
             k.inflight,
             k.paused,
         ]
+        # `enqueue_one` sends EVALSHA, the sha, the keys and the stem packed once, here; only the
+        # time and the job's five fields are packed per call.
+        head = ("EVALSHA", self.enqueue.sha, len(self.enqueue_keys), *self.enqueue_keys, self.stem)
+        self._enqueue_head = pack((*head, *[""] * 6))[: -len(bulk([""] * 6))]
 
     def run(self, script: Script, keys: list[str], args: list[Any]) -> Any:
         """EVALSHA, loading the script if the server lacks it.
@@ -100,6 +104,18 @@ class Store:
             raise
         finally:
             pool.release(conn)
+
+    def enqueue_one(self, entry: tuple[str, str, int, int, bytes]) -> Any:
+        """The ENQUEUE script for one job: `run` with the command's constant head packed once."""
+        wire = self.wire
+        if wire is None:
+            return self.run(self.enqueue, self.enqueue_keys, self.enqueue_args([entry]))
+        command = self._enqueue_head + bulk((now_ms(), *entry))
+        try:
+            return wire.request(command)
+        except NoScriptError:
+            wire.call("SCRIPT", "LOAD", self.enqueue.script)
+            return wire.request(command)
 
     def blpop(self, keys: list[str], timeout: float) -> Any:
         """BLPOP: ``[key, value]`` of the first list with an item; None when ``timeout``
@@ -157,4 +173,4 @@ class Store:
 
 
 def dump(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+    return dump_payload(payload)

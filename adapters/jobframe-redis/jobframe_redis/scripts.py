@@ -8,18 +8,24 @@ numbers first, then first-in first-out. Scheduled members are ``id|queue|priorit
 
 from __future__ import annotations
 
-_HELPERS = """
+_SHIFT = """
 local SHIFT = 1099511627776
+"""
+_SPLIT = """
 local function split(s)
   local out = {}
   for part in string.gmatch(s, '([^|]*)|?') do out[#out + 1] = part end
   return out
 end
+"""
+_UNWAIT = """
 local function unwait(waiting, pid)
   for _, e in ipairs(redis.call('LRANGE', waiting, 0, -1)) do
     if string.sub(e, 1, #pid + 1) == pid .. '|' then redis.call('LREM', waiting, 1, e) end
   end
 end
+"""
+_WAKE = """
 local function wake(key, n)
   if n <= 0 then return end
   local tokens = {}
@@ -28,6 +34,7 @@ local function wake(key, n)
   redis.call('LTRIM', key, 0, 63)
 end
 """
+_HELPERS = _SHIFT + _SPLIT + _UNWAIT + _WAKE
 
 # KEYS: jobs, seq, wake, scheduled, queues, waiting, inflight, paused
 # ARGV: stem, now_ms, then (id, queue, priority, run_at_ms, payload) per job
@@ -35,7 +42,8 @@ end
 # it here and pushed onto its inbox, which it is blocked on (one hop instead of a wake-up token, a
 # fetch and its reply). Otherwise it joins its queue and a wake-up token is pushed.
 ENQUEUE = (
-    _HELPERS
+    _SHIFT
+    + _WAKE  # only what it uses: defining the other helpers costs 1.7 µs per call
     + """
 local stem, now = ARGV[1], tonumber(ARGV[2])
 local function handoff(id, queue, score, payload)

@@ -27,7 +27,13 @@ CRLF = b"\r\n"
 
 def pack(args: tuple[Any, ...]) -> bytes:
     """One command in RESP: ``*N`` then each argument as a bulk string."""
-    out = [b"*%d\r\n" % len(args)]
+    return b"*%d\r\n%b" % (len(args), bulk(args))
+
+
+def bulk(args: tuple[Any, ...] | list[Any]) -> bytes:
+    """Arguments as RESP bulk strings, without the ``*N`` header: `pack`'s body, and the tail
+    of a command whose head was packed once (see `Store.enqueue_one`)."""
+    out = []
     for arg in args:
         kind = type(arg)
         if kind is bytes:
@@ -94,8 +100,12 @@ class Wire:
     def call(self, *args: Any, wait: float = 0.0) -> Any:
         """Send one command and return its reply (bytes, int, list or None). ``wait``: seconds
         the command itself may block in Redis (BLPOP's timeout), on top of the socket timeout."""
+        return self.request(pack(args), wait)
+
+    def request(self, command: bytes, wait: float = 0.0) -> Any:
+        """`call` for a command already packed in RESP."""
         try:
-            self.sock.sendall(pack(args))
+            self.sock.sendall(command)
             if wait:
                 timeout = self.options["timeout"]
                 self.sock.settimeout(None if timeout is None else timeout + wait)
@@ -165,6 +175,10 @@ class WirePool:
         self.pid = os.getpid()
 
     def call(self, *args: Any, wait: float = 0.0) -> Any:
+        return self.request(pack(args), wait)
+
+    def request(self, command: bytes, wait: float = 0.0) -> Any:
+        """Send one command packed in RESP and return its reply."""
         if self.pid != os.getpid():
             self.idle, self.pid = [], os.getpid()
         try:
@@ -173,7 +187,7 @@ class WirePool:
             wire = Wire(self.options)
         else:
             try:
-                reply = wire.call(*args, wait=wait)
+                reply = wire.request(command, wait)
             except redis.ConnectionError:
                 # An idle connection the server (or a restart) closed since its last use: the
                 # command never reached Redis, so send it once more on a new connection.
@@ -181,7 +195,7 @@ class WirePool:
             else:
                 self.idle.append(wire)
                 return reply
-        reply = wire.call(*args, wait=wait)
+        reply = wire.request(command, wait)
         self.idle.append(wire)
         return reply
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from jobframe.queue_adapters.payload import dump_payload
 from jobframe.worker.backend import Claim, Outcome, ProcessInfo
 from jobframe_sql.engine import bump_stats, create_engine, day_and_minute, now_ms, sqlite_file
 from jobframe_sql.schema import jobs, pauses, processes
@@ -30,7 +31,7 @@ _CLAIMED = (jobs.c.seq, jobs.c.id, jobs.c.queue, jobs.c.priority, jobs.c.payload
 
 
 def dump(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+    return dump_payload(payload)
 
 
 def _worker_engine(adapter: SQLAdapter) -> sa.Engine:

@@ -1,0 +1,35 @@
+"""The single-job enqueue path: its command is packed from a head built once per Store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jobframe
+from jobframe_redis.adapter import RedisAdapter
+from jobframe_redis.wire import bulk, pack
+
+
+class SingleJob(jobframe.Job):
+    queue_as = "single"
+
+    def perform(self, n: int) -> None:
+        pass
+
+
+def test_the_prepacked_command_is_the_full_command(adapter: RedisAdapter) -> None:
+    store = adapter.store
+    entry = ("id1", "single", -3, 0, b'{"x":"\xc3\xa9"}')
+    full = pack(("EVALSHA", store.enqueue.sha, len(store.enqueue_keys), *store.enqueue_keys,
+                 store.stem, 1700000000000, *entry))  # fmt: skip
+    assert store._enqueue_head + bulk((1700000000000, *entry)) == full
+
+
+def test_single_enqueues_survive_a_script_flush(adapter: RedisAdapter) -> None:
+    client: Any = adapter.store.client
+    SingleJob.perform_later(1)
+    client.script_flush()  # as after a Redis restart: the next EVALSHA gets NOSCRIPT
+    job = SingleJob.perform_later(2)
+    later = SingleJob.set(wait=60).perform_later(3)
+    assert job.successfully_enqueued and later.successfully_enqueued
+    inspector = adapter.inspector()
+    assert inspector.count("ready") == 2 and inspector.count("scheduled") == 1
