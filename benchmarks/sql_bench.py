@@ -20,6 +20,8 @@ import tempfile
 import time
 from typing import Any
 
+import rounds
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS_DIR = os.path.join(HERE, "peers")
 PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
@@ -209,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=200, help="latency samples (200)")
     parser.add_argument("--only", default="", help="comma-separated libraries: " + ",".join(LIBRARIES))
     parser.add_argument("--json", metavar="PATH", help="also save the results as JSON")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run every library this many times, in turn, and report medians (1)")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="seconds a library gets for all its measurements (600)")  # fmt: skip
     parser.add_argument("--phase-timeout", type=float, default=300.0,
@@ -225,14 +229,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown libraries {unknown}; choose from {', '.join(LIBRARIES)}")
     print(f"{args.jobs} no-op jobs, {args.samples} latency samples, PostgreSQL {PG_HOST}:{PG_PORT} "
           f"(one database per row), MariaDB {MARIADB_HOST}:{MARIADB_PORT}, SQLite in a temp dir", flush=True)  # fmt: skip
-    results = []
-    for name in names:
-        print(f"  {name} ...", end=" ", flush=True)
-        result = run_library(name, args)
-        results.append(result)
-        print(f"{result['wall_s']:.0f}s", flush=True)
+    keys = [key for key, _, _ in METRICS]
+    results = rounds.run(names, args.rounds, lambda name: run_library(name, args), keys)
     print()
+    if args.rounds > 1:
+        print(f"medians of {args.rounds} rounds:")
     print(table(results))
+    if args.rounds > 1:
+        print()
+        print("every round's value (in run order):")
+        print("\n".join(rounds.spread(results, METRICS, _fmt)))
     print()
     print("jobframe-sql on PostgreSQL vs the best PostgreSQL peer (procrastinate, saq), per metric:")
     for heading, text in ratios(results):
@@ -242,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         print(f"  {r['library']:32} {r.get('worker_config', '')}")
     if args.json:
-        meta = {"jobs": args.jobs, "samples": args.samples, "python": sys.version.split()[0],
+        meta = {"jobs": args.jobs, "samples": args.samples, "rounds": args.rounds, "python": sys.version.split()[0],
                 "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # fmt: skip
         with open(args.json, "w") as f:
             json.dump({"meta": meta, "results": results,

@@ -18,6 +18,9 @@ class JobframePeer(harness.Peer):
         import jobframe
 
         jobframe.configure(adapter="redis", adapter_options={"url": harness.url(), "prefix": "bench"})
+        # Build the adapter (plugin discovery, the client object) as the peers build their
+        # clients here; like theirs, it connects on its first command.
+        jobframe.queue_adapters.get()
         import jobs_jobframe
 
         self.jobs = jobs_jobframe

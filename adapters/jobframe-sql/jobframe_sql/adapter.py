@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from jobframe.errors import ConfigurationError, EnqueueError
 from jobframe.queue_adapters.base import QueueAdapter
 from jobframe.queue_adapters.ids import new_id
-from jobframe_sql.engine import create_engine, now_ms, retrying, sqlite_file
+from jobframe_sql.engine import create_engine, local_wake_key, now_ms, retrying
 from jobframe_sql.local_wake import poke
 from jobframe_sql.schema import jobs
 
@@ -86,11 +86,13 @@ def enqueue_in(session_or_connection: Any) -> Iterator[sa.Connection]:
 
 class SQLAdapter(QueueAdapter):
     """Options: ``url`` (SQLAlchemy URL; default ``sqlite:///jobframe.sqlite3``) or ``engine``,
-    ``notify`` (wake idle workers on enqueue: PostgreSQL NOTIFY, SQLite local sockets; default
-    True); for workers ``poll_interval``
-    (seconds between polls of an idle worker, 1.0), ``finished_retention`` (seconds finished jobs
-    are kept, 86400) and ``prune_every`` (seconds between pruning passes, 60); other options go to
-    SQLAlchemy's ``create_engine`` (``pool_size``, ``max_overflow``, ...)."""
+    ``notify`` (wake idle workers on enqueue: PostgreSQL NOTIFY; elsewhere datagram sockets that
+    reach the workers on the enqueuer's machine; default True); for workers ``poll_interval``
+    (seconds between polls of an idle worker: 1.0 on PostgreSQL and SQLite, where every worker is
+    woken; 0.1 on MariaDB and MySQL, where workers on other machines are not),
+    ``finished_retention`` (seconds finished jobs are kept, 86400) and ``prune_every`` (seconds
+    between pruning passes, 60); other options go to SQLAlchemy's ``create_engine``
+    (``pool_size``, ``max_overflow``, ...)."""
 
     name = "sql"
     supports_bulk = True
@@ -101,12 +103,16 @@ class SQLAdapter(QueueAdapter):
         url: str = "sqlite:///jobframe.sqlite3",
         engine: sa.Engine | None = None,
         notify: bool = True,
-        poll_interval: float = 1.0,
+        poll_interval: float | None = None,
         finished_retention: float = 86400,
         prune_every: float = 60.0,
         **engine_options: Any,
     ) -> None:
         super().__init__(url=url, **engine_options)
+        self.engine = engine or create_engine(url, **engine_options)
+        if poll_interval is None:
+            woken_anywhere = self.engine.dialect.name in ("postgresql", "sqlite")
+            poll_interval = 1.0 if woken_anywhere else 0.1
         for name, value in (
             ("poll_interval", poll_interval),
             ("finished_retention", finished_retention),
@@ -119,7 +125,6 @@ class SQLAdapter(QueueAdapter):
         self.poll_interval = float(poll_interval)
         self.finished_retention = float(finished_retention)
         self.prune_every = float(prune_every)
-        self.engine = engine or create_engine(url, **engine_options)
         self.url = self.engine.url.render_as_string(hide_password=True)
         self.notify = notify and self.engine.dialect.name == "postgresql"
         # SQLite keeps its own transaction handling (engine.py): no autocommit shortcut there.
@@ -128,8 +133,9 @@ class SQLAdapter(QueueAdapter):
             if self.engine.dialect.name == "sqlite"
             else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         )
-        # SQLite has no LISTEN/NOTIFY: idle workers wait on local sockets (local_wake.py).
-        self._wake_file = sqlite_file(self.engine) if notify else None
+        # SQLite and MariaDB have no LISTEN/NOTIFY: idle workers on this machine wait on local
+        # sockets (local_wake.py) that an enqueue pokes once its row is committed.
+        self._wake_key = local_wake_key(self.engine) if notify else None
         # A single enqueue is one INSERT on a connection of a pool that stays in autocommit: the
         # execution option above sets and resets autocommit and the isolation level on every
         # checkout and rolls back on checkin, which cost more than the INSERT (1,150/s against
@@ -161,16 +167,23 @@ class SQLAdapter(QueueAdapter):
             if connection is not None:
                 self._check_same_database(connection)
                 self.insert(connection, rows)
-            elif len(rows) == 1 and self._single is not None:
-                self._insert_single(rows[0])
             else:
-                retrying(lambda: self._insert_alone(rows))
-                if self._wake_file is not None and any(r["state"] == "ready" for r in rows):
-                    poke(self._wake_file)  # committed: idle SQLite workers look now
+                if len(rows) == 1 and self._single is not None:
+                    self._insert_single(rows[0])
+                else:
+                    retrying(lambda: self._insert_alone(rows))
+                if any(r["state"] == "ready" for r in rows):
+                    self.wake_local()  # committed: idle workers on this machine look now
         except (sa.exc.SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error) as exc:
             raise EnqueueError(
                 f"the database at {self.url} did not take the job(s): {exc}"
             ) from exc
+
+    def wake_local(self) -> None:
+        """Without NOTIFY (SQLite, MariaDB, MySQL): wake the idle workers on this machine; call
+        after a commit that made jobs ready (`local_wake`)."""
+        if self._wake_key is not None:
+            poke(self._wake_key)
 
     def _insert_single(self, values: dict[str, Any]) -> None:
         """One row, straight through the driver on an autocommit connection; a pooled connection

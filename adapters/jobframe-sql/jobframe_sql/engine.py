@@ -81,6 +81,24 @@ class FairSQLiteConnection(sqlite3.Connection):
                 self._lock_fd, self._locked = -1, False
 
 
+def local_wake_key(engine: sa.Engine) -> str | None:
+    """What the same-host wake-up sockets of a database are named after (`local_wake`), or None
+    where NOTIFY wakes workers (PostgreSQL) or nothing can (in-memory SQLite).
+
+    A SQLite file: its absolute path (every process using it is on this machine). A database
+    server without NOTIFY (MariaDB, MySQL): its dialect, host, port and database as the URL names
+    them. Enqueuers and workers on this machine that name the server alike wake each other; any
+    other worker finds the job at its next poll.
+    """
+    if engine.dialect.name == "postgresql":
+        return None
+    if engine.dialect.name == "sqlite":
+        database = sqlite_file(engine)
+        return None if database is None else os.path.abspath(database)
+    url = engine.url
+    return f"{engine.dialect.name}://{url.host or ''}:{url.port or ''}/{url.database or ''}"
+
+
 def sqlite_file(engine: sa.Engine) -> str | None:
     """The database file of a SQLite engine; None for other databases and in-memory SQLite."""
     if engine.dialect.name != "sqlite":

@@ -170,6 +170,8 @@ class SQLInspector:
                     .where(self._selected(row_state, chunk, all))
                     .values(state="ready", run_at=now_ms(), **values)
                 ).rowcount  # rows turning ready wake workers (a trigger on PostgreSQL)
+        if done:
+            self.adapter.wake_local()
         return int(done)
 
     def retry(self, ids: list[str] | None = None, all: bool = False) -> int:
@@ -213,6 +215,7 @@ class SQLInspector:
             conn.execute(sa.delete(pauses).where(pauses.c.queue == queue))
             if self.adapter.notify:
                 conn.execute(sa.text("SELECT pg_notify('jobframe_jobs', '')"))
+        self.adapter.wake_local()
 
     def clear(self, queue: str) -> int:
         with self.engine.begin() as conn:

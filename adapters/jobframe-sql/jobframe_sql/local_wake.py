@@ -1,11 +1,14 @@
-"""Wake-ups for SQLite, which has no LISTEN/NOTIFY: idle workers wait on a Unix datagram socket,
-and an enqueue sends each of them one byte once its row is committed.
+"""Wake-ups for databases without LISTEN/NOTIFY (SQLite, MariaDB, MySQL): idle workers wait on a
+Unix datagram socket, and an enqueue sends each of them one byte once its row is committed.
 
-Every process using one SQLite file runs on one machine (SQLite over a network file system is not
-supported), so a folder of sockets named after the database's absolute path, in the temporary
-directory, reaches every worker. Socket paths are capped at 108 bytes, hence a hash for the folder
-rather than the database path itself. A socket whose worker died refuses the datagram and is
-removed by the next enqueue. Waking is best effort: a worker that misses one still polls.
+The sockets of one database are in a folder of the temporary directory named after the
+database's wake key (`jobframe_sql.engine.local_wake_key`): a SQLite file's absolute path, or a
+server's dialect, host, port and database. Every process using one SQLite file runs on one machine
+(SQLite over a network file system is not supported), so there every worker is reached; for a
+database server, the workers on the enqueuer's machine are, and the others poll. Socket paths are
+capped at 108 bytes, hence a hash for the folder rather than the key itself. A socket whose worker
+died refuses the datagram and is removed by the next enqueue. Waking is best effort: a worker that
+misses one still polls.
 """
 
 from __future__ import annotations
@@ -20,17 +23,17 @@ import uuid
 from pathlib import Path
 
 
-def wake_folder(database: str) -> Path:
-    """The folder of the idle workers' sockets for one SQLite database file."""
-    digest = hashlib.sha1(os.path.abspath(database).encode()).hexdigest()[:16]
+def wake_folder(key: str) -> Path:
+    """The folder of the idle workers' sockets for one database (``key``: its wake key)."""
+    digest = hashlib.sha1(key.encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / f"jobframe-wake-{digest}"
 
 
 class LocalWaiter:
     """A worker process's socket. ``wait(t)`` returns early (True) when an enqueue pokes it."""
 
-    def __init__(self, database: str) -> None:
-        self.folder = wake_folder(database)
+    def __init__(self, key: str) -> None:
+        self.folder = wake_folder(key)
         self.folder.mkdir(mode=0o700, exist_ok=True)
         self.path = self.folder / f"{os.getpid()}-{uuid.uuid4().hex[:8]}.sock"
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -58,9 +61,10 @@ class LocalWaiter:
                 self.close()
 
 
-def poke(database: str) -> int:
-    """Send one byte to every idle worker of ``database``; returns how many were reached."""
-    folder = wake_folder(database)
+def poke(key: str) -> int:
+    """Send one byte to every idle worker of the database ``key`` names; returns how many were
+    reached."""
+    folder = wake_folder(key)
     try:
         entries = list(os.scandir(folder))
     except FileNotFoundError:

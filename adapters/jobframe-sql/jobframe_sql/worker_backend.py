@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from jobframe.queue_adapters.payload import dump_payload
 from jobframe.worker.backend import Claim, Outcome, ProcessInfo
-from jobframe_sql.engine import bump_stats, create_engine, day_and_minute, now_ms, sqlite_file
+from jobframe_sql.engine import bump_stats, create_engine, day_and_minute, local_wake_key, now_ms
 from jobframe_sql.schema import jobs, pauses, processes
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ class SQLWorkerBackend:
             from jobframe_sql.notify import Listener
 
             self._listener = Listener(self.engine.url)
-        self._local: Any = None  # SQLite: the socket an enqueue pokes (local_wake.py)
+        self._local: Any = None  # no NOTIFY: the socket an enqueue pokes (local_wake.py)
         self._no_local = False
 
     # -- processes ------------------------------------------------------------------------------
@@ -138,17 +138,17 @@ class SQLWorkerBackend:
         return self._claim(process_id, queues, limit)
 
     def _waiter(self) -> Any:
-        """SQLite: this process's wake-up socket, made the first time it waits (None elsewhere,
-        or where Unix sockets are unavailable)."""
-        database = sqlite_file(self.engine)
-        if self._local is None and database is not None and not self._no_local:
+        """Without NOTIFY: this process's wake-up socket, made the first time it waits (None on
+        PostgreSQL, with ``notify`` off, or where Unix sockets are unavailable)."""
+        key = local_wake_key(self.engine) if self.adapter._wake_key is not None else None
+        if self._local is None and key is not None and not self._no_local:
             from jobframe_sql.local_wake import LocalWaiter
 
             try:
-                self._local = LocalWaiter(database)
+                self._local = LocalWaiter(key)
             except OSError as exc:
                 self._no_local = True
-                log.warning("no wake-up socket for %s (%s); polling only", database, exc)
+                log.warning("no wake-up socket for %s (%s); polling only", key, exc)
         return self._local
 
     def _claim(self, process_id: str, queues: list[str], limit: int) -> list[Claim]:

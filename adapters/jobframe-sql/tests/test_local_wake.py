@@ -1,22 +1,24 @@
-"""SQLite has no LISTEN/NOTIFY: idle workers wait on Unix datagram sockets that an enqueue pokes
-once its row is committed (local_wake.py). Real SQLite files, sockets and worker backend."""
+"""SQLite and MariaDB have no LISTEN/NOTIFY: idle workers on the enqueuer's machine wait on Unix
+datagram sockets that an enqueue pokes once its row is committed (local_wake.py). Real databases,
+sockets and worker backend."""
 
 from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import jobframe
 from jobframe import queue_adapters
-from jobframe.worker.backend import Claim, ProcessInfo
-from jobframe_sql import db
+from jobframe.worker.backend import Claim, Outcome, ProcessInfo
 from jobframe_sql.adapter import SQLAdapter
-from jobframe_sql.engine import sqlite_file
+from jobframe_sql.engine import local_wake_key, sqlite_file
 from jobframe_sql.local_wake import LocalWaiter, poke, wake_folder
+
+ERROR = {"class": "RuntimeError", "message": "boom", "traceback": "Traceback ...", "reason": "x"}
 
 
 class WokenJob(jobframe.Job):
@@ -24,19 +26,24 @@ class WokenJob(jobframe.Job):
         pass
 
 
+# The databases without NOTIFY, through conftest's `sql_url` (a fresh database with the tables).
+without_notify = pytest.mark.parametrize("sql_url", ["sqlite", "mariadb"], indirect=True)
+
+
 @pytest.fixture
-def adapter(tmp_path: Path) -> Any:
+def adapter(sql_url: str) -> Iterator[SQLAdapter]:
     # A poll every 30 s: a job picked up within the test's few seconds was woken, not polled.
-    made = SQLAdapter(f"sqlite:///{tmp_path}/woken.sqlite3", poll_interval=30)
-    db.init(made.engine)
+    made = SQLAdapter(sql_url, poll_interval=30)
     with queue_adapters.override(made):
         yield made
     made.shutdown()
 
 
-def test_an_enqueue_wakes_an_idle_sqlite_worker(adapter: SQLAdapter) -> None:
+@without_notify
+@pytest.mark.parametrize("bulk", [False, True], ids=["one", "bulk"])
+def test_an_enqueue_wakes_an_idle_worker_on_this_machine(adapter: SQLAdapter, bulk: bool) -> None:
     backend = adapter.worker_backend()
-    backend.register(ProcessInfo("idle-sqlite", ["*"], 1))
+    backend.register(ProcessInfo("idle-local", ["*"], 1))
     waiting = threading.Event()
     wait = backend._waiter().wait  # made now rather than at the first idle wait
 
@@ -46,17 +53,63 @@ def test_an_enqueue_wakes_an_idle_sqlite_worker(adapter: SQLAdapter) -> None:
 
     backend._local.wait = observed_wait
     got: list[list[Claim]] = []
-    fetcher = threading.Thread(
-        target=lambda: got.append(backend.fetch("idle-sqlite", ["*"], 1, 30))
-    )
+    fetcher = threading.Thread(target=lambda: got.append(backend.fetch("idle-local", ["*"], 5, 30)))
     fetcher.start()
     assert waiting.wait(10), "the worker never went idle"
-    job = WokenJob.perform_later(1)
+    if bulk:
+        jobs = [WokenJob(1), WokenJob(2)]
+        jobframe.perform_all_later(jobs)
+    else:
+        jobs = [WokenJob.perform_later(1)]
     fetcher.join(10)
     assert not fetcher.is_alive(), "the enqueue did not wake the idle worker (it polls every 30 s)"
-    assert [c.id for c in got[0]] == [job.provider_job_id]
-    backend.deregister("idle-sqlite")
-    assert list(wake_folder(sqlite_file(adapter.engine) or "").glob("*.sock")) == []
+    assert {c.id for c in got[0]} == {job.provider_job_id for job in jobs}
+    backend.deregister("idle-local")
+    assert list(wake_folder(local_wake_key(adapter.engine) or "").glob("*.sock")) == []
+
+
+@without_notify
+def test_resume_and_retry_wake_idle_workers_on_this_machine(adapter: SQLAdapter) -> None:
+    waiter = LocalWaiter(local_wake_key(adapter.engine) or "")
+    try:
+        inspector = adapter.inspector()
+        inspector.pause("default")
+        inspector.resume("default")
+        assert waiter.wait(5), "resume did not wake the idle worker"
+        job = WokenJob.perform_later(1)
+        assert waiter.wait(5)
+        backend = adapter.worker_backend()
+        backend.register(ProcessInfo("failing", ["*"], 1))
+        (claim,) = backend.fetch("failing", ["*"], 1, 0)
+        backend.complete("failing", [Outcome(claim, "failed", ERROR, attempts=1)])
+        assert inspector.retry([job.provider_job_id or ""]) == 1
+        assert waiter.wait(5), "retry did not wake the idle worker"
+        assert inspector.retry([job.provider_job_id or ""]) == 0
+        assert not waiter.wait(0), "nothing was made ready: no wake-up"
+    finally:
+        waiter.close()
+
+
+@without_notify
+def test_poll_interval_defaults_to_a_tenth_of_a_second_where_others_are_not_woken(
+    adapter: SQLAdapter,
+) -> None:
+    default = SQLAdapter(adapter.engine.url.render_as_string(hide_password=False))
+    try:
+        expected = 1.0 if adapter.engine.dialect.name == "sqlite" else 0.1
+        assert default.poll_interval == expected
+    finally:
+        default.shutdown()
+
+
+def test_wake_keys_name_the_database() -> None:
+    assert local_wake_key(SQLAdapter("sqlite:///rel.sqlite3").engine) == str(
+        Path("rel.sqlite3").absolute()
+    )
+    maria = SQLAdapter("mysql+pymysql://root@db.example:3307/shop").engine
+    assert local_wake_key(maria) == "mysql://db.example:3307/shop"
+    assert local_wake_key(SQLAdapter("postgresql+psycopg://u@h/d").engine) is None  # NOTIFY
+    assert local_wake_key(SQLAdapter("sqlite://").engine) is None  # in memory: one process
 
 
 def test_a_dead_workers_socket_is_removed_by_the_next_poke(tmp_path: Path) -> None:
@@ -76,8 +129,8 @@ def test_no_poke_without_waiting_workers(tmp_path: Path) -> None:
     assert poke(str(tmp_path / "nobody.sqlite3")) == 0
 
 
-def test_only_sqlite_files_get_sockets(adapter: SQLAdapter) -> None:
-    assert sqlite_file(adapter.engine) is not None
+def test_only_sqlite_files_get_sockets(tmp_path: Path) -> None:
+    assert sqlite_file(SQLAdapter(f"sqlite:///{tmp_path}/a.sqlite3").engine) is not None
     assert sqlite_file(SQLAdapter("sqlite://").engine) is None
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as probe:  # the platform has them
         assert probe.family == socket.AF_UNIX
