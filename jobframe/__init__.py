@@ -24,7 +24,7 @@ from jobframe.errors import (
     UnknownJobError,
 )
 from jobframe.hookspecs import hookimpl
-from jobframe.job import ConfiguredJob, Job, perform_all_later
+from jobframe.job import ConfiguredJob, Job, aperform_all_later, perform_all_later
 from jobframe.job.callbacks import (
     after_discard,
     after_enqueue,
@@ -80,6 +80,7 @@ __all__ = [
     "after_discard",
     "after_enqueue",
     "after_perform",
+    "aperform_all_later",
     "around_enqueue",
     "around_perform",
     "before_enqueue",

@@ -2,6 +2,6 @@
 
 from jobframe.job.base import Job
 from jobframe.job.configured import ConfiguredJob
-from jobframe.job.enqueuing import perform_all_later
+from jobframe.job.enqueuing import aperform_all_later, perform_all_later
 
-__all__ = ["ConfiguredJob", "Job", "perform_all_later"]
+__all__ = ["ConfiguredJob", "Job", "aperform_all_later", "perform_all_later"]

@@ -86,6 +86,11 @@ class ConfiguredJob:
         job.enqueue(**self.options)
         return job
 
+    async def aperform_later(self, *args: Any, **kwargs: Any) -> Job:
+        job = self.job_class(*args, **kwargs)
+        await job.aenqueue(**self.options)
+        return job
+
     def perform_now(self, *args: Any, **kwargs: Any) -> Any:
         job = self.job_class(*args, **kwargs)
         apply_options(job, self.options)
@@ -97,6 +102,13 @@ class ConfiguredJob:
         for job in jobs:
             apply_options(job, self.options)
         return perform_all_later(jobs)
+
+    async def aperform_all_later(self, jobs: list[Job]) -> int:
+        from jobframe.job.enqueuing import aperform_all_later
+
+        for job in jobs:
+            apply_options(job, self.options)
+        return await aperform_all_later(jobs)
 
     def __repr__(self) -> str:
         return f"<ConfiguredJob {self.job_class.__qualname__} {self.options}>"

@@ -86,6 +86,27 @@ class Enqueuing:
         apply_options(self, validate_options(options))
         return self._enqueue(retrying=False)
 
+    @classmethod
+    async def aperform_later(cls, *args: Any, **kwargs: Any) -> Any:
+        """`perform_later` for coroutines: ``await SendEmailJob.aperform_later(user)``.
+
+        The job is built and its arguments serialized here, so a ``TypeError`` or
+        `SerializationError` raises in the caller before anything is written; the adapter call
+        then runs in a worker thread and the event loop goes on while the backend answers.
+        """
+        job = cls(*args, **kwargs)
+        return await job.aenqueue()
+
+    async def aenqueue(self: Any, **options: Any) -> Any:
+        """`enqueue` for coroutines (see `aperform_later`). The thread sees the caller's context
+        variables (``asyncio.to_thread`` copies them): `jobframe.after_commit` and
+        ``jobframe_sql.enqueue_in`` apply as they do to `enqueue`."""
+        import asyncio
+
+        apply_options(self, validate_options(options))
+        _prepare(self)
+        return await asyncio.to_thread(self._enqueue, False)
+
     def retry_job(self: Any, wait: float = 0, queue: str | None = None, priority: int | None = None,
                   error: BaseException | None = None) -> Any:  # fmt: skip
         """Enqueue this job again after ``wait`` seconds (used by ``retry_on``)."""
@@ -169,6 +190,17 @@ def perform_all_later(jobs: Iterable[Job]) -> int:
     inline = any(cls.adapter().performs_in_caller for cls in {type(job) for job in jobs})
     with _gc_paused(0 if inline else len(jobs)):
         return _perform_all_later(jobs)
+
+
+async def aperform_all_later(jobs: Iterable[Job]) -> int:
+    """`perform_all_later` for coroutines: every job's arguments are serialized here, in the
+    caller, then the batch is written from a worker thread while the event loop goes on."""
+    import asyncio
+
+    jobs = list(jobs)
+    for job in jobs:
+        _prepare(job)
+    return await asyncio.to_thread(perform_all_later, jobs)
 
 
 def _perform_all_later(jobs: list[Job]) -> int:
