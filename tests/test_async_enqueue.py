@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from fixture_jobs.hello_job import HelloJob
 from fixture_jobs.kwargs_job import KwargsJob
+from fixture_jobs.unreachable import UnreachableAdapter
 
 import jobframe
 from jobframe import queue_adapters
@@ -53,14 +54,6 @@ class BlockingAdapter(jobframe.QueueAdapter):
         for job in jobs:
             job.successfully_enqueued = True
         return len(jobs)
-
-
-class Unreachable(jobframe.QueueAdapter):
-    def enqueue(self, job: Any) -> None:
-        raise ConnectionError("connection refused")
-
-    def enqueue_at(self, job: Any, timestamp: datetime) -> None:
-        raise ConnectionError("connection refused")
 
 
 async def _release_soon(adapter: BlockingAdapter) -> None:
@@ -106,7 +99,7 @@ def test_bad_arguments_fail_in_the_caller_before_anything_is_written(jobs: JobsH
 
 
 def test_a_backend_failure_is_an_enqueue_error() -> None:
-    with queue_adapters.override(Unreachable()), pytest.raises(jobframe.EnqueueError):
+    with queue_adapters.override(UnreachableAdapter()), pytest.raises(jobframe.EnqueueError):
         asyncio.run(HelloJob.aperform_later("x"))
 
 

@@ -14,6 +14,7 @@ from fixture_jobs.callback_job import CallbackJob
 from fixture_jobs.hello_job import HelloJob
 from fixture_jobs.inline_job import InlineJob
 from fixture_jobs.kwargs_job import KwargsJob
+from fixture_jobs.unreachable import UnreachableAdapter
 
 import jobframe
 from jobframe import queue_adapters
@@ -46,17 +47,6 @@ class CountingAdapter(jobframe.QueueAdapter):
             self.payloads.append(job.serialize())
             job.successfully_enqueued = True
         return len(jobs)
-
-
-class UnreachableAdapter(jobframe.QueueAdapter):
-    def enqueue(self, job: Any) -> None:
-        raise ConnectionError("connection refused")
-
-    def enqueue_at(self, job: Any, timestamp: datetime) -> None:
-        raise ConnectionError("connection refused")
-
-    def enqueue_all(self, jobs: Sequence[Any]) -> int:
-        raise ConnectionError("connection refused")
 
 
 class PickyJob(CallbackJob):

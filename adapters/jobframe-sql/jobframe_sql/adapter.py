@@ -22,7 +22,17 @@ if TYPE_CHECKING:
     from jobframe_sql.inspector import SQLInspector
     from jobframe_sql.worker_backend import SQLWorkerBackend
 
-_current: ContextVar[sa.Connection | None] = ContextVar("jobframe_sql_connection", default=None)
+
+class _Scope:
+    """An `enqueue_in` block: the application's connection (and session, if it gave one)."""
+
+    def __init__(self, connection: sa.Connection, session: Any) -> None:
+        self.connection = connection
+        self.session = session
+        self.wakes = False  # a wake-up of local workers is set to follow the commit
+
+
+_current: ContextVar[_Scope | None] = ContextVar("jobframe_sql_connection", default=None)
 
 
 #: the columns of an enqueued row, as `row` fills them
@@ -69,15 +79,16 @@ def enqueue_in(session_or_connection: Any) -> Iterator[sa.Connection]:
     """
     from sqlalchemy.orm import Session, scoped_session
 
-    connection = session_or_connection
+    connection, session = session_or_connection, None
     if isinstance(connection, Session | scoped_session):
-        connection = connection.connection()  # begins the session's transaction if needed
+        session = connection.registry() if isinstance(connection, scoped_session) else connection
+        connection = session.connection()  # begins the session's transaction if needed
     if not isinstance(connection, sa.Connection):
         raise ConfigurationError(
             "enqueue_in() needs a SQLAlchemy Session or Connection (sync), got "
             f"{type(session_or_connection).__name__}."
         )
-    token = _current.set(connection)
+    token = _current.set(_Scope(connection, session))
     try:
         yield connection
     finally:
@@ -162,11 +173,14 @@ class SQLAdapter(QueueAdapter):
         return len(jobs_)
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
-        connection = _current.get()
+        scope = _current.get()
         try:
-            if connection is not None:
-                self._check_same_database(connection)
-                self.insert(connection, rows)
+            if scope is not None:
+                self._check_same_database(scope.connection)
+                self.insert(scope.connection, rows)
+                ready = any(r["state"] == "ready" for r in rows)
+                if ready and self._wake_key is not None and not scope.wakes:
+                    self._wake_after_commit(scope)
             else:
                 if len(rows) == 1 and self._single is not None:
                     self._insert_single(rows[0])
@@ -184,6 +198,25 @@ class SQLAdapter(QueueAdapter):
         after a commit that made jobs ready (`local_wake`)."""
         if self._wake_key is not None:
             poke(self._wake_key)
+
+    def _wake_after_commit(self, scope: _Scope) -> None:
+        """Poke the idle workers on this machine when the application's transaction commits
+        (nothing on a rollback). A Session's ``after_commit`` follows the commit; a bare
+        Connection only tells just before it, which is enough on SQLite (a woken worker's claim
+        waits for the write lock the committing transaction holds) and best effort elsewhere
+        (a worker that looked too early finds the job at its next poll)."""
+        key = self._wake_key
+        assert key is not None
+        scope.wakes = True
+
+        def committed(*_: Any) -> None:
+            scope.wakes = False  # the block may go on into another transaction
+            poke(key)
+
+        if scope.session is not None:
+            sa.event.listen(scope.session, "after_commit", committed, once=True)
+        else:
+            sa.event.listen(scope.connection, "commit", committed, once=True)
 
     def _insert_single(self, values: dict[str, Any]) -> None:
         """One row, straight through the driver on an autocommit connection; a pooled connection

@@ -10,11 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import sessionmaker
 
 import jobframe
 from jobframe import queue_adapters
 from jobframe.worker.backend import Claim, Outcome, ProcessInfo
-from jobframe_sql.adapter import SQLAdapter
+from jobframe_sql.adapter import SQLAdapter, enqueue_in
 from jobframe_sql.engine import local_wake_key, sqlite_file
 from jobframe_sql.local_wake import LocalWaiter, poke, wake_folder
 
@@ -88,6 +90,35 @@ def test_resume_and_retry_wake_idle_workers_on_this_machine(adapter: SQLAdapter)
         assert not waiter.wait(0), "nothing was made ready: no wake-up"
     finally:
         waiter.close()
+
+
+@without_notify
+def test_jobs_enqueued_in_a_transaction_wake_workers_when_it_commits(adapter: SQLAdapter) -> None:
+    waiter = LocalWaiter(local_wake_key(adapter.engine) or "")
+    app = sa.create_engine(adapter.engine.url)  # the application's own engine
+    make_session = sessionmaker(app)
+    try:
+        with make_session.begin() as session:
+            with enqueue_in(session):
+                WokenJob.perform_later(1)
+                WokenJob.perform_later(2)
+            assert not waiter.wait(0), "woken before the commit"
+        assert waiter.wait(5), "the commit did not wake the idle worker"
+        assert not waiter.wait(0), "one wake-up per transaction"
+
+        with make_session() as session:
+            with enqueue_in(session):
+                WokenJob.perform_later(3)
+            session.rollback()
+        assert not waiter.wait(0.2), "a rolled-back job woke the worker"
+
+        with app.begin() as conn, enqueue_in(conn):
+            WokenJob.perform_later(4)
+        assert waiter.wait(5), "a Connection's commit did not wake the idle worker"
+        assert adapter.inspector().count("ready") == 3
+    finally:
+        waiter.close()
+        app.dispose()
 
 
 @without_notify
