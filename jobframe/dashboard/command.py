@@ -1,4 +1,5 @@
-"""``jobframe dashboard [--host H] [--port P]``: serve the dashboard on its own."""
+"""``jobframe dashboard [--host H] [--port P] [--root-path /PREFIX]``: serve the dashboard on its
+own."""
 
 from __future__ import annotations
 
@@ -11,6 +12,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("imports", nargs="*", metavar="IMPORT", help="modules defining your jobs")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8787)
+    parser.add_argument(
+        "--root-path",
+        default="",
+        metavar="PREFIX",
+        help="the path prefix a reverse proxy serves the dashboard under and strips (e.g. /jobs): "
+        "its links and forms then carry it",
+    )
     parser.set_defaults(func=run)
 
 
@@ -34,5 +42,14 @@ def run(args: argparse.Namespace) -> int:
             "the dashboard is closed until authentication is configured: set dashboard_token "
             "(or JOBFRAME_DASHBOARD_TOKEN), or dashboard_username and dashboard_password."
         )
-    uvicorn.run(create_app(auth=auth), host=args.host, port=args.port, log_level="warning")
+    root_path = args.root_path.rstrip("/")
+    if root_path and not root_path.startswith("/"):
+        raise ConfigurationError(f"--root-path must start with '/', got {args.root_path!r}")
+    uvicorn.run(
+        create_app(auth=auth),
+        host=args.host,
+        port=args.port,
+        root_path=root_path,
+        log_level="warning",
+    )
     return 0
