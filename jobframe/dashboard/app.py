@@ -35,6 +35,18 @@ def _compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def _path(request: Request, route: str, /, **params: Any) -> str:
+    """A route's path, with the mount's or the proxy's prefix (``root_path``) but no scheme or
+    host: links and redirects then survive a proxy that rewrites ``Host`` or terminates TLS."""
+    return str(request.url_for(route, **params).path)
+
+
+@jinja2.pass_context
+def _path_for(context: Any, route: str, /, **params: Any) -> str:
+    """Templates' ``url_for``: `_path` rather than Starlette's absolute URL."""
+    return _path(context["request"], route, **params)
+
+
 class Dashboard:
     """Routes bound to one inspector. Every page and action goes through `secured`."""
 
@@ -47,6 +59,7 @@ class Dashboard:
         self.templates = Jinja2Templates(env=env)
         self.templates.env.filters["pretty"] = _pretty
         self.templates.env.filters["compact"] = _compact
+        self.templates.env.globals["url_for"] = _path_for
         guard = secured(auth)
         self.routes = [
             Route("/", guard(self.overview), name="overview"),
@@ -122,7 +135,7 @@ class Dashboard:
         if action not in ("pause", "resume", "clear"):
             raise HTTPException(404)
         getattr(self.inspector, action)(name)
-        return RedirectResponse(request.url_for("queues"), status_code=303)
+        return RedirectResponse(_path(request, "queues"), status_code=303)
 
     async def jobs(self, request: Request) -> Response:
         state = request.path_params["state"]
@@ -217,10 +230,10 @@ class Dashboard:
             ids = [r.id for r in matching if not job_class or job_class in (r.job_class or "")]
             everything = False
             if not ids:
-                return RedirectResponse(request.url_for("jobs", state=state), status_code=303)
+                return RedirectResponse(_path(request, "jobs", state=state), status_code=303)
         if everything or ids:
             self._act(state, form.get("action"), None if everything else ids, everything)
-        return RedirectResponse(request.url_for("jobs", state=state), status_code=303)
+        return RedirectResponse(_path(request, "jobs", state=state), status_code=303)
 
     async def job(self, request: Request) -> Response:
         info: JobInfo | None = self.inspector.job(request.path_params["id"])
@@ -234,7 +247,7 @@ class Dashboard:
         id, action = request.path_params["id"], request.path_params["action"]
         state = str(form.get("state") or "dead")
         self._act(state, action, [id])
-        return RedirectResponse(request.url_for("jobs", state=state), status_code=303)
+        return RedirectResponse(_path(request, "jobs", state=state), status_code=303)
 
     async def workers(self, request: Request) -> Response:
         workers = self.inspector.workers()

@@ -60,10 +60,10 @@ def _get(port: int, path: str) -> str:
 
 def test_links_carry_the_prefix_the_proxy_strips(served: int) -> None:
     page = _get(served, "/queues")  # what the proxy forwards for /jobs/queues
-    base = f"http://127.0.0.1:{served}/jobs"
-    assert f'href="{base}/queues"' in page
-    assert f'href="{base}/static/dashboard.css"' in page
-    assert f'data-summary="{base}/api/summary"' in page
+    assert 'href="/jobs/queues"' in page
+    assert 'href="/jobs/static/dashboard.css"' in page
+    assert 'data-summary="/jobs/api/summary"' in page
+    assert "127.0.0.1" not in page  # no host: links survive a proxy that rewrites Host
 
 
 def test_a_prefix_without_a_leading_slash_is_refused(tmp_path: Path) -> None:
