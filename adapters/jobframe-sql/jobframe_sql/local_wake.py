@@ -69,6 +69,10 @@ def poke(key: str) -> int:
         entries = list(os.scandir(folder))
     except FileNotFoundError:
         return 0  # no worker has ever waited on this database
+    except OSError:
+        # Another user's workers (their folder is 0700): they poll. An enqueue that committed
+        # must not fail over a wake-up.
+        return 0
     if not entries:
         return 0
     reached = 0

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from jobframe.queue_adapters.payload import dump_payload
 from jobframe.worker.backend import Claim, Outcome, ProcessInfo
-from jobframe_sql.engine import bump_stats, create_engine, day_and_minute, local_wake_key, now_ms
+from jobframe_sql.engine import bump_stats, create_engine, day_and_minute, now_ms
 from jobframe_sql.schema import jobs, pauses, processes
 
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ class SQLWorkerBackend:
     def _waiter(self) -> Any:
         """Without NOTIFY: this process's wake-up socket, made the first time it waits (None on
         PostgreSQL, with ``notify`` off, or where Unix sockets are unavailable)."""
-        key = local_wake_key(self.engine) if self.adapter._wake_key is not None else None
+        key = self.adapter._wake_key  # the enqueuers' key (None with notify off)
         if self._local is None and key is not None and not self._no_local:
             from jobframe_sql.local_wake import LocalWaiter
 

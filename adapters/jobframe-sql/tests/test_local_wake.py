@@ -160,6 +160,18 @@ def test_no_poke_without_waiting_workers(tmp_path: Path) -> None:
     assert poke(str(tmp_path / "nobody.sqlite3")) == 0
 
 
+def test_a_folder_this_process_cannot_read_is_no_error(tmp_path: Path) -> None:
+    key = str(tmp_path / "theirs.sqlite3")
+    folder = wake_folder(key)
+    folder.mkdir(mode=0o700)
+    try:
+        folder.rmdir()
+        folder.write_text("not a folder")  # scandir fails: NotADirectoryError, an OSError
+        assert poke(key) == 0
+    finally:
+        folder.unlink()
+
+
 def test_only_sqlite_files_get_sockets(tmp_path: Path) -> None:
     assert sqlite_file(SQLAdapter(f"sqlite:///{tmp_path}/a.sqlite3").engine) is not None
     assert sqlite_file(SQLAdapter("sqlite://").engine) is None
