@@ -1,136 +1,25 @@
-"""Helpers and fixtures of the Redis reliability tests: worker subprocesses, polling, journals.
-
-Workers run as real processes (``python -m jobframe work reliability_jobs``) in a temporary folder
-holding a ``jobframe.toml`` that points them at the test's Redis and key prefix. Every process a
-test starts is killed (with its process group) at teardown, whatever happened.
-"""
+"""Fixtures of the Redis reliability tests, on `jobframe.testing.workers`: worker subprocesses
+(``python -m jobframe work jobframe.testing.reliability_jobs``) in a temporary folder holding a
+``jobframe.toml`` that points them at the test's Redis and key prefix, polling with deadlines, and
+the jobs' journal. Every process a test starts is killed (with its process group) at teardown,
+whatever happened."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from jobframe.testing import workers as kit
+from jobframe.testing.workers import QUIET, Journal, Workers, free_port, wait_until
 from jobframe_redis.adapter import RedisAdapter
 
-HERE = Path(__file__).resolve().parent
-HEARTBEAT = ["--heartbeat-interval", "0.2", "--heartbeat-timeout", "1.5"]
-
-
-def wait_until(
-    condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.05
-) -> Any:
-    """Poll ``condition`` until it returns something truthy; fail with ``what`` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["QUIET", "Journal", "Workers", "counts", "free_port", "wait_until", "write_config"]
 
 
 def write_config(folder: Path, url: str, prefix: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "jobframe.toml").write_text(
-        f'adapter = "redis"\n\n[adapter_options]\nurl = "{url}"\nprefix = "{prefix}"\n'
-    )
-
-
-class Journal:
-    """The JSON lines the jobs in `reliability_jobs` append."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.name = str(path)
-
-    def lines(self, event: str | None = None) -> list[dict[str, Any]]:
-        from reliability_jobs import read
-
-        return [line for line in read(self.path) if event is None or line["event"] == event]
-
-    def ended(self) -> Counter[str]:
-        return Counter(line["job_id"] for line in self.lines("end"))
-
-    def started(self, job_id: str) -> list[dict[str, Any]]:
-        return [line for line in self.lines("start") if line["job_id"] == job_id]
-
-
-class Workers:
-    """Starts worker subprocesses of one test and kills whatever is left of them at the end."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.procs: list[subprocess.Popen[bytes]] = []
-        self.kills: dict[int, float] = {}  # pid -> time.time() just before we SIGKILLed it
-
-    def start(
-        self, *args: str, concurrency: int = 4, folder: Path | None = None
-    ) -> subprocess.Popen[bytes]:
-        folder = folder or self.folder
-        env = {k: v for k, v in os.environ.items() if not k.startswith("JOBFRAME_")}
-        env["PYTHONPATH"] = os.pathsep.join([str(HERE), *filter(None, [env.get("PYTHONPATH")])])
-        command = [
-            sys.executable,
-            "-m",
-            "jobframe",
-            "work",
-            "reliability_jobs",
-            "--queues",
-            "*",
-            "--concurrency",
-            str(concurrency),
-            *HEARTBEAT,
-            *args,
-        ]
-        log = open(folder / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115
-        try:
-            proc = subprocess.Popen(
-                command,
-                cwd=folder,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        finally:
-            log.close()
-        self.procs.append(proc)
-        return proc
-
-    def kill(self, proc: subprocess.Popen[bytes]) -> None:
-        """SIGKILL one worker process (not its group: a supervisor's children live on)."""
-        self.kills[proc.pid] = time.time()
-        proc.kill()
-        proc.wait(10)
-
-    def logs(self) -> str:
-        return "\n".join(
-            p.read_text(errors="replace")[-3000:] for p in sorted(self.folder.glob("worker-*.log"))
-        )
-
-    def close(self) -> None:
-        for proc in self.procs:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+    kit.write_config(folder, "redis", url=url, prefix=prefix)
 
 
 @pytest.fixture(name="workdir")

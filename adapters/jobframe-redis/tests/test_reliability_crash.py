@@ -14,7 +14,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from reliability_jobs import KillerJob, RecordJob, SleepJob
 from reliability_support import (  # noqa: F401 (fixtures)
     Journal,
     Workers,
@@ -25,6 +24,7 @@ from reliability_support import (  # noqa: F401 (fixtures)
     workers_fixture,
 )
 
+from jobframe.testing.reliability_jobs import KillerJob, RecordJob, SleepJob
 from jobframe_redis.adapter import RedisAdapter
 
 pytestmark = pytest.mark.slow
@@ -117,7 +117,7 @@ def test_poison_pill_goes_to_the_dead_set(
     assert [d.id for d in dead] == [pill.provider_job_id]
     assert len(journal.started(pill.job_id)) == 2, "it ran more often than --max-crashes"
     assert "poison pill" in dead[0].error["reason"] and "2 times" in dead[0].error["reason"]
-    assert dead[0].job_class == "reliability.KillerJob"
+    assert dead[0].job_class == "jobframe.reliability.KillerJob"
     assert not adapter.store.client.hlen(adapter.store.keys.crashes)
 
     after = RecordJob.perform_later(journal.name, "after")

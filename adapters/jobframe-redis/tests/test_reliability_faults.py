@@ -16,11 +16,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from reliability_jobs import SleepJob
 from reliability_support import Journal, Workers, free_port, wait_until, write_config
 
 import jobframe
 from jobframe import queue_adapters
+from jobframe.testing.reliability_jobs import SleepJob
 from jobframe.worker.backend import Outcome
 from jobframe_redis.adapter import RedisAdapter
 

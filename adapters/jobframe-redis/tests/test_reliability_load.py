@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import itertools
 
-from reliability_jobs import ChaosJob, RecordJob
 from reliability_support import (  # noqa: F401 (fixtures)
+    QUIET,
     Journal,
     Workers,
     counts,
@@ -29,10 +29,10 @@ from reliability_support import (  # noqa: F401 (fixtures)
 )
 
 import jobframe
+from jobframe.testing.reliability_jobs import ChaosJob, RecordJob
 from jobframe_redis.adapter import RedisAdapter
 
 pytestmark = pytest.mark.slow
-QUIET = ["--log-level", "WARNING"]
 
 
 def _enqueue_in_chunks(jobs: list[Any], chunk: int = 2500) -> None:

@@ -14,7 +14,6 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sql_reliability_jobs import KillerJob, RecordJob, SleepJob
 from sql_reliability_support import (  # noqa: F401 (fixtures)
     Journal,
     Workers,
@@ -27,6 +26,7 @@ from sql_reliability_support import (  # noqa: F401 (fixtures)
     workers_fixture,
 )
 
+from jobframe.testing.reliability_jobs import KillerJob, RecordJob, SleepJob
 from jobframe_sql.adapter import SQLAdapter
 from jobframe_sql.engine import now_ms
 from jobframe_sql.schema import jobs
@@ -92,7 +92,7 @@ def test_poison_pill_fails_after_max_crashes(
     assert [d.id for d in dead] == [pill.provider_job_id]
     assert len(journal.started(pill.job_id)) == 2, "it ran more often than --max-crashes"
     assert "poison pill" in dead[0].error["reason"] and "2 times" in dead[0].error["reason"]
-    assert dead[0].job_class == "sql_reliability.KillerJob"
+    assert dead[0].job_class == "jobframe.reliability.KillerJob"
     assert stored(adapter, pill.provider_job_id).crashes == 2
 
     after = RecordJob.perform_later(journal.name, "after")

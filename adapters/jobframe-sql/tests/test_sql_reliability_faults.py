@@ -14,7 +14,6 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from conftest import SERVERS
-from sql_reliability_jobs import SleepJob
 from sql_reliability_support import (  # noqa: F401 (fixtures)
     Journal,
     Workers,
@@ -28,6 +27,7 @@ from sql_reliability_support import (  # noqa: F401 (fixtures)
 
 import jobframe
 from jobframe import queue_adapters
+from jobframe.testing.reliability_jobs import SleepJob
 from jobframe_sql.adapter import SQLAdapter
 
 

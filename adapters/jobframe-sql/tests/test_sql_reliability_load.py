@@ -18,7 +18,6 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sql_reliability_jobs import ChaosJob, RecordJob
 from sql_reliability_support import (  # noqa: F401 (fixtures)
     QUIET,
     Journal,
@@ -33,6 +32,7 @@ from sql_reliability_support import (  # noqa: F401 (fixtures)
 )
 
 import jobframe
+from jobframe.testing.reliability_jobs import ChaosJob, RecordJob
 from jobframe_sql.adapter import SQLAdapter
 from jobframe_sql.schema import jobs as table
 from jobframe_sql.schema import processes

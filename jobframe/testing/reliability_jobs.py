@@ -1,10 +1,11 @@
-"""Jobs for the SQL reliability tests. Worker subprocesses import this module by name
-(``jobframe work sql_reliability_jobs``); the tests import it too, to enqueue.
+"""Jobs for reliability tests of an adapter with real worker processes (see
+`jobframe.testing.workers`). Worker subprocesses import this module by name
+(``jobframe work jobframe.testing.reliability_jobs``); the tests import it too, to enqueue. The
+Redis and SQL suites use it, and so can a third-party adapter's.
 
 Each run appends a ``start`` line and, unless its process dies first, an ``end`` line to the
-journal file given as the first argument: job_id, provider id (the stored row), pid, executions
-and time. Wire names are fixed (``job_name``) and differ from the Redis suite's, so both modules
-can be imported in one test session.
+journal file given as the first argument: job_id, provider id (the stored job), pid, executions
+and time. Wire names are fixed (``job_name``) so they do not depend on how the module was imported.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def _line(job: Job, journal: str, event: str, **extra: Any) -> None:
 class RecordJob(Job):
     """Records one ``end`` line and nothing else (cheap: for the bulk tests)."""
 
-    job_name = "sql_reliability.RecordJob"
+    job_name = "jobframe.reliability.RecordJob"
 
     def perform(self, journal: str, tag: str = "") -> None:
         _line(self, journal, "end", tag=tag)
@@ -38,7 +39,7 @@ class RecordJob(Job):
 class SleepJob(Job):
     """Sleeps ``seconds`` in small steps between a ``start`` and an ``end`` line."""
 
-    job_name = "sql_reliability.SleepJob"
+    job_name = "jobframe.reliability.SleepJob"
 
     def perform(self, journal: str, seconds: float, tag: str = "") -> None:
         _line(self, journal, "start", tag=tag)
@@ -51,7 +52,7 @@ class SleepJob(Job):
 class KillerJob(Job):
     """A poison pill: SIGKILLs the worker process that runs it."""
 
-    job_name = "sql_reliability.KillerJob"
+    job_name = "jobframe.reliability.KillerJob"
 
     def perform(self, journal: str) -> None:
         _line(self, journal, "start")
@@ -66,7 +67,7 @@ class Flaky(Exception):
 class ChaosJob(Job):
     """A short job for the chaos test; ``fail_once`` makes its first execution raise `Flaky`."""
 
-    job_name = "sql_reliability.ChaosJob"
+    job_name = "jobframe.reliability.ChaosJob"
 
     def perform(self, journal: str, seconds: float, fail_once: bool = False) -> None:
         _line(self, journal, "start")
