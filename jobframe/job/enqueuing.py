@@ -159,7 +159,7 @@ GC_PAUSE_AT = 256
 
 
 @contextmanager
-def _gc_paused(size: int) -> Iterator[None]:
+def _gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while a large batch is built and written.
 
     A batch allocates a few container objects per job (payload dicts, rows), which sets off
@@ -169,7 +169,7 @@ def _gc_paused(size: int) -> Iterator[None]:
     collector this call turned off is turned back on. Not for adapters that perform in the
     caller (inline): the jobs' own garbage must still be collected.
     """
-    if size < GC_PAUSE_AT or not gc.isenabled():
+    if not gc.isenabled():
         yield
         return
     gc.disable()
@@ -187,8 +187,11 @@ def perform_all_later(jobs: Iterable[Job]) -> int:
     Jobs held for a commit (`jobframe.after_commit`) are not counted.
     """
     jobs = list(jobs)
-    inline = any(cls.adapter().performs_in_caller for cls in {type(job) for job in jobs})
-    with _gc_paused(0 if inline else len(jobs)):
+    if len(jobs) < GC_PAUSE_AT or any(
+        cls.adapter().performs_in_caller for cls in {type(job) for job in jobs}
+    ):
+        return _perform_all_later(jobs)
+    with _gc_paused():
         return _perform_all_later(jobs)
 
 
