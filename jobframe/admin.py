@@ -11,7 +11,7 @@ from typing import Any
 
 from jobframe import queue_adapters
 from jobframe.errors import ConfigurationError
-from jobframe.inspection import STATES, Inspector, State
+from jobframe.inspection import STATES, Inspector, JobInfo, State
 
 
 def inspector() -> Inspector:
@@ -49,6 +49,15 @@ def _queues(args: argparse.Namespace) -> int:
     return 0
 
 
+def _runs(info: JobInfo) -> int:
+    """How many times the job has run: a dead job's error records every attempt, the failing one
+    included; a waiting copy carries the runs before it (``executions``)."""
+    attempts = (info.error or {}).get("attempts")
+    if isinstance(attempts, int) and not isinstance(attempts, bool):
+        return max(attempts, info.executions)
+    return info.executions
+
+
 def _jobs(args: argparse.Namespace) -> int:
     state: State = "dead" if args.failed else args.state
     infos = inspector().jobs(state, queue=args.queue, offset=args.offset, limit=args.limit)
@@ -64,7 +73,7 @@ def _jobs(args: argparse.Namespace) -> int:
                 info.id,
                 info.job_class or "?",
                 info.queue,
-                info.executions,
+                _runs(info),
                 when.isoformat(timespec="seconds") if when else "",
                 error[:60],
             )

@@ -355,3 +355,17 @@ def test_arguments_text_search(adapter: SQLAdapter) -> None:
         from jobframe.job import registry
 
         registry.unregister(SearchedJob)
+
+
+def test_jobs_command_shows_how_many_times_a_dead_job_ran(
+    adapter: SQLAdapter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    InspectedJob.perform_later(1)
+    backend = adapter.worker_backend()
+    backend.register(ProcessInfo("p-runs", ["*"], 1))
+    (claim,) = backend.fetch("p-runs", ["*"], 1, 0)
+    backend.complete("p-runs", [Outcome(claim, "failed", ERROR, attempts=3)])  # its third run
+    assert main(["jobs", "--failed"]) == 0
+    header, row = capsys.readouterr().out.splitlines()[:2]
+    runs = row.split()[header.split().index("RUNS")]
+    assert runs == "3"
