@@ -20,6 +20,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 os.environ.setdefault("BENCH_DB", "9")
 sys.path.insert(0, os.path.join(HERE, "peers"))
+os.environ["BENCH_BODY"] = "incr"  # the jobs count in Redis, where this script looks
 
 import harness  # noqa: E402
 import redis  # noqa: E402
@@ -110,7 +111,7 @@ def profile_processing(n: int, concurrency: int, top: int, save: str | None) -> 
         worker.run(install_signals=False)
     finally:
         main.disable()
-        for thread in [*worker._pool._threads, *worker._threads]:
+        for thread in [*worker._pool.threads, *worker._threads]:
             thread.join(5)
         threading.Thread.run = original_run  # type: ignore[method-assign]
     elapsed = done[0] - start

@@ -48,7 +48,7 @@ def spread(results: list[dict[str, Any]], metrics: list[tuple[str, str, bool]],
     lines = []
     for result in results:
         cells = []
-        for key, heading, _ in metrics:
+        for key, _heading, _ in metrics:
             values = result.get(f"{key}_rounds")
             if values and len(values) > 1:
                 cells.append(f"{key} " + "/".join(fmt(v, key) for v in values))

@@ -144,6 +144,42 @@ class Peer:
     def close(self) -> None:
         """Disconnect (not timed)."""
 
+    # -- hooks `measure` calls; the SQL harness's Peer overrides them ------------------------------
+
+    poll_interval = 0.002  # seconds between two looks at the count while a worker processes
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that name this row of the table."""
+        return {"library": self.name}
+
+    def prepare(self) -> None:
+        """Empty the library's keys, then connect (not timed)."""
+        self.clear()
+        self.setup()
+
+    def open_latency(self) -> None:
+        """Get ready to receive start stamps, dropping any left from before."""
+        self.r.delete(LAT_KEY)
+
+    def next_stamp(self, timeout: float) -> float | None:
+        """The next latency job's start stamp, or None after ``timeout`` seconds."""
+        got = self.r.blpop([LAT_KEY], timeout=timeout)
+        return None if got is None else float(got[1])
+
+    def done(self) -> int:
+        """How many jobs have run so far."""
+        if BODY == "append":
+            return os.path.getsize(self.count_file)
+        return int(self.r.get(COUNT_KEY) or 0)
+
+    def finish(self) -> None:
+        """Disconnect and leave nothing behind, whatever happened."""
+        for closing in (self.close, self.r.flushdb):  # flushdb: kombu's bindings included
+            try:
+                closing()
+            except Exception:
+                pass
+
     def clear(self) -> None:
         open(self.count_file, "wb").close()
         if not self.keep_patterns:
@@ -216,14 +252,8 @@ def _err(exc: BaseException) -> str:
     return "error: " + (text[:200] + "..." if len(text) > 200 else text)
 
 
-def _count(peer: Peer) -> int:
-    if BODY == "append":
-        return os.path.getsize(peer.count_file)
-    return int(peer.r.get(COUNT_KEY) or 0)
-
-
 def measure(peer: Peer, n: int, samples: int, timeout: float) -> dict[str, Any]:
-    out: dict[str, Any] = {"library": peer.name, "bulk_api": peer.bulk_api or "n/a",
+    out: dict[str, Any] = {**peer.identity(), "bulk_api": peer.bulk_api or "n/a",
                            "worker_config": peer.worker_config}  # fmt: skip
     try:
         out["version"] = peer.version()
@@ -231,8 +261,7 @@ def measure(peer: Peer, n: int, samples: int, timeout: float) -> dict[str, Any]:
         out["version"] = "?"
     workers: list[WorkerProcess] = []
     try:
-        peer.clear()
-        peer.setup()
+        peer.prepare()
         # 1. one-by-one enqueue
         try:
             out["enqueue_one"] = n / _timed(peer.enqueue_one, n)
@@ -257,18 +286,18 @@ def measure(peer: Peer, n: int, samples: int, timeout: float) -> dict[str, Any]:
             first = None
             deadline = start + timeout
             while True:
-                done = _count(peer)
+                done = peer.done()
                 now = time.perf_counter()
                 if first is None and done:
                     first, first_done = now - start, done
                 if done >= n:
                     break
-                if not worker.alive() and _count(peer) < n:
+                if not worker.alive() and peer.done() < n:
                     raise RuntimeError(f"worker exited ({worker.proc.returncode}) after {done} "
                                        f"jobs: {worker.tail()}")  # fmt: skip
                 if now > deadline:
                     raise TimeoutError(f"{done}/{n} jobs done after {timeout:.0f}s: {worker.tail(5)}")
-                time.sleep(0.002)
+                time.sleep(peer.poll_interval)
             out["process"] = n / (now - start)
             out["first_job_s"] = first
             # the same run once the worker is up: jobs after the first poll that saw one done,
@@ -287,17 +316,17 @@ def measure(peer: Peer, n: int, samples: int, timeout: float) -> dict[str, Any]:
                 peer.clear()
                 workers[:] = [WorkerProcess(peer, burst=False)]
             time.sleep(0.5)  # let the worker settle into its idle wait
-            peer.r.delete(LAT_KEY)
+            peer.open_latency()
             lat = []
             for i in range(samples + 5):
                 t0 = time.time()
                 peer.enqueue_stamp()
-                got = peer.r.blpop([LAT_KEY], timeout=15)
+                got = peer.next_stamp(15)
                 if got is None:
                     raise TimeoutError(f"sample {i}: the job did not start within 15s: "
                                        f"{workers[0].tail(5)}")  # fmt: skip
                 if i >= 5:  # 5 warm-up samples
-                    lat.append(float(got[1]) - t0)
+                    lat.append(got - t0)
                 time.sleep(0.01)
             lat.sort()
             out["lat_p50_ms"] = statistics.median(lat) * 1000
@@ -310,19 +339,12 @@ def measure(peer: Peer, n: int, samples: int, timeout: float) -> dict[str, Any]:
     finally:
         for worker in workers:
             worker.stop()
-        try:
-            peer.close()
-        except Exception:
-            pass
-        try:
-            peer.r.flushdb()  # everything, kombu's bindings included
-        except Exception:
-            pass
+        peer.finish()
     return out
 
 
 def run_peer_main(peer_cls: type[Peer]) -> None:
-    """`python -m bench_x N SAMPLES TIMEOUT OUT.json` — used by redis_bench.py."""
+    """`python bench_x.py N SAMPLES TIMEOUT OUT.json`: what redis_bench.py and sql_bench.py run."""
     import json
 
     n, samples, timeout, path = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]

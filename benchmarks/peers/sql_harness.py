@@ -1,4 +1,4 @@
-# ruff: noqa: E501, SIM105
+# ruff: noqa: E501
 """The harness the SQL benchmark's peers share (see benchmarks/README.md, `sql_bench.py`).
 
 Every row gets a PostgreSQL database of its own (``BENCH_PG_DSN``, created and dropped by
@@ -14,13 +14,11 @@ jobframe on SQLite and MariaDB keeps its jobs there; the job body is the same.
 from __future__ import annotations
 
 import os
-import statistics
-import sys
 import threading
 import time
 from typing import Any
 
-import harness  # the Redis benchmark's worker-process handling is reused as is
+import harness  # the measurements and the worker processes: the Redis benchmark's, with the hooks below
 import psycopg
 
 WorkerProcess = harness.WorkerProcess
@@ -120,131 +118,40 @@ class Peer(harness.Peer):
     def clear_other(self) -> None:
         """Empty job tables that are not in this PostgreSQL database (SQLite, MariaDB)."""
 
+    # -- the hooks of `harness.measure` --------------------------------------------------------------
 
-def _count(peer: Peer) -> int:
-    if harness.BODY == "append":
-        return os.path.getsize(peer.count_file)
-    return int(peer.r.execute("SELECT n FROM bench_counter WHERE id = 1").fetchone()[0])
+    poll_interval = 0.005
+    listen: psycopg.Connection | None = None
 
+    def identity(self) -> dict[str, Any]:
+        return {"library": self.label or self.name, "backend": self.backend}
 
-def _timed(fn: Any, *args: Any) -> float:
-    start = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - start
+    def prepare(self) -> None:
+        self.setup()  # the library makes its tables first; then they are emptied
+        self.clear()
 
+    def open_latency(self) -> None:
+        self.listen = psycopg.connect(dsn(), autocommit=True)
+        self.listen.execute(f"LISTEN {LAT_CHANNEL}")
 
-_err = harness._err
+    def next_stamp(self, timeout: float) -> float | None:
+        assert self.listen is not None
+        for note in self.listen.notifies(timeout=timeout, stop_after=1):
+            return float(note.payload)
+        return None
 
+    def done(self) -> int:
+        if harness.BODY == "append":
+            return os.path.getsize(self.count_file)
+        return int(self.r.execute("SELECT n FROM bench_counter WHERE id = 1").fetchone()[0])
 
-def _wait_stamp(listen: psycopg.Connection, timeout: float) -> float | None:
-    """The next `bench_lat` notification's payload, or None after ``timeout`` s."""
-    for note in listen.notifies(timeout=timeout, stop_after=1):
-        return float(note.payload)
-    return None
-
-
-def measure(peer: Peer, n: int, samples: int, timeout: float) -> dict[str, Any]:
-    out: dict[str, Any] = {"library": peer.label or peer.name, "backend": peer.backend,
-                           "bulk_api": peer.bulk_api or "n/a",
-                           "worker_config": peer.worker_config}  # fmt: skip
-    try:
-        out["version"] = peer.version()
-    except Exception:
-        out["version"] = "?"
-    workers: list[WorkerProcess] = []
-    listen = psycopg.connect(dsn(), autocommit=True)
-    listen.execute(f"LISTEN {LAT_CHANNEL}")
-    try:
-        peer.setup()
-        peer.clear()
-        # 1. one-by-one enqueue
-        try:
-            out["enqueue_one"] = n / _timed(peer.enqueue_one, n)
-        except Exception as exc:
-            out["enqueue_one"] = _err(exc)
-        peer.clear()
-        # 2. bulk enqueue
-        if peer.bulk_api:
+    def finish(self) -> None:
+        for closing in (self.close, getattr(self.listen, "close", None), self.r.close):
             try:
-                out["enqueue_bulk"] = n / _timed(peer.enqueue_bulk, n)
-            except Exception as exc:
-                out["enqueue_bulk"] = _err(exc)
-            peer.clear()
-        else:
-            out["enqueue_bulk"] = "n/a"
-        # 3. processing with one worker process, started on N waiting jobs
-        try:
-            peer.prefill(n)
-            start = time.perf_counter()
-            worker = WorkerProcess(peer, burst=False)
-            workers.append(worker)
-            first = None
-            deadline = start + timeout
-            while True:
-                done = _count(peer)
-                now = time.perf_counter()
-                if first is None and done:
-                    first, first_done = now - start, done
-                if done >= n:
-                    break
-                if not worker.alive() and _count(peer) < n:
-                    raise RuntimeError(f"worker exited ({worker.proc.returncode}) after {done} "
-                                       f"jobs: {worker.tail()}")  # fmt: skip
-                if now > deadline:
-                    raise TimeoutError(f"{done}/{n} jobs done after {timeout:.0f}s: {worker.tail(5)}")
-                time.sleep(0.005)
-            out["process"] = n / (now - start)
-            out["first_job_s"] = first
-            if first is not None and now - start > first and n > first_done:
-                out["process_warm"] = (n - first_done) / (now - start - first)
-        except Exception as exc:
-            out["process"] = _err(exc)
-        # 4. enqueue-to-start latency, worker running and idle
-        try:
-            if not workers or not workers[0].alive():
-                if workers:
-                    workers[0].stop()
-                peer.clear()
-                workers[:] = [WorkerProcess(peer, burst=False)]
-            time.sleep(0.5)  # let the worker settle into its idle wait
-            while _wait_stamp(listen, 0.05) is not None:  # drop stale notifications
-                pass
-            lat = []
-            for i in range(samples + 5):
-                t0 = time.time()
-                peer.enqueue_stamp()
-                got = _wait_stamp(listen, 15)
-                if got is None:
-                    raise TimeoutError(f"sample {i}: the job did not start within 15s: "
-                                       f"{workers[0].tail(5)}")  # fmt: skip
-                if i >= 5:  # 5 warm-up samples
-                    lat.append(got - t0)
-                time.sleep(0.01)
-            lat.sort()
-            out["lat_p50_ms"] = statistics.median(lat) * 1000
-            out["lat_p99_ms"] = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
-        except Exception as exc:
-            out["lat_p50_ms"] = out["lat_p99_ms"] = _err(exc)
-    except Exception as exc:
-        for key in ("enqueue_one", "enqueue_bulk", "process", "lat_p50_ms", "lat_p99_ms"):
-            out.setdefault(key, _err(exc))
-    finally:
-        for worker in workers:
-            worker.stop()
-        for closing in (peer.close, listen.close, peer.r.close):
-            try:
-                closing()
+                if closing is not None:
+                    closing()
             except Exception:
                 pass
-    return out
 
 
-def run_peer_main(peer_cls: type[Peer]) -> None:
-    """`python sql_bench_x.py N SAMPLES TIMEOUT OUT.json` — used by sql_bench.py."""
-    import json
-
-    n, samples, timeout, path = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
-    result = measure(peer_cls(), n, samples, timeout)
-    with open(path, "w") as f:
-        json.dump(result, f)
-
+run_peer_main = harness.run_peer_main
