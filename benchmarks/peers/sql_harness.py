@@ -21,7 +21,6 @@ from typing import Any
 import harness  # the measurements and the worker processes: the Redis benchmark's, with the hooks below
 import psycopg
 
-WorkerProcess = harness.WorkerProcess
 LAT_CHANNEL = "bench_lat"
 HIT = "UPDATE bench_counter SET n = n + 1 WHERE id = 1"
 # The job body's own commits do not wait for the WAL flush (this session only): the work stays
