@@ -24,6 +24,11 @@ from typing import Any
 from jobframe.errors import ConfigurationError
 
 DEFAULT_ENVIRONMENT = "development"
+#: The shortest dashboard token and password accepted, here and by `jobframe.dashboard.Auth`.
+MIN_DASHBOARD_TOKEN = 16
+MIN_DASHBOARD_PASSWORD = 8
+#: Settings whose values are secrets: an error about one names its length, never its value.
+SECRET_SETTINGS = frozenset({"dashboard_token", "dashboard_password"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +51,7 @@ class Settings:
     dashboard_token: str | None = None
     dashboard_username: str | None = None
     dashboard_password: str | None = None
+    dashboard_trusted_origins: tuple[str, ...] = ()
     environment: str = DEFAULT_ENVIRONMENT
     source: str | None = None  # the file the settings were read from, for error messages
 
@@ -76,19 +82,37 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     ),
     "enqueue_after_commit": (lambda v: isinstance(v, bool), "true or false"),
     "dashboard_token": (
-        lambda v: v is None or (isinstance(v, str) and len(v) >= 16),
-        "a string of at least 16 characters",
+        lambda v: v is None or (isinstance(v, str) and len(v) >= MIN_DASHBOARD_TOKEN),
+        f"a string of at least {MIN_DASHBOARD_TOKEN} characters",
     ),
     "dashboard_username": (lambda v: v is None or isinstance(v, str), "a string"),
     "dashboard_password": (
-        lambda v: v is None or (isinstance(v, str) and len(v) >= 8),
-        "a string of at least 8 characters",
+        lambda v: v is None or (isinstance(v, str) and len(v) >= MIN_DASHBOARD_PASSWORD),
+        f"a string of at least {MIN_DASHBOARD_PASSWORD} characters",
+    ),
+    "dashboard_trusted_origins": (
+        lambda v: isinstance(v, list | tuple) and all(_is_origin(o) for o in v),
+        "a list of origins, each scheme://host[:port] with no path (e.g. https://ops.example.com)",
     ),
     "shutdown_timeout": (
         lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v >= 0,
         "a number of seconds >= 0",
     ),
 }
+
+
+def _is_origin(value: Any) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"https?://[^/?#\s]+", value) is not None
+
+
+def _shown(key: str, value: Any) -> str:
+    """How an invalid value appears in an error: a secret only by its type and length."""
+    if key in SECRET_SETTINGS and isinstance(value, str):
+        return f"a string of {len(value)} characters (not shown)"
+    if key in SECRET_SETTINGS:
+        return f"a value of type {type(value).__name__} (not shown)"
+    return repr(value)
+
 
 _lock = threading.RLock()
 _loaded: Settings | None = None
@@ -106,10 +130,11 @@ def _validate(values: Mapping[str, Any], source: str) -> dict[str, Any]:
             )
         check, expected = _CHECKS[key]
         if not check(value):
+            got = _shown(key, value)
             raise ConfigurationError(
-                f"jobframe setting {key!r} in {source} must be {expected}, got {value!r}."
+                f"jobframe setting {key!r} in {source} must be {expected}, got {got}."
             )
-        if key in {"imports", "locators", "filter_arguments"}:
+        if key in {"imports", "locators", "filter_arguments", "dashboard_trusted_origins"}:
             value = tuple(value)
         elif key == "adapter_options":
             value = dict(value)
@@ -204,6 +229,14 @@ def load(start: Path | None = None, environ: Mapping[str, str] | None = None) ->
     ):
         if env.get(var):
             values.update(_validate({key: env[var]}, f"${var}"))
+    if env.get("JOBFRAME_DASHBOARD_TRUSTED_ORIGINS"):
+        origins = [o.strip() for o in env["JOBFRAME_DASHBOARD_TRUSTED_ORIGINS"].split(",")]
+        values.update(
+            _validate(
+                {"dashboard_trusted_origins": [o for o in origins if o]},
+                "$JOBFRAME_DASHBOARD_TRUSTED_ORIGINS",
+            )
+        )
     if env.get("JOBFRAME_URL"):
         options = dict(values.get("adapter_options", {}))
         options["url"] = env["JOBFRAME_URL"]

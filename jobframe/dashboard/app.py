@@ -1,94 +1,125 @@
-"""The dashboard's pages and actions, on any backend's `jobframe.inspection.Inspector`."""
+"""The dashboard's pages and actions, on any backend's `jobframe.inspection.Inspector`.
+
+Every page is a plain function run in Starlette's thread pool: inspectors block (Redis, SQL), and
+on the event loop one slow call would stall every other route of the application mounting it.
+"""
 
 from __future__ import annotations
 
-import json
 import math
 import time
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import urlencode
 
-import jinja2
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp
 
+from jobframe.dashboard.headers import SecurityHeaders
+from jobframe.dashboard.rendering import HERE, path_for, templates
 from jobframe.dashboard.security import Auth, csrf_ok, csrf_token, secured
 from jobframe.inspection import STATES, Inspector, JobInfo, State
 
-HERE = Path(__file__).parent
 PAGE_SIZE = 25
+#: The highest page number accepted: 9 digits keep every offset within any database's integers.
+MAX_PAGE = 999_999_999
+QUEUE_ACTIONS = ("pause", "resume", "clear")
+
+Page = Callable[[Request, FormData | None], Response]
 
 
-def _pretty(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
 
 
-def _compact(value: Any) -> str:
-    # not Jinja's `tojson`: that one is for <script> contexts and shows "<" as "\u003c"
-    return json.dumps(value, ensure_ascii=False, default=str)
+def _page(request: Request) -> int:
+    """The ``page`` query parameter; anything but a whole number from 1 to `MAX_PAGE` is a 400."""
+    raw = request.query_params.get("page") or "1"
+    if raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_PAGE)) and int(raw) >= 1:
+        return int(raw)
+    shown = repr(raw) if len(raw) <= 20 else f"{raw[:20]!r}... ({len(raw)} characters)"
+    raise HTTPException(400, f"page must be a whole number from 1 to {MAX_PAGE}, got {shown}.")
 
 
-def _path(request: Request, route: str, /, **params: Any) -> str:
-    """A route's path, with the mount's or the proxy's prefix (``root_path``) but no scheme or
-    host: links and redirects then survive a proxy that rewrites ``Host`` or terminates TLS."""
-    return str(request.url_for(route, **params).path)
-
-
-@jinja2.pass_context
-def _path_for(context: Any, route: str, /, **params: Any) -> str:
-    """Templates' ``url_for``: `_path` rather than Starlette's absolute URL."""
-    return _path(context["request"], route, **params)
+def _state(request: Request) -> State:
+    state = request.path_params["state"]
+    for known in STATES:
+        if state == known:
+            return known
+    raise HTTPException(404, f"No such state: the states are {', '.join(STATES)}.")
 
 
 class Dashboard:
     """Routes bound to one inspector. Every page and action goes through `secured`."""
 
-    def __init__(self, inspector: Inspector, auth: Auth) -> None:
+    def __init__(self, inspector: Inspector, auth: Auth, trusted_origins: Iterable[str]) -> None:
         self.inspector = inspector
-        # autoescape everywhere: every value shown (arguments, errors, tracebacks) is job data
-        env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
-        )
-        self.templates = Jinja2Templates(env=env)
-        self.templates.env.filters["pretty"] = _pretty
-        self.templates.env.filters["compact"] = _compact
-        self.templates.env.globals["url_for"] = _path_for
-        guard = secured(auth)
-        self.routes = [
-            Route("/", guard(self.overview), name="overview"),
-            Route("/queues", guard(self.queues), name="queues"),
+        self.auth = auth
+        self.trusted_origins = tuple(trusted_origins)
+        self.templates = templates()
+        self.guard = secured(auth)
+        page = self._endpoint
+        self.routes: list[BaseRoute] = [
+            Route("/", page(self.overview), name="overview"),
+            Route("/queues", page(self.queues), name="queues"),
+            Route("/queues/{action}", page(self.queue_action), methods=["POST"], name="queue"),
+            # the queue in the path: kept for scripts written before the form field; it cannot
+            # carry a name with "/" (the form's `queue` field can carry any name)
             Route(
                 "/queues/{name}/{action}",
-                guard(self.queue_action),
+                page(self.queue_action),
                 methods=["POST"],
                 name="queue_action",
             ),
-            Route("/jobs/{state}", guard(self.jobs), name="jobs"),
-            Route("/jobs/{state}/bulk", guard(self.bulk), methods=["POST"], name="bulk"),
-            Route("/job/{id}", guard(self.job), name="job"),
-            Route(
-                "/job/{id}/{action}", guard(self.job_action), methods=["POST"], name="job_action"
-            ),
-            Route("/workers", guard(self.workers), name="workers"),
-            Route("/api/summary", guard(self.summary), name="summary"),
+            Route("/jobs/{state}", page(self.jobs), name="jobs"),
+            Route("/jobs/{state}/bulk", page(self.bulk), methods=["POST"], name="bulk"),
+            Route("/job/{id}", page(self.job), name="job"),
+            Route("/job/{id}/{action}", page(self.job_action), methods=["POST"], name="job_action"),
+            Route("/workers", page(self.workers), name="workers"),
+            Route("/api/summary", page(self.summary), name="summary"),
             Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
         ]
+
+    def _endpoint(self, page: Page) -> Callable[[Request], Awaitable[Response]]:
+        """``page`` as a secured endpoint: the form read (and CSRF-checked) on the loop, the
+        inspector calls and the rendering in a worker thread."""
+
+        async def endpoint(request: Request) -> Response:
+            form = await self._form(request) if request.method == "POST" else None
+            return await run_in_threadpool(page, request, form)
+
+        return self.guard(endpoint)
+
+    async def _form(self, request: Request) -> FormData:
+        form = await request.form()
+        if self.auth.bearer(request):
+            return form  # a script holding the token; no browser sends this header by itself
+        token = form.get("csrf")
+        if not csrf_ok(request, token if isinstance(token, str) else None, self.trusted_origins):
+            raise HTTPException(403, "CSRF check failed: reload the page and try again.")
+        return form
 
     def render(self, request: Request, name: str, **context: Any) -> Response:
         context.update(csrf=csrf_token(request), states=STATES, nav=name.removesuffix(".html"))
         return self.templates.TemplateResponse(request, name, context)
 
+    def _done(self, request: Request, target: str, **result: Any) -> Response:
+        """An action's answer: JSON for a client that asks for it, else back to a page."""
+        if _wants_json(request):
+            return JSONResponse({"ok": True, **result})
+        return RedirectResponse(target, status_code=303)
+
     def _counts(self) -> dict[str, int]:
         return {state: self.inspector.count(state) for state in STATES}
 
-    async def overview(self, request: Request) -> Response:
+    def overview(self, request: Request, form: FormData | None) -> Response:
         queues = sorted(self.inspector.queues(), key=lambda q: -q.size)
         history = getattr(self.inspector, "history", None)
         charts = []
@@ -116,37 +147,36 @@ class Dashboard:
             charts=charts,
         )
 
-    async def summary(self, request: Request) -> Response:
+    def summary(self, request: Request, form: FormData | None) -> Response:
         return JSONResponse({"counts": self._counts(), "stats": self.inspector.stats()})
 
-    async def queues(self, request: Request) -> Response:
+    def queues(self, request: Request, form: FormData | None) -> Response:
         return self.render(request, "queues.html", queues=self.inspector.queues())
 
-    async def _form(self, request: Request) -> FormData:
-        form = await request.form()
-        token = form.get("csrf")
-        if not csrf_ok(request, token if isinstance(token, str) else None):
-            raise HTTPException(403, "CSRF check failed: reload the page and try again.")
-        return form
-
-    async def queue_action(self, request: Request) -> Response:
-        await self._form(request)
-        name, action = request.path_params["name"], request.path_params["action"]
-        if action not in ("pause", "resume", "clear"):
-            raise HTTPException(404)
+    def queue_action(self, request: Request, form: FormData | None) -> Response:
+        action = request.path_params["action"]
+        name = request.path_params.get("name")
+        if name is None:
+            field = form.get("queue") if form is not None else None
+            if not isinstance(field, str) or not field:
+                raise HTTPException(400, f"POST /queues/{action} needs a form field queue=NAME.")
+            name = field
+        if action not in QUEUE_ACTIONS:
+            raise HTTPException(404, f"No such queue action: use {', '.join(QUEUE_ACTIONS)}.")
+        if action == "clear":
+            cleared = self.inspector.clear(name)
+            return self._done(request, path_for(request, "queues"), queue=name, cleared=cleared)
         getattr(self.inspector, action)(name)
-        return RedirectResponse(_path(request, "queues"), status_code=303)
+        return self._done(request, path_for(request, "queues"), queue=name, action=action)
 
-    async def jobs(self, request: Request) -> Response:
-        state = request.path_params["state"]
-        if state not in STATES:
-            raise HTTPException(404)
+    def jobs(self, request: Request, form: FormData | None) -> Response:
+        state = _state(request)
+        page = _page(request)
         queue = request.query_params.get("queue") or None
         job_class = request.query_params.get("class") or None
         search = request.query_params.get("id") or None
         can_search = bool(getattr(self.inspector, "supports_search", False))
         text = (request.query_params.get("q") or None) if can_search else None
-        page = max(1, int(request.query_params.get("page", "1") or 1))
         if search:
             found = self.inspector.job(search)
             rows = [found] if found is not None and found.state == state else []
@@ -202,27 +232,26 @@ class Dashboard:
             if len(chunk) < batch:
                 return found
 
-    def _act(self, state: str, action: object, ids: list[str] | None, all: bool = False) -> None:
-        """Retry/discard dead jobs; run now/discard scheduled ones."""
-        if (state, action) in (("dead", "retry"), ("scheduled", "run_now")):
-            getattr(self.inspector, str(action))(ids=ids, all=all)
-        elif action == "discard" and state == "dead":
-            self.inspector.discard(ids=ids, all=all)
-        elif action == "discard" and state == "scheduled":
-            self.inspector.discard(ids=ids, all=all, state="scheduled")
-        else:
-            raise HTTPException(
-                400, "dead jobs: retry or discard; scheduled jobs: run_now or discard"
-            )
+    def _act(self, state: str, action: object, ids: list[str] | None, all: bool = False) -> int:
+        """Retry/discard dead jobs; run now/discard scheduled ones. Returns how many."""
+        if (state, action) == ("dead", "retry"):
+            return self.inspector.retry(ids=ids, all=all)
+        if (state, action) == ("scheduled", "run_now"):
+            return self.inspector.run_now(ids=ids, all=all)
+        if action == "discard" and state == "dead":
+            return self.inspector.discard(ids=ids, all=all)
+        if action == "discard" and state == "scheduled":
+            return self.inspector.discard(ids=ids, all=all, state="scheduled")
+        raise HTTPException(400, "dead jobs: retry or discard; scheduled jobs: run_now or discard")
 
-    async def bulk(self, request: Request) -> Response:
-        form = await self._form(request)
-        state = request.path_params["state"]
-        if state not in STATES:
-            raise HTTPException(404)
+    def bulk(self, request: Request, form: FormData | None) -> Response:
+        assert form is not None  # a POST route
+        state = _state(request)
+        back = path_for(request, "jobs", state=state)
         ids = [str(i) for i in form.getlist("id")]
         everything = form.get("all") == "1"
         queue, job_class, text = (str(form.get(k) or "") or None for k in ("queue", "class", "q"))
+        action = form.get("action")
         if everything and (queue or job_class or text):
             # "all" means all that match the filters the page shows, not the whole state.
             text = text if getattr(self.inspector, "supports_search", False) else None
@@ -230,46 +259,74 @@ class Dashboard:
             ids = [r.id for r in matching if not job_class or job_class in (r.job_class or "")]
             everything = False
             if not ids:
-                return RedirectResponse(_path(request, "jobs", state=state), status_code=303)
+                return self._done(request, back, action=action, count=0)
+        count = 0
         if everything or ids:
-            self._act(state, form.get("action"), None if everything else ids, everything)
-        return RedirectResponse(_path(request, "jobs", state=state), status_code=303)
+            count = self._act(state, action, None if everything else ids, everything)
+        return self._done(request, back, action=action, count=count)
 
-    async def job(self, request: Request) -> Response:
+    def job(self, request: Request, form: FormData | None) -> Response:
         info: JobInfo | None = self.inspector.job(request.path_params["id"])
         if info is None:
             raise HTTPException(404, "No such job (finished jobs may have been pruned).")
         raw = info.raw.decode("utf-8", "replace") if info.raw else ""
         return self.render(request, "job.html", job=info, raw=raw)
 
-    async def job_action(self, request: Request) -> Response:
-        form = await self._form(request)
+    def job_action(self, request: Request, form: FormData | None) -> Response:
+        assert form is not None  # a POST route
         id, action = request.path_params["id"], request.path_params["action"]
         state = str(form.get("state") or "dead")
-        self._act(state, action, [id])
-        return RedirectResponse(_path(request, "jobs", state=state), status_code=303)
+        count = self._act(state, action, [id])
+        target = path_for(request, "jobs", state=state if state in STATES else "dead")
+        return self._done(request, target, action=action, count=count)
 
-    async def workers(self, request: Request) -> Response:
+    def workers(self, request: Request, form: FormData | None) -> Response:
         workers = self.inspector.workers()
         return self.render(request, "workers.html", workers=workers, now=time.time())
 
 
-def create_app(inspector: Inspector | None = None, auth: Auth | None = None) -> Starlette:
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's plain-text error page, or ``{"error": ...}`` for a client that wants JSON."""
+    assert isinstance(exc, HTTPException)
+    if _wants_json(request):
+        return JSONResponse({"error": exc.detail}, exc.status_code, exc.headers)
+    return PlainTextResponse(exc.detail, exc.status_code, exc.headers)
+
+
+class DashboardApp(Starlette):
+    """Starlette with `SecurityHeaders` outside even its error middleware, so a 500 has them."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
+
+
+def create_app(
+    inspector: Inspector | None = None,
+    auth: Auth | None = None,
+    trusted_origins: Iterable[str] | None = None,
+) -> Starlette:
     """The dashboard as an ASGI app; mount it under any prefix of an existing app.
 
     Parameters:
         inspector: defaults to the configured adapter's (``jobframe.admin.inspector()``).
         auth: defaults to the ``dashboard_*`` settings; without any, every request gets 401.
+        trusted_origins: origins (``https://ops.example.com``) a form may be posted from besides
+            the request's own ``Host``: the public origin when a reverse proxy rewrites ``Host``.
+            Defaults to the ``dashboard_trusted_origins`` setting.
     """
     if inspector is None:
         from jobframe.admin import inspector as configured
 
         inspector = configured()
-    if auth is None:
+    if auth is None or trusted_origins is None:
         from jobframe import config
 
         settings = config.settings()
-        auth = Auth(
-            settings.dashboard_token, settings.dashboard_username, settings.dashboard_password
-        )
-    return Starlette(routes=Dashboard(inspector, auth).routes)
+        if auth is None:
+            auth = Auth(
+                settings.dashboard_token, settings.dashboard_username, settings.dashboard_password
+            )
+        if trusted_origins is None:
+            trusted_origins = settings.dashboard_trusted_origins
+    dashboard = Dashboard(inspector, auth, trusted_origins)
+    return DashboardApp(routes=dashboard.routes, exception_handlers={HTTPException: _http_error})

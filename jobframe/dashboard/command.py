@@ -45,11 +45,20 @@ def run(args: argparse.Namespace) -> int:
     root_path = args.root_path.rstrip("/")
     if root_path and not root_path.startswith("/"):
         raise ConfigurationError(f"--root-path must start with '/', got {args.root_path!r}")
+    app = create_app(auth=auth)
+    print(f"jobframe dashboard: {_banner(args.host, args.port, root_path)}", flush=True)
+    # uvicorn's access log: method, path, query and status per request; never a header, so
+    # neither the token nor a cookie
     uvicorn.run(
-        create_app(auth=auth),
-        host=args.host,
-        port=args.port,
-        root_path=root_path,
-        log_level="warning",
+        app, host=args.host, port=args.port, root_path=root_path, log_level="info", access_log=True
     )
     return 0
+
+
+def _banner(host: str, port: int, root_path: str) -> str:
+    """Where the dashboard answers (and, behind a proxy, the prefix its links carry)."""
+    shown = f"[{host}]" if ":" in host else host
+    served = f"serving http://{shown}:{port}/"
+    if root_path:
+        served += f" with links under {root_path}/ for the reverse proxy that strips it"
+    return served + " (Ctrl-C to stop)"

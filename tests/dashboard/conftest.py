@@ -1,0 +1,77 @@
+"""The backends the dashboard tests read through: real Redis (a key prefix per test) and SQLite
+(a file per test), each written with the backend's own store."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobframe import queue_adapters
+from jobframe.testing.services import require_service
+
+
+@pytest.fixture(params=["redis", "sqlite"])
+def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    if request.param == "redis":
+        require_service("Redis", "127.0.0.1", 6379)
+        from jobframe_redis.adapter import RedisAdapter
+
+        prefix = f"jfdash-{uuid.uuid4().hex[:8]}"
+        made: Any = RedisAdapter("redis://127.0.0.1:6379/0", prefix=prefix)
+    else:
+        from jobframe_sql import db
+        from jobframe_sql.adapter import SQLAdapter
+
+        made = SQLAdapter(f"sqlite:///{tmp_path}/dash.sqlite3")
+        db.init(made.engine)
+    with queue_adapters.override(made):
+        yield made
+    if request.param == "redis":
+        keys = list(made.store.client.scan_iter(match="{" + prefix + "}:*"))
+        if keys:
+            made.store.client.delete(*keys)
+    made.shutdown()
+
+
+def store_ready(adapter: Any, queue: str, arguments: list[Any], job_class: str = "PageJob") -> str:
+    """Write a ready job straight into the backend, as another producer (or an older jobframe)
+    could: any queue name, any JSON arguments, past the checks ``perform_later`` makes."""
+    job_id = str(uuid.uuid4())
+    payload = json.dumps(
+        {
+            "version": 1,
+            "job_class": job_class,
+            "job_id": job_id,
+            "queue_name": queue,
+            "priority": None,
+            "arguments": arguments,
+            "kwargs": {},
+            "executions": 0,
+            "exception_executions": {},
+            "locale": "en",
+            "timezone": "UTC",
+            "enqueued_at": "2026-01-01T00:00:00+00:00",
+            "scheduled_at": None,
+        }
+    ).encode()  # ASCII: a lone surrogate is stored as the JSON escape \ud800
+    if hasattr(adapter, "store"):  # Redis: the adapter's own ENQUEUE script
+        id = uuid.uuid4().hex
+        adapter.store.enqueue_one((id, queue, 0, 0, payload))
+        return id
+    import sqlalchemy as sa
+
+    from jobframe_sql.schema import jobs
+
+    id = uuid.uuid4().hex
+    now = int(time.time() * 1000)
+    row = {"id": id, "queue": queue, "state": "ready", "run_at": now, "enqueued_at": now}
+    row |= {"job_class": job_class, "job_id": job_id, "payload": payload}
+    with adapter.engine.begin() as conn:
+        conn.execute(sa.insert(jobs).values(priority=0, crashes=0, attempts=0, **row))
+    return id
