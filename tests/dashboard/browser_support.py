@@ -209,6 +209,15 @@ def live_dashboard(adapter: Any, *, worker: bool = True) -> Iterator[Live]:
 # -- the browser ---------------------------------------------------------------------------------
 
 
+def unavailable(message: str) -> None:
+    """Skip the test for a missing browser (or proxy); under ``CI``, fail it instead."""
+    import pytest
+
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def launch_chromium(playwright: Any) -> Any:
     """Debian's Chromium through Playwright (never a downloaded browser), headless."""
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
