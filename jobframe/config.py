@@ -91,7 +91,7 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
         f"a string of at least {MIN_DASHBOARD_PASSWORD} characters",
     ),
     "dashboard_trusted_origins": (
-        lambda v: isinstance(v, list | tuple) and all(_is_origin(o) for o in v),
+        lambda v: isinstance(v, list | tuple) and all(is_origin(o) for o in v),
         "a list of origins, each scheme://host[:port] with no path (e.g. https://ops.example.com)",
     ),
     "shutdown_timeout": (
@@ -101,7 +101,8 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 
 
-def _is_origin(value: Any) -> bool:
+def is_origin(value: Any) -> bool:
+    """Whether ``value`` is an origin as browsers send it: ``scheme://host[:port]``, no path."""
     return isinstance(value, str) and re.fullmatch(r"https?://[^/?#\s]+", value) is not None
 
 

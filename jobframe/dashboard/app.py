@@ -22,9 +22,11 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
+from jobframe.config import is_origin
 from jobframe.dashboard.headers import SecurityHeaders
 from jobframe.dashboard.rendering import HERE, path_for, templates
 from jobframe.dashboard.security import Auth, csrf_ok, csrf_token, secured
+from jobframe.errors import ConfigurationError
 from jobframe.inspection import STATES, Inspector, JobInfo, State
 
 PAGE_SIZE = 25
@@ -63,6 +65,12 @@ class Dashboard:
         self.inspector = inspector
         self.auth = auth
         self.trusted_origins = tuple(trusted_origins)
+        for origin in self.trusted_origins:
+            if not is_origin(origin):
+                raise ConfigurationError(
+                    f"trusted origin {origin!r} is not an origin: write scheme://host[:port] "
+                    "with no path, as browsers send it (e.g. https://ops.example.com)."
+                )
         self.templates = templates()
         self.guard = secured(auth)
         page = self._endpoint

@@ -142,3 +142,18 @@ def test_chromium_through_the_proxy_pauses_and_retries(
             assert adapter.inspector().count("dead") == 0
         finally:
             browser.close()
+
+
+def test_a_trusted_origin_must_be_an_origin(database: tuple[str, Any]) -> None:
+    from jobframe.dashboard import Auth, create_app
+    from jobframe.errors import ConfigurationError
+
+    _, adapter = database
+    with pytest.raises(ConfigurationError, match=r"scheme://host\[:port\] with no path"):
+        create_app(adapter.inspector(), Auth(token=TOKEN), ["https://ops.example.com/jobs"])
+    environ = {"JOBFRAME_DASHBOARD_TRUSTED_ORIGINS": "https://ok.example, ops.example.com"}
+    with pytest.raises(ConfigurationError, match="JOBFRAME_DASHBOARD_TRUSTED_ORIGINS"):
+        jobframe.config.load(environ=environ)
+    environ = {"JOBFRAME_DASHBOARD_TRUSTED_ORIGINS": "https://a.example, http://b.example:8080"}
+    settings = jobframe.config.load(environ=environ)
+    assert settings.dashboard_trusted_origins == ("https://a.example", "http://b.example:8080")
