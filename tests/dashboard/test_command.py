@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,3 +72,35 @@ def test_a_prefix_without_a_leading_slash_is_refused(tmp_path: Path) -> None:
     done = subprocess.run(argv, env=_env(tmp_path), capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "--root-path must start with '/'" in done.stderr
+
+
+def test_it_says_where_it_serves_and_logs_each_request_without_secrets(tmp_path: Path) -> None:
+    port = _free_port()
+    argv = [sys.executable, "-m", "jobframe", "dashboard", "--port", str(port),
+            "--root-path", "/jobs"]  # fmt: skip
+    proc = subprocess.Popen(
+        argv, env=_env(tmp_path), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: _answers(port) or proc.poll() is not None, "the dashboard to listen", 30)
+        banner = f"serving http://127.0.0.1:{port}/ with links under /jobs/"
+        wait_for(lambda: any(banner in line for line in lines), f"{banner!r} in {lines}", 10)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/queues?page=1",
+            headers={"Authorization": f"Bearer {TOKEN}", "Cookie": f"jobframe_token={TOKEN}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+        logged = '"GET /jobs/queues?page=1 HTTP/1.1" 200'
+        wait_for(lambda: any(logged in line for line in lines), f"{logged!r} in {lines}", 10)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        reader.join(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert not any(TOKEN in line for line in lines), "neither the token nor the cookie is shown"
