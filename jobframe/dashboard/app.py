@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
@@ -25,7 +25,7 @@ from starlette.types import ASGIApp
 from jobframe.config import is_origin
 from jobframe.dashboard.headers import SecurityHeaders
 from jobframe.dashboard.rendering import HERE, path_for, templates
-from jobframe.dashboard.security import Auth, csrf_ok, csrf_token, secured
+from jobframe.dashboard.security import Auth, csrf_ok, csrf_token, refusal, secured
 from jobframe.errors import ConfigurationError
 from jobframe.inspection import STATES, Inspector, JobInfo, State
 
@@ -296,9 +296,7 @@ class Dashboard:
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Starlette's plain-text error page, or ``{"error": ...}`` for a client that wants JSON."""
     assert isinstance(exc, HTTPException)
-    if _wants_json(request):
-        return JSONResponse({"error": exc.detail}, exc.status_code, exc.headers)
-    return PlainTextResponse(exc.detail, exc.status_code, exc.headers)
+    return refusal(request, exc.detail, exc.status_code, exc.headers)
 
 
 class DashboardApp(Starlette):

@@ -9,11 +9,11 @@ import base64
 import binascii
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from jobframe.config import MIN_DASHBOARD_PASSWORD, MIN_DASHBOARD_TOKEN
 from jobframe.errors import ConfigurationError
@@ -153,19 +153,29 @@ def csrf_ok(request: Request, form_token: str | None, trusted_origins: Iterable[
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+def refusal(
+    request: Request, message: str, status: int, headers: Mapping[str, str] | None = None
+) -> Response:
+    """An error answer: plain text, or ``{"error": message}`` for a client that asks for JSON."""
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse({"error": message}, status, headers)
+    return PlainTextResponse(message, status, headers)
+
+
 def secured(auth: Auth) -> Callable[[Handler], Handler]:
     """Wrap a route: refuse without authentication; set the CSRF cookie a page's forms use."""
 
     def wrap(handler: Handler) -> Handler:
         async def guarded(request: Request) -> Response:
             if not auth.configured:
-                return PlainTextResponse(
+                return refusal(
+                    request,
                     "The jobframe dashboard is closed: configure dashboard_token, or "
                     "dashboard_username and dashboard_password, or pass auth= to create_app().",
-                    status_code=401,
+                    401,
                 )
             if not auth.allows(request):
-                response: Response = PlainTextResponse("Authentication required.", status_code=401)
+                response = refusal(request, "Authentication required.", 401)
                 if auth.username:
                     response.headers["WWW-Authenticate"] = 'Basic realm="jobframe"'
                 return response
@@ -180,4 +190,4 @@ def secured(auth: Auth) -> Callable[[Handler], Handler]:
     return wrap
 
 
-__all__ = ["Auth", "csrf_ok", "csrf_token", "secured"]
+__all__ = ["Auth", "csrf_ok", "csrf_token", "refusal", "secured"]

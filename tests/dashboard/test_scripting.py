@@ -71,7 +71,8 @@ def test_cookie_and_basic_clients_still_need_the_csrf_token(url: str, adapter: A
     with httpx2.Client(base_url=url, cookies={"jobframe_token": TOKEN}, timeout=10) as browser:
         assert browser.post("/queues/pause", data={"queue": "q"}, headers=JSON).status_code == 403
     wrong = {"Authorization": "Bearer " + "x" * 32, **JSON}
-    assert httpx2.post(f"{url}/queues/pause", data={"queue": "q"}, headers=wrong).status_code == 401
+    refused = httpx2.post(f"{url}/queues/pause", data={"queue": "q"}, headers=wrong)
+    assert refused.status_code == 401 and refused.json() == {"error": "Authentication required."}
     basic_app = create_app(adapter.inspector(), Auth(username="ops", password="secret-pw"))
     with serve(basic_app) as basic_url:
         response = httpx2.post(
