@@ -24,6 +24,8 @@ from typing import Any
 from jobframe.errors import ConfigurationError
 
 DEFAULT_ENVIRONMENT = "development"
+#: the default of ``max_payload_bytes`` (the same number as jobframe.queue_adapters.payload's)
+DEFAULT_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Settings:
     filter_arguments: tuple[str, ...] = ()
     enqueue_after_commit: bool = False
     shutdown_timeout: float = 25.0
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
     dashboard_token: str | None = None
     dashboard_username: str | None = None
     dashboard_password: str | None = None
@@ -87,6 +90,10 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "shutdown_timeout": (
         lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v >= 0,
         "a number of seconds >= 0",
+    ),
+    "max_payload_bytes": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1024,
+        "a number of bytes >= 1024 (default 16 MiB)",
     ),
 }
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from jobframe.errors import ConfigurationError, EnqueueError
 from jobframe.queue_adapters.base import QueueAdapter
 from jobframe.queue_adapters.ids import new_id
+from jobframe.queue_adapters.payload import check_raw
 from jobframe_sql.engine import create_engine, local_wake_key, now_ms, retrying
 from jobframe_sql.local_wake import poke
 from jobframe_sql.schema import jobs
@@ -165,6 +166,27 @@ class SQLAdapter(QueueAdapter):
 
     def enqueue_at(self, job: Job, timestamp: datetime) -> None:
         self._write([row(job, timestamp)])
+
+    def enqueue_raw(self, queue: str, payload: bytes) -> str:
+        """Store ``payload`` as is as a ready job on ``queue`` (see `QueueAdapter.enqueue_raw`);
+        inside `enqueue_in` it commits with the application's transaction."""
+        name, data = check_raw(queue, payload)
+        now = now_ms()
+        values = {
+            "id": new_id(),
+            "queue": name,
+            "priority": 0,
+            "state": "ready",
+            "run_at": now,
+            "enqueued_at": now,
+            "job_class": None,  # known once a worker decodes it; the inspector reads the payload
+            "job_id": None,
+            "payload": data,
+            "crashes": 0,
+            "attempts": 0,
+        }
+        self._write([values])
+        return str(values["id"])
 
     def enqueue_all(self, jobs_: Sequence[Job]) -> int:
         self._write([row(job, job.scheduled_at) for job in jobs_])
