@@ -219,13 +219,22 @@ class Worker:
         make every other thread wait forever while the process still heartbeats, so the reaper
         would never take its claims back.
         """
+        claims: list[Claim] = []
         try:
-            work = self._prepare(self._fetch_claims(free))
-        except BaseException:
+            claims = self._fetch_claims(free)
+            work = self._prepare(claims)
+        except BaseException as exc:
             with self._slots:
                 self._fetching = False
                 self._slots.notify()
-            raise
+            if not isinstance(exc, Exception):
+                raise
+            # A bug, not bad input (`_prepare` settles each claim alone): hand the batch back
+            # to the backend rather than hold claims no thread will run.
+            log.exception("preparing %d fetched job(s) failed; releasing them", len(claims))
+            if claims:
+                self._call_with_retry(lambda: self.backend.release(self.process.id, claims))
+            return None
         unstartable: list[tuple[Claim, BaseException]] = []
         with self._slots:
             self._fetching = False
