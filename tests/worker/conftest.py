@@ -77,3 +77,14 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     for adapter, _ in make_store(request.param, tmp_path):
         with queue_adapters.override(adapter):
             yield adapter
+
+
+@pytest.fixture(params=["redis", "postgresql"])
+def served_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """(adapter, its name, its adapter_options) for a test that starts ``jobframe work``."""
+    from jobframe import queue_adapters
+
+    name = "redis" if request.param == "redis" else "sql"
+    for adapter, options in make_store(request.param, tmp_path):
+        with queue_adapters.override(adapter):
+            yield adapter, name, options
