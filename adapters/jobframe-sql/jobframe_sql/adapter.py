@@ -96,6 +96,14 @@ def enqueue_in(session_or_connection: Any) -> Iterator[sa.Connection]:
         _current.reset(token)
 
 
+def _deadlocked(exc: BaseException) -> bool:
+    """Whether an autocommit INSERT was chosen as a deadlock victim, and so rolled back whole and
+    safe to send again. MariaDB's claims (``SELECT ... FOR UPDATE SKIP LOCKED``) take gap locks
+    on the claim index that an INSERT into the same range can deadlock with (error 1213)."""
+    code = exc.args[0] if exc.args else None
+    return code in (1205, 1213) or getattr(exc, "sqlstate", None) == "40P01"
+
+
 class SQLAdapter(QueueAdapter):
     """Options: ``url`` (SQLAlchemy URL; default ``sqlite:///jobframe.sqlite3``) or ``engine``,
     ``notify`` (wake idle workers on enqueue: PostgreSQL NOTIFY; elsewhere datagram sockets that
@@ -244,7 +252,7 @@ class SQLAdapter(QueueAdapter):
         """One row, straight through the driver on an autocommit connection; a pooled connection
         found dead (the server restarted) is dropped and the INSERT sent once more."""
         assert self._single is not None
-        for attempt in (1, 2):
+        for attempt in (1, 2, 3):
             conn = self._single.raw_connection()
             try:
                 cursor = conn.cursor()
@@ -257,7 +265,7 @@ class SQLAdapter(QueueAdapter):
                 dead = self._single.dialect.is_disconnect(exc, conn.dbapi_connection, None)
                 if dead:
                     conn.invalidate(exc)
-                if attempt == 2 or not dead:
+                if attempt == 3 or not (dead or _deadlocked(exc)):
                     raise
             finally:
                 conn.close()
