@@ -57,10 +57,10 @@ def nesting_depth(raw: bytes, limit: int = MAX_DEPTH) -> int | None:
     depth may come out too high, never too low.
 
     Cost: a payload with no more brackets than ``limit`` cannot nest deeper, and two
-    ``bytes.count`` calls tell (about 0.2 µs on a 400-byte payload, against 3 µs for its
-    ``json.loads``). Only a payload with more brackets pays the exact scan: strings removed by one
-    regular expression, then a running sum over the brackets left, all at C speed (see
-    docs/worker.md for its cost on large payloads). In UTF-8 no byte of a multi-byte character is
+    ``bytes.count`` calls tell (0.8 µs on a 470-byte payload, against 7 µs for its
+    ``json.loads``, on a busy 2-core machine). Only a payload with more brackets pays the exact
+    scan: strings removed by one regular expression, then a running sum over the brackets left,
+    all at C speed (1.4 s for 16 MiB made of brackets, the worst case the size limit allows). In UTF-8 no byte of a multi-byte character is
     ASCII, so scanning bytes is exact.
     """
     if raw.count(b"[") + raw.count(b"{") <= limit:

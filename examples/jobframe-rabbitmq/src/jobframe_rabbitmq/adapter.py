@@ -67,6 +67,12 @@ class RabbitMQAdapter(QueueAdapter):
     def enqueue_at(self, job: Job, timestamp: datetime) -> None:
         self.publisher.publish([self.message(job, timestamp)])
 
+    def enqueue_all(self, jobs: Sequence[Job]) -> int:
+        self.publisher.publish([self.message(job, job.scheduled_at) for job in jobs])
+        for job in jobs:
+            job.successfully_enqueued = True
+        return len(jobs)
+
     def enqueue_raw(self, queue: str, payload: bytes) -> str:
         """Publish ``payload`` as is as a ready job on ``queue`` (see
         `jobframe.queue_adapters.base.QueueAdapter.enqueue_raw`)."""
@@ -74,12 +80,6 @@ class RabbitMQAdapter(QueueAdapter):
         message = raw_message(name, data, self.names)
         self.publisher.publish([message])
         return str(message.properties.message_id)
-
-    def enqueue_all(self, jobs: Sequence[Job]) -> int:
-        self.publisher.publish([self.message(job, job.scheduled_at) for job in jobs])
-        for job in jobs:
-            job.successfully_enqueued = True
-        return len(jobs)
 
     def worker_backend(self) -> RabbitMQWorkerBackend:
         from jobframe_rabbitmq.worker_backend import RabbitMQWorkerBackend
