@@ -60,8 +60,8 @@ def nesting_depth(raw: bytes, limit: int = MAX_DEPTH) -> int | None:
     ``bytes.count`` calls tell (0.8 µs on a 470-byte payload, against 7 µs for its
     ``json.loads``, on a busy 2-core machine). Only a payload with more brackets pays the exact
     scan: strings removed by one regular expression, then a running sum over the brackets left,
-    all at C speed (1.4 s for 16 MiB made of brackets, the worst case the size limit allows). In UTF-8 no byte of a multi-byte character is
-    ASCII, so scanning bytes is exact.
+    all at C speed (1.4 s for 16 MiB made of brackets, the worst case the size limit allows).
+    In UTF-8 no byte of a multi-byte character is ASCII, so scanning bytes is exact.
     """
     if raw.count(b"[") + raw.count(b"{") <= limit:
         return None

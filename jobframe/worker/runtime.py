@@ -258,8 +258,9 @@ class Worker:
                 # Wake one follower; each one that takes a job wakes the next while jobs are
                 # left. Waking them all at once costs more than short jobs take to run.
                 self._slots.notify()
-        for claim, exc in unstartable:
-            self._finish(claim, Outcome(claim, "failed", execution.error_info(exc, "worker error")))
+        for claim, failure in unstartable:
+            info = execution.error_info(failure, "worker error")
+            self._finish(claim, Outcome(claim, "failed", info))
         return sync[0] if sync else None
 
     def _fetch_claims(self, free: int) -> list[Claim]:
