@@ -21,6 +21,7 @@ from starlette.templating import Jinja2Templates
 
 from jobframe.dashboard.security import Auth, csrf_ok, csrf_token, secured
 from jobframe.inspection import STATES, Inspector, JobInfo, State
+from jobframe.payload_summary import preview
 
 HERE = Path(__file__).parent
 PAGE_SIZE = 25
@@ -59,6 +60,7 @@ class Dashboard:
         self.templates = Jinja2Templates(env=env)
         self.templates.env.filters["pretty"] = _pretty
         self.templates.env.filters["compact"] = _compact
+        self.templates.env.filters["preview"] = preview  # the stored bytes of an undecodable job
         self.templates.env.globals["url_for"] = _path_for
         guard = secured(auth)
         self.routes = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import signal
 import time
 from pathlib import Path
@@ -49,10 +50,17 @@ def test_a_1000_deep_payload_between_good_jobs(served_store: Any, tmp_path: Path
     )
     for page in ("/", "/queues", "/jobs/ready", f"/job/{bad}"):
         assert client.get(page).status_code == 200, page
-    assert "(undecodable)" in client.get("/jobs/ready").text
+    ready_page = client.get("/jobs/ready").text
+    assert (
+        "(undecodable)" in ready_page
+        and "[[[[" in ready_page
+        and "2,000 bytes in all" in ready_page
+    )
     assert "default" in run_cli("queues")
     listed = run_cli("jobs", "--limit", "100")
     assert bad in listed and "(undecodable)" in listed and "[[[[" in listed
+    as_json = {row["id"]: row for row in json.loads(run_cli("jobs", "--limit", "100", "--json"))}
+    assert as_json[bad]["job_class"] is None and as_json[bad]["raw"].startswith("[[[[")
 
     write_config(tmp_path, name, **options)
     workers = Workers(tmp_path)
