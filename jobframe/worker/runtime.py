@@ -279,27 +279,10 @@ class Worker:
         return claims
 
     def _prepare(self, claims: list[Claim]) -> list[tuple[Claim, Any]]:
-        """The jobs of ``claims``; a claim that cannot become a job is reported dead at once,
-        and the others of its batch still run."""
-        work: list[tuple[Claim, Any]] = []
-        for claim in claims:
-            try:
-                loaded = execution.load(claim, self._max_payload)
-            except Exception as exc:  # load() catches everything; this guards against its bugs
-                reason = "payload could not be loaded"
-                loaded = Outcome(claim, "dead", execution.error_info(exc, reason))
-            if isinstance(loaded, Outcome):
-                error = loaded.error or {}
-                log.error(
-                    "job %s on queue %r is dead, its payload cannot run: %s (%s)",
-                    claim.id,
-                    claim.queue,
-                    error.get("reason"),
-                    str(error.get("message", ""))[:500],
-                )
-                self._outcomes.put(loaded)
-            else:
-                work.append((claim, loaded))
+        """The jobs of ``claims``; one that cannot become a job is reported dead at once."""
+        work, dead = execution.load_batch(claims, self._max_payload)
+        for outcome in dead:
+            self._outcomes.put(outcome)
         return work
 
     def _run_sync(self, claim: Claim, job: Any) -> Outcome:
