@@ -12,6 +12,10 @@ from typing import Any
 from jobframe import queue_adapters
 from jobframe.errors import ConfigurationError
 from jobframe.inspection import STATES, Inspector, JobInfo, State
+from jobframe.payload_summary import preview
+
+#: the CLASS shown for a payload that names no job class (not JSON, not a job object...)
+UNDECODABLE = "(undecodable)"
 
 
 def inspector() -> Inspector:
@@ -58,20 +62,28 @@ def _runs(info: JobInfo) -> int:
     return info.executions
 
 
+def _raw(info: JobInfo) -> str | None:
+    return preview(info.raw) if info.job_class is None and info.raw is not None else None
+
+
 def _jobs(args: argparse.Namespace) -> int:
     state: State = "dead" if args.failed else args.state
     infos = inspector().jobs(state, queue=args.queue, offset=args.offset, limit=args.limit)
     if args.json:
-        print(json.dumps([{**vars(i), "raw": None} for i in infos], default=str, indent=2))
+        # The stored bytes only where they are all there is to see (an undecodable payload).
+        listed = [{**vars(i), "raw": _raw(i)} for i in infos]
+        print(json.dumps(listed, default=str, indent=2))
         return 0
     rows = []
     for info in infos:
-        error = (info.error or {}).get("message", "") if info.error else ""
+        error = str((info.error or {}).get("message", "")) if info.error else ""
+        if info.job_class is None and not error:
+            error = preview(info.raw, 60)
         when = info.scheduled_at if state == "scheduled" else info.enqueued_at
         rows.append(
             (
                 info.id,
-                info.job_class or "?",
+                info.job_class or UNDECODABLE,
                 info.queue,
                 _runs(info),
                 when.isoformat(timespec="seconds") if when else "",

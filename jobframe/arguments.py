@@ -17,9 +17,14 @@ from typing import Any
 from jobframe import global_id, serializers
 from jobframe.errors import DeserializationError, JobframeError, SerializationError
 from jobframe.job import registry
+from jobframe.queue_adapters.payload import MAX_DEPTH
 from jobframe.serializers.base import is_plain_json
 
 MARKER = "_jf"
+#: Containers arguments may nest. A marked container (a tuple, a set, a dict with other keys)
+#: takes two JSON levels, and the payload's envelope two more, so any argument within this limit
+#: fits the `MAX_DEPTH` levels a worker reads: what ``perform_later`` accepts, a worker can run.
+MAX_CONTAINERS = (MAX_DEPTH - 2) // 2
 
 _PLAIN = (str, int, bool, type(None))
 _FIX = (
@@ -61,8 +66,10 @@ def deserialize(args: list[Any], kwargs: dict[str, Any]) -> tuple[list[Any], dic
     out_kwargs: dict[str, Any] = {}
     for key, value in kwargs.items():
         if type(key) is not str:
-            raise DeserializationError(f"keyword argument names must be strings, got {key!r}.")
-        out_kwargs[key] = deserialize_value(value, f"kwargs[{key!r}]")
+            raise DeserializationError(
+                f"keyword argument names must be strings, got {_short(key)}."
+            )
+        out_kwargs[key] = deserialize_value(value, f"kwargs[{_short(key)}]")
     return out_args, out_kwargs
 
 
@@ -85,8 +92,8 @@ def deserialize_value(data: Any, path: str = "value") -> Any:
         DeserializationError: `data` is malformed or cannot be resolved.
     """
     try:
-        return _deserialize(data, path)
-    except RecursionError:
+        return _deserialize(data, path, 0)
+    except RecursionError:  # a custom serializer that decodes nested values itself
         raise DeserializationError(f"{path}: the payload is nested too deeply.") from None
 
 
@@ -105,6 +112,11 @@ def _serialize(value: Any, path: str, active: set[int]) -> Any:
         return value
     walk = _CONTAINERS.get(kind)
     if walk is not None:
+        if len(active) >= MAX_CONTAINERS:
+            raise SerializationError(
+                f"{path}: the argument is nested too deeply (over {MAX_CONTAINERS} containers, "
+                "more than a worker reads back); pass flatter data, or a reference to it."
+            )
         if id(value) in active:
             raise SerializationError(
                 f"{path}: the {kind.__name__} contains itself (a reference cycle); "
@@ -210,23 +222,34 @@ def _unsupported(value: Any, path: str) -> SerializationError:
     return SerializationError(f"{what} {_FIX}")
 
 
-def _deserialize(data: Any, path: str) -> Any:
+def _deserialize(data: Any, path: str, depth: int) -> Any:
+    """`deserialize_value`'s walk; ``depth`` counts the JSON levels above ``data``, so data that
+    did not come through the bounded `load_payload` (a dict handed in directly) cannot make it
+    recurse without limit either."""
     kind = type(data)
     if kind in _PLAIN or kind is float:
         return data
+    if depth >= MAX_DEPTH:
+        raise DeserializationError(
+            f"{path}: the payload is nested too deeply (over {MAX_DEPTH} levels, more than "
+            "jobframe reads)."
+        )
+    depth += 1
     if kind is list:
-        return [_deserialize(item, f"{path}[{i}]") for i, item in enumerate(data)]
+        return [_deserialize(item, f"{path}[{i}]", depth) for i, item in enumerate(data)]
     if kind is not dict:
         raise DeserializationError(f"{path}: {kind.__name__} is not JSON data.")
     if MARKER in data:
-        return _unmark(data, path)
+        return _unmark(data, path, depth)
     for key in data:
         if type(key) is not str:
-            raise DeserializationError(f"{path}: JSON object keys must be strings, got {key!r}.")
-    return {key: _deserialize(item, f"{path}[{key!r}]") for key, item in data.items()}
+            raise DeserializationError(
+                f"{path}: JSON object keys must be strings, got {_short(key)}."
+            )
+    return {key: _deserialize(item, f"{path}[{_short(key)}]", depth) for key, item in data.items()}
 
 
-def _unmark(data: dict[str, Any], path: str) -> Any:
+def _unmark(data: dict[str, Any], path: str, depth: int) -> Any:
     name, value = data[MARKER], data.get("value")
     if type(name) is not str or set(data) != {MARKER, "value"}:
         raise DeserializationError(
@@ -235,7 +258,7 @@ def _unmark(data: dict[str, Any], path: str) -> Any:
         )
     reader = _READERS.get(name)
     if reader is not None:
-        return reader(value, path)
+        return reader(value, path, depth)
     serializer = serializers.named(name)
     if serializer is None:
         raise DeserializationError(
@@ -251,22 +274,22 @@ def _unmark(data: dict[str, Any], path: str) -> Any:
         ) from exc
 
 
-def _items(value: Any, path: str) -> list[Any]:
+def _items(value: Any, path: str, depth: int) -> list[Any]:
     if type(value) is not list:
         raise DeserializationError(f"{path}: expected a list of items, got {_short(value)}.")
-    return [_deserialize(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    return [_deserialize(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
 
 
-def _read_set(factory: Callable[[list[Any]], Any], value: Any, path: str) -> Any:
+def _read_set(factory: Callable[[list[Any]], Any], value: Any, path: str, depth: int) -> Any:
     try:
-        return factory(_items(value, path))
+        return factory(_items(value, path, depth))
     except TypeError as exc:
         raise DeserializationError(f"{path}: set items must be hashable: {exc}") from exc
 
 
-def _read_dict(value: Any, path: str) -> dict[Any, Any]:
+def _read_dict(value: Any, path: str, depth: int) -> dict[Any, Any]:
     result: dict[Any, Any] = {}
-    for i, pair in enumerate(_items(value, path)):
+    for i, pair in enumerate(_items(value, path, depth)):
         if type(pair) is not list or len(pair) != 2:
             raise DeserializationError(f"{path}[{i}]: expected a [key, value] pair.")
         try:
@@ -283,13 +306,13 @@ def _resolve(find: Callable[[Any], Any], value: Any, path: str) -> Any:
         raise DeserializationError(f"{path}: {exc}") from exc
 
 
-_READERS: dict[str, Callable[[Any, str], Any]] = {
-    "tuple": lambda value, path: tuple(_items(value, path)),
-    "set": lambda value, path: _read_set(set, value, path),
-    "frozenset": lambda value, path: _read_set(frozenset, value, path),
+_READERS: dict[str, Callable[[Any, str, int], Any]] = {
+    "tuple": lambda value, path, depth: tuple(_items(value, path, depth)),
+    "set": lambda value, path, depth: _read_set(set, value, path, depth),
+    "frozenset": lambda value, path, depth: _read_set(frozenset, value, path, depth),
     "dict": _read_dict,
-    "job": lambda value, path: _resolve(registry.lookup, value, path),
-    "gid": lambda value, path: _resolve(global_id.locate, value, path),
+    "job": lambda value, path, depth: _resolve(registry.lookup, value, path),
+    "gid": lambda value, path, depth: _resolve(global_id.locate, value, path),
 }
 
 __all__ = ["MARKER", "deserialize", "deserialize_value", "serialize", "serialize_value"]

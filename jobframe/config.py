@@ -29,6 +29,8 @@ MIN_DASHBOARD_TOKEN = 16
 MIN_DASHBOARD_PASSWORD = 8
 #: Settings whose values are secrets: an error about one names its length, never its value.
 SECRET_SETTINGS = frozenset({"dashboard_token", "dashboard_password"})
+#: the default of ``max_payload_bytes`` (the same number as jobframe.queue_adapters.payload's)
+DEFAULT_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +50,7 @@ class Settings:
     filter_arguments: tuple[str, ...] = ()
     enqueue_after_commit: bool = False
     shutdown_timeout: float = 25.0
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
     dashboard_token: str | None = None
     dashboard_username: str | None = None
     dashboard_password: str | None = None
@@ -97,6 +100,10 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "shutdown_timeout": (
         lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v >= 0,
         "a number of seconds >= 0",
+    ),
+    "max_payload_bytes": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1024,
+        "a number of bytes >= 1024 (default 16 MiB)",
     ),
 }
 

@@ -18,6 +18,8 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
+from jobframe.payload_summary import preview
+
 HERE = Path(__file__).parent
 #: Characters of arguments or error text a listing row shows before "show all N bytes".
 FOLD_AT = 300
@@ -82,6 +84,7 @@ def templates() -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, finalize=printable
     )
-    env.filters.update(pretty=pretty, compact=compact, fold=fold)
+    # preview: the start of an undecodable job's stored bytes, escaped
+    env.filters.update(pretty=pretty, compact=compact, fold=fold, preview=preview)
     env.globals.update(url_for=_template_path_for, DETAIL_OPEN_AT=DETAIL_OPEN_AT)
     return Jinja2Templates(env=env)

@@ -238,8 +238,10 @@ class Core:
         job: Any = job_cls.__new__(job_cls)
         try:
             job._load(data)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DeserializationError(f"malformed job payload: {exc!r}") from exc
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
+            # A field of the wrong type or out of range ("executions": "x", a timestamp in
+            # year 1 with an offset): whatever a foreign producer wrote, the caller gets one error.
+            raise DeserializationError(f"malformed job payload: {exc!r}"[:2000]) from exc
         return job
 
     def _load(self, data: dict[str, Any]) -> None:

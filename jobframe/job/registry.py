@@ -49,8 +49,10 @@ def lookup(name: object) -> type[Job]:
         cls = _classes.get(name)
         if cls is not None:
             return cls
+    shown = repr(name)
+    shown = shown if len(shown) <= 200 else shown[:197] + "..."
     raise UnknownJobError(
-        f"{name!r} is not a registered jobframe.Job subclass. Import the module that defines it "
+        f"{shown} is not a registered jobframe.Job subclass. Import the module that defines it "
         "in the worker (the `imports` setting or `jobframe work app.jobs`); payloads can only "
         "name job classes that have been imported."
     )

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from jobframe.errors import ConfigurationError, EnqueueError
 from jobframe.hookspecs import hookimpl
 from jobframe.queue_adapters.base import QueueAdapter
+from jobframe.queue_adapters.payload import check_raw
 
 if TYPE_CHECKING:
     from jobframe.job.base import Job
@@ -44,6 +45,7 @@ class Entry:
     run_at: float
     state: str  # ready | scheduled | running | dead
     error: dict[str, Any] | None = None
+    raw: bytes | None = None  # set by enqueue_raw: decoded (bounded) when the job runs
 
 
 class AsyncAdapter(QueueAdapter):
@@ -92,6 +94,24 @@ class AsyncAdapter(QueueAdapter):
         for job in jobs:
             job.successfully_enqueued = True
         return len(jobs)
+
+    def enqueue_raw(self, queue: str, payload: bytes) -> str:
+        """Hold ``payload`` undecoded as a ready job on ``queue`` (see
+        `QueueAdapter.enqueue_raw`); it is decoded when a thread takes it, and bytes that cannot
+        become a job are kept with the failed jobs, with the reason."""
+        name, data = check_raw(queue, payload)
+        with self._cond:
+            if self._stopping:
+                raise EnqueueError("the async adapter is shutting down and accepts no more jobs")
+            seq = next(self._seq)
+            entry = Entry(
+                f"async-{seq}", name, _NO_PRIORITY, seq, {}, time.time(), "ready", raw=data
+            )
+            self.entries[entry.id] = entry
+            self._place(entry, entry.run_at)
+            self._start_threads()
+            self._cond.notify()
+        return entry.id
 
     def _push(self, items: list[tuple[Job, datetime | None]]) -> None:
         with self._cond:
@@ -167,20 +187,42 @@ class AsyncAdapter(QueueAdapter):
 
     def _work(self) -> None:
         from jobframe.job.base import Job
+        from jobframe.worker import execution
 
         while (entry := self._next()) is not None:
             error: dict[str, Any] | None = None
             try:
-                Job.execute(entry.payload)
+                if entry.raw is None:
+                    Job.execute(entry.payload)
+                else:
+                    error = self._run_raw(entry)
             except Exception as exc:
-                from jobframe.worker.execution import error_info
-
-                error = error_info(exc)
+                error = execution.error_info(exc)
                 log.exception("async adapter: job %s failed", entry.payload.get("job_id"))
             finally:
                 with self._cond:
                     self._finish(entry, error)
                     self._cond.notify_all()
+
+    def _run_raw(self, entry: Entry) -> dict[str, Any] | None:
+        """Decode and run an `enqueue_raw` entry as a worker would; the error of bytes that
+        cannot become a job (with its reason), or None once it ran."""
+        from jobframe import config
+        from jobframe.worker import execution
+        from jobframe.worker.backend import Claim, Outcome
+
+        assert entry.raw is not None
+        claim = Claim(entry.id, "", entry.queue, entry.raw)
+        loaded = execution.load(claim, config.settings().max_payload_bytes)
+        if isinstance(loaded, Outcome):
+            log.error(
+                "async adapter: job %s is dead, its payload cannot run: %s",
+                entry.id,
+                (loaded.error or {}).get("reason"),
+            )
+            return loaded.error
+        loaded.perform_now()
+        return None
 
     def _finish(self, entry: Entry, error: dict[str, Any] | None) -> None:
         self.entries.pop(entry.id, None)

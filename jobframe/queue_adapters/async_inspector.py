@@ -8,21 +8,15 @@ import os
 import socket
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from jobframe import payload_summary
 from jobframe.inspection import JobInfo, QueueInfo, State, WorkerInfo
 
 if TYPE_CHECKING:
     from jobframe.queue_adapters.async_adapter import AsyncAdapter, Entry
 
 _STARTED = time.time()
-
-
-def _time(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
 
 
 def _arguments_text(entry: Entry) -> str:
@@ -57,19 +51,23 @@ class AsyncInspector:
         )
 
     def _info(self, entry: Entry) -> JobInfo:
-        data = entry.payload
+        if entry.raw is not None:  # stored by enqueue_raw: any bytes at all
+            data = payload_summary.summarize(entry.raw)
+        else:
+            data = payload_summary.from_data(entry.payload)
         return JobInfo(
             id=entry.id,
             state="running" if entry.state == "running" else entry.state,  # type: ignore[arg-type]
             queue=entry.queue,
-            job_class=data.get("job_class"),
-            job_id=data.get("job_id"),
-            arguments={"args": data.get("arguments"), "kwargs": data.get("kwargs")},
-            priority=data.get("priority"),
-            enqueued_at=_time(data.get("enqueued_at")),
-            scheduled_at=_time(data.get("scheduled_at")),
-            executions=data.get("executions", 0),
-            error=entry.error,
+            job_class=data.job_class,
+            job_id=data.job_id,
+            arguments=data.arguments,
+            priority=data.priority,
+            enqueued_at=data.enqueued_at,
+            scheduled_at=data.scheduled_at,
+            executions=data.executions,
+            error=payload_summary.error(entry.error),
+            raw=entry.raw,
             worker=f"{socket.gethostname()}:{os.getpid()}" if entry.state == "running" else None,
         )
 

@@ -56,6 +56,27 @@ class QueueAdapter(abc.ABC):
             count += 1
         return count
 
+    def enqueue_raw(self, queue: str, payload: bytes) -> str:
+        """Store ``payload`` exactly as given, undecoded, as a ready job on ``queue``; return the
+        backend's id for it.
+
+        The tool for tests (what does a worker make of these bytes?), migrations (moving stored
+        payloads between backends) and foreign producers (another language writing jobs). A
+        worker decodes the bytes when it takes the job; bytes that cannot become a job go to the
+        dead set with the reason, and the worker goes on. ``queue`` is taken as is (no
+        ``queue_name_prefix``) and must be a valid queue name.
+
+        Raises:
+            InvalidOptionError: ``queue`` is not a valid queue name.
+            TypeError: ``payload`` is not bytes.
+            EnqueueError: the backend did not take it.
+            NotImplementedError: the adapter keeps no store to write to (the inline adapter).
+        """
+        raise NotImplementedError(
+            f"the {self.name or type(self).__name__!r} adapter keeps no store that raw payloads "
+            "could be written to; use a backend that has one (async, test, redis, sql)."
+        )
+
     def shutdown(self, timeout: float | None = None) -> None:  # noqa: B027 - optional hook
         """Release resources (threads, connections). Called at interpreter exit and by tests."""
 

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from jobframe.hookspecs import hookimpl
 from jobframe.job import registry
 from jobframe.queue_adapters.base import QueueAdapter
+from jobframe.queue_adapters.ids import new_id
+from jobframe.queue_adapters.payload import check_raw
 
 if TYPE_CHECKING:
     from jobframe.job.base import Job
@@ -81,6 +83,15 @@ class EnqueuedJob:
         return f"{name}({args}) queue={self.queue!r} priority={self.priority}{when}"
 
 
+@dataclass(frozen=True)
+class RawEnqueued:
+    """One payload stored by ``enqueue_raw``: kept as given, never decoded or performed."""
+
+    id: str
+    queue: str
+    payload: bytes
+
+
 Filter = Callable[[EnqueuedJob], bool]
 
 
@@ -95,6 +106,7 @@ class TestAdapter(QueueAdapter):
         super().__init__(**options)
         self.enqueued_jobs: list[EnqueuedJob] = []
         self.performed_jobs: list[EnqueuedJob] = []
+        self.raw_enqueued: list[RawEnqueued] = []  # what enqueue_raw was given, in order
         self.perform_immediately: Filter | None = (
             None  # set: matching jobs run as they are enqueued
         )
@@ -110,6 +122,14 @@ class TestAdapter(QueueAdapter):
             self._record(job, job.scheduled_at)
             job.successfully_enqueued = True
         return len(jobs)
+
+    def enqueue_raw(self, queue: str, payload: bytes) -> str:
+        """Record ``payload`` in ``raw_enqueued`` (see `QueueAdapter.enqueue_raw`); it is
+        neither decoded nor performed, so a test can assert what a producer wrote."""
+        name, data = check_raw(queue, payload)
+        record = RawEnqueued(f"raw-{len(self.raw_enqueued)}-{new_id()}", name, data)
+        self.raw_enqueued.append(record)
+        return record.id
 
     def _record(self, job: Job, at: datetime | None) -> None:
         payload = json.loads(json.dumps(job.serialize(), allow_nan=False))
@@ -152,6 +172,7 @@ class TestAdapter(QueueAdapter):
     def clear(self) -> None:
         self.enqueued_jobs.clear()
         self.performed_jobs.clear()
+        self.raw_enqueued.clear()
 
 
 def _due(record: EnqueuedJob, at: datetime | None) -> bool:

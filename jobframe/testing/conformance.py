@@ -160,3 +160,18 @@ class AdapterConformance:
         RecordingJob.perform_later(journal, "good")
         self._wait_for(active, journal, 1, lambda e: e["tag"] == "good")
         assert [e["tag"] for e in read(journal)] == ["good"]
+
+    def test_raw_payloads_never_stop_good_jobs(self, active: QueueAdapter, journal: str) -> None:
+        """``enqueue_raw`` stores any bytes; those that are no job never stop the good ones."""
+        hostile = [b"[" * 1000 + b"]" * 1000, b"\xff\xfe{{", b"[1, 2]", b'{"job_class": 5}', b""]
+        try:
+            ids = [active.enqueue_raw("conformance", payload) for payload in hostile]
+        except NotImplementedError:
+            pytest.skip(f"the {active.name} adapter keeps no store for raw payloads")
+        assert all(isinstance(id, str) and id for id in ids) and len(set(ids)) == len(ids)
+        with pytest.raises(jobframe.InvalidOptionError):
+            active.enqueue_raw("", b"{}")
+        with pytest.raises(TypeError, match="takes bytes"):
+            active.enqueue_raw("conformance", "text")  # type: ignore[arg-type]
+        RecordingJob.set(queue="conformance").perform_later(journal, "after-raw")
+        self._wait_for(active, journal, 1, lambda e: e["tag"] == "after-raw")

@@ -1,23 +1,28 @@
 """Turning a `Claim` into an `Outcome`: decode, resolve the class, perform, classify the result.
 
-A payload that is not JSON, names no registered job class, or cannot be read is dead at once (with
-its raw bytes kept by the backend); nothing in it is imported or called.
+A payload that is too large, not UTF-8, too deeply nested, not JSON, names no registered job class,
+or cannot be read for any other reason is dead at once (with its raw bytes kept by the backend);
+nothing in it is imported or called.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import logging
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from jobframe.config import DEFAULT_MAX_PAYLOAD_BYTES
 from jobframe.errors import DeserializationError, UnknownJobError
 from jobframe.job.base import Job
 from jobframe.job.enqueuing import retry_handoff
+from jobframe.queue_adapters.payload import PayloadError, load_payload
 from jobframe.worker.backend import Claim, Outcome, WorkerBackend
+
+log = logging.getLogger("jobframe.worker")
 
 
 class JobTimeout(TimeoutError):
@@ -28,28 +33,72 @@ current_claim: ContextVar[Claim | None] = ContextVar("jobframe_current_claim", d
 
 
 def error_info(exc: BaseException, reason: str | None = None) -> dict[str, Any]:
+    """What the dead set records about ``exc``: class, message, traceback and ``reason``."""
     return {
         "class": f"{type(exc).__module__}.{type(exc).__qualname__}",
-        "message": str(exc),
+        "message": _message(exc),
         "traceback": "".join(traceback.format_exception(exc)),
         "reason": reason or "perform raised",
     }
 
 
-def load(claim: Claim) -> Job | Outcome:
-    """The job a claim carries, or a dead `Outcome` saying why it cannot become one."""
+def _message(exc: BaseException) -> str:
+    """``str(exc)``, or a stand-in when even that fails (an exception whose ``__str__`` raises)."""
     try:
-        payload = json.loads(claim.payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return Outcome(claim, "dead", error_info(exc, "undecodable payload"))
+        return str(exc)
+    except Exception:
+        return f"<{type(exc).__name__} whose message cannot be shown>"
+
+
+def load(claim: Claim, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> Job | Outcome:
+    """The job a claim carries, or a dead `Outcome` saying why it cannot become one.
+
+    Never raises: a payload comes from anywhere (another producer, ``enqueue_raw``, a hand-edited
+    row), so any exception while decoding it or building its job, expected or not, makes that one
+    job dead with the reason, and the worker goes on with the others.
+    """
+    try:
+        payload = load_payload(claim.payload, max_bytes)
+    except PayloadError as exc:
+        return Outcome(claim, "dead", error_info(exc, exc.reason))
     try:
         job: Job = Job.deserialize(payload)
+        job.provider_job_id = claim.id
     except UnknownJobError as exc:
         return Outcome(claim, "dead", error_info(exc, "unknown job class"))
     except DeserializationError as exc:
         return Outcome(claim, "dead", error_info(exc, "malformed payload"))
-    job.provider_job_id = claim.id
+    except Exception as exc:
+        return Outcome(claim, "dead", error_info(exc, "payload could not be loaded"))
     return job
+
+
+def load_batch(
+    claims: list[Claim], max_bytes: int
+) -> tuple[list[tuple[Claim, Job]], list[Outcome]]:
+    """`load` for each claim of a fetch: the jobs to run, and the dead outcomes of the others
+    (each logged at ERROR with its reason, since an operator must hear of a job that cannot run).
+    One claim's failure never touches the rest of its batch."""
+    work: list[tuple[Claim, Job]] = []
+    dead: list[Outcome] = []
+    for claim in claims:
+        try:
+            loaded = load(claim, max_bytes)
+        except Exception as exc:  # load() catches everything; this guards against its bugs
+            loaded = Outcome(claim, "dead", error_info(exc, "payload could not be loaded"))
+        if isinstance(loaded, Outcome):
+            error = loaded.error or {}
+            log.error(
+                "job %s on queue %r is dead, its payload cannot run: %s (%s)",
+                claim.id,
+                claim.queue,
+                error.get("reason"),
+                str(error.get("message", ""))[:500],
+            )
+            dead.append(loaded)
+        else:
+            work.append((claim, loaded))
+    return work, dead
 
 
 def finished(claim: Claim, job: Job, exc: BaseException | None, retries: list[Any]) -> Outcome:

@@ -8,7 +8,9 @@ by an idle thread starts on that thread, without a wake-up of a second one on it
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -16,6 +18,7 @@ from jobframe.worker import execution
 from jobframe.worker.backend import Claim, Outcome
 
 Finish = Callable[[Claim, Outcome], None]
+log = logging.getLogger("jobframe.worker")
 
 
 class JobPool:
@@ -34,12 +37,31 @@ class JobPool:
         self._run_sync, self._run_async, self._finish = run_sync, run_async, finish
         self.threads: list[threading.Thread] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
 
     def start(self) -> None:
         for index in range(self.concurrency):
-            thread = threading.Thread(target=self._serve, name=f"jobframe-job-{index}", daemon=True)
+            self._spawn(index)
+
+    def _spawn(self, index: int) -> None:
+        thread = threading.Thread(target=self._serve, name=f"jobframe-job-{index}", daemon=True)
+        if index < len(self.threads):
+            self.threads[index] = thread
+        else:
             self.threads.append(thread)
-            thread.start()
+        thread.start()
+
+    def revive(self) -> int:
+        """Replace job threads that died (``_serve`` lets nothing out, so this is a last line of
+        defence against a bug), logging each: the pool never shrinks silently. Returns how many
+        were replaced."""
+        if self._stopping:
+            return 0
+        dead = [i for i, thread in enumerate(self.threads) if not thread.is_alive()]
+        for index in dead:
+            log.error("job thread %s died; starting a new one", self.threads[index].name)
+            self._spawn(index)
+        return len(dead)
 
     def submit_async(self, claim: Claim, job: Any) -> None:
         """Run an ``async def perform`` job on the pool's event loop (it holds no thread)."""
@@ -48,17 +70,34 @@ class JobPool:
 
     def stop(self) -> None:
         """Stop the event loop; the threads end once ``next_work`` returns None."""
+        self._stopping = True
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
 
     def _serve(self) -> None:
-        while (item := self._next_work()) is not None:
+        """Run jobs until ``next_work`` says stop. Nothing escapes: an error in the runtime
+        around a job is that job's failure, and one in the hand-out is logged and retried."""
+        pause = 0.1
+        while True:
+            try:
+                item = self._next_work()
+            except Exception:
+                log.exception("taking the next job failed; trying again in %.1fs", pause)
+                time.sleep(pause)
+                pause = min(pause * 2, 5.0)
+                continue
+            pause = 0.1
+            if item is None:
+                return
             claim, job = item
             try:
                 outcome = self._run_sync(claim, job)
             except BaseException as exc:  # the runtime itself failed around the job
                 outcome = Outcome(claim, "failed", execution.error_info(exc, "worker error"))
-            self._finish(claim, outcome)
+            try:
+                self._finish(claim, outcome)
+            except Exception:
+                log.exception("recording the outcome of job %s failed", claim.id)
 
     def _event_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
+from jobframe import config
 from jobframe.worker import execution
 from jobframe.worker.backend import Claim, Outcome, ProcessInfo, WorkerBackend
 from jobframe.worker.pool import JobPool
@@ -61,6 +62,7 @@ class WorkerOptions:
     report_linger: float = 0.002  # a small batch waits this long for more outcomes to join it
     prefetch: int | None = None  # claims held beyond `concurrency`; None: as many as concurrency
     job_timeout: float | None = None
+    max_payload_bytes: int | None = None  # larger ones go to the dead set; None: the setting
 
     def queue_order(self) -> list[str]:
         """Strict order as given, or a fresh weighted-random order for each fetch."""
@@ -101,6 +103,7 @@ class Worker:
         self.processed = 0
         self._watchdog = Watchdog(options.job_timeout)
         self._backoff = 0.1  # the next pause after a failed fetch
+        self._max_payload = options.max_payload_bytes or config.settings().max_payload_bytes
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -210,27 +213,29 @@ class Worker:
                 return work
 
     def _fetch(self, free: int) -> tuple[Claim, Any] | None:
-        """Fetch up to ``free`` claims as the leader; return the one this thread runs first."""
+        """Fetch up to ``free`` claims as the leader; return the one this thread runs first.
+
+        Whatever happens in here, the leader's flag is cleared: a leader that left it set would
+        make every other thread wait forever while the process still heartbeats, so the reaper
+        would never take its claims back.
+        """
+        claims: list[Claim] = []
         try:
-            claims = self.backend.fetch(
-                self.process.id, self.options.queue_order(), free, self.options.fetch_timeout
-            )
-        except Exception as exc:
-            log.warning(
-                "fetch failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, self._backoff
-            )
-            self._stop.wait(self._backoff)  # still the leader: the others keep waiting
-            self._backoff = min(self._backoff * 2, 5.0)
-            claims = []
-        else:
-            self._backoff = 0.1
-        work: list[tuple[Claim, Any]] = []
-        for claim in claims:
-            loaded = execution.load(claim)
-            if isinstance(loaded, Outcome):
-                self._outcomes.put(loaded)
-            else:
-                work.append((claim, loaded))
+            claims = self._fetch_claims(free)
+            work = self._prepare(claims)
+        except BaseException as exc:
+            with self._slots:
+                self._fetching = False
+                self._slots.notify()
+            if not isinstance(exc, Exception):
+                raise
+            # A bug, not bad input (`_prepare` settles each claim alone): hand the batch back
+            # to the backend rather than hold claims no thread will run.
+            log.exception("preparing %d fetched job(s) failed; releasing them", len(claims))
+            if claims:
+                self._call_with_retry(lambda: self.backend.release(self.process.id, claims))
+            return None
+        unstartable: list[tuple[Claim, BaseException]] = []
         with self._slots:
             self._fetching = False
             for claim, _ in work:
@@ -241,16 +246,44 @@ class Worker:
                 return None
             sync = []
             for claim, job in work:
-                if inspect.iscoroutinefunction(getattr(job, "perform", None)):
-                    self._pool.submit_async(claim, job)
-                else:
+                if not inspect.iscoroutinefunction(getattr(type(job), "perform", None)):
                     sync.append((claim, job))
+                    continue
+                try:
+                    self._pool.submit_async(claim, job)
+                except Exception as exc:  # no event loop to run it on: report it, go on
+                    unstartable.append((claim, exc))
             self._ready.extend(sync[1:])
             if work:
                 # Wake one follower; each one that takes a job wakes the next while jobs are
                 # left. Waking them all at once costs more than short jobs take to run.
                 self._slots.notify()
+        for claim, failure in unstartable:
+            info = execution.error_info(failure, "worker error")
+            self._finish(claim, Outcome(claim, "failed", info))
         return sync[0] if sync else None
+
+    def _fetch_claims(self, free: int) -> list[Claim]:
+        try:
+            claims = self.backend.fetch(
+                self.process.id, self.options.queue_order(), free, self.options.fetch_timeout
+            )
+        except Exception as exc:
+            log.warning(
+                "fetch failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, self._backoff
+            )
+            self._stop.wait(self._backoff)  # still the leader: the others keep waiting
+            self._backoff = min(self._backoff * 2, 5.0)
+            return []
+        self._backoff = 0.1
+        return claims
+
+    def _prepare(self, claims: list[Claim]) -> list[tuple[Claim, Any]]:
+        """The jobs of ``claims``; one that cannot become a job is reported dead at once."""
+        work, dead = execution.load_batch(claims, self._max_payload)
+        for outcome in dead:
+            self._outcomes.put(outcome)
+        return work
 
     def _run_sync(self, claim: Claim, job: Any) -> Outcome:
         if self.options.job_timeout is None:
@@ -326,6 +359,7 @@ class Worker:
                 timeout = options.heartbeat_timeout + (extra if now < grace_until else 0.0)
                 self.backend.maintain(timeout, options.max_crashes)
                 self._watchdog.check()
+                self._pool.revive()
             except Exception as exc:
                 down_since = now if down_since is None else down_since
                 log.warning("maintenance failed (%s: %s)", type(exc).__name__, exc)

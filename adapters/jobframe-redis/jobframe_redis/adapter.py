@@ -11,6 +11,7 @@ import redis
 from jobframe.errors import EnqueueError, InvalidOptionError
 from jobframe.queue_adapters.base import QueueAdapter
 from jobframe.queue_adapters.ids import new_id
+from jobframe.queue_adapters.payload import check_raw
 from jobframe_redis.connection import Store, dump
 
 if TYPE_CHECKING:
@@ -53,6 +54,15 @@ class RedisAdapter(QueueAdapter):
 
     def enqueue_at(self, job: Job, timestamp: datetime) -> None:
         self._send_one(entry(job, timestamp))
+
+    def enqueue_raw(self, queue: str, payload: bytes) -> str:
+        """Store ``payload`` as is as a ready job on ``queue`` (see `QueueAdapter.enqueue_raw`)."""
+        name, data = check_raw(queue, payload)
+        if "|" in name:
+            raise InvalidOptionError(f"queue names may not contain '|' (got {name!r}).")
+        id = new_id()
+        self._send_one((id, name, 0, 0, data))
+        return id
 
     def _send_one(self, item: tuple[str, str, int, int, bytes]) -> None:
         try:

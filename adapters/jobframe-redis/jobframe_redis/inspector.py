@@ -3,29 +3,23 @@ the dashboard (`jobframe.inspection.Inspector`)."""
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime
 from typing import Any
 
+from jobframe import payload_summary
 from jobframe.inspection import JobInfo, QueueInfo, State, WorkerInfo
+from jobframe.queue_adapters.payload import PayloadError, load_payload
 from jobframe_redis.connection import Store, day_and_minute, now_ms
 
 SHIFT = 2**40
 
 
-def _decode(raw: bytes | None) -> dict[str, Any] | None:
+def _error(raw: bytes) -> dict[str, Any] | None:
+    """A dead job's error record (JSON written by the worker), safe to show."""
     try:
-        data = json.loads(raw) if raw else None
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _time(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
+        return payload_summary.error(load_payload(raw)) if raw else None
+    except PayloadError:
         return None
 
 
@@ -55,26 +49,22 @@ class RedisInspector:
     def _latency(self, head: list[bytes]) -> float:
         if not head:
             return 0.0
-        enqueued = _time(
-            (_decode(self.client.hget(self.keys.jobs, head[0])) or {}).get("enqueued_at")
-        )
+        enqueued = payload_summary.summarize(self.client.hget(self.keys.jobs, head[0])).enqueued_at
         return max(0.0, time.time() - enqueued.timestamp()) if enqueued else 0.0
 
     def _info(self, id: str, state: State, queue: str, raw: bytes | None, **extra: Any) -> JobInfo:
-        data = _decode(raw) or {}
+        data = payload_summary.summarize(raw)
         return JobInfo(
             id=id,
             state=state,
             queue=queue,
-            job_class=data.get("job_class"),
-            job_id=data.get("job_id"),
-            arguments={"args": data.get("arguments"), "kwargs": data.get("kwargs")}
-            if data
-            else None,
-            priority=data.get("priority"),
-            enqueued_at=_time(data.get("enqueued_at")),
-            scheduled_at=_time(data.get("scheduled_at")),
-            executions=data.get("executions", 0),
+            job_class=data.job_class,
+            job_id=data.job_id,
+            arguments=data.arguments,
+            priority=data.priority,
+            enqueued_at=data.enqueued_at,
+            scheduled_at=data.scheduled_at,
+            executions=data.executions,
             raw=raw,
             **extra,
         )
@@ -112,7 +102,7 @@ class RedisInspector:
             rows = []
             for id, info in zip(ids, infos, strict=True):
                 q, _, rest = (info or b"||").decode().split("|", 2)
-                rows.append((id, q, {"error": _decode(rest.encode())}))
+                rows.append((id, q, {"error": _error(rest.encode())}))
             rows = [r for r in rows if queue is None or r[1] == queue]
             return rows[offset : stop + 1] if queue else rows[offset:]
         rows = []
@@ -179,16 +169,19 @@ class RedisInspector:
         if self.client.zscore(k.dead, id) is not None:
             info = (self.client.hget(k.dead_info, id) or b"||").decode()
             queue, _, rest = info.split("|", 2)
-            return self._info(id, "dead", queue, raw, error=_decode(rest.encode()))
+            return self._info(id, "dead", queue, raw, error=_error(rest.encode()))
         held = self.client.hget(k.inflight, id)
         if held is not None:
             parts = held.decode().split("|")
             return self._info(id, "running", parts[2], raw, worker=parts[1])
         for member, _ in self.client.zscan_iter(k.scheduled, match=f"{id}|*"):
             return self._info(id, "scheduled", member.decode().split("|")[1], raw)
-        queue = (_decode(raw) or {}).get("queue_name")
-        if isinstance(queue, str) and self.client.zscore(k.queue(queue), id) is not None:
-            return self._info(id, "ready", queue, raw)
+        named = payload_summary.summarize(raw).queue_name
+        # A payload stored by enqueue_raw, or by another producer, may name no queue (or the
+        # wrong one): then look in every queue.
+        for queue in [named] if named and named in self._names() else self._names():
+            if self.client.zscore(k.queue(queue), id) is not None:
+                return self._info(id, "ready", queue, raw)
         return None
 
     def _dead_action(self, action: str, ids: list[str] | None, all: bool) -> int:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from jobframe.errors import ConfigurationError, EnqueueError
 from jobframe.queue_adapters.base import QueueAdapter
 from jobframe.queue_adapters.ids import new_id
+from jobframe.queue_adapters.payload import check_raw
 from jobframe_sql.engine import create_engine, local_wake_key, now_ms, retrying
 from jobframe_sql.local_wake import poke
 from jobframe_sql.schema import jobs
@@ -95,6 +96,14 @@ def enqueue_in(session_or_connection: Any) -> Iterator[sa.Connection]:
         _current.reset(token)
 
 
+def _deadlocked(exc: BaseException) -> bool:
+    """Whether an autocommit INSERT was chosen as a deadlock victim, and so rolled back whole and
+    safe to send again. MariaDB's claims (``SELECT ... FOR UPDATE SKIP LOCKED``) take gap locks
+    on the claim index that an INSERT into the same range can deadlock with (error 1213)."""
+    code = exc.args[0] if exc.args else None
+    return code in (1205, 1213) or getattr(exc, "sqlstate", None) == "40P01"
+
+
 class SQLAdapter(QueueAdapter):
     """Options: ``url`` (SQLAlchemy URL; default ``sqlite:///jobframe.sqlite3``) or ``engine``,
     ``notify`` (wake idle workers on enqueue: PostgreSQL NOTIFY; elsewhere datagram sockets that
@@ -166,6 +175,27 @@ class SQLAdapter(QueueAdapter):
     def enqueue_at(self, job: Job, timestamp: datetime) -> None:
         self._write([row(job, timestamp)])
 
+    def enqueue_raw(self, queue: str, payload: bytes) -> str:
+        """Store ``payload`` as is as a ready job on ``queue`` (see `QueueAdapter.enqueue_raw`);
+        inside `enqueue_in` it commits with the application's transaction."""
+        name, data = check_raw(queue, payload)
+        now = now_ms()
+        values = {
+            "id": new_id(),
+            "queue": name,
+            "priority": 0,
+            "state": "ready",
+            "run_at": now,
+            "enqueued_at": now,
+            "job_class": None,  # known once a worker decodes it; the inspector reads the payload
+            "job_id": None,
+            "payload": data,
+            "crashes": 0,
+            "attempts": 0,
+        }
+        self._write([values])
+        return str(values["id"])
+
     def enqueue_all(self, jobs_: Sequence[Job]) -> int:
         self._write([row(job, job.scheduled_at) for job in jobs_])
         for job in jobs_:
@@ -222,7 +252,7 @@ class SQLAdapter(QueueAdapter):
         """One row, straight through the driver on an autocommit connection; a pooled connection
         found dead (the server restarted) is dropped and the INSERT sent once more."""
         assert self._single is not None
-        for attempt in (1, 2):
+        for attempt in (1, 2, 3):
             conn = self._single.raw_connection()
             try:
                 cursor = conn.cursor()
@@ -235,7 +265,7 @@ class SQLAdapter(QueueAdapter):
                 dead = self._single.dialect.is_disconnect(exc, conn.dbapi_connection, None)
                 if dead:
                     conn.invalidate(exc)
-                if attempt == 2 or not dead:
+                if attempt == 3 or not (dead or _deadlocked(exc)):
                     raise
             finally:
                 conn.close()

@@ -3,14 +3,15 @@ the dashboard (`jobframe.inspection.Inspector`)."""
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from jobframe import payload_summary
 from jobframe.inspection import JobInfo, QueueInfo, State, WorkerInfo
+from jobframe.queue_adapters.payload import PayloadError, load_payload
 from jobframe_sql.engine import day_and_minute, now_ms
 from jobframe_sql.schema import jobs, pauses, processes, stats
 
@@ -31,12 +32,12 @@ def _chunks(ids: list[str] | None, size: int = 1000) -> list[list[str] | None]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
-def _decode(raw: bytes | None) -> dict[str, Any]:
+def _error(text: str | None) -> dict[str, Any] | None:
+    """A failed job's error record (JSON written by the worker), safe to show."""
     try:
-        data = json.loads(raw) if raw else {}
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+        return payload_summary.error(load_payload(text.encode())) if text else None
+    except PayloadError:
+        return None
 
 
 class SQLInspector:
@@ -112,21 +113,19 @@ class SQLInspector:
         return [self._info(r) for r in rows]
 
     def _info(self, row: Any) -> JobInfo:
-        data = _decode(row.payload)
+        data = payload_summary.summarize(row.payload)
         return JobInfo(
             id=row.id,
             state=_BACK.get(row.state, "ready"),  # type: ignore[arg-type]
             queue=row.queue,
-            job_class=row.job_class or data.get("job_class"),
-            job_id=row.job_id,
-            arguments={"args": data.get("arguments"), "kwargs": data.get("kwargs")}
-            if data
-            else None,
+            job_class=row.job_class or data.job_class,
+            job_id=row.job_id or data.job_id,
+            arguments=data.arguments,
             priority=row.priority,
             enqueued_at=_ms(row.enqueued_at),
             scheduled_at=_ms(row.run_at) if row.state == "scheduled" else None,
-            executions=data.get("executions", 0),
-            error=json.loads(row.error) if row.error else None,
+            executions=data.executions,
+            error=_error(row.error),
             raw=row.payload,
             worker=row.claimed_by,
         )

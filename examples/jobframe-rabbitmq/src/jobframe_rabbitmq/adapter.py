@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from jobframe.errors import ConfigurationError
 from jobframe.queue_adapters.base import QueueAdapter
+from jobframe.queue_adapters.payload import check_raw
 from jobframe_rabbitmq.connection import Link
-from jobframe_rabbitmq.messages import Message, job_message
+from jobframe_rabbitmq.messages import Message, job_message, raw_message
 from jobframe_rabbitmq.names import Names
 from jobframe_rabbitmq.publisher import Publisher
 from jobframe_rabbitmq.topology import Topology
@@ -71,6 +72,14 @@ class RabbitMQAdapter(QueueAdapter):
         for job in jobs:
             job.successfully_enqueued = True
         return len(jobs)
+
+    def enqueue_raw(self, queue: str, payload: bytes) -> str:
+        """Publish ``payload`` as is as a ready job on ``queue`` (see
+        `jobframe.queue_adapters.base.QueueAdapter.enqueue_raw`)."""
+        name, data = check_raw(queue, payload)
+        message = raw_message(name, data, self.names)
+        self.publisher.publish([message])
+        return str(message.properties.message_id)
 
     def worker_backend(self) -> RabbitMQWorkerBackend:
         from jobframe_rabbitmq.worker_backend import RabbitMQWorkerBackend

@@ -87,6 +87,20 @@ def job_message(job: Job, at: datetime | None, names: Names, max_priority: int) 
     return Message(exchange, routing_key, body, properties, job.queue_name)
 
 
+def raw_message(queue: str, payload: bytes, names: Names) -> Message:
+    """A message whose body is ``payload`` as given, ready on jobframe queue ``queue`` (for
+    ``enqueue_raw``). Returns it with its id in ``properties.message_id``."""
+    amqp_queue = names.queue(queue)
+    properties = pika.BasicProperties(
+        delivery_mode=PERSISTENT,
+        message_id=new_id(),
+        priority=0,
+        timestamp=int(time.time()),
+        headers={QUEUE_HEADER: queue},
+    )
+    return Message("", amqp_queue, payload, properties, queue)
+
+
 def later(delivered: Any, body: bytes, delay_ms: int, names: Names) -> Message:
     """A delivered message sent back down the delay ladder (a wait longer than one ride)."""
     # Without the x-death records of the ride so far: they would grow with every ride.
