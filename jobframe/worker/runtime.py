@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
-from jobframe.worker import execution
+from jobframe.worker import execution, logs
 from jobframe.worker.backend import Claim, Outcome, ProcessInfo, WorkerBackend
 from jobframe.worker.outage import Outage
 from jobframe.worker.pool import JobPool
@@ -226,7 +226,7 @@ class Worker:
         for claim in claims:
             loaded = execution.load(claim)
             if isinstance(loaded, Outcome):
-                self._outcomes.put(loaded)
+                self._outcomes.put(logs.unloadable(loaded))
             else:
                 work.append((claim, loaded))
         with self._slots:
