@@ -7,7 +7,7 @@ import inspect
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Generic, TypeVar, overload
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from jobframe import arguments
 from jobframe.errors import DeserializationError, JobDefinitionError
@@ -25,14 +25,10 @@ class hybridmethod(Generic[_T]):
         self.on_instance: Callable[..., _T] | None = None
         self.__doc__ = on_class.__doc__
 
-    def instance(self, fn: Callable[..., _T]) -> hybridmethod[_T]:
+    def instance(self, fn: Callable[..., _T]) -> Self:
         self.on_instance = fn
         return self
 
-    @overload
-    def __get__(self, obj: None, owner: type) -> Callable[..., _T]: ...
-    @overload
-    def __get__(self, obj: object, owner: type) -> Callable[..., _T]: ...
     def __get__(self, obj: object | None, owner: type) -> Callable[..., _T]:
         if obj is None or self.on_instance is None:
             return self.on_class.__get__(owner, owner)  # type: ignore[no-any-return]
@@ -259,7 +255,7 @@ class Core:
         }
 
     @classmethod
-    def deserialize(cls, data: Any) -> Any:
+    def deserialize(cls, data: Any) -> Self:
         """Rebuild a job from its wire format. Its arguments are decoded on first access to
         ``args`` or ``kwargs`` (a worker: when the job performs).
 
@@ -280,7 +276,7 @@ class Core:
         job_cls = registry.lookup(data.get("job_class"))
         if not issubclass(job_cls, cls):
             raise DeserializationError(f"{job_cls.__qualname__} is not a {cls.__qualname__}")
-        job: Any = job_cls.__new__(job_cls)
+        job = job_cls.__new__(job_cls)
         try:
             job._load(data)
         except (KeyError, TypeError, ValueError) as exc:
