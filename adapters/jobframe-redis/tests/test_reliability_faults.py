@@ -295,6 +295,8 @@ def test_an_outage_is_logged_once_per_state_change_and_the_worker_goes_on(
         with queue_adapters.override(adapter):
             OutageRecordJob.perform_later("before")
         wait_until(lambda: "before" in RAN, 10, "the first job")
+        inspector = adapter.inspector()
+        wait_until(lambda: inspector.count("running") == 0, 10, "its outcome to be reported")
         outage_log.clear()
 
         own_redis.stop()
