@@ -6,6 +6,7 @@ retry, discard and call back declaratively; run them on any backend a plugin pro
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from jobframe import log_subscriber as _log_subscriber  # noqa: F401 - installs the default logger
@@ -39,6 +40,9 @@ from jobframe.notifications import Event, subscribe
 from jobframe.queue_adapters.base import QueueAdapter
 from jobframe.serializers import ObjectSerializer
 from jobframe.transactions import after_commit
+
+if _TYPE_CHECKING:  # imported on first use (see __getattr__); typed for users all the same
+    from jobframe.global_id import GlobalID, SignedGlobalID
 
 __version__ = "0.1.0"
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
 import pytest
 from fixture_jobs import buffer
@@ -110,6 +113,62 @@ def test_deserialize_on_a_subclass_checks_the_class() -> None:
     data = HelloJob().serialize()
     with pytest.raises(jobframe.DeserializationError):
         KwargsJob.deserialize(data)
+
+
+UNDECODABLE = {"_jf": "no-such-serializer", "value": 1}
+
+
+@jobframe.retry_on(jobframe.DeserializationError, wait=0, attempts=2)
+class RetryUndecodableJob(jobframe.Job):
+    def perform(self, value: Any) -> None:
+        buffer.append(repr(value))
+
+
+def test_deserialized_arguments_are_decoded_on_first_access() -> None:
+    moment = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+    job = KwargsJob({"at": moment, "amount": Decimal("1.50")}, flag=True)
+    copy = jobframe.Job.deserialize(json.loads(json.dumps(job.serialize())))
+    assert copy.args == ({"at": moment, "amount": Decimal("1.50")},)
+    assert copy.kwargs == {"flag": True}
+
+
+def test_undecodable_arguments_raise_on_first_access_not_in_deserialize() -> None:
+    data = KwargsJob(1, flag=True).serialize()
+    data["arguments"] = [UNDECODABLE]
+    copy = jobframe.Job.deserialize(data)
+    with pytest.raises(jobframe.DeserializationError, match="no-such-serializer"):
+        _ = copy.args
+    with pytest.raises(jobframe.DeserializationError, match="no-such-serializer"):
+        _ = copy.kwargs  # the two are decoded together
+    assert copy.serialize()["arguments"] == [UNDECODABLE], "the wire form is kept as it came"
+
+
+def test_arguments_of_a_deserialized_job_stay_assignable() -> None:
+    data = KwargsJob(1, flag=True).serialize()
+    copy = jobframe.Job.deserialize(data)
+    copy.args = (2,)
+    assert copy.kwargs == {"flag": True}
+    assert (copy.serialize()["arguments"], copy.serialize()["kwargs"]) == ([2], {"flag": True})
+    assert copy.perform_now() == (2, True)
+
+    repaired = jobframe.Job.deserialize({**data, "arguments": [UNDECODABLE]})
+    repaired.args = (3,)  # replaces the half that cannot be decoded; kwargs still decode
+    assert repaired.perform_now() == (3, True)
+    other = jobframe.Job.deserialize({**data, "kwargs": {"flag": False}})
+    other.kwargs = {}
+    assert other.args == (1,) and other.serialize()["kwargs"] == {}
+
+
+def test_a_retried_job_whose_arguments_cannot_be_decoded_is_logged_as_such(
+    jobs: JobsHelper, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = RetryUndecodableJob(1).serialize()
+    copy = jobframe.Job.deserialize({**data, "arguments": [UNDECODABLE]})
+    with caplog.at_level(logging.INFO, logger="jobframe"):
+        copy.perform_now()  # retry_on(DeserializationError) enqueues a retry
+    assert jobs.enqueued_jobs and buffer == []
+    assert "(arguments that cannot be decoded)" in caplog.text
+    assert not [r for r in caplog.records if "subscriber" in r.getMessage()], "a log line failed"
 
 
 @pytest.mark.parametrize("version", [None, 0, 2, "1"])

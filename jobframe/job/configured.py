@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from jobframe.errors import InvalidOptionError
 from jobframe.job.core import hybridmethod
@@ -12,6 +13,8 @@ from jobframe.job.queue_priority import validate_priority
 
 if TYPE_CHECKING:
     from jobframe.job.base import Job
+
+J = TypeVar("J", bound="Job")
 
 
 def wait_seconds(wait: object, origin: str = "wait") -> float:
@@ -71,22 +74,25 @@ def apply_options(job: Job, options: dict[str, Any]) -> None:
         job.scheduled_at = options["wait_until"]
 
 
-class ConfiguredJob:
-    """A job class with enqueue options attached: ``Job.set(queue="urgent").perform_later(x)``."""
+class ConfiguredJob(Generic[J]):
+    """A job class with enqueue options attached: ``Job.set(queue="urgent").perform_later(x)``.
 
-    def __init__(self, job_class: type[Job], options: dict[str, Any]) -> None:
+    Generic in the job class, so ``SendJob.set(...).perform_later(x)`` is typed as a ``SendJob``.
+    """
+
+    def __init__(self, job_class: type[J], options: dict[str, Any]) -> None:
         self.job_class = job_class
         self.options = validate_options(options)
 
-    def set(self, **options: Any) -> ConfiguredJob:
+    def set(self, **options: Any) -> ConfiguredJob[J]:
         return ConfiguredJob(self.job_class, {**self.options, **options})
 
-    def perform_later(self, *args: Any, **kwargs: Any) -> Job:
+    def perform_later(self, *args: Any, **kwargs: Any) -> J:
         job = self.job_class(*args, **kwargs)
         job.enqueue(**self.options)
         return job
 
-    async def aperform_later(self, *args: Any, **kwargs: Any) -> Job:
+    async def aperform_later(self, *args: Any, **kwargs: Any) -> J:
         job = self.job_class(*args, **kwargs)
         await job.aenqueue(**self.options)
         return job
@@ -96,14 +102,14 @@ class ConfiguredJob:
         apply_options(job, self.options)
         return job.perform_now()
 
-    def perform_all_later(self, jobs: list[Job]) -> int:
+    def perform_all_later(self, jobs: list[J]) -> int:
         from jobframe.job.enqueuing import perform_all_later
 
         for job in jobs:
             apply_options(job, self.options)
         return perform_all_later(jobs)
 
-    async def aperform_all_later(self, jobs: list[Job]) -> int:
+    async def aperform_all_later(self, jobs: list[J]) -> int:
         from jobframe.job.enqueuing import aperform_all_later
 
         for job in jobs:
@@ -114,16 +120,30 @@ class ConfiguredJob:
         return f"<ConfiguredJob {self.job_class.__qualname__} {self.options}>"
 
 
+def _set_on_class(cls: type[J], **options: Any) -> ConfiguredJob[J]:
+    """Options for the next enqueue: ``wait``, ``wait_until``, ``queue``, ``priority``."""
+    return ConfiguredJob(cls, options)
+
+
+def _set_on_instance(job: J, **options: Any) -> J:
+    apply_options(job, validate_options(options))
+    return job
+
+
+class _SetMethod(hybridmethod[Any]):
+    """`hybridmethod` typed for ``set``: on a job class it gives a `ConfiguredJob` of that class,
+    on a job the job itself (a type checker sees no more than ``Callable[..., Any]`` of a
+    hybridmethod)."""
+
+    @overload
+    def __get__(self, obj: None, owner: type[J]) -> Callable[..., ConfiguredJob[J]]: ...
+    @overload
+    def __get__(self, obj: J, owner: type[J]) -> Callable[..., J]: ...
+    def __get__(self, obj: object | None, owner: type) -> Callable[..., Any]:
+        return super().__get__(obj, owner)
+
+
 class Configured:
     """Adds ``set()`` to the class (returns a `ConfiguredJob`) and to instances (returns self)."""
 
-    @hybridmethod
-    def set(cls, **options: Any) -> ConfiguredJob:
-        """Options for the next enqueue: ``wait``, ``wait_until``, ``queue``, ``priority``."""
-        return ConfiguredJob(cls, options)
-
-    # The instance side of the same method (see `hybridmethod`).
-    @set.instance  # type: ignore[no-redef]
-    def set(self, **options: Any) -> Any:
-        apply_options(self, validate_options(options))  # type: ignore[arg-type]
-        return self
+    set = _SetMethod(_set_on_class).instance(_set_on_instance)

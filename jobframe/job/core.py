@@ -7,7 +7,7 @@ import inspect
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Generic, TypeVar, overload
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from jobframe import arguments
 from jobframe.errors import DeserializationError, JobDefinitionError
@@ -25,14 +25,10 @@ class hybridmethod(Generic[_T]):
         self.on_instance: Callable[..., _T] | None = None
         self.__doc__ = on_class.__doc__
 
-    def instance(self, fn: Callable[..., _T]) -> hybridmethod[_T]:
+    def instance(self, fn: Callable[..., _T]) -> Self:
         self.on_instance = fn
         return self
 
-    @overload
-    def __get__(self, obj: None, owner: type) -> Callable[..., _T]: ...
-    @overload
-    def __get__(self, obj: object, owner: type) -> Callable[..., _T]: ...
     def __get__(self, obj: object | None, owner: type) -> Callable[..., _T]:
         if obj is None or self.on_instance is None:
             return self.on_class.__get__(owner, owner)  # type: ignore[no-any-return]
@@ -121,8 +117,6 @@ class Core:
     provider_job_id: str | None
     queue_name: str
     priority: int | None
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
     executions: int
     exception_executions: dict[str, int]
     enqueued_at: datetime | None
@@ -144,8 +138,9 @@ class Core:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._check_concrete()
         self._bind(args, kwargs)
-        self.args = args
-        self.kwargs = kwargs
+        # None: still only in ``_serialized_arguments`` (a deserialized job), decoded on first use
+        self._args: tuple[Any, ...] | None = args
+        self._kwargs: dict[str, Any] | None = kwargs
         self._serialized_arguments: tuple[list[Any], dict[str, Any]] | None = None
         self.job_id = _uuid4()
         self.provider_job_id = None
@@ -159,6 +154,51 @@ class Core:
         self.enqueue_error = None
         self._payload_cache: dict[str, Any] | None = None
         self._init_queue_options()
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """``perform``'s positional arguments. A deserialized job decodes its arguments on first
+        access (a worker does it inside ``perform_now``, where ``discard_on`` sees the error).
+
+        Raises:
+            DeserializationError: the payload's arguments cannot be decoded (a GlobalID whose
+                record is gone, an unknown serializer).
+        """
+        if self._args is None:
+            self._load_arguments()
+        assert self._args is not None
+        return self._args
+
+    @args.setter
+    def args(self, value: tuple[Any, ...]) -> None:
+        self._assign_arguments(tuple(value), self._kwargs)
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        """``perform``'s keyword arguments, decoded on first access like `args`."""
+        if self._kwargs is None:
+            self._load_arguments()
+        assert self._kwargs is not None
+        return self._kwargs
+
+    @kwargs.setter
+    def kwargs(self, value: dict[str, Any]) -> None:
+        self._assign_arguments(self._args, dict(value))
+
+    def _assign_arguments(
+        self, args: tuple[Any, ...] | None, kwargs: dict[str, Any] | None
+    ) -> None:
+        """Replace the arguments: the half not given is decoded first if it is still encoded, and
+        the wire form is dropped, so the next `serialize` encodes what was assigned."""
+        if (args is None or kwargs is None) and self._serialized_arguments is not None:
+            raw_args, raw_kwargs = self._serialized_arguments
+            if args is None:
+                args = tuple(arguments.deserialize(raw_args, {})[0])
+            if kwargs is None:
+                kwargs = arguments.deserialize([], raw_kwargs)[1]
+        self._args, self._kwargs = args, kwargs
+        self._serialized_arguments = None
+        self._payload_cache = None
 
     def _init_queue_options(self) -> None:
         """Filled in by the queue-name and priority mixins."""
@@ -215,8 +255,9 @@ class Core:
         }
 
     @classmethod
-    def deserialize(cls, data: Any) -> Any:
-        """Rebuild a job from its wire format. Arguments are decoded when the job performs.
+    def deserialize(cls, data: Any) -> Self:
+        """Rebuild a job from its wire format. Its arguments are decoded on first access to
+        ``args`` or ``kwargs`` (a worker: when the job performs).
 
         Raises:
             UnknownJobError: ``job_class`` is not a registered job class (nothing is imported).
@@ -235,7 +276,7 @@ class Core:
         job_cls = registry.lookup(data.get("job_class"))
         if not issubclass(job_cls, cls):
             raise DeserializationError(f"{job_cls.__qualname__} is not a {cls.__qualname__}")
-        job: Any = job_cls.__new__(job_cls)
+        job = job_cls.__new__(job_cls)
         try:
             job._load(data)
         except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
@@ -249,9 +290,7 @@ class Core:
         if not isinstance(args, list) or not isinstance(kwargs, dict):
             raise TypeError("'arguments' must be a list and 'kwargs' an object")
         self._serialized_arguments = (args, kwargs)
-        self.args = ()
-        self.kwargs = {}
-        self._arguments_loaded = False
+        self._args = self._kwargs = None
         self.job_id = _text(data, "job_id")
         self.provider_job_id = data.get("provider_job_id")
         self.queue_name = _text(data, "queue_name")
@@ -275,13 +314,12 @@ class Core:
         self._payload_cache = None
 
     def _load_arguments(self) -> None:
-        """Decode arguments inside perform, where ``discard_on(DeserializationError)`` sees it."""
-        if getattr(self, "_arguments_loaded", True):
+        """Decode the arguments of a deserialized job (its wire form stays, for retries)."""
+        if self._args is not None and self._kwargs is not None:
             return
         assert self._serialized_arguments is not None
         args, kwargs = arguments.deserialize(*self._serialized_arguments)
-        self.args, self.kwargs = tuple(args), kwargs
-        self._arguments_loaded = True
+        self._args, self._kwargs = tuple(args), kwargs
 
     def __repr__(self) -> str:
         return (

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from jobframe import arguments, notifications, transactions
 from jobframe.errors import Abort, EnqueueError, InvalidOptionError, JobframeError
@@ -70,7 +70,7 @@ class Enqueuing:
     _payload_cache: dict[str, Any] | None
 
     @classmethod
-    def perform_later(cls, *args: Any, **kwargs: Any) -> Any:
+    def perform_later(cls, *args: Any, **kwargs: Any) -> Self:
         """Build the job and enqueue it. Returns the job (``successfully_enqueued`` tells).
 
         Raises:
@@ -78,34 +78,37 @@ class Enqueuing:
             SerializationError: an argument cannot be serialized; nothing was enqueued.
             EnqueueError: the backend refused or is unreachable; nothing was enqueued.
         """
-        job = cls(*args, **kwargs)
-        return job.enqueue()
+        return cls(*args, **kwargs).enqueue()
 
-    def enqueue(self: Any, **options: Any) -> Any:
-        """Enqueue this job with optional ``wait``/``wait_until``/``queue``/``priority``."""
-        apply_options(self, validate_options(options))
-        return self._enqueue(retrying=False)
+    def enqueue(self, **options: Any) -> Self:
+        """Enqueue this job with optional ``wait``/``wait_until``/``queue``/``priority``.
+        Returns the job (``successfully_enqueued`` tells)."""
+        job: Any = self  # every mixin's attributes, once assembled into `Job`
+        apply_options(job, validate_options(options))
+        job._enqueue(retrying=False)
+        return self
 
     @classmethod
-    async def aperform_later(cls, *args: Any, **kwargs: Any) -> Any:
+    async def aperform_later(cls, *args: Any, **kwargs: Any) -> Self:
         """`perform_later` for coroutines: ``await SendEmailJob.aperform_later(user)``.
 
         The job is built and its arguments serialized here, so a ``TypeError`` or
         `SerializationError` raises in the caller before anything is written; the adapter call
         then runs in a worker thread and the event loop goes on while the backend answers.
         """
-        job = cls(*args, **kwargs)
-        return await job.aenqueue()
+        return await cls(*args, **kwargs).aenqueue()
 
-    async def aenqueue(self: Any, **options: Any) -> Any:
+    async def aenqueue(self, **options: Any) -> Self:
         """`enqueue` for coroutines (see `aperform_later`). The thread sees the caller's context
         variables (``asyncio.to_thread`` copies them): `jobframe.after_commit` and
         ``jobframe_sql.enqueue_in`` apply as they do to `enqueue`."""
         import asyncio
 
-        apply_options(self, validate_options(options))
-        _prepare(self)
-        return await asyncio.to_thread(self._enqueue, False)
+        job: Any = self
+        apply_options(job, validate_options(options))
+        _prepare(job)
+        await asyncio.to_thread(job._enqueue, False)
+        return self
 
     def retry_job(self: Any, wait: float = 0, queue: str | None = None, priority: int | None = None,
                   error: BaseException | None = None) -> Any:  # fmt: skip

@@ -4,43 +4,77 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar, overload
 
 from jobframe.errors import Abort, JobframeError
 from jobframe.job.callbacks import CallbackChain
 from jobframe.job.core import hybridmethod
 
+R = TypeVar("R", covariant=True)
+
+
+class _Performs(Protocol[R]):
+    def perform(self, *args: Any, **kwargs: Any) -> R: ...
+
+
+class _PerformsAsync(Protocol[R]):
+    def perform(self, *args: Any, **kwargs: Any) -> Awaitable[R]: ...
+
+
+def _build_and_perform(cls: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run ``perform`` in this process now, with callbacks, ``retry_on`` and ``discard_on``.
+
+    Returns what ``perform`` returned (awaited, for ``async def perform``), or None when a
+    callback halted the job or ``discard_on`` / ``rescue_from`` / ``retry_on`` took the error.
+    """
+    return cls(*args, **kwargs).perform_now()
+
+
+def _perform_now(self: Any) -> Any:
+    if inspect.iscoroutinefunction(self.perform):
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.perform_now_async())
+        raise JobframeError(
+            f"{type(self).__qualname__}.perform is async and an event loop is running in this "
+            "thread: use `await job.perform_now_async()` instead of perform_now()."
+        )
+    self._check_concrete()
+    self.executions += 1
+    try:
+        self._start_execution()
+        with self._instrument("perform"), CallbackChain(self, "perform"):
+            return self.perform(*self.args, **self.kwargs)
+    except Abort:
+        return None
+    except Exception as exc:
+        return self._handle_failure(exc)
+
+
+class _PerformNow(hybridmethod[Any]):
+    """`hybridmethod` typed for ``perform_now``: the result is what the job's ``perform``
+    returns (awaited, for an ``async def perform``), or None."""
+
+    @overload
+    def __get__(self, obj: None, owner: type[_PerformsAsync[R]]) -> Callable[..., R | None]: ...
+    @overload
+    def __get__(self, obj: None, owner: type[_Performs[R]]) -> Callable[..., R | None]: ...
+    @overload
+    def __get__(self, obj: _PerformsAsync[R], owner: type) -> Callable[[], R | None]: ...
+    @overload
+    def __get__(self, obj: _Performs[R], owner: type) -> Callable[[], R | None]: ...
+    @overload
+    def __get__(self, obj: object, owner: type) -> Callable[..., Any]: ...
+    def __get__(self, obj: object, owner: type) -> Callable[..., Any]:
+        return super().__get__(obj, owner)
+
 
 class Execution:
     """``Job.perform_now(x)`` builds and runs a job; ``job.perform_now()`` runs an existing one."""
 
-    @hybridmethod
-    def perform_now(cls, *args: Any, **kwargs: Any) -> Any:
-        """Run ``perform`` in this process now, with callbacks, ``retry_on`` and ``discard_on``."""
-        return cls(*args, **kwargs).perform_now()
-
-    # The instance side of the same method (see `hybridmethod`).
-    @perform_now.instance  # type: ignore[no-redef]
-    def perform_now(self: Any) -> Any:
-        if inspect.iscoroutinefunction(self.perform):
-            try:
-                asyncio.get_running_loop()
-            except RuntimeError:
-                return asyncio.run(self.perform_now_async())
-            raise JobframeError(
-                f"{type(self).__qualname__}.perform is async and an event loop is running in this "
-                "thread: use `await job.perform_now_async()` instead of perform_now()."
-            )
-        self._check_concrete()
-        self.executions += 1
-        try:
-            self._start_execution()
-            with self._instrument("perform"), CallbackChain(self, "perform"):
-                return self.perform(*self.args, **self.kwargs)
-        except Abort:
-            return None
-        except Exception as exc:
-            return self._handle_failure(exc)
+    perform_now = _PerformNow(_build_and_perform).instance(_perform_now)
 
     async def perform_now_async(self: Any) -> Any:
         """`perform_now` for code already inside an event loop (``async def perform`` or not)."""

@@ -6,6 +6,7 @@ import inspect
 from typing import Any, ClassVar
 
 from jobframe import config
+from jobframe.errors import DeserializationError
 
 FILTERED = "[FILTERED]"
 
@@ -24,8 +25,11 @@ class Logging:
         settings = config.settings()
         if not (settings.log_arguments and type(self).log_arguments):
             return ""
-        args: tuple[Any, ...] = getattr(self, "args", ())
-        kwargs: dict[str, Any] = getattr(self, "kwargs", {})
+        try:
+            args: tuple[Any, ...] = getattr(self, "args", ())
+            kwargs: dict[str, Any] = getattr(self, "kwargs", {})
+        except DeserializationError:  # a deserialized job's arguments: decoded on first access
+            return "(arguments that cannot be decoded)"
         hidden = set(settings.filter_arguments)
         names = self._positional_names(len(args)) if hidden else [""] * len(args)
         parts = [

@@ -8,7 +8,6 @@ nothing in it is imported or called.
 from __future__ import annotations
 
 import asyncio
-import logging
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,8 +20,6 @@ from jobframe.job.base import Job
 from jobframe.job.enqueuing import retry_handoff
 from jobframe.queue_adapters.payload import PayloadError, load_payload
 from jobframe.worker.backend import Claim, Outcome, WorkerBackend
-
-log = logging.getLogger("jobframe.worker")
 
 
 class JobTimeout(TimeoutError):
@@ -77,7 +74,7 @@ def load_batch(
     claims: list[Claim], max_bytes: int
 ) -> tuple[list[tuple[Claim, Job]], list[Outcome]]:
     """`load` for each claim of a fetch: the jobs to run, and the dead outcomes of the others
-    (each logged at ERROR with its reason, since an operator must hear of a job that cannot run).
+    (the runtime logs each at ERROR: an operator must hear of a job that cannot run).
     One claim's failure never touches the rest of its batch."""
     work: list[tuple[Claim, Job]] = []
     dead: list[Outcome] = []
@@ -87,14 +84,6 @@ def load_batch(
         except Exception as exc:  # load() catches everything; this guards against its bugs
             loaded = Outcome(claim, "dead", error_info(exc, "payload could not be loaded"))
         if isinstance(loaded, Outcome):
-            error = loaded.error or {}
-            log.error(
-                "job %s on queue %r is dead, its payload cannot run: %s (%s)",
-                claim.id,
-                claim.queue,
-                error.get("reason"),
-                str(error.get("message", ""))[:500],
-            )
             dead.append(loaded)
         else:
             work.append((claim, loaded))

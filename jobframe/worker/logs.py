@@ -1,4 +1,5 @@
-"""Log setup for worker processes: readable text, or one JSON object per line."""
+"""Log setup for worker processes (readable text, or one JSON object per line), and the line a
+worker writes for a job it cannot load."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ import logging
 import time
 from typing import Any
 
+from jobframe.worker.backend import Outcome
+
 _STANDARD = set(vars(logging.makeLogRecord({})))
+#: the longest error message quoted in a log line (a payload may name a megabyte-long class)
+MESSAGE_LIMIT = 500
+#: payloads larger than this are not read again to find the job class's name
+_REREAD_LIMIT = 64 * 1024
+
+log = logging.getLogger("jobframe.worker")
 
 
 class JsonFormatter(logging.Formatter):
@@ -39,3 +48,54 @@ def setup_logging(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+
+
+def unloadable(outcome: Outcome) -> Outcome:
+    """Log a job that cannot be loaded (at ERROR: it goes to the dead set, not to its queue),
+    with its id, queue, the reason and the fix; return ``outcome`` unchanged.
+
+    Without this line the job vanished into the dead set silently: the worker is missing an
+    import, typically, and only ``jobframe jobs --failed`` showed why.
+    """
+    claim, error = outcome.claim, outcome.error or {}
+    reason = error.get("reason", "cannot be loaded")
+    job_class = _job_class(claim.payload) if reason == "unknown job class" else None
+    if job_class is not None:
+        module = job_class.rpartition(".")[0] or job_class
+        detail = f"{_clip(job_class)} is not a job class this worker imported"
+        fix = (
+            f"add the module that defines it ({_clip(module)}) to `imports` in [tool.jobframe] "
+            "or pass it to `jobframe work`"
+        )
+    else:
+        detail = _clip(str(error.get("message", ""))).rstrip(". ")
+        fix = "fix what produced this payload"
+    log.error(
+        "job %s on queue %r cannot be loaded (%s): %s; %s. It is in the dead set with its "
+        "payload: retry it once fixed (`jobframe retry %s`) or discard it",
+        claim.id,
+        claim.queue,
+        reason,
+        detail,
+        fix,
+        claim.id,
+        extra={"job_id": claim.id, "queue": claim.queue, "reason": reason},
+    )
+    return outcome
+
+
+def _job_class(payload: bytes) -> str | None:
+    """The ``job_class`` a payload that decoded fine names (it named no registered class)."""
+    if len(payload) > _REREAD_LIMIT:
+        return None
+    try:
+        name = json.loads(payload).get("job_class")
+    except Exception:  # decoded once already; whatever fails here just loses the name
+        return None
+    return name if isinstance(name, str) else None
+
+
+def _clip(text: str) -> str:
+    if len(text) <= MESSAGE_LIMIT:
+        return text
+    return f"{text[:MESSAGE_LIMIT]}... ({len(text) - MESSAGE_LIMIT} more characters)"

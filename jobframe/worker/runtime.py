@@ -29,9 +29,11 @@ from types import FrameType
 from typing import Any
 
 from jobframe import config
-from jobframe.worker import execution
+from jobframe.worker import execution, logs
 from jobframe.worker.backend import Claim, Outcome, ProcessInfo, WorkerBackend
+from jobframe.worker.outage import Outage
 from jobframe.worker.pool import JobPool
+from jobframe.worker.reporter import Reporter
 from jobframe.worker.watchdog import Watchdog
 
 log = logging.getLogger("jobframe.worker")
@@ -63,6 +65,8 @@ class WorkerOptions:
     prefetch: int | None = None  # claims held beyond `concurrency`; None: as many as concurrency
     job_timeout: float | None = None
     max_payload_bytes: int | None = None  # larger ones go to the dead set; None: the setting
+    # A stopping worker gives up reporting to an unreachable backend after this many seconds.
+    report_timeout: float = 5.0
 
     def queue_order(self) -> list[str]:
         """Strict order as given, or a fresh weighted-random order for each fetch."""
@@ -102,8 +106,11 @@ class Worker:
         self._threads: list[threading.Thread] = []
         self.processed = 0
         self._watchdog = Watchdog(options.job_timeout)
-        self._backoff = 0.1  # the next pause after a failed fetch
         self._max_payload = options.max_payload_bytes or config.settings().max_payload_bytes
+        self._fetch_outage = Outage("fetching jobs")
+        self._reporter = Reporter(
+            backend, self.process.id, self._outcomes, options.report_batch, options.report_linger
+        )
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -112,7 +119,7 @@ class Worker:
             self._install_signals()
         if not self._register():
             return 0
-        self._start(self._report, "jobframe-reporter")
+        self._reporter.start()
         self._start(self._maintain, "jobframe-heartbeat")
         self._pool.start()
         log.info(
@@ -131,20 +138,15 @@ class Worker:
         """Record this process, waiting with backoff while the backend is unreachable (a worker
         started before its Redis or database is up waits for it rather than exit). False: the
         worker was stopped before it could register."""
-        backoff = 0.1
+        outage = Outage("registering the worker")
         while not self._stop.is_set():
             try:
                 self.backend.register(self.process)
-                return True
             except Exception as exc:
-                log.warning(
-                    "cannot register the worker (%s: %s); retrying in %.1fs",
-                    type(exc).__name__,
-                    exc,
-                    backoff,
-                )
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
+                self._stop.wait(outage.failed(exc))
+            else:
+                outage.recovered()
+                return True
         return False
 
     def stop(self, release_now: bool = False) -> None:
@@ -233,7 +235,10 @@ class Worker:
             # to the backend rather than hold claims no thread will run.
             log.exception("preparing %d fetched job(s) failed; releasing them", len(claims))
             if claims:
-                self._call_with_retry(lambda: self.backend.release(self.process.id, claims))
+                self._call_with_retry(
+                    lambda: self.backend.release(self.process.id, claims),
+                    "releasing a batch that could not be prepared",
+                )
             return None
         unstartable: list[tuple[Claim, BaseException]] = []
         with self._slots:
@@ -269,20 +274,16 @@ class Worker:
                 self.process.id, self.options.queue_order(), free, self.options.fetch_timeout
             )
         except Exception as exc:
-            log.warning(
-                "fetch failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, self._backoff
-            )
-            self._stop.wait(self._backoff)  # still the leader: the others keep waiting
-            self._backoff = min(self._backoff * 2, 5.0)
+            self._stop.wait(self._fetch_outage.failed(exc))  # still the leader: others wait
             return []
-        self._backoff = 0.1
+        self._fetch_outage.recovered()
         return claims
 
     def _prepare(self, claims: list[Claim]) -> list[tuple[Claim, Any]]:
-        """The jobs of ``claims``; one that cannot become a job is reported dead at once."""
+        """The jobs of ``claims``; one that cannot become a job is logged and reported dead."""
         work, dead = execution.load_batch(claims, self._max_payload)
         for outcome in dead:
-            self._outcomes.put(outcome)
+            self._outcomes.put(logs.unloadable(outcome))
         return work
 
     def _run_sync(self, claim: Claim, job: Any) -> Outcome:
@@ -307,46 +308,23 @@ class Worker:
 
     # -- background threads ---------------------------------------------------------------------
 
-    def _report(self) -> None:
-        """Send outcomes in batches: one backend call for everything finished meanwhile."""
-        while True:
-            first = self._outcomes.get()
-            batch = [] if first is None else [first]
-            closing = first is None
-            linger_until = time.monotonic() + self.options.report_linger
-            while len(batch) < self.options.report_batch:
-                try:
-                    item = self._outcomes.get(timeout=max(0.0, linger_until - time.monotonic()))
-                except queue.Empty:
-                    break
-                if item is None:
-                    closing = True
-                    break
-                batch.append(item)
-            if batch:
-                self._complete(batch)
-            if closing:
-                return
-
-    def _complete(self, batch: list[Outcome]) -> None:
-        delay = 0.1
-        while True:
-            try:
-                self.backend.complete(self.process.id, batch)
-                return
-            except Exception as exc:
-                # Outcomes stay here until the backend takes them; the claims are still ours.
-                log.warning("reporting %d outcome(s) failed (%s); retrying", len(batch), exc)
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
-
     def _maintain(self) -> None:
+        """Heartbeat, promote and reap on every tick; check job time limits whatever happens.
+
+        While the backend is unreachable the attempts back off, never beyond the heartbeat
+        interval: a worker that came back later than that could be reaped by its peers.
+        """
         options = self.options
-        next_beat = 0.0
+        outage = Outage("heartbeat and maintenance", max_delay=options.heartbeat_interval)
+        next_beat = retry_at = 0.0
         down_since: float | None = None  # when the backend stopped answering
         grace_until, extra = 0.0, 0.0
         while not self._stop.wait(options.scheduler_interval):
+            self._watchdog.check()
+            self._pool.revive()
             now = time.monotonic()
+            if now < retry_at:
+                continue
             try:
                 if now >= next_beat:
                     self.backend.heartbeat(self.process.id)
@@ -358,11 +336,11 @@ class Worker:
                     grace_until, down_since = now + 2 * options.heartbeat_timeout, None
                 timeout = options.heartbeat_timeout + (extra if now < grace_until else 0.0)
                 self.backend.maintain(timeout, options.max_crashes)
-                self._watchdog.check()
-                self._pool.revive()
             except Exception as exc:
                 down_since = now if down_since is None else down_since
-                log.warning("maintenance failed (%s: %s)", type(exc).__name__, exc)
+                retry_at = now + outage.failed(exc)
+            else:
+                outage.recovered()
 
     # -- shutdown -------------------------------------------------------------------------------
 
@@ -378,7 +356,7 @@ class Worker:
             unstarted = [c for c, _ in self._ready if self._claimed.pop(_key(c), None) is not None]
             self._ready.clear()
         if unstarted:
-            self._call_with_retry(lambda: self.backend.release(self.process.id, unstarted))
+            self._release(unstarted)
         with self._slots:
             while self._claimed and not self._release_now.is_set():
                 remaining = deadline - time.monotonic()
@@ -388,23 +366,42 @@ class Worker:
             leftovers = list(self._claimed.values())
             self._claimed.clear()
         self._pool.stop()
-        self._outcomes.put(None)
-        for thread in self._threads:
-            if thread.name == "jobframe-reporter":
-                thread.join()
+        self._reporter.close(self.options.report_timeout)
         if leftovers:
             log.info("releasing %d unfinished job(s) back to their queues", len(leftovers))
-            self._call_with_retry(lambda: self.backend.release(self.process.id, leftovers))
-        self._call_with_retry(lambda: self.backend.deregister(self.process.id))
+            self._release(leftovers)
+        if not self._call_with_retry(
+            lambda: self.backend.deregister(self.process.id), "deregistering the worker"
+        ):
+            log.warning(
+                "worker %s stopped without deregistering; its record stays until its heartbeat "
+                "expires",
+                self.process.id,
+            )
         log.info("worker %s stopped after %d job(s)", self.process.id, self.processed)
 
-    def _call_with_retry(self, step: Callable[[], None], attempts: int = 5) -> None:
+    def _release(self, claims: list[Claim]) -> None:
+        if not self._call_with_retry(
+            lambda: self.backend.release(self.process.id, claims), "releasing jobs at shutdown"
+        ):
+            log.error(
+                "stopping without releasing %d job(s): %s; the reaper returns them to their "
+                "queues once this worker's heartbeat expires, as after a crash",
+                len(claims),
+                ", ".join(claim.id for claim in claims),
+            )
+
+    def _call_with_retry(self, step: Callable[[], None], what: str, attempts: int = 5) -> bool:
+        """Run a shutdown step, with a few quick retries (about 1.5 s in all); False: it failed."""
+        outage = Outage(what)
         for attempt in range(attempts):
             try:
                 step()
-                return
             except Exception as exc:
-                log.warning(
-                    "shutdown step failed (%s); attempt %d of %d", exc, attempt + 1, attempts
-                )
-                time.sleep(0.2 * (attempt + 1))
+                delay = outage.failed(exc)
+                if attempt + 1 < attempts:
+                    time.sleep(delay)
+            else:
+                outage.recovered()
+                return True
+        return False

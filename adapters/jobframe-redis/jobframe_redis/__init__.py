@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported on first use (see __getattr__); typed for users all the same
+    from jobframe_redis.adapter import RedisAdapter
+    from jobframe_redis.inspector import RedisInspector
+    from jobframe_redis.worker_backend import RedisWorkerBackend
 
 __all__ = ["RedisAdapter", "RedisInspector", "RedisWorkerBackend"]
 

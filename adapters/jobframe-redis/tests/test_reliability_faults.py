@@ -3,14 +3,18 @@ while Redis is down (DESIGN.md section 3, "Faults")."""
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +26,8 @@ import jobframe
 from jobframe import queue_adapters
 from jobframe.testing.reliability_jobs import SleepJob
 from jobframe.worker.backend import Outcome
+from jobframe.worker.execution import JobTimeout
+from jobframe.worker.runtime import Worker, WorkerOptions
 from jobframe_redis.adapter import RedisAdapter
 
 
@@ -126,13 +132,16 @@ def test_a_worker_started_before_redis_waits_for_it(own_redis: RedisServer, tmp_
     adapter = RedisAdapter(own_redis.url, prefix="late")
     try:
         worker = workers.start(concurrency=2)
-        wait_until(lambda: "cannot register the worker" in workers.logs(), 15, "a retry")
+        wait_until(lambda: "registering the worker failed" in workers.logs(), 15, "a retry")
         assert worker.poll() is None, "the worker gave up instead of waiting for Redis"
         own_redis.start()
         with queue_adapters.override(adapter):
             job = SleepJob(journal.name, 0.0)
             job.enqueue()
         wait_until(lambda: job.job_id in journal.ended(), 20, "the job to run once Redis is up")
+        logs = workers.logs()
+        assert logs.count("registering the worker failed") == 1, "one warning per outage"
+        assert re.search(r"reachable again after \d+ failed attempts .*registering", logs), logs
     finally:
         workers.close()
         adapter.shutdown()
@@ -215,3 +224,158 @@ def test_an_outage_longer_than_the_heartbeat_timeout_reruns_nothing(
     finally:
         workers.close()
         adapter.shutdown()
+
+
+# -- a worker in this process through an outage (issue #11, item 12) ---------------------------
+
+RAN: list[str] = []
+GATES: dict[str, threading.Event] = {}
+TIMED_OUT: list[str] = []
+
+
+class OutageRecordJob(jobframe.Job):
+    def perform(self, tag: str) -> None:
+        RAN.append(tag)
+
+
+class OutageGateJob(jobframe.Job):
+    """Runs until the test opens its gate: the test decides when the job ends."""
+
+    def perform(self, gate: str) -> None:
+        RAN.append(gate)
+        GATES[gate].wait(30)
+
+
+class OutageSpinJob(jobframe.Job):
+    """Runs longer than the worker's --job-timeout, in steps the watchdog can interrupt."""
+
+    def perform(self, tag: str) -> None:
+        RAN.append(tag)
+        try:
+            for _ in range(600):
+                time.sleep(0.05)
+        except JobTimeout:
+            TIMED_OUT.append(tag)
+            raise
+
+
+def _start_worker(adapter: RedisAdapter, **options: Any) -> tuple[Worker, threading.Thread]:
+    settings = {"fetch_timeout": 0.2, "heartbeat_interval": 0.5, "report_timeout": 1.0, **options}
+    worker = Worker(adapter.worker_backend(), WorkerOptions(queues=["*"], **settings))
+    thread = threading.Thread(target=worker.run, kwargs={"install_signals": False}, daemon=True)
+    thread.start()
+    return worker, thread
+
+
+def _lines(caplog: pytest.LogCaptureFixture, text: str, level: int | None = None) -> list[str]:
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "jobframe.worker"
+        and text in record.getMessage()
+        and (level is None or record.levelno == level)
+    ]
+
+
+@pytest.fixture
+def outage_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    RAN.clear()
+    TIMED_OUT.clear()
+    with caplog.at_level(logging.INFO, logger="jobframe.worker"):
+        yield caplog
+
+
+@pytest.mark.slow
+def test_an_outage_is_logged_once_per_state_change_and_the_worker_goes_on(
+    own_redis: RedisServer, outage_log: pytest.LogCaptureFixture
+) -> None:
+    adapter = RedisAdapter(own_redis.url, prefix="outage-log")
+    worker, thread = _start_worker(adapter)
+    try:
+        with queue_adapters.override(adapter):
+            OutageRecordJob.perform_later("before")
+        wait_until(lambda: "before" in RAN, 10, "the first job")
+        inspector = adapter.inspector()
+        wait_until(lambda: inspector.count("running") == 0, 10, "its outcome to be reported")
+        outage_log.clear()
+
+        own_redis.stop()
+        wait_until(lambda: len(_lines(outage_log, "")) >= 2, 10, "the outage to be noticed")
+        time.sleep(3.0)  # the outage under test: per-attempt logging wrote ~20 lines by now
+        during = [r.getMessage() for r in outage_log.records if r.name == "jobframe.worker"]
+        assert len(during) == 2, during
+        assert any("backend unreachable: fetching jobs failed" in line for line in during)
+        assert any(
+            "backend unreachable: heartbeat and maintenance failed" in line for line in during
+        )
+
+        own_redis.start()
+        with queue_adapters.override(adapter):
+            OutageRecordJob.perform_later("after")
+        wait_until(lambda: "after" in RAN, 20, "a job enqueued after the outage")
+        wait_until(lambda: len(_lines(outage_log, "reachable again")) >= 2, 10, "the recovery")
+        for line in _lines(outage_log, "reachable again", logging.INFO):
+            counted = re.search(r"after (\d+) failed attempts over ([\d.]+)s", line)
+            assert counted and int(counted[1]) > 1 and float(counted[2]) >= 3.0, line
+        assert len(_lines(outage_log, "unreachable")) == 2, "one warning per outage and activity"
+    finally:
+        worker.stop()
+        thread.join(15)
+        adapter.shutdown()
+    assert not thread.is_alive()
+
+
+@pytest.mark.slow
+def test_a_worker_stopped_during_an_outage_stops_and_the_reaper_recovers_its_jobs(
+    own_redis: RedisServer, outage_log: pytest.LogCaptureFixture
+) -> None:
+    adapter = RedisAdapter(own_redis.url, prefix="outage-stop")
+    GATES["stop"] = threading.Event()
+    worker, thread = _start_worker(adapter, heartbeat_timeout=1.5)
+    try:
+        with queue_adapters.override(adapter):
+            job = OutageGateJob.perform_later("stop")
+        wait_until(lambda: RAN == ["stop"], 10, "the job to start")
+        own_redis.stop()
+        GATES["stop"].set()  # the job ends while its outcome cannot be reported
+        wait_until(lambda: _lines(outage_log, "reporting"), 10, "a failed report")
+
+        began = time.monotonic()
+        worker.stop()
+        thread.join(20)
+        assert not thread.is_alive(), "Worker.run() hung on stop while Redis was down"
+        assert time.monotonic() - began < 10
+        [abandoned] = _lines(outage_log, "stopping without reporting", logging.ERROR)
+        assert f"{job.provider_job_id} (done)" in abandoned and "reaper" in abandoned
+
+        own_redis.start()  # the claim is still the stopped worker's: the reaper hands it back
+        successor, successor_thread = _start_worker(adapter, heartbeat_timeout=1.5)
+        try:
+            wait_until(lambda: RAN == ["stop", "stop"], 20, "the job to run again elsewhere")
+            inspector = adapter.inspector()
+            wait_until(lambda: inspector.count("running") == 0, 10, "the acknowledgement")
+        finally:
+            successor.stop()
+            successor_thread.join(15)
+    finally:
+        worker.stop()
+        adapter.shutdown()
+
+
+@pytest.mark.slow
+def test_the_job_timeout_holds_while_the_backend_is_down(
+    own_redis: RedisServer, outage_log: pytest.LogCaptureFixture
+) -> None:
+    adapter = RedisAdapter(own_redis.url, prefix="outage-watchdog")
+    worker, thread = _start_worker(adapter, job_timeout=2.0)
+    try:
+        with queue_adapters.override(adapter):
+            OutageSpinJob.perform_later("spin")
+        wait_until(lambda: RAN == ["spin"], 10, "the job to start")
+        own_redis.stop()
+        wait_until(lambda: TIMED_OUT == ["spin"], 10, "the watchdog to stop the job")
+    finally:
+        worker.stop()
+        thread.join(20)
+        adapter.shutdown()
+    assert not thread.is_alive()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported on first use (see __getattr__); typed for users all the same
+    from jobframe_sql.adapter import SQLAdapter, enqueue_in
+    from jobframe_sql.schema import metadata
 
 __all__ = ["SQLAdapter", "enqueue_in", "metadata"]
 
