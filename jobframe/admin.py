@@ -21,13 +21,12 @@ def inspector() -> Inspector:
         ConfigurationError: the adapter keeps no inspectable store (inline, test).
     """
     adapter = queue_adapters.get()
-    make = getattr(adapter, "inspector", None)
-    if make is None:
+    result = adapter.inspector()
+    if result is None:
         raise ConfigurationError(
             f"the {adapter.name!r} adapter has nothing to inspect; configure a durable adapter "
             "(redis, sql) with `adapter` in [tool.jobframe] or JOBFRAME_ADAPTER."
         )
-    result: Inspector = make()
     return result
 
 
