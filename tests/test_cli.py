@@ -230,3 +230,69 @@ def test_db_init_refuses_another_adapters_url(
     assert main(["db", "init"]) == 1
     err = capsys.readouterr().err
     assert "the configured adapter is 'redis', not 'sql'" in err and "--url" in err
+
+
+@pytest.mark.parametrize(
+    ("environ", "queues"),
+    [
+        ({}, ["*"]),
+        ({"QUEUE": "mailers"}, ["mailers"]),  # Resque's Procfile habit
+        ({"QUEUES": "a,b"}, ["a", "b"]),
+        ({"QUEUES": "a", "QUEUE": "a"}, ["a"]),
+    ],
+)
+def test_work_takes_its_queues_from_queues_or_queue(
+    environ: dict[str, str], queues: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jobframe.cli import build_parser
+    from jobframe.worker.command import _options
+
+    for name in ("QUEUE", "QUEUES"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+
+    args = build_parser(["work"]).parse_args(["work"])
+    assert _options(args).queues == queues
+    explicit = build_parser(["work"]).parse_args(["work", "--queues", "c"])
+    assert _options(explicit).queues == ["c"], "--queues wins over the environment"
+
+
+def test_work_refuses_queue_and_queues_that_disagree(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QUEUES", "a")
+    monkeypatch.setenv("QUEUE", "b")
+
+    assert main(["work"]) == 1
+    err = capsys.readouterr().err
+    assert "QUEUES='a' and QUEUE='b' are both set and differ; unset one" in err
+
+
+def test_work_names_worker_backend_when_the_adapter_has_none(
+    capsys: pytest.CaptureFixture[str], root_logging: None
+) -> None:
+    from jobframe import queue_adapters
+    from jobframe.queue_adapters.inline import InlineAdapter
+
+    class PluginAdapter(InlineAdapter):
+        name = "plugin"
+
+    with queue_adapters.override(PluginAdapter()):
+        assert main(["work"]) == 1
+    err = capsys.readouterr().err
+    assert "the 'plugin' adapter's worker_backend() returned None" in err
+    assert "implement worker_backend()" in err
+    assert "inside the enqueuing process" not in err
+
+
+def test_every_work_option_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from jobframe.worker.command import add_arguments
+
+    work = argparse.ArgumentParser(prog="jobframe work")
+    add_arguments(work)
+    assert [action.dest for action in work._actions if not action.help] == []
+    assert main(["work", "--help"]) == 0
+    assert "one JSON object per line" in capsys.readouterr().out

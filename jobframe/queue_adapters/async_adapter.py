@@ -44,6 +44,7 @@ class Entry:
     run_at: float
     state: str  # ready | scheduled | running | dead
     error: dict[str, Any] | None = None
+    failed_at: float | None = None  # epoch seconds, once dead
 
 
 class AsyncAdapter(QueueAdapter):
@@ -190,7 +191,7 @@ class AsyncAdapter(QueueAdapter):
             for period in (day, minute):
                 self.counters[(kind, period)] = self.counters.get((kind, period), 0) + 1
         if error is not None:
-            entry.state, entry.error = "dead", error
+            entry.state, entry.error, entry.failed_at = "dead", error, time.time()
             self.dead[entry.id] = entry
             while len(self.dead) > self.keep_failed:
                 self.dead.popitem(last=False)

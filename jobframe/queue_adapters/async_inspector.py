@@ -25,6 +25,10 @@ def _time(value: Any) -> datetime | None:
         return None
 
 
+def _seconds(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
 def _arguments_text(entry: Entry) -> str:
     return json.dumps([entry.payload.get("arguments"), entry.payload.get("kwargs")])
 
@@ -70,6 +74,7 @@ class AsyncInspector:
             scheduled_at=_time(data.get("scheduled_at")),
             executions=data.get("executions", 0),
             error=entry.error,
+            failed_at=_seconds(entry.failed_at),
             worker=f"{socket.gethostname()}:{os.getpid()}" if entry.state == "running" else None,
         )
 
@@ -120,7 +125,7 @@ class AsyncInspector:
 
     def _requeue(self, entries: list[Entry], now: float) -> None:
         for entry in entries:
-            entry.run_at, entry.error = now, None
+            entry.run_at, entry.error, entry.failed_at = now, None, None
             self.adapter.entries[entry.id] = entry
             self.adapter._place(entry, now)
         self.adapter._start_threads()

@@ -129,6 +129,7 @@ class SQLInspector:
             error=json.loads(row.error) if row.error else None,
             raw=row.payload,
             worker=row.claimed_by,
+            failed_at=_ms(row.finished_at) if row.state == "failed" else None,
         )
 
     def count(
