@@ -111,10 +111,9 @@ def test_generate_job_rejects_invalid_names(
     assert list(project.iterdir()) == []
 
 
-def test_the_generated_test_passes(project: Path) -> None:
-    assert main(["generate", "job", "ProcessImageData"]) == 0
+def run_generated_test(project: Path) -> None:
+    """Run the generated test with pytest in a subprocess, as the user would; it must pass."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JOBFRAME_", "PYTEST_"))}
-
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(TEST_FILE)],
         cwd=project,
@@ -122,10 +121,112 @@ def test_the_generated_test_passes(project: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
+        timeout=120,
     )
-
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+
+
+def test_the_generated_test_passes(project: Path) -> None:
+    assert main(["generate", "job", "ProcessImageData"]) == 0
+    run_generated_test(project)
+
+
+# The layout docs/getting-started.md has a new user create: a package `app` with a module `jobs`.
+GETTING_STARTED_JOBS = """\
+import jobframe
+
+
+class ApplicationJob(jobframe.Job):
+    abstract = True
+
+
+class SendWelcomeEmailJob(ApplicationJob):
+    queue_as = "mailers"
+
+    def perform(self, email):
+        print(email)
+"""
+
+PYPROJECT = """\
+[tool.jobframe]
+adapter = "sql"
+imports = ["app.jobs"]
+"""
+
+
+def test_generate_job_appends_to_a_jobs_module_and_subclasses_application_job(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "pyproject.toml").write_text(PYPROJECT)
+    (project / "app").mkdir()
+    (project / "app/__init__.py").write_text("")
+    (project / "app/jobs.py").write_text(GETTING_STARTED_JOBS)
+
+    assert main(["generate", "job", "ProcessImageData"]) == 0
+
+    jobs = (project / "app/jobs.py").read_text()
+    assert jobs.startswith(GETTING_STARTED_JOBS), "the module is appended to, not rewritten"
+    assert "\n\n\nclass ProcessImageDataJob(ApplicationJob):\n" in jobs
+    compile(jobs, "app/jobs.py", "exec")
+    assert not (project / "app/jobs").exists()
+    assert "from app.jobs import ProcessImageDataJob" in (project / TEST_FILE).read_text()
+    out = capsys.readouterr().out
+    assert "append  app/jobs.py" in out and f"create  {TEST_FILE}" in out
+    assert "Next:" not in out, "app.jobs is in imports already"
+    run_generated_test(project)
+
+
+def test_generate_job_in_a_jobs_package_subclasses_its_application_job(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "pyproject.toml").write_text(PYPROJECT)
+    (project / "app/jobs").mkdir(parents=True)
+    (project / "app/__init__.py").write_text("")
+    (project / "app/jobs/__init__.py").write_text("")
+    (project / "app/jobs/application_job.py").write_text(GETTING_STARTED_JOBS)
+
+    assert main(["generate", "job", "ProcessImageData"]) == 0
+
+    job = (project / JOB_FILE).read_text()
+    assert "from app.jobs.application_job import ApplicationJob\n" in job
+    assert "class ProcessImageDataJob(ApplicationJob):" in job
+    assert "import jobframe\n" not in job
+    out = capsys.readouterr().out
+    assert f"create  {JOB_FILE}" in out
+    assert (
+        "Next: add 'app.jobs.process_image_data_job' to `imports` in [tool.jobframe] in "
+        f"{project.resolve() / 'pyproject.toml'} so workers load the job." in out
+    )
+    run_generated_test(project)
+
+
+def test_generate_job_into_a_jobs_module_without_application_job(project: Path) -> None:
+    (project / "app").mkdir()
+    (project / "app/__init__.py").write_text("")
+    (project / "app/jobs.py").write_text('"""My jobs."""\n')
+
+    assert main(["generate", "job", "ProcessImageData"]) == 0
+
+    jobs = (project / "app/jobs.py").read_text()
+    assert jobs.startswith('"""My jobs."""\n\n\nimport jobframe\n\n\nclass ProcessImageDataJob(')
+    assert "class ProcessImageDataJob(jobframe.Job):" in jobs
+    run_generated_test(project)
+
+
+def test_generate_job_refuses_a_class_the_jobs_module_defines(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "app").mkdir()
+    (project / "app/jobs.py").write_text(GETTING_STARTED_JOBS)
+
+    assert main(["generate", "job", "SendWelcomeEmail"]) == 1
+
+    assert "app/jobs.py already defines SendWelcomeEmailJob; nothing was written" in (
+        capsys.readouterr().err
+    )
+    assert (project / "app/jobs.py").read_text() == GETTING_STARTED_JOBS
+    assert not (project / "tests").exists()
 
 
 def test_plugins_lists_the_built_in_adapters(capsys: pytest.CaptureFixture[str]) -> None:
