@@ -5,6 +5,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -17,3 +19,10 @@ def test_the_declared_mit_license_is_shipped_in_the_wheel_and_the_sdist() -> Non
     text = (ROOT / "LICENSE").read_text()
     assert text.startswith("MIT License\n\nCopyright (c) 2026 the jobframe authors\n")
     assert 'THE SOFTWARE IS PROVIDED "AS IS"' in text
+
+
+def test_a_hanging_test_fails_in_minutes(request: pytest.FixtureRequest) -> None:
+    # pytest-timeout is active (its ini key exists only when the plugin is loaded) with a bound.
+    assert float(request.config.getini("timeout")) == 300
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert any(dep.startswith("pytest-timeout") for dep in project["dependency-groups"]["test"])
