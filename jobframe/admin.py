@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from jobframe import queue_adapters
@@ -116,7 +117,7 @@ def _jobs(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     if not args.id:
-        raise ConfigurationError("name the job: `jobframe jobs show ID` (its ID or its job_id)")
+        args._parser.error("name the job: `jobframe jobs show ID` (its ID or its job_id)")
     info = find(inspector(), args.id)
     if info is None:
         print(f"jobs show: no job with ID or job_id {args.id!r}", file=sys.stderr)
@@ -142,7 +143,7 @@ def _show(args: argparse.Namespace) -> int:
     ]
     for name, value in fields:
         if value is not None:
-            shown = value.isoformat(timespec="seconds") if hasattr(value, "isoformat") else value
+            shown = value.isoformat(timespec="seconds") if isinstance(value, datetime) else value
             print(f"{name + ':':<11}{shown}")
     if error.get("traceback"):
         print(f"TRACEBACK:\n{error['traceback']}")

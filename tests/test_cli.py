@@ -397,3 +397,8 @@ def test_every_work_option_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert [action.dest for action in work._actions if not action.help] == []
     assert main(["work", "--help"]) == 0
     assert "one JSON object per line" in capsys.readouterr().out
+
+
+def test_jobs_show_needs_an_id(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["jobs", "show"]) == 2
+    assert "name the job: `jobframe jobs show ID`" in capsys.readouterr().err
