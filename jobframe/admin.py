@@ -1,12 +1,17 @@
 """``jobframe queues|jobs|retry|discard|pause|resume``: inspect and manage a durable backend.
 
 Every command reads through the adapter's `jobframe.inspection.Inspector`, as the dashboard does.
+A job is named by the backend's id (``job.provider_job_id``, the ID column) or by the ``job_id``
+the application holds (`find`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from jobframe import queue_adapters
@@ -25,13 +30,12 @@ def inspector() -> Inspector:
         ConfigurationError: the adapter keeps no inspectable store (inline, test).
     """
     adapter = queue_adapters.get()
-    make = getattr(adapter, "inspector", None)
-    if make is None:
+    result = adapter.inspector()
+    if result is None:
         raise ConfigurationError(
             f"the {adapter.name!r} adapter has nothing to inspect; configure a durable adapter "
             "(redis, sql) with `adapter` in [tool.jobframe] or JOBFRAME_ADAPTER."
         )
-    result: Inspector = make()
     return result
 
 
@@ -42,6 +46,34 @@ def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     if not rows:
         print("(none)")
+
+
+#: rows read per page when `find` looks a job up by its ``job_id``
+_PAGE = 500
+
+
+def find(inspector: Inspector, id: str, states: Sequence[State] = STATES) -> JobInfo | None:
+    """The job in one of ``states`` whose backend id or ``job_id`` is ``id``, or None.
+
+    The backend id is one lookup. A ``job_id`` (the uuid the application got from
+    ``perform_later``) is not indexed by every backend, so it is looked for page by page, narrowed
+    by a text search where the inspector supports one: fine for a command, not for a hot path.
+    """
+    info = inspector.job(id)
+    if info is not None and info.state in states:
+        return info
+    search = id if inspector.supports_search else None
+    for state in states:
+        offset = 0
+        while True:
+            page = inspector.jobs(state, offset=offset, limit=_PAGE, search=search)
+            for candidate in page:
+                if candidate.job_id == id:
+                    return candidate
+            if len(page) < _PAGE:
+                break
+            offset += _PAGE
+    return None
 
 
 def _queues(args: argparse.Namespace) -> int:
@@ -79,7 +111,8 @@ def _jobs(args: argparse.Namespace) -> int:
         error = str((info.error or {}).get("message", "")) if info.error else ""
         if info.job_class is None and not error:
             error = preview(info.raw, 60)
-        when = info.scheduled_at if state == "scheduled" else info.enqueued_at
+        when = {"scheduled": info.scheduled_at, "dead": info.failed_at}.get(state)
+        when = when or info.enqueued_at
         rows.append(
             (
                 info.id,
@@ -94,19 +127,84 @@ def _jobs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _show(args: argparse.Namespace) -> int:
+    if not args.id:
+        args._parser.error("name the job: `jobframe jobs show ID` (its ID or its job_id)")
+    info = find(inspector(), args.id)
+    if info is None:
+        print(f"jobs show: no job with ID or job_id {args.id!r}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({**vars(info), "raw": None}, default=str, indent=2))
+        return 0
+    error = info.error or {}
+    fields = [
+        ("ID", info.id),
+        ("JOB_ID", info.job_id),
+        ("CLASS", info.job_class),
+        ("QUEUE", info.queue),
+        ("STATE", info.state),
+        ("PRIORITY", info.priority),
+        ("RUNS", _runs(info)),
+        ("ENQUEUED", info.enqueued_at),
+        ("SCHEDULED", info.scheduled_at),
+        ("FAILED", info.failed_at),
+        ("WORKER", info.worker),
+        ("ARGUMENTS", json.dumps(info.arguments, default=str)),
+        ("ERROR", f"{error.get('class', '')}: {error.get('message', '')}" if error else None),
+    ]
+    for name, value in fields:
+        if value is not None:
+            shown = value.isoformat(timespec="seconds") if isinstance(value, datetime) else value
+            print(f"{name + ':':<11}{shown}")
+    if error.get("traceback"):
+        print(f"TRACEBACK:\n{error['traceback']}")
+    return 0
+
+
 def _bulk(action: str) -> Any:
     def run(args: argparse.Namespace) -> int:
         if not args.ids and not args.all:
             raise ConfigurationError(f"name the dead job ids to {action}, or pass --all")
-        count = getattr(inspector(), action)(ids=args.ids or None, all=args.all)
+        found = inspector()
+        if args.all:
+            print(f"{action}: {getattr(found, action)(all=True)} job(s)")
+            return 0
+        known: list[str] = []
+        unknown: list[str] = []
+        for id in dict.fromkeys(args.ids):
+            info = find(found, id, ("dead",))
+            if info is None:
+                unknown.append(id)
+            else:
+                known.append(info.id)
+        count = getattr(found, action)(ids=known) if known else 0
         print(f"{action}: {count} job(s)")
+        if unknown:
+            print(
+                f"{action}: no dead job with id {', '.join(unknown)} (neither an ID nor a job_id); "
+                "`jobframe jobs --failed` lists the dead jobs",
+                file=sys.stderr,
+            )
+            return 1
         return 0
 
     return run
 
 
 def _pause(args: argparse.Namespace) -> int:
-    getattr(inspector(), args.command)(args.queue)
+    found = inspector()
+    known = [q.name for q in found.queues()]
+    if args.command == "pause" and args.queue not in known:
+        # Allowed on purpose: a queue may be paused before its first job is enqueued. But a typo
+        # pauses nothing real, so say which queues exist.
+        print(
+            f"pause: warning: jobframe knows no queue named {args.queue!r} (known: "
+            f"{', '.join(known) or 'none'}); paused anyway, in case it is a new queue. "
+            f"`jobframe resume {args.queue}` undoes it",
+            file=sys.stderr,
+        )
+    getattr(found, args.command)(args.queue)
     print(f"{args.queue}: {args.command}d")
     return 0
 
@@ -116,17 +214,23 @@ def add_queues_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_jobs_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", nargs="?", choices=("show",), help="`show ID`: one job in detail")
+    parser.add_argument("id", nargs="?", metavar="ID", help="the job's ID or its job_id")
     parser.add_argument("--state", choices=STATES, default="ready")
     parser.add_argument("--failed", action="store_true", help="the dead set (same as --state dead)")
     parser.add_argument("--queue")
     parser.add_argument("--offset", type=int, default=0)
     parser.add_argument("--limit", type=int, default=50)
     parser.add_argument("--json", action="store_true")
-    parser.set_defaults(func=_jobs)
+    parser.set_defaults(func=_jobs_or_show)
+
+
+def _jobs_or_show(args: argparse.Namespace) -> int:
+    return _show(args) if args.action == "show" else _jobs(args)
 
 
 def _add_bulk(parser: argparse.ArgumentParser, action: str) -> None:
-    parser.add_argument("ids", nargs="*", metavar="ID")
+    parser.add_argument("ids", nargs="*", metavar="ID", help="the dead jobs' IDs or job_ids")
     parser.add_argument("--all", action="store_true", help=f"{action} every dead job")
     parser.set_defaults(func=_bulk(action))
 

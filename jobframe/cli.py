@@ -43,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "discard": ("jobframe.admin:add_discard_arguments", "delete dead jobs"),
     "pause": ("jobframe.admin:add_pause_arguments", "stop workers taking a queue's jobs"),
     "resume": ("jobframe.admin:add_pause_arguments", "let workers take a paused queue's jobs"),
+    "doctor": ("jobframe.doctor:add_arguments", "check the configured backend for problems"),
 }
 
 

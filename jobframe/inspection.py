@@ -38,6 +38,8 @@ class JobInfo:
     error: dict[str, Any] | None = None  # class, message, traceback, reason
     raw: bytes | None = None  # the payload as stored (kept for undecodable ones)
     worker: str | None = None
+    #: when a dead job failed (its last run); ``enqueued_at`` is when that run was enqueued
+    failed_at: datetime | None = None
 
 
 @dataclass(frozen=True)

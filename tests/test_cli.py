@@ -111,10 +111,9 @@ def test_generate_job_rejects_invalid_names(
     assert list(project.iterdir()) == []
 
 
-def test_the_generated_test_passes(project: Path) -> None:
-    assert main(["generate", "job", "ProcessImageData"]) == 0
+def run_generated_test(project: Path) -> None:
+    """Run the generated test with pytest in a subprocess, as the user would; it must pass."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JOBFRAME_", "PYTEST_"))}
-
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(TEST_FILE)],
         cwd=project,
@@ -122,10 +121,112 @@ def test_the_generated_test_passes(project: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
+        timeout=120,
     )
-
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+
+
+def test_the_generated_test_passes(project: Path) -> None:
+    assert main(["generate", "job", "ProcessImageData"]) == 0
+    run_generated_test(project)
+
+
+# The layout docs/getting-started.md has a new user create: a package `app` with a module `jobs`.
+GETTING_STARTED_JOBS = """\
+import jobframe
+
+
+class ApplicationJob(jobframe.Job):
+    abstract = True
+
+
+class SendWelcomeEmailJob(ApplicationJob):
+    queue_as = "mailers"
+
+    def perform(self, email):
+        print(email)
+"""
+
+PYPROJECT = """\
+[tool.jobframe]
+adapter = "sql"
+imports = ["app.jobs"]
+"""
+
+
+def test_generate_job_appends_to_a_jobs_module_and_subclasses_application_job(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "pyproject.toml").write_text(PYPROJECT)
+    (project / "app").mkdir()
+    (project / "app/__init__.py").write_text("")
+    (project / "app/jobs.py").write_text(GETTING_STARTED_JOBS)
+
+    assert main(["generate", "job", "ProcessImageData"]) == 0
+
+    jobs = (project / "app/jobs.py").read_text()
+    assert jobs.startswith(GETTING_STARTED_JOBS), "the module is appended to, not rewritten"
+    assert "\n\n\nclass ProcessImageDataJob(ApplicationJob):\n" in jobs
+    compile(jobs, "app/jobs.py", "exec")
+    assert not (project / "app/jobs").exists()
+    assert "from app.jobs import ProcessImageDataJob" in (project / TEST_FILE).read_text()
+    out = capsys.readouterr().out
+    assert "append  app/jobs.py" in out and f"create  {TEST_FILE}" in out
+    assert "Next:" not in out, "app.jobs is in imports already"
+    run_generated_test(project)
+
+
+def test_generate_job_in_a_jobs_package_subclasses_its_application_job(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "pyproject.toml").write_text(PYPROJECT)
+    (project / "app/jobs").mkdir(parents=True)
+    (project / "app/__init__.py").write_text("")
+    (project / "app/jobs/__init__.py").write_text("")
+    (project / "app/jobs/application_job.py").write_text(GETTING_STARTED_JOBS)
+
+    assert main(["generate", "job", "ProcessImageData"]) == 0
+
+    job = (project / JOB_FILE).read_text()
+    assert "from app.jobs.application_job import ApplicationJob\n" in job
+    assert "class ProcessImageDataJob(ApplicationJob):" in job
+    assert "import jobframe\n" not in job
+    out = capsys.readouterr().out
+    assert f"create  {JOB_FILE}" in out
+    assert (
+        "Next: add 'app.jobs.process_image_data_job' to `imports` in [tool.jobframe] in "
+        f"{project.resolve() / 'pyproject.toml'} so workers load the job." in out
+    )
+    run_generated_test(project)
+
+
+def test_generate_job_into_a_jobs_module_without_application_job(project: Path) -> None:
+    (project / "app").mkdir()
+    (project / "app/__init__.py").write_text("")
+    (project / "app/jobs.py").write_text('"""My jobs."""\n')
+
+    assert main(["generate", "job", "ProcessImageData"]) == 0
+
+    jobs = (project / "app/jobs.py").read_text()
+    assert jobs.startswith('"""My jobs."""\n\n\nimport jobframe\n\n\nclass ProcessImageDataJob(')
+    assert "class ProcessImageDataJob(jobframe.Job):" in jobs
+    run_generated_test(project)
+
+
+def test_generate_job_refuses_a_class_the_jobs_module_defines(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "app").mkdir()
+    (project / "app/jobs.py").write_text(GETTING_STARTED_JOBS)
+
+    assert main(["generate", "job", "SendWelcomeEmail"]) == 1
+
+    assert "app/jobs.py already defines SendWelcomeEmailJob; nothing was written" in (
+        capsys.readouterr().err
+    )
+    assert (project / "app/jobs.py").read_text() == GETTING_STARTED_JOBS
+    assert not (project / "tests").exists()
 
 
 def test_plugins_lists_the_built_in_adapters(capsys: pytest.CaptureFixture[str]) -> None:
@@ -230,3 +331,74 @@ def test_db_init_refuses_another_adapters_url(
     assert main(["db", "init"]) == 1
     err = capsys.readouterr().err
     assert "the configured adapter is 'redis', not 'sql'" in err and "--url" in err
+
+
+@pytest.mark.parametrize(
+    ("environ", "queues"),
+    [
+        ({}, ["*"]),
+        ({"QUEUE": "mailers"}, ["mailers"]),  # Resque's Procfile habit
+        ({"QUEUES": "a,b"}, ["a", "b"]),
+        ({"QUEUES": "a", "QUEUE": "a"}, ["a"]),
+    ],
+)
+def test_work_takes_its_queues_from_queues_or_queue(
+    environ: dict[str, str], queues: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jobframe.cli import build_parser
+    from jobframe.worker.command import _options
+
+    for name in ("QUEUE", "QUEUES"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+
+    args = build_parser(["work"]).parse_args(["work"])
+    assert _options(args).queues == queues
+    explicit = build_parser(["work"]).parse_args(["work", "--queues", "c"])
+    assert _options(explicit).queues == ["c"], "--queues wins over the environment"
+
+
+def test_work_refuses_queue_and_queues_that_disagree(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QUEUES", "a")
+    monkeypatch.setenv("QUEUE", "b")
+
+    assert main(["work"]) == 1
+    err = capsys.readouterr().err
+    assert "QUEUES='a' and QUEUE='b' are both set and differ; unset one" in err
+
+
+def test_work_names_worker_backend_when_the_adapter_has_none(
+    capsys: pytest.CaptureFixture[str], root_logging: None
+) -> None:
+    from jobframe import queue_adapters
+    from jobframe.queue_adapters.inline import InlineAdapter
+
+    class PluginAdapter(InlineAdapter):
+        name = "plugin"
+
+    with queue_adapters.override(PluginAdapter()):
+        assert main(["work"]) == 1
+    err = capsys.readouterr().err
+    assert "the 'plugin' adapter's worker_backend() returned None" in err
+    assert "implement worker_backend()" in err
+    assert "inside the enqueuing process" not in err
+
+
+def test_every_work_option_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from jobframe.worker.command import add_arguments
+
+    work = argparse.ArgumentParser(prog="jobframe work")
+    add_arguments(work)
+    assert [action.dest for action in work._actions if not action.help] == []
+    assert main(["work", "--help"]) == 0
+    assert "one JSON object per line" in capsys.readouterr().out
+
+
+def test_jobs_show_needs_an_id(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["jobs", "show"]) == 2
+    assert "name the job: `jobframe jobs show ID`" in capsys.readouterr().err

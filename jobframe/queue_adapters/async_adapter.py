@@ -46,6 +46,7 @@ class Entry:
     state: str  # ready | scheduled | running | dead
     error: dict[str, Any] | None = None
     raw: bytes | None = None  # set by enqueue_raw: decoded (bounded) when the job runs
+    failed_at: float | None = None  # epoch seconds, once dead
 
 
 class AsyncAdapter(QueueAdapter):
@@ -232,7 +233,7 @@ class AsyncAdapter(QueueAdapter):
             for period in (day, minute):
                 self.counters[(kind, period)] = self.counters.get((kind, period), 0) + 1
         if error is not None:
-            entry.state, entry.error = "dead", error
+            entry.state, entry.error, entry.failed_at = "dead", error, time.time()
             self.dead[entry.id] = entry
             while len(self.dead) > self.keep_failed:
                 self.dead.popitem(last=False)

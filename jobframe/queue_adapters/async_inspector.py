@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 _STARTED = time.time()
 
 
+def _seconds(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
 def _arguments_text(entry: Entry) -> str:
     return json.dumps([entry.payload.get("arguments"), entry.payload.get("kwargs")])
 
@@ -68,6 +72,7 @@ class AsyncInspector:
             executions=data.executions,
             error=payload_summary.error(entry.error),
             raw=entry.raw,
+            failed_at=_seconds(entry.failed_at),
             worker=f"{socket.gethostname()}:{os.getpid()}" if entry.state == "running" else None,
         )
 
@@ -118,7 +123,7 @@ class AsyncInspector:
 
     def _requeue(self, entries: list[Entry], now: float) -> None:
         for entry in entries:
-            entry.run_at, entry.error = now, None
+            entry.run_at, entry.error, entry.failed_at = now, None, None
             self.adapter.entries[entry.id] = entry
             self.adapter._place(entry, now)
         self.adapter._start_threads()

@@ -2,8 +2,10 @@
 
 Two methods are required, as in Active Job: `enqueue` and `enqueue_at`. `enqueue_all` has a default
 that loops; backends that can do better (one pipeline, one multi-row insert) override it. The
-``supports_*`` flags let the job layer reject a request the backend cannot honour at enqueue time,
-with a clear error, instead of silently ignoring it.
+optional parts have defaults that say "not here": `worker_backend` and `inspector` return None,
+`check` (for ``jobframe doctor``) finds nothing. The ``supports_*`` flags let the job layer
+reject a request the backend cannot honour at enqueue time, with a clear error, instead of
+silently ignoring it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    from jobframe.doctor import Problem
+    from jobframe.inspection import Inspector
     from jobframe.job.base import Job
+    from jobframe.worker.backend import WorkerBackend
 
 
 class QueueAdapter(abc.ABC):
@@ -76,6 +81,27 @@ class QueueAdapter(abc.ABC):
             f"the {self.name or type(self).__name__!r} adapter keeps no store that raw payloads "
             "could be written to; use a backend that has one (async, test, redis, sql)."
         )
+
+    def worker_backend(self) -> WorkerBackend | None:
+        """The storage side `jobframe work` runs against, or None when this adapter keeps no
+        queue that another process could work (inline, async, test: their jobs run where they
+        are enqueued)."""
+        return None
+
+    def inspector(self) -> Inspector | None:
+        """What the CLI's ``queues|jobs|retry|discard`` and the dashboard read through, or None
+        when the adapter keeps nothing to inspect."""
+        return None
+
+    def check(self) -> list[Problem]:
+        """What is wrong with the backend this adapter writes to, for ``jobframe doctor`` and the
+        WARNING ``jobframe work`` logs at start: settings that lose jobs, missing tables, an
+        unreachable server. Each `jobframe.doctor.Problem` names the fix.
+
+        Never raises for a backend fault (report it as a problem) and never puts a password
+        in a problem. In-process adapters have nothing to check: the default finds nothing.
+        """
+        return []
 
     def shutdown(self, timeout: float | None = None) -> None:  # noqa: B027 - optional hook
         """Release resources (threads, connections). Called at interpreter exit and by tests."""

@@ -7,6 +7,7 @@ import importlib
 import logging
 import os
 import sys
+from collections.abc import Mapping
 
 from jobframe import config, queue_adapters
 from jobframe.errors import ConfigurationError
@@ -40,6 +41,22 @@ def parse_queues(text: str) -> tuple[list[str], dict[str, int] | None]:
     return names, (weights or None)
 
 
+def default_queues(environ: Mapping[str, str]) -> str:
+    """``QUEUES``, else ``QUEUE`` (Resque's Procfile habit: ``QUEUE=mailers jobframe work``),
+    else every queue.
+
+    Raises:
+        ConfigurationError: both are set and differ (which one was meant cannot be known).
+    """
+    plural, single = environ.get("QUEUES"), environ.get("QUEUE")
+    if plural is not None and single is not None and plural != single:
+        raise ConfigurationError(
+            f"QUEUES={plural!r} and QUEUE={single!r} are both set and differ; unset one "
+            "(they mean the same thing), or pass --queues."
+        )
+    return plural if plural is not None else single if single is not None else "*"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Configure ``jobframe work``."""
     parser.add_argument(
@@ -51,8 +68,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--queues",
         "-q",
-        default=os.environ.get("QUEUES", "*"),
-        help="'a,b' strict order, 'a:3,b:1' weighted, '*' all (env QUEUES; default *)",
+        default=None,
+        help="'a,b' strict order, 'a:3,b:1' weighted, '*' all (env QUEUES or QUEUE; default *)",
     )
     parser.add_argument(
         "--concurrency", "-c", type=int, default=5, help="jobs at once per process (5)"
@@ -96,12 +113,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="INFO",
         help="DEBUG, INFO, WARNING or ERROR (INFO)",
     )
-    parser.add_argument("--log-format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text: readable lines; json: one JSON object per line for log collectors (text)",
+    )
     parser.set_defaults(func=run)
 
 
 def _options(args: argparse.Namespace) -> WorkerOptions:
-    names, weights = parse_queues(args.queues)
+    names, weights = parse_queues(
+        args.queues if args.queues is not None else default_queues(os.environ)
+    )
     if args.concurrency < 1 or args.processes < 1:
         raise ConfigurationError("--concurrency and --processes must be at least 1")
     if args.heartbeat_timeout <= args.heartbeat_interval:
@@ -148,14 +172,18 @@ def run(args: argparse.Namespace) -> int:
         return supervise(args.processes, sys.argv[1:])
     import_jobs(args.imports)
     adapter = queue_adapters.get()
-    make_backend = getattr(adapter, "worker_backend", None)
-    if make_backend is None:
+    backend = adapter.worker_backend()
+    if backend is None:
         raise ConfigurationError(
-            f"the {adapter.name!r} adapter runs jobs inside the enqueuing process; `jobframe work` "
-            "needs a durable adapter (redis, sql): set `adapter` in [tool.jobframe] or "
-            "JOBFRAME_ADAPTER."
+            f"the {adapter.name!r} adapter's worker_backend() returned None: it keeps no queue "
+            "for `jobframe work` to run. Configure an adapter that has workers (redis, sql, or a "
+            "plugin's; `jobframe plugins` lists them) with `adapter` in [tool.jobframe] or "
+            "JOBFRAME_ADAPTER, or, for your own adapter, implement worker_backend()."
         )
-    code = Worker(make_backend(), options).run()
+    from jobframe.doctor import warn_at_start
+
+    warn_at_start(adapter)
+    code = Worker(backend, options).run()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

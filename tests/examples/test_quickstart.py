@@ -41,3 +41,21 @@ def test_the_quickstart_runs_a_real_worker_on_sqlite() -> None:
     assert "Runs (retries included): 7, failed jobs: 0" in out
     assert out.index("Running `jobframe work") < out.index("sent welcome email")
     assert "GatewayTimeout" in result.stderr, "the worker logged the retried failures"
+
+
+def test_the_readme_runs_what_scripts_example_runs() -> None:
+    """The quickstart's README gives the commands `scripts/example` runs (and this file tests)."""
+    readme = (ROOT / "examples/quickstart/README.md").read_text()
+    block = readme.split("```sh\n", 1)[1].split("```", 1)[0]  # the first sh block: "Run it"
+    commands = block.strip().splitlines()
+    folder, args = _python_step()
+    assert commands[-2] == f"cd {folder.relative_to(ROOT)}"
+    assert commands[-1] == f"../../.venv/bin/python {' '.join(args)}"
+    assert "adapters/jobframe-sql" in commands[1]
+
+
+def test_every_example_has_a_readme() -> None:
+    # README.md says each example runs from its README.
+    folders = [p for p in (ROOT / "examples").iterdir() if p.is_dir() and p.name[0] not in "._"]
+    assert folders
+    assert [p.name for p in folders if not (p / "README.md").is_file()] == []

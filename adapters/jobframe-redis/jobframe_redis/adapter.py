@@ -15,6 +15,7 @@ from jobframe.queue_adapters.payload import check_raw
 from jobframe_redis.connection import Store, dump
 
 if TYPE_CHECKING:
+    from jobframe.doctor import Problem
     from jobframe.job.base import Job
     from jobframe_redis.inspector import RedisInspector
     from jobframe_redis.worker_backend import RedisWorkerBackend
@@ -110,6 +111,13 @@ class RedisAdapter(QueueAdapter):
         from jobframe_redis.inspector import RedisInspector
 
         return RedisInspector(self.store)
+
+    def check(self) -> list[Problem]:
+        """Whether the server keeps jobs across a restart (AOF or RDB save points) and never
+        evicts them (``maxmemory-policy noeviction``); see `jobframe_redis.doctor`."""
+        from jobframe_redis.doctor import check
+
+        return check(self.store.client)
 
     def shutdown(self, timeout: float | None = None) -> None:
         self.store.close()

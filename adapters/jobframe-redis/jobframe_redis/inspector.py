@@ -23,6 +23,11 @@ def _error(raw: bytes) -> dict[str, Any] | None:
         return None
 
 
+def _died(score: float) -> datetime:
+    """The dead set's score: when the job failed, in epoch milliseconds."""
+    return datetime.fromtimestamp(score / 1000, UTC)
+
+
 class RedisInspector:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -33,8 +38,9 @@ class RedisInspector:
         return sorted(name.decode() for name in self.client.smembers(self.keys.queues))
 
     def queues(self) -> list[QueueInfo]:
-        names = self._names()
         paused = {p.decode() for p in self.client.smembers(self.keys.paused)}
+        # A queue paused before its first job is listed too, as on SQL: the pause shows.
+        names = sorted({*self._names(), *paused})
         with self.client.pipeline(transaction=False) as pipe:
             for name in names:
                 pipe.zcard(self.keys.queue(name))
@@ -97,12 +103,13 @@ class RedisInspector:
             rows = [r for r in rows if queue is None or r[1] == queue]
             return [(r[0], r[1], {}) for r in (rows[offset : stop + 1] if queue else rows[offset:])]
         if state == "dead":
-            ids = [i.decode() for i in self.client.zrevrange(k.dead, 0, -1 if queue else stop)]
+            scored = self.client.zrevrange(k.dead, 0, -1 if queue else stop, withscores=True)
+            ids = [i.decode() for i, _ in scored]
             infos = self.client.hmget(k.dead_info, ids) if ids else []
             rows = []
-            for id, info in zip(ids, infos, strict=True):
+            for id, (_, died), info in zip(ids, scored, infos, strict=True):
                 q, _, rest = (info or b"||").decode().split("|", 2)
-                rows.append((id, q, {"error": _error(rest.encode())}))
+                rows.append((id, q, {"error": _error(rest.encode()), "failed_at": _died(died)}))
             rows = [r for r in rows if queue is None or r[1] == queue]
             return rows[offset : stop + 1] if queue else rows[offset:]
         rows = []
@@ -166,10 +173,12 @@ class RedisInspector:
         raw = self.client.hget(k.jobs, id)
         if raw is None:
             return None
-        if self.client.zscore(k.dead, id) is not None:
+        died = self.client.zscore(k.dead, id)
+        if died is not None:
             info = (self.client.hget(k.dead_info, id) or b"||").decode()
             queue, _, rest = info.split("|", 2)
-            return self._info(id, "dead", queue, raw, error=_error(rest.encode()))
+            error = _error(rest.encode())
+            return self._info(id, "dead", queue, raw, error=error, failed_at=_died(died))
         held = self.client.hget(k.inflight, id)
         if held is not None:
             parts = held.decode().split("|")

@@ -19,6 +19,7 @@ from jobframe_sql.local_wake import poke
 from jobframe_sql.schema import jobs
 
 if TYPE_CHECKING:
+    from jobframe.doctor import Problem
     from jobframe.job.base import Job
     from jobframe_sql.inspector import SQLInspector
     from jobframe_sql.worker_backend import SQLWorkerBackend
@@ -326,6 +327,13 @@ class SQLAdapter(QueueAdapter):
         from jobframe_sql.inspector import SQLInspector
 
         return SQLInspector(self)
+
+    def check(self) -> list[Problem]:
+        """Whether the database answers, holds the tables at the current schema version, and,
+        for SQLite, is a writable file in WAL mode; see `jobframe_sql.doctor`."""
+        from jobframe_sql.doctor import check
+
+        return check(self.engine, self.url)
 
     def shutdown(self, timeout: float | None = None) -> None:
         self.engine.dispose()

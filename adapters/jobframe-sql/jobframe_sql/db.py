@@ -85,7 +85,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"jobframe tables ready at schema version {init(engine)}")
         else:
             before, after = upgrade(engine)
-            print(f"jobframe tables upgraded from version {before} to {after}")
+            if before == after:
+                print(f"jobframe tables already at schema version {after}: nothing to upgrade")
+            else:
+                print(f"jobframe tables upgraded from version {before} to {after}")
     finally:
         engine.dispose()
     return 0

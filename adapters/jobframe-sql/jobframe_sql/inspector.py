@@ -128,6 +128,7 @@ class SQLInspector:
             error=_error(row.error),
             raw=row.payload,
             worker=row.claimed_by,
+            failed_at=_ms(row.finished_at) if row.state == "failed" else None,
         )
 
     def count(

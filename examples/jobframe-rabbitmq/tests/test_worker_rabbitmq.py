@@ -56,10 +56,12 @@ def test_scheduled_jobs_run_no_earlier_than_asked(
     now = RecordJob.perform_later(journal, "now")
     ended = wait_until(lambda: len(events(journal, "end")) == 3 and events(journal, "end"), 20, "3")
     ran = {e["tag"]: e["ran_at"] for e in ended}
-    assert list(ran) == ["now", "wait", "wait_until"]
+    # The contract is "no earlier than asked", not an order: under load the worker may start after
+    # the 0.7 s delay is over, and then "wait" rightly runs before "now".
+    assert set(ran) == {"now", "wait", "wait_until"}
     assert ran["wait_until"] >= at.timestamp()
     assert soon.scheduled_at is not None and ran["wait"] >= soon.scheduled_at.timestamp()
-    assert ran["wait_until"] < at.timestamp() + 3, "the delay ladder took far too long"
+    assert ran["wait_until"] < at.timestamp() + 10, "the delay ladder took far too long"
     assert now.provider_job_id and late.provider_job_id
 
 
