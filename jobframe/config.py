@@ -53,6 +53,13 @@ class Settings:
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 _DERIVED = {"environment", "source"}
 
+
+def _queue_name_part(value: object) -> bool:
+    from jobframe.job.queue_name import is_queue_name  # that module reads these settings
+
+    return is_queue_name(value)
+
+
 _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "adapter": (lambda v: isinstance(v, str) and bool(v), "a non-empty string, e.g. 'async'"),
     "adapter_options": (lambda v: isinstance(v, Mapping), "a table/dict of adapter options"),
@@ -60,9 +67,18 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda v: isinstance(v, list | tuple) and all(isinstance(i, str) for i in v),
         "a list of module names",
     ),
-    "queue_name_prefix": (lambda v: v is None or isinstance(v, str), "a string"),
-    "queue_name_delimiter": (lambda v: isinstance(v, str), "a string"),
-    "default_queue": (lambda v: isinstance(v, str) and bool(v), "a non-empty string"),
+    "queue_name_prefix": (
+        lambda v: v is None or v == "" or _queue_name_part(v),
+        "a queue name (1-128 ASCII letters, digits and _ - . :)",
+    ),
+    "queue_name_delimiter": (
+        lambda v: v == "" or _queue_name_part(v),
+        "empty or made of the characters a queue name may hold (letters, digits, _ - . :)",
+    ),
+    "default_queue": (
+        lambda v: _queue_name_part(v),
+        "a queue name (1-128 ASCII letters, digits and _ - . :), e.g. 'default'",
+    ),
     "global_id_app": (
         lambda v: isinstance(v, str) and bool(v) and "/" not in v,
         "a non-empty string without '/'",
