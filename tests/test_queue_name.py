@@ -164,7 +164,7 @@ def test_retry_on_queue_follows_the_rule() -> None:
 
 def test_a_prefixed_name_longer_than_the_rule_allows_is_refused(jobs: JobsHelper) -> None:
     jobframe.configure(queue_name_prefix="p" * 100)
-    with pytest.raises(jobframe.InvalidOptionError, match="queue_name_prefix.*shorter"):
+    with pytest.raises(jobframe.InvalidOptionError, match=r"queue_name_prefix.*shorter"):
         MailerJob.set(queue="q" * 30).perform_later()
     jobs.assert_no_enqueued_jobs()
 
