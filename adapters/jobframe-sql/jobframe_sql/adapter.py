@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from jobframe.errors import ConfigurationError, EnqueueError
 from jobframe.queue_adapters.base import QueueAdapter
 from jobframe.queue_adapters.ids import new_id
+from jobframe.redact import mask_secrets, mask_url
 from jobframe_sql.engine import create_engine, local_wake_key, now_ms, retrying
 from jobframe_sql.local_wake import poke
 from jobframe_sql.schema import jobs
@@ -136,7 +137,7 @@ class SQLAdapter(QueueAdapter):
         self.poll_interval = float(poll_interval)
         self.finished_retention = float(finished_retention)
         self.prune_every = float(prune_every)
-        self.url = self.engine.url.render_as_string(hide_password=True)
+        self.url = mask_url(self.engine.url.render_as_string(hide_password=True))
         self.notify = notify and self.engine.dialect.name == "postgresql"
         # SQLite keeps its own transaction handling (engine.py): no autocommit shortcut there.
         self._autocommit = (
@@ -189,8 +190,10 @@ class SQLAdapter(QueueAdapter):
                 if any(r["state"] == "ready" for r in rows):
                     self.wake_local()  # committed: idle workers on this machine look now
         except (sa.exc.SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error) as exc:
+            secret = self.engine.url.render_as_string(hide_password=False)
             raise EnqueueError(
-                f"the database at {self.url} did not take the job(s): {exc}"
+                f"the database at {self.url} did not take the job(s): "
+                f"{mask_secrets(str(exc), secret)}"
             ) from exc
 
     def wake_local(self) -> None:
@@ -271,7 +274,8 @@ class SQLAdapter(QueueAdapter):
             self.engine.url.database,
         ):
             raise ConfigurationError(
-                f"enqueue_in() got a connection to {theirs.render_as_string(hide_password=True)}, "
+                f"enqueue_in() got a connection to "
+                f"{mask_url(theirs.render_as_string(hide_password=True))}, "
                 f"but the sql adapter writes to {self.url}; a transaction cannot span both."
             )
 

@@ -1,0 +1,101 @@
+"""No password or token from a backend URL ever shows in an error, a log line or CLI output.
+
+Each backend is pointed at 127.0.0.1:1 (nothing listens there) with credentials in its URL, as
+``JOBFRAME_URL`` would give them; the enqueue fails, and its error, the log and ``jobframe
+queues`` are searched for the secret.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+import jobframe
+from jobframe import config, queue_adapters
+from jobframe.cli import main
+from jobframe.redact import mask_secrets, mask_url
+
+SECRET = "hunter2-Secret"
+
+
+class PingJob(jobframe.Job):
+    def perform(self) -> None:
+        pass
+
+
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    while exc is not None:
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+@pytest.mark.parametrize(
+    ("adapter", "url"),
+    [
+        ("redis", f"redis://:{SECRET}@127.0.0.1:1/9"),
+        ("redis", f"redis://default:{SECRET}@127.0.0.1:1/9"),
+        ("redis", f"redis://127.0.0.1:1/9?password={SECRET}"),
+        ("sql", f"postgresql+psycopg://app:{SECRET}@127.0.0.1:1/app"),
+        ("sql", f"postgresql+psycopg://app@127.0.0.1:1/app?password={SECRET}"),
+        ("rabbitmq", f"amqp://user:{SECRET}@127.0.0.1:1/"),
+    ],
+)
+def test_a_failed_enqueue_shows_the_url_masked_everywhere(
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    adapter: str,
+    url: str,
+) -> None:
+    monkeypatch.setenv("JOBFRAME_ADAPTER", adapter)
+    monkeypatch.setenv("JOBFRAME_URL", url)
+    config.reset()
+    caplog.set_level(logging.DEBUG)
+    try:
+        with pytest.raises(jobframe.EnqueueError) as info:
+            PingJob.perform_later()
+        shown = [text for exc in _chain(info.value) for text in (str(exc), repr(exc))]
+        assert "127.0.0.1" in shown[0] and "***" in shown[0]
+        main(["queues"])
+    finally:
+        queue_adapters.reset()
+    out, err = capsys.readouterr()
+    assert err.startswith("jobframe: error:")
+    logged = [record.getMessage() for record in caplog.records]
+    assert any("Failed enqueuing" in line for line in logged)
+    for text in [*shown, *logged, out, err]:
+        assert SECRET not in text
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("redis://:pw@h:6379/0", "redis://:***@h:6379/0"),
+        ("redis://user:p%40ss:w@h/0", "redis://user:***@h/0"),
+        ("redis://user@h/0", "redis://user@h/0"),
+        ("redis://h:6379/0", "redis://h:6379/0"),
+        ("amqp://u:pw@h/vhost?heartbeat=5", "amqp://u:***@h/vhost?heartbeat=5"),
+        ("redis://h/0?password=pw&db=1", "redis://h/0?password=***&db=1"),
+        ("pg://h/db?sslpassword=pw;api_key=k", "pg://h/db?sslpassword=***;api_key=***"),
+        ("redis+cluster://:pw@a:1,b:2/0", "redis+cluster://:***@a:1,b:2/0"),
+        ("u:pw@h/db", "u:***@h/db"),
+        ("host=h password=pw user=u", "host=h password=*** user=u"),
+        ("not a url", "not a url"),
+        ("", ""),
+    ],
+)
+def test_mask_url(url: str, masked: str) -> None:
+    assert mask_url(url) == masked
+
+
+def test_mask_secrets_masks_every_url_and_the_known_password() -> None:
+    url = f"redis://:{SECRET}@h:1/0"
+    text = f"cannot reach {url} (auth {SECRET}), nor amqp://a:b@c/ nor p%2Fw"
+    masked = mask_secrets(text, url)
+    assert SECRET not in masked and "a:b@" not in masked
+    assert masked == "cannot reach redis://:***@h:1/0 (auth ***), nor amqp://a:***@c/ nor p%2Fw"
+    assert mask_secrets("Error 111 connecting to 127.0.0.1:1.", "redis://:1@h/0") == (
+        "Error 111 connecting to 127.0.0.1:1."
+    )
