@@ -40,6 +40,7 @@ class Settings:
     secret_key: str | None = None
     locators: tuple[Any, ...] = ()
     log_arguments: bool = True
+    log_arguments_limit: int = 1024
     filter_arguments: tuple[str, ...] = ()
     enqueue_after_commit: bool = False
     shutdown_timeout: float = 25.0
@@ -86,6 +87,10 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "secret_key": (lambda v: v is None or isinstance(v, str | bytes), "a string"),
     "locators": (lambda v: isinstance(v, list | tuple), "a list of locators"),
     "log_arguments": (lambda v: isinstance(v, bool), "true or false"),
+    "log_arguments_limit": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "a number of characters >= 0 (arguments longer than that are cut in log lines)",
+    ),
     "filter_arguments": (
         lambda v: isinstance(v, list | tuple) and all(isinstance(i, str) for i in v),
         "a list of keyword-argument names",

@@ -6,6 +6,7 @@ import inspect
 from typing import Any, ClassVar
 
 from jobframe import config
+from jobframe.log_values import loggable_repr, truncate
 
 FILTERED = "[FILTERED]"
 
@@ -19,7 +20,8 @@ class Logging:
         """The arguments as they may appear in a log line ('' when they must not).
 
         An argument named in the ``filter_arguments`` setting shows as ``[FILTERED]``, whether it
-        was passed by keyword or by position.
+        was passed by keyword or by position. Models show as their ``gid://`` URI, and the text
+        is cut at the ``log_arguments_limit`` setting (saying how much was cut).
         """
         settings = config.settings()
         if not (settings.log_arguments and type(self).log_arguments):
@@ -28,11 +30,17 @@ class Logging:
         kwargs: dict[str, Any] = getattr(self, "kwargs", {})
         hidden = set(settings.filter_arguments)
         names = self._positional_names(len(args)) if hidden else [""] * len(args)
-        parts = [
-            FILTERED if name in hidden else repr(a) for a, name in zip(args, names, strict=True)
-        ]
-        parts += [f"{k}={FILTERED if k in hidden else repr(v)}" for k, v in kwargs.items()]
-        return ", ".join(parts)
+        try:
+            parts = [
+                FILTERED if name in hidden else loggable_repr(a)
+                for a, name in zip(args, names, strict=True)
+            ]
+            parts += [
+                f"{k}={FILTERED if k in hidden else loggable_repr(v)}" for k, v in kwargs.items()
+            ]
+        except RecursionError:
+            return "[nested too deeply to show]"
+        return truncate(", ".join(parts), settings.log_arguments_limit)
 
     def _positional_names(self, count: int) -> list[str]:
         """The ``perform`` parameter each of the first ``count`` positional arguments binds to."""
