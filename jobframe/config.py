@@ -49,10 +49,19 @@ class Settings:
     dashboard_password: str | None = None
     environment: str = DEFAULT_ENVIRONMENT
     source: str | None = None  # the file the settings were read from, for error messages
+    #: where each key that is not a default came from ("adapter_options.url" for JOBFRAME_URL)
+    origins: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def origin(self, key: str) -> str:
+        """Where the value of `key` came from, for error messages: a file and its table, an
+        environment variable, ``jobframe.configure()``, or the defaults."""
+        return self.origins.get(key) or self.origins.get(key.split(".")[0]) or "the defaults"
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
-_DERIVED = {"environment", "source"}
+_DERIVED = {"environment", "source", "origins"}
+#: Environments that may have no table in the file: they then use the base settings.
+FALLBACK_ENVIRONMENTS = frozenset({"development", "test"})
 
 
 def _queue_name_part(value: object) -> bool:
@@ -194,10 +203,17 @@ def _interpolate(value: Any, env: Mapping[str, str], where: str) -> Any:
 
 
 def load(start: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read the settings from the config file and the environment (ignores `configure`)."""
+    """Read the settings from the config file and the environment (ignores `configure`).
+
+    Raises:
+        ConfigurationError: a bad value, naming the key and where it came from; or
+            ``JOBFRAME_ENV`` names an environment the file has no table for (but ``development``
+            and ``test``, which may use the base settings).
+    """
     env = os.environ if environ is None else environ
     environment = env.get("JOBFRAME_ENV") or DEFAULT_ENVIRONMENT
     values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
     source: str | None = None
     found = find_config_file(start)
     if found is not None:
@@ -208,16 +224,24 @@ def load(start: Path | None = None, environ: Mapping[str, str] | None = None) ->
         if not isinstance(environments, dict):
             raise ConfigurationError(f"'environments' in {path} must be a table of tables.")
         values.update(_validate(table, str(path)))
-        overlay = environments.get(environment, {})
-        if not isinstance(overlay, dict):
-            raise ConfigurationError(f"'environments.{environment}' in {path} must be a table.")
-        values.update(_validate(overlay, f"{path} [environments.{environment}]"))
+        origins.update(dict.fromkeys(values, str(path)))
+        overlay = _overlay(path, environments, environment)
+        where = f"{path} [{_table(path, environment)}]"
+        values.update(_validate(overlay, where))
+        origins.update(dict.fromkeys(overlay, where))
         if "adapter_options" in values:
             values["adapter_options"] = _interpolate(
                 values["adapter_options"], env, f"adapter_options in {path}"
             )
     if env.get("JOBFRAME_ADAPTER"):
-        values.update(_validate({"adapter": env["JOBFRAME_ADAPTER"]}, "$JOBFRAME_ADAPTER"))
+        chosen = _validate({"adapter": env["JOBFRAME_ADAPTER"]}, "$JOBFRAME_ADAPTER")["adapter"]
+        if chosen != values.get("adapter", Settings.adapter):
+            # The file's options were written for its own adapter (a Redis URL is no database
+            # URL): the overriding adapter starts from its defaults, plus JOBFRAME_URL.
+            values.pop("adapter_options", None)
+            origins.pop("adapter_options", None)
+        values["adapter"] = chosen
+        origins["adapter"] = "$JOBFRAME_ADAPTER"
     for var, key in (
         ("JOBFRAME_DASHBOARD_TOKEN", "dashboard_token"),
         ("JOBFRAME_DASHBOARD_USERNAME", "dashboard_username"),
@@ -225,11 +249,35 @@ def load(start: Path | None = None, environ: Mapping[str, str] | None = None) ->
     ):
         if env.get(var):
             values.update(_validate({key: env[var]}, f"${var}"))
+            origins[key] = f"${var}"
     if env.get("JOBFRAME_URL"):
         options = dict(values.get("adapter_options", {}))
         options["url"] = env["JOBFRAME_URL"]
         values["adapter_options"] = options
-    return Settings(**values, environment=environment, source=source)
+        origins["adapter_options.url"] = "$JOBFRAME_URL"
+    return Settings(**values, environment=environment, source=source, origins=origins)
+
+
+def _table(path: Path, environment: str) -> str:
+    """How the file names an environment's table."""
+    stem = "environments" if path.name == "jobframe.toml" else "tool.jobframe.environments"
+    return f"{stem}.{environment}"
+
+
+def _overlay(path: Path, environments: dict[str, Any], environment: str) -> dict[str, Any]:
+    overlay = environments.get(environment)
+    if overlay is None:
+        if environment in FALLBACK_ENVIRONMENTS:
+            return {}
+        named = ", ".join(repr(name) for name in sorted(environments)) or "none"
+        raise ConfigurationError(
+            f"JOBFRAME_ENV is {environment!r}, but {path} has no [{_table(path, environment)}] "
+            f"table (its environments: {named}). Fix JOBFRAME_ENV, or add that table to {path} "
+            "(an empty table uses the base settings)."
+        )
+    if not isinstance(overlay, dict):
+        raise ConfigurationError(f"'environments.{environment}' in {path} must be a table.")
+    return overlay
 
 
 def settings() -> Settings:
@@ -240,7 +288,18 @@ def settings() -> Settings:
         with _lock:
             if _loaded is None:
                 base = load()
-                _loaded = dataclasses.replace(base, **_overrides) if _overrides else base
+                _loaded = (
+                    dataclasses.replace(
+                        base,
+                        **_overrides,
+                        origins={
+                            **base.origins,
+                            **dict.fromkeys(_overrides, "jobframe.configure()"),
+                        },
+                    )
+                    if _overrides
+                    else base
+                )
             current = _loaded
     return current
 

@@ -96,6 +96,18 @@ def enqueue_in(session_or_connection: Any) -> Iterator[sa.Connection]:
         _current.reset(token)
 
 
+def _bad_url(url: object, exc: Exception) -> str:
+    """Why `url` cannot make an engine, its password masked (SQLAlchemy's own message for a
+    URL it cannot parse may quote the whole URL)."""
+    text = url if isinstance(url, str) else repr(url)
+    return (
+        f"the sql adapter cannot use the url {mask_url(text)!r}: {type(exc).__name__}: "
+        f"{mask_secrets(str(exc), text)}. Give a SQLAlchemy database URL, e.g. "
+        "sqlite:///jobframe.sqlite3 or postgresql+psycopg://user@host:5432/app, and "
+        "install the driver it names."
+    )
+
+
 class SQLAdapter(QueueAdapter):
     """Options: ``url`` (SQLAlchemy URL; default ``sqlite:///jobframe.sqlite3``) or ``engine``,
     ``notify`` (wake idle workers on enqueue: PostgreSQL NOTIFY; elsewhere datagram sockets that
@@ -121,7 +133,10 @@ class SQLAdapter(QueueAdapter):
         **engine_options: Any,
     ) -> None:
         super().__init__(url=url, **engine_options)
-        self.engine = engine or create_engine(url, **engine_options)
+        try:
+            self.engine = engine or create_engine(url, **engine_options)
+        except (sa.exc.ArgumentError, ImportError, TypeError, ValueError, AttributeError) as exc:
+            raise ConfigurationError(_bad_url(url, exc)) from None
         if poll_interval is None:
             woken_anywhere = self.engine.dialect.name in ("postgresql", "sqlite")
             poll_interval = 1.0 if woken_anywhere else 0.1
