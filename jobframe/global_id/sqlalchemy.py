@@ -34,7 +34,8 @@ def _fits(pk: int, cls: Any, session: Any) -> bool:
             if klass.__name__ in _INT_BITS:
                 bits = _INT_BITS[klass.__name__]
                 break
-    return -(2**bits) <= pk < 2**bits
+    limit = 1 << bits
+    return -limit <= pk < limit
 
 
 def _short(value: object) -> str:
