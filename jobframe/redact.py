@@ -28,7 +28,7 @@ def _userinfo_end(url: str) -> tuple[int, int]:
     start = url.find("://")
     start = 0 if start < 0 else start + 3
     stop = len(url)
-    for sep in "/?#":
+    for sep in "?#":  # not "/": a password with an unescaped "/" must be masked too
         at = url.find(sep, start)
         if at >= 0:
             stop = min(stop, at)

@@ -81,6 +81,8 @@ def test_a_failed_enqueue_shows_the_url_masked_everywhere(
         ("pg://h/db?sslpassword=pw;api_key=k", "pg://h/db?sslpassword=***;api_key=***"),
         ("redis+cluster://:pw@a:1,b:2/0", "redis+cluster://:***@a:1,b:2/0"),
         ("u:pw@h/db", "u:***@h/db"),
+        ("redis://:p/ss@h:1/0", "redis://:***@h:1/0"),
+        ("postgresql://h/db", "postgresql://h/db"),
         ("host=h password=pw user=u", "host=h password=*** user=u"),
         ("not a url", "not a url"),
         ("", ""),
