@@ -8,7 +8,12 @@ queues`` are searched for the secret.
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +21,7 @@ import jobframe
 from jobframe import config, queue_adapters
 from jobframe.cli import main
 from jobframe.redact import mask_secrets, mask_url
+from jobframe.testing.workers import wait_until
 
 SECRET = "hunter2-Secret"
 
@@ -101,3 +107,33 @@ def test_mask_secrets_masks_every_url_and_the_known_password() -> None:
     assert mask_secrets("Error 111 connecting to 127.0.0.1:1.", "redis://:1@h/0") == (
         "Error 111 connecting to 127.0.0.1:1."
     )
+
+
+@pytest.mark.parametrize(
+    ("adapter", "url"),
+    [
+        ("redis", f"redis://:{SECRET}@127.0.0.1:1/9"),
+        ("sql", f"postgresql+psycopg://app:{SECRET}@127.0.0.1:1/app"),
+        ("rabbitmq", f"amqp://user:{SECRET}@127.0.0.1:1/"),
+    ],
+)
+def test_the_worker_never_prints_the_password(tmp_path: Path, adapter: str, url: str) -> None:
+    env = {**os.environ, "JOBFRAME_ADAPTER": adapter, "JOBFRAME_URL": url}
+    env.pop("JOBFRAME_ENV", None)
+    out = tmp_path / "worker.log"
+    with out.open("wb") as sink:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "jobframe", "work", "--log-level", "DEBUG"],
+            cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            wait_until(lambda: b"127.0.0.1" in out.read_bytes(), 30, "the worker to report")
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+    text = out.read_text(errors="replace")
+    assert SECRET not in text
