@@ -364,7 +364,7 @@ _READERS: dict[str, Callable[[Any, str], Any]] = {
     "set": lambda value, path: _read_set(set, value, path),
     "frozenset": lambda value, path: _read_set(frozenset, value, path),
     "dict": _read_dict,
-    "int": lambda value, path: _read_int(value, path),
+    "int": _read_int,
     "job": lambda value, path: _resolve(registry.lookup, value, path),
     "gid": lambda value, path: _resolve(global_id.locate, value, path),
 }
