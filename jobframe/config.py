@@ -280,6 +280,16 @@ def _overlay(path: Path, environments: dict[str, Any], environment: str) -> dict
     return overlay
 
 
+def _with_overrides(base: Settings) -> Settings:
+    """`base` with the `configure` overrides, each noted as coming from ``jobframe.configure()``
+    (replacing what the file or environment said of the key and its parts)."""
+    origins = {
+        key: origin for key, origin in base.origins.items() if key.split(".")[0] not in _overrides
+    }
+    origins.update(dict.fromkeys(_overrides, "jobframe.configure()"))
+    return dataclasses.replace(base, **_overrides, origins=origins)
+
+
 def settings() -> Settings:
     """The effective settings: file and environment, then `configure` overrides."""
     global _loaded
@@ -288,18 +298,7 @@ def settings() -> Settings:
         with _lock:
             if _loaded is None:
                 base = load()
-                _loaded = (
-                    dataclasses.replace(
-                        base,
-                        **_overrides,
-                        origins={
-                            **base.origins,
-                            **dict.fromkeys(_overrides, "jobframe.configure()"),
-                        },
-                    )
-                    if _overrides
-                    else base
-                )
+                _loaded = _with_overrides(base) if _overrides else base
             current = _loaded
     return current
 

@@ -151,6 +151,11 @@ def test_settings_know_where_each_value_came_from(
     monkeypatch.setenv("JOBFRAME_ENV", "production")
     config.reset()
     assert config.configure(adapter="inline").origin("adapter") == "jobframe.configure()"
+    monkeypatch.setenv("JOBFRAME_URL", "redis://h/1")
+    config.reset()
+    assert config.settings().origin("adapter_options.url") == "$JOBFRAME_URL"
+    configured = config.configure(adapter_options={"url": "redis://h/2"})
+    assert configured.origin("adapter_options.url") == "jobframe.configure()"
 
 
 def test_jobframe_adapter_and_url_override_the_file(project: Path) -> None:
