@@ -14,8 +14,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import jobframe
 from jobframe import config, queue_adapters
@@ -137,3 +140,19 @@ def test_the_worker_never_prints_the_password(tmp_path: Path, adapter: str, url:
                 worker.wait()
     text = out.read_text(errors="replace")
     assert SECRET not in text
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    password=st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=6),
+    scheme=st.sampled_from(["redis", "rediss", "postgresql+psycopg", "amqp", "mysql+pymysql"]),
+    user=st.sampled_from(["", "app"]),
+    tail=st.sampled_from(["/0", "/app?sslmode=require", "", "/%2F#x"]),
+)
+def test_no_password_survives_masking(password: str, scheme: str, user: str, tail: str) -> None:
+    encoded = quote(password, safe="")
+    url = f"{scheme}://{user}:{encoded}@db.internal:5432{tail}"
+    assert encoded not in mask_url(url)
+    text = f"connecting to {url} failed: auth {password!s} refused"
+    masked = mask_secrets(text, url)
+    assert encoded not in masked and password not in masked
