@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from fixture_jobs.abstract_job import ConcreteJob
 from fixture_jobs.hello_job import HelloJob
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import jobframe
 from jobframe.job import registry
@@ -194,3 +197,18 @@ def test_the_config_check_and_the_job_layer_share_one_rule() -> None:
         except jobframe.ConfigurationError:
             accepted = False
         assert accepted == is_queue_name(name), name
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_is_accepted_or_refused_with_a_name_that_would_do(name: str) -> None:
+    from jobframe.job.queue_name import is_queue_name, validate_queue_name
+
+    try:
+        assert validate_queue_name(name, "q") == name
+    except jobframe.InvalidOptionError as exc:
+        assert not is_queue_name(name)
+        suggested = re.search(r"Use e\.g\. '(.*)' instead\.$", str(exc))
+        assert suggested is None or is_queue_name(suggested.group(1))
+    else:
+        assert 1 <= len(name) <= 128 and name.isascii()
