@@ -50,16 +50,16 @@ class Settings:
     environment: str = DEFAULT_ENVIRONMENT
     source: str | None = None  # the file the settings were read from, for error messages
     #: where each key that is not a default came from ("adapter_options.url" for JOBFRAME_URL)
-    origins: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    provenance: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
-    def origin(self, key: str) -> str:
+    def source_of(self, key: str) -> str:
         """Where the value of `key` came from, for error messages: a file and its table, an
         environment variable, ``jobframe.configure()``, or the defaults."""
-        return self.origins.get(key) or self.origins.get(key.split(".")[0]) or "the defaults"
+        return self.provenance.get(key) or self.provenance.get(key.split(".")[0]) or "the defaults"
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
-_DERIVED = {"environment", "source", "origins"}
+_DERIVED = {"environment", "source", "provenance"}
 #: Environments that may have no table in the file: they then use the base settings.
 FALLBACK_ENVIRONMENTS = frozenset({"development", "test"})
 
@@ -213,7 +213,7 @@ def load(start: Path | None = None, environ: Mapping[str, str] | None = None) ->
     env = os.environ if environ is None else environ
     environment = env.get("JOBFRAME_ENV") or DEFAULT_ENVIRONMENT
     values: dict[str, Any] = {}
-    origins: dict[str, str] = {}
+    provenance: dict[str, str] = {}
     source: str | None = None
     found = find_config_file(start)
     if found is not None:
@@ -224,11 +224,11 @@ def load(start: Path | None = None, environ: Mapping[str, str] | None = None) ->
         if not isinstance(environments, dict):
             raise ConfigurationError(f"'environments' in {path} must be a table of tables.")
         values.update(_validate(table, str(path)))
-        origins.update(dict.fromkeys(values, str(path)))
+        provenance.update(dict.fromkeys(values, str(path)))
         overlay = _overlay(path, environments, environment)
         where = f"{path} [{_table(path, environment)}]"
         values.update(_validate(overlay, where))
-        origins.update(dict.fromkeys(overlay, where))
+        provenance.update(dict.fromkeys(overlay, where))
         if "adapter_options" in values:
             values["adapter_options"] = _interpolate(
                 values["adapter_options"], env, f"adapter_options in {path}"
@@ -239,9 +239,9 @@ def load(start: Path | None = None, environ: Mapping[str, str] | None = None) ->
             # The file's options were written for its own adapter (a Redis URL is no database
             # URL): the overriding adapter starts from its defaults, plus JOBFRAME_URL.
             values.pop("adapter_options", None)
-            origins.pop("adapter_options", None)
+            provenance.pop("adapter_options", None)
         values["adapter"] = chosen
-        origins["adapter"] = "$JOBFRAME_ADAPTER"
+        provenance["adapter"] = "$JOBFRAME_ADAPTER"
     for var, key in (
         ("JOBFRAME_DASHBOARD_TOKEN", "dashboard_token"),
         ("JOBFRAME_DASHBOARD_USERNAME", "dashboard_username"),
@@ -249,13 +249,13 @@ def load(start: Path | None = None, environ: Mapping[str, str] | None = None) ->
     ):
         if env.get(var):
             values.update(_validate({key: env[var]}, f"${var}"))
-            origins[key] = f"${var}"
+            provenance[key] = f"${var}"
     if env.get("JOBFRAME_URL"):
         options = dict(values.get("adapter_options", {}))
         options["url"] = env["JOBFRAME_URL"]
         values["adapter_options"] = options
-        origins["adapter_options.url"] = "$JOBFRAME_URL"
-    return Settings(**values, environment=environment, source=source, origins=origins)
+        provenance["adapter_options.url"] = "$JOBFRAME_URL"
+    return Settings(**values, environment=environment, source=source, provenance=provenance)
 
 
 def _table(path: Path, environment: str) -> str:
@@ -283,11 +283,13 @@ def _overlay(path: Path, environments: dict[str, Any], environment: str) -> dict
 def _with_overrides(base: Settings) -> Settings:
     """`base` with the `configure` overrides, each noted as coming from ``jobframe.configure()``
     (replacing what the file or environment said of the key and its parts)."""
-    origins = {
-        key: origin for key, origin in base.origins.items() if key.split(".")[0] not in _overrides
+    provenance = {
+        key: origin
+        for key, origin in base.provenance.items()
+        if key.split(".")[0] not in _overrides
     }
-    origins.update(dict.fromkeys(_overrides, "jobframe.configure()"))
-    return dataclasses.replace(base, **_overrides, origins=origins)
+    provenance.update(dict.fromkeys(_overrides, "jobframe.configure()"))
+    return dataclasses.replace(base, **_overrides, provenance=provenance)
 
 
 def settings() -> Settings:

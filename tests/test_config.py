@@ -144,18 +144,18 @@ def test_settings_know_where_each_value_came_from(
 ) -> None:
     settings = config.load(environ={"JOBFRAME_ENV": "production", "JOBFRAME_URL": "redis://h/1"})
     pyproject = str(project / "pyproject.toml")
-    assert settings.origin("adapter") == f"{pyproject} [tool.jobframe.environments.production]"
-    assert settings.origin("imports") == pyproject
-    assert settings.origin("adapter_options.url") == "$JOBFRAME_URL"
-    assert settings.origin("default_queue") == "the defaults"
+    assert settings.source_of("adapter") == f"{pyproject} [tool.jobframe.environments.production]"
+    assert settings.source_of("imports") == pyproject
+    assert settings.source_of("adapter_options.url") == "$JOBFRAME_URL"
+    assert settings.source_of("default_queue") == "the defaults"
     monkeypatch.setenv("JOBFRAME_ENV", "production")
     config.reset()
-    assert config.configure(adapter="inline").origin("adapter") == "jobframe.configure()"
+    assert config.configure(adapter="inline").source_of("adapter") == "jobframe.configure()"
     monkeypatch.setenv("JOBFRAME_URL", "redis://h/1")
     config.reset()
-    assert config.settings().origin("adapter_options.url") == "$JOBFRAME_URL"
+    assert config.settings().source_of("adapter_options.url") == "$JOBFRAME_URL"
     configured = config.configure(adapter_options={"url": "redis://h/2"})
-    assert configured.origin("adapter_options.url") == "jobframe.configure()"
+    assert configured.source_of("adapter_options.url") == "jobframe.configure()"
 
 
 def test_jobframe_adapter_and_url_override_the_file(project: Path) -> None:

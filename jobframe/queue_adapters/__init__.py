@@ -81,7 +81,7 @@ def _configured(settings: config.Settings) -> QueueAdapter:
         text = str(exc) if isinstance(exc, JobframeError) else f"{type(exc).__name__}: {exc}"
         error = ConfigurationError(
             f"{mask_secrets(text, url if isinstance(url, str) else None).rstrip('.')} "
-            f"(the {settings.adapter!r} adapter's {key} comes from {settings.origin(key)}; "
+            f"(the {settings.adapter!r} adapter's {key} comes from {settings.source_of(key)}; "
             "fix it there)."
         )
     # Raised outside the handler: the original error (SQLAlchemy's may quote the whole URL with
