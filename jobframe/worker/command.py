@@ -15,6 +15,13 @@ from jobframe.worker.logs import setup_logging
 from jobframe.worker.runtime import Worker, WorkerOptions
 
 
+def _check_name(name: str) -> None:
+    try:
+        validate_queue_name(name, "a queue in --queues")
+    except InvalidOptionError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
 def parse_queues(text: str) -> tuple[list[str], dict[str, int] | None]:
     """``"a,b"`` (strict order), ``"a:3,b:1"`` (weighted) or ``"*"`` -> names and weights.
 
@@ -43,13 +50,6 @@ def parse_queues(text: str) -> tuple[list[str], dict[str, int] | None]:
     if "*" in names and len(names) > 1:
         raise ConfigurationError(f"--queues {text!r}: '*' means every queue and stands alone")
     return names, (weights or None)
-
-
-def _check_name(name: str) -> None:
-    try:
-        validate_queue_name(name, "a queue in --queues")
-    except InvalidOptionError as exc:
-        raise ConfigurationError(str(exc)) from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
