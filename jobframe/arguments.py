@@ -341,7 +341,8 @@ def _read_dict(value: Any, path: str) -> dict[Any, Any]:
     return result
 
 
-def _read_int(value: Any, path: str) -> int:
+def _read_int(value: Any, path: str, depth: int = 0) -> int:
+    """A big int, from its decimal text (`depth` is unused: the text holds no nesting)."""
     digits = value[1:] if type(value) is str and value[:1] == "-" else value
     if type(digits) is not str or not (digits.isascii() and digits.isdigit()):
         raise DeserializationError(f"{path}: expected an int as decimal text, got {_short(value)}.")
