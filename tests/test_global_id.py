@@ -295,6 +295,7 @@ class Schema:
     Gadget: Any
     Session: Any
     engine: Any
+    Tag: Any = None  # held here: SQLAlchemy's registry keeps mapped classes only weakly
 
 
 def make_schema(url: str, suffix: str = "") -> Schema:
@@ -317,7 +318,7 @@ def make_schema(url: str, suffix: str = "") -> Schema:
 
     engine = sa.create_engine(url)
     Base.metadata.create_all(engine)
-    return Schema(Base, Widget, Gadget, orm.sessionmaker(engine), engine)
+    return Schema(Base, Widget, Gadget, orm.sessionmaker(engine), engine, Tag)
 
 
 @pytest.fixture
