@@ -1,10 +1,15 @@
 """The tree walk that turns job arguments into plain JSON and back.
 
-Plain JSON values pass through untouched: str, int, bool, None, finite floats, lists, and dicts
-whose keys are all strings. Every other value becomes a marked object,
+Plain JSON values pass through untouched: str, int (within +-(2**53 - 1)), bool, None, finite
+floats, lists, and dicts whose keys are all strings. Every other value becomes a marked object,
 ``{"_jf": <name>, "value": <data>}``, where the name is ``tuple``, ``set``, ``frozenset``,
-``dict`` (a list of key/value pairs), ``job`` (a job class), ``gid`` (a model's GlobalID URI) or
-the wire name of a registered `jobframe.serializers.ObjectSerializer`. See docs/arguments.md.
+``dict`` (a list of key/value pairs), ``int`` (a bigger int, as decimal text), ``job`` (a job
+class), ``gid`` (a model's GlobalID URI) or the wire name of a registered
+`jobframe.serializers.ObjectSerializer`. See docs/arguments.md.
+
+Every string must be storable as UTF-8: a lone surrogate (``"\\ud800"``, e.g. from
+``errors="surrogateescape"``) is refused at `serialize`, since PostgreSQL, the dashboard and
+other JSON readers cannot take it.
 """
 
 from __future__ import annotations
@@ -27,6 +32,12 @@ MARKER = "_jf"
 MAX_CONTAINERS = (MAX_DEPTH - 2) // 2
 
 _PLAIN = (str, int, bool, type(None))
+#: Ints in this range are plain JSON numbers: the range every JSON parser reads exactly
+#: (I-JSON, RFC 7493; JavaScript's Number.MAX_SAFE_INTEGER). Bigger ones travel as decimal text.
+JSON_SAFE_INT = 2**53 - 1
+#: The most digits an int argument may have: CPython's default limit for int <-> str conversion
+#: (``sys.get_int_max_str_digits()``), which every worker can read back.
+MAX_INT_DIGITS = 4300
 _FIX = (
     "Pass its id instead, make the model locatable with a GlobalID (configure a locator for its "
     "declarative base: jobframe.configure(locators=[SQLAlchemyLocator(Session, Base)])), or "
@@ -46,6 +57,8 @@ def serialize(args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[list[Any]
     for key, value in kwargs.items():
         if type(key) is not str:
             raise SerializationError(f"keyword argument names must be strings, got {key!r}.")
+        if not key.isascii():
+            _check_text(key, f"the keyword argument name {_short(key)}")
         out_kwargs[key] = serialize_value(value, f"kwargs[{key!r}]")
     return out_args, out_kwargs
 
@@ -106,8 +119,40 @@ def _short(key: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _check_text(text: str, path: str) -> None:
+    """Refuse a string that cannot be encoded as UTF-8 (it holds a lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise SerializationError(
+            f"{path}: the string holds {text[exc.start]!r} at index {exc.start}, a lone "
+            "surrogate that cannot be stored as UTF-8. Decode bytes with errors='replace' "
+            "(or 'backslashreplace'), or pass the raw bytes instead of a string."
+        ) from None
+
+
+def _big_int(value: int, path: str) -> dict[str, Any]:
+    try:
+        text = str(value)
+    except ValueError:  # over the interpreter's int -> str digit limit
+        text = ""
+    if not text or len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise SerializationError(
+            f"{path}: the int has {value.bit_length():,} bits, more than the "
+            f"{MAX_INT_DIGITS:,} decimal digits an argument may have. Pass it as bytes "
+            "(value.to_bytes(...)) or store it and pass its id."
+        )
+    return _mark("int", text)
+
+
 def _serialize(value: Any, path: str, active: set[int]) -> Any:
     kind = type(value)
+    if kind is str:
+        if not value.isascii():
+            _check_text(value, path)
+        return value
+    if kind is int:
+        return value if -JSON_SAFE_INT <= value <= JSON_SAFE_INT else _big_int(value, path)
     if kind in _PLAIN or (kind is float and math.isfinite(value)):
         return value
     walk = _CONTAINERS.get(kind)
@@ -137,6 +182,8 @@ def _serialize(value: Any, path: str, active: set[int]) -> Any:
     except SerializationError as exc:
         raise SerializationError(f"{path}: {exc}") from exc
     if gid is not None:
+        if not gid.uri.isascii():
+            _check_text(gid.uri, f"{path} (GlobalID)")
         return _mark("gid", gid.uri)
     raise _unsupported(value, path)
 
@@ -158,6 +205,9 @@ def _serialize_set(value: set[Any] | frozenset[Any], path: str, active: set[int]
 
 def _serialize_dict(value: dict[Any, Any], path: str, active: set[int]) -> Any:
     if all(type(key) is str for key in value) and MARKER not in value:
+        for i, key in enumerate(value):
+            if not key.isascii():
+                _check_text(key, f"{path}.<key {i}>")
         return {key: _serialize(item, f"{path}[{key!r}]", active) for key, item in value.items()}
     pairs = [
         [
@@ -201,7 +251,22 @@ def _custom(serializer: serializers.ObjectSerializer[Any], value: Any, path: str
             "JSON (str, int, finite float, bool, None, lists, dicts with str keys); have it "
             "call jobframe.arguments.serialize_value on nested values."
         )
+    _check_texts(data, f"{path} (as serialized by {serializer.name!r})")
     return data
+
+
+def _check_texts(data: Any, path: str) -> None:
+    """`_check_text` on every string in plain JSON `data`, keys included."""
+    if type(data) is str:
+        if not data.isascii():
+            _check_text(data, path)
+    elif type(data) is list:
+        for item in data:
+            _check_texts(item, path)
+    elif type(data) is dict:
+        for key, item in data.items():
+            _check_texts(key, path)
+            _check_texts(item, path)
 
 
 def _qualname(cls: type) -> str:
@@ -299,6 +364,18 @@ def _read_dict(value: Any, path: str, depth: int) -> dict[Any, Any]:
     return result
 
 
+def _read_int(value: Any, path: str, depth: int = 0) -> int:
+    """A big int, from its decimal text (`depth` is unused: the text holds no nesting)."""
+    digits = value[1:] if type(value) is str and value[:1] == "-" else value
+    if type(digits) is not str or not (digits.isascii() and digits.isdigit()):
+        raise DeserializationError(f"{path}: expected an int as decimal text, got {_short(value)}.")
+    if len(digits) > MAX_INT_DIGITS:
+        raise DeserializationError(
+            f"{path}: an int of {len(digits):,} digits; arguments hold at most {MAX_INT_DIGITS:,}."
+        )
+    return int(value)
+
+
 def _resolve(find: Callable[[Any], Any], value: Any, path: str) -> Any:
     try:
         return find(value)
@@ -311,6 +388,7 @@ _READERS: dict[str, Callable[[Any, str, int], Any]] = {
     "set": lambda value, path, depth: _read_set(set, value, path, depth),
     "frozenset": lambda value, path, depth: _read_set(frozenset, value, path, depth),
     "dict": _read_dict,
+    "int": _read_int,
     "job": lambda value, path, depth: _resolve(registry.lookup, value, path),
     "gid": lambda value, path, depth: _resolve(global_id.locate, value, path),
 }

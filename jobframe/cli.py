@@ -27,7 +27,9 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from jobframe import config
 from jobframe.errors import JobframeError
+from jobframe.redact import mask_secrets
 
 # name -> ("module:function" that adds the sub-command's arguments and `set_defaults(func=...)`,
 #          one-line help). Later commands (work, queues, jobs, retry, discard, dashboard, db) are
@@ -139,19 +141,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as exc:  # argparse: --help, --version, usage errors
             return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         except JobframeError as exc:
-            print(f"jobframe: error: {exc}", file=sys.stderr)
+            print(f"jobframe: error: {_masked(exc)}", file=sys.stderr)
             return 1
         except Exception as exc:  # a backend that cannot be reached, a driver error...
             if os.environ.get("JOBFRAME_DEBUG"):
                 raise
             print(
-                f"jobframe: error: {type(exc).__module__}.{type(exc).__qualname__}: {exc}\n"
+                f"jobframe: error: {type(exc).__module__}.{type(exc).__qualname__}: "
+                f"{_masked(exc)}\n"
                 "(set JOBFRAME_DEBUG=1 to see the traceback)",
                 file=sys.stderr,
             )
             return 1
         except KeyboardInterrupt:
             return 130
+
+
+def _masked(exc: BaseException) -> str:
+    """The error's text with every URL's credentials masked, and the configured URL's password
+    wherever a driver may have quoted it."""
+    try:
+        url = config.settings().adapter_options.get("url")
+    except Exception:  # the settings themselves are what failed
+        url = os.environ.get("JOBFRAME_URL")
+    return mask_secrets(str(exc), url if isinstance(url, str) else None)
 
 
 def add_plugins_arguments(parser: argparse.ArgumentParser) -> None:

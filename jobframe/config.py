@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from jobframe.errors import ConfigurationError
+from jobframe.redact import mask_secrets
 
 DEFAULT_ENVIRONMENT = "development"
 #: The shortest dashboard token and password accepted, here and by `jobframe.dashboard.Auth`.
@@ -47,6 +48,7 @@ class Settings:
     secret_key: str | None = None
     locators: tuple[Any, ...] = ()
     log_arguments: bool = True
+    log_arguments_limit: int = 1024
     filter_arguments: tuple[str, ...] = ()
     enqueue_after_commit: bool = False
     shutdown_timeout: float = 25.0
@@ -57,10 +59,26 @@ class Settings:
     dashboard_trusted_origins: tuple[str, ...] = ()
     environment: str = DEFAULT_ENVIRONMENT
     source: str | None = None  # the file the settings were read from, for error messages
+    #: where each key that is not a default came from ("adapter_options.url" for JOBFRAME_URL)
+    provenance: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def source_of(self, key: str) -> str:
+        """Where the value of `key` came from, for error messages: a file and its table, an
+        environment variable, ``jobframe.configure()``, or the defaults."""
+        return self.provenance.get(key) or self.provenance.get(key.split(".")[0]) or "the defaults"
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
-_DERIVED = {"environment", "source"}
+_DERIVED = {"environment", "source", "provenance"}
+#: Environments that may have no table in the file: they then use the base settings.
+FALLBACK_ENVIRONMENTS = frozenset({"development", "test"})
+
+
+def _queue_name_part(value: object) -> bool:
+    from jobframe.job.queue_name import is_queue_name  # that module reads these settings
+
+    return is_queue_name(value)
+
 
 _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "adapter": (lambda v: isinstance(v, str) and bool(v), "a non-empty string, e.g. 'async'"),
@@ -69,9 +87,18 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda v: isinstance(v, list | tuple) and all(isinstance(i, str) for i in v),
         "a list of module names",
     ),
-    "queue_name_prefix": (lambda v: v is None or isinstance(v, str), "a string"),
-    "queue_name_delimiter": (lambda v: isinstance(v, str), "a string"),
-    "default_queue": (lambda v: isinstance(v, str) and bool(v), "a non-empty string"),
+    "queue_name_prefix": (
+        lambda v: v is None or v == "" or _queue_name_part(v),
+        "a queue name (1-128 ASCII letters, digits and _ - . :)",
+    ),
+    "queue_name_delimiter": (
+        lambda v: v == "" or _queue_name_part(v),
+        "empty or made of the characters a queue name may hold (letters, digits, _ - . :)",
+    ),
+    "default_queue": (
+        lambda v: _queue_name_part(v),
+        "a queue name (1-128 ASCII letters, digits and _ - . :), e.g. 'default'",
+    ),
     "global_id_app": (
         lambda v: isinstance(v, str) and bool(v) and "/" not in v,
         "a non-empty string without '/'",
@@ -79,6 +106,10 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "secret_key": (lambda v: v is None or isinstance(v, str | bytes), "a string"),
     "locators": (lambda v: isinstance(v, list | tuple), "a list of locators"),
     "log_arguments": (lambda v: isinstance(v, bool), "true or false"),
+    "log_arguments_limit": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "a number of characters >= 0 (arguments longer than that are cut in log lines)",
+    ),
     "filter_arguments": (
         lambda v: isinstance(v, list | tuple) and all(isinstance(i, str) for i in v),
         "a list of keyword-argument names",
@@ -119,7 +150,7 @@ def _shown(key: str, value: Any) -> str:
         return f"a string of {len(value)} characters (not shown)"
     if key in SECRET_SETTINGS:
         return f"a value of type {type(value).__name__} (not shown)"
-    return repr(value)
+    return mask_secrets(repr(value))  # adapter_options may hold a URL with its password
 
 
 _lock = threading.RLock()
@@ -206,10 +237,17 @@ def _interpolate(value: Any, env: Mapping[str, str], where: str) -> Any:
 
 
 def load(start: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read the settings from the config file and the environment (ignores `configure`)."""
+    """Read the settings from the config file and the environment (ignores `configure`).
+
+    Raises:
+        ConfigurationError: a bad value, naming the key and where it came from; or
+            ``JOBFRAME_ENV`` names an environment the file has no table for (but ``development``
+            and ``test``, which may use the base settings).
+    """
     env = os.environ if environ is None else environ
     environment = env.get("JOBFRAME_ENV") or DEFAULT_ENVIRONMENT
     values: dict[str, Any] = {}
+    provenance: dict[str, str] = {}
     source: str | None = None
     found = find_config_file(start)
     if found is not None:
@@ -220,16 +258,24 @@ def load(start: Path | None = None, environ: Mapping[str, str] | None = None) ->
         if not isinstance(environments, dict):
             raise ConfigurationError(f"'environments' in {path} must be a table of tables.")
         values.update(_validate(table, str(path)))
-        overlay = environments.get(environment, {})
-        if not isinstance(overlay, dict):
-            raise ConfigurationError(f"'environments.{environment}' in {path} must be a table.")
-        values.update(_validate(overlay, f"{path} [environments.{environment}]"))
+        provenance.update(dict.fromkeys(values, str(path)))
+        overlay = _overlay(path, environments, environment)
+        where = f"{path} [{_table(path, environment)}]"
+        values.update(_validate(overlay, where))
+        provenance.update(dict.fromkeys(overlay, where))
         if "adapter_options" in values:
             values["adapter_options"] = _interpolate(
                 values["adapter_options"], env, f"adapter_options in {path}"
             )
     if env.get("JOBFRAME_ADAPTER"):
-        values.update(_validate({"adapter": env["JOBFRAME_ADAPTER"]}, "$JOBFRAME_ADAPTER"))
+        chosen = _validate({"adapter": env["JOBFRAME_ADAPTER"]}, "$JOBFRAME_ADAPTER")["adapter"]
+        if chosen != values.get("adapter", Settings.adapter):
+            # The file's options were written for its own adapter (a Redis URL is no database
+            # URL): the overriding adapter starts from its defaults, plus JOBFRAME_URL.
+            values.pop("adapter_options", None)
+            provenance.pop("adapter_options", None)
+        values["adapter"] = chosen
+        provenance["adapter"] = "$JOBFRAME_ADAPTER"
     for var, key in (
         ("JOBFRAME_DASHBOARD_TOKEN", "dashboard_token"),
         ("JOBFRAME_DASHBOARD_USERNAME", "dashboard_username"),
@@ -237,6 +283,7 @@ def load(start: Path | None = None, environ: Mapping[str, str] | None = None) ->
     ):
         if env.get(var):
             values.update(_validate({key: env[var]}, f"${var}"))
+            provenance[key] = f"${var}"
     if env.get("JOBFRAME_DASHBOARD_TRUSTED_ORIGINS"):
         origins = [o.strip() for o in env["JOBFRAME_DASHBOARD_TRUSTED_ORIGINS"].split(",")]
         values.update(
@@ -245,11 +292,47 @@ def load(start: Path | None = None, environ: Mapping[str, str] | None = None) ->
                 "$JOBFRAME_DASHBOARD_TRUSTED_ORIGINS",
             )
         )
+        provenance["dashboard_trusted_origins"] = "$JOBFRAME_DASHBOARD_TRUSTED_ORIGINS"
     if env.get("JOBFRAME_URL"):
         options = dict(values.get("adapter_options", {}))
         options["url"] = env["JOBFRAME_URL"]
         values["adapter_options"] = options
-    return Settings(**values, environment=environment, source=source)
+        provenance["adapter_options.url"] = "$JOBFRAME_URL"
+    return Settings(**values, environment=environment, source=source, provenance=provenance)
+
+
+def _table(path: Path, environment: str) -> str:
+    """How the file names an environment's table."""
+    stem = "environments" if path.name == "jobframe.toml" else "tool.jobframe.environments"
+    return f"{stem}.{environment}"
+
+
+def _overlay(path: Path, environments: dict[str, Any], environment: str) -> dict[str, Any]:
+    overlay = environments.get(environment)
+    if overlay is None:
+        if environment in FALLBACK_ENVIRONMENTS:
+            return {}
+        named = ", ".join(repr(name) for name in sorted(environments)) or "none"
+        raise ConfigurationError(
+            f"JOBFRAME_ENV is {environment!r}, but {path} has no [{_table(path, environment)}] "
+            f"table (its environments: {named}). Fix JOBFRAME_ENV, or add that table to {path} "
+            "(an empty table uses the base settings)."
+        )
+    if not isinstance(overlay, dict):
+        raise ConfigurationError(f"'environments.{environment}' in {path} must be a table.")
+    return overlay
+
+
+def _with_overrides(base: Settings) -> Settings:
+    """`base` with the `configure` overrides, each noted as coming from ``jobframe.configure()``
+    (replacing what the file or environment said of the key and its parts)."""
+    provenance = {
+        key: origin
+        for key, origin in base.provenance.items()
+        if key.split(".")[0] not in _overrides
+    }
+    provenance.update(dict.fromkeys(_overrides, "jobframe.configure()"))
+    return dataclasses.replace(base, **_overrides, provenance=provenance)
 
 
 def settings() -> Settings:
@@ -260,7 +343,7 @@ def settings() -> Settings:
         with _lock:
             if _loaded is None:
                 base = load()
-                _loaded = dataclasses.replace(base, **_overrides) if _overrides else base
+                _loaded = _with_overrides(base) if _overrides else base
             current = _loaded
     return current
 

@@ -26,3 +26,9 @@ def postgres_url() -> str:
     return os.environ.get(
         "JOBFRAME_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
+
+
+@pytest.fixture
+def mariadb_url() -> str:
+    require_service("MariaDB", "127.0.0.1", 3306)
+    return os.environ.get("JOBFRAME_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")

@@ -169,7 +169,9 @@ def test_round_trip_is_exact(value: Any) -> None:
     assert_same(value, roundtrip(value))
 
 
-@pytest.mark.parametrize("value", ["text", "", 0, -(2**80), True, False, None, 1.5, 1e-300])
+@pytest.mark.parametrize(
+    "value", ["text", "", 0, -(2**53 - 1), 2**53 - 1, True, False, None, 1.5, 1e-300]
+)
 def test_plain_json_passes_through_unchanged(value: Any) -> None:
     data = serialize_value(value)
     assert data == value and type(data) is type(value)
@@ -335,6 +337,52 @@ def test_an_enum_defined_in_a_function_is_rejected_at_serialize() -> None:
         serialize_value(local.A)
 
 
+# --- ints, surrogates -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [2**53, -(2**53), 2**63, -(2**80), 10**4299, -(10**4299)])
+def test_ints_beyond_what_every_json_parser_reads_travel_as_text(value: int) -> None:
+    data = serialize_value(value)
+    assert data == {"_jf": "int", "value": str(value)}
+    assert roundtrip(value) == value
+
+
+def test_an_int_over_the_digit_limit_is_refused_naming_the_argument() -> None:
+    with pytest.raises(SerializationError, match=r"kwargs\['n'\].*4,300 decimal digits") as info:
+        serialize([1], {"n": 10**5000})
+    assert "bits" in str(info.value)
+    with pytest.raises(SerializationError, match=r"args\[0\]\[1\]"):
+        serialize([[1, -(10**4300)]], {})
+
+
+LONE = "ok \ud800 then"
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "where"),
+    [
+        ([LONE], {}, r"args\[0\]"),
+        ([], {"text": LONE}, r"kwargs\['text'\]"),
+        ([{"a": [LONE]}], {}, r"args\[0\]\['a'\]\[0\]"),
+        ([{"fine": 1, LONE: 2}], {}, r"args\[0\]\.<key 1>"),
+        ([{(1, LONE): 2}], {}, r"args\[0\]\.<key 0>\[1\]"),
+        ([{LONE}], {}, r"args\[0\]\.<item 0>"),
+        ([pathlib.PurePosixPath("/tmp/\udcff")], {}, r"args\[0\] \(as serialized by 'path'\)"),
+        ([], {"\udcff": 1}, r"keyword argument name"),
+    ],
+)
+def test_a_string_that_cannot_be_utf8_is_refused_naming_where(
+    args: list[Any], kwargs: dict[str, Any], where: str
+) -> None:
+    with pytest.raises(SerializationError, match=where) as info:
+        serialize(args, kwargs)
+    assert "lone surrogate" in str(info.value) and "errors='replace'" in str(info.value)
+
+
+def test_non_ascii_text_is_fine() -> None:
+    assert roundtrip(["é", {"ключ": "値"}, "😀"]) == ["é", {"ключ": "値"}, "😀"]
+
+
 def test_keyword_names_must_be_strings() -> None:
     with pytest.raises(SerializationError):
         serialize([], {1: 2})  # type: ignore[dict-item]
@@ -371,6 +419,11 @@ GARBAGE = [
     {"_jf": "gid", "value": "not a gid"},
     {"_jf": "gid", "value": "gid://jobframe/Nobody/1"},
     {"_jf": "no.such.Serializer", "value": 1},
+    {"_jf": "int", "value": 5},
+    {"_jf": "int", "value": "12x"},
+    {"_jf": "int", "value": "-"},
+    {"_jf": "int", "value": "\u0663"},
+    {"_jf": "int", "value": "9" * 4301},
 ]
 
 

@@ -104,8 +104,58 @@ def test_environment_overlay_comes_from_jobframe_env(
     assert settings.imports == ("app.jobs",)  # the base table still applies
 
 
-def test_an_environment_without_an_overlay_uses_the_base_table(project: Path) -> None:
-    assert config.load(environ={"JOBFRAME_ENV": "staging"}).adapter == "async"
+def test_development_and_test_without_an_overlay_use_the_base_table(
+    tmp_path: Path, project: Path
+) -> None:
+    assert config.load(environ={}).adapter == "async"
+    assert config.load(environ={"JOBFRAME_ENV": "development"}).adapter == "async"
+    write(tmp_path / "jobframe.toml", 'adapter = "inline"\n')
+    assert config.load(start=tmp_path, environ={"JOBFRAME_ENV": "test"}).adapter == "inline"
+
+
+def test_a_mistyped_environment_is_an_error_naming_those_that_exist(project: Path) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        config.load(environ={"JOBFRAME_ENV": "prodution"})
+    message = str(info.value)
+    assert "JOBFRAME_ENV is 'prodution'" in message
+    assert "[tool.jobframe.environments.prodution]" in message
+    assert "'production', 'test'" in message
+    assert "Fix JOBFRAME_ENV" in message
+
+
+def test_an_empty_environment_table_uses_the_base_settings(tmp_path: Path) -> None:
+    write(tmp_path / "jobframe.toml", 'adapter = "inline"\n[environments.staging]\n')
+    settings = config.load(start=tmp_path, environ={"JOBFRAME_ENV": "staging"})
+    assert (settings.environment, settings.adapter) == ("staging", "inline")
+    with pytest.raises(ConfigurationError, match=r"no \[environments\.stagin\] table"):
+        config.load(start=tmp_path, environ={"JOBFRAME_ENV": "stagin"})
+
+
+def test_jobframe_adapter_drops_the_options_of_the_files_other_adapter(project: Path) -> None:
+    settings = config.load(environ={"JOBFRAME_ENV": "production", "JOBFRAME_ADAPTER": "sql"})
+    assert settings.adapter == "sql"
+    assert settings.adapter_options == {}
+    same = config.load(environ={"JOBFRAME_ENV": "production", "JOBFRAME_ADAPTER": "redis"})
+    assert same.adapter_options == {"url": "redis://localhost:6379/0"}
+
+
+def test_settings_know_where_each_value_came_from(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = config.load(environ={"JOBFRAME_ENV": "production", "JOBFRAME_URL": "redis://h/1"})
+    pyproject = str(project / "pyproject.toml")
+    assert settings.source_of("adapter") == f"{pyproject} [tool.jobframe.environments.production]"
+    assert settings.source_of("imports") == pyproject
+    assert settings.source_of("adapter_options.url") == "$JOBFRAME_URL"
+    assert settings.source_of("default_queue") == "the defaults"
+    monkeypatch.setenv("JOBFRAME_ENV", "production")
+    config.reset()
+    assert config.configure(adapter="inline").source_of("adapter") == "jobframe.configure()"
+    monkeypatch.setenv("JOBFRAME_URL", "redis://h/1")
+    config.reset()
+    assert config.settings().source_of("adapter_options.url") == "$JOBFRAME_URL"
+    configured = config.configure(adapter_options={"url": "redis://h/2"})
+    assert configured.source_of("adapter_options.url") == "jobframe.configure()"
 
 
 def test_jobframe_adapter_and_url_override_the_file(project: Path) -> None:

@@ -104,6 +104,18 @@ def test_polynomially_longer_delays_with_jitter(jobs: JobsHelper) -> None:
         assert base + 2 - 0.01 <= delay_of(jobs) <= base * 1.15 + 2 + 0.01
 
 
+def test_built_in_retry_waits_stay_within_the_longest_wait() -> None:
+    from jobframe.job.configured import MAX_WAIT
+    from jobframe.job.exceptions import RetryPolicy
+
+    cap = MAX_WAIT.total_seconds()
+    forever = RetryPolicy((KeyError,), jobframe.polynomially_longer, "unlimited", 0.15, None, None)
+    assert forever.delay(200) < cap
+    assert forever.delay(237) == forever.delay(10_000) == cap
+    fixed = RetryPolicy((KeyError,), cap, "unlimited", 0.15, None, None)
+    assert fixed.delay(1) == cap
+
+
 def test_unlimited_attempts(jobs: JobsHelper) -> None:
     RetryJob.perform_later("UnlimitedError", 12)
     assert jobs.perform_enqueued_jobs() == 13

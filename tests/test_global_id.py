@@ -295,6 +295,7 @@ class Schema:
     Gadget: Any
     Session: Any
     engine: Any
+    Tag: Any = None  # held here: SQLAlchemy's registry keeps mapped classes only weakly
 
 
 def make_schema(url: str, suffix: str = "") -> Schema:
@@ -311,9 +312,13 @@ def make_schema(url: str, suffix: str = "") -> Schema:
         id: orm.Mapped[uuid.UUID] = orm.mapped_column(primary_key=True, default=uuid.uuid4)
         label: orm.Mapped[str] = orm.mapped_column(sa.String(50))
 
+    class Tag(Base):
+        __tablename__ = f"tags{suffix}"
+        name: orm.Mapped[str] = orm.mapped_column(sa.String(30), primary_key=True)
+
     engine = sa.create_engine(url)
     Base.metadata.create_all(engine)
-    return Schema(Base, Widget, Gadget, orm.sessionmaker(engine), engine)
+    return Schema(Base, Widget, Gadget, orm.sessionmaker(engine), engine, Tag)
 
 
 @pytest.fixture
@@ -323,12 +328,16 @@ def sqlite(tmp_path: Path) -> Iterator[Schema]:
     schema.engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres), "mariadb"]
+)
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Schema]:
     if request.param == "sqlite":
         schema = make_schema(f"sqlite:///{tmp_path / 'app.db'}")
     else:
-        url = request.getfixturevalue("postgres_url")
+        url = request.getfixturevalue(
+            {"postgresql": "postgres_url"}.get(request.param, "mariadb_url")
+        )
         schema = make_schema(url, suffix=f"_{uuid.uuid4().hex[:12]}")
     try:
         yield schema
@@ -437,3 +446,25 @@ def test_models_mapped_after_the_locator_was_built_are_found(sqlite: Schema) -> 
         id: orm.Mapped[int] = orm.mapped_column(primary_key=True)
 
     assert locator.can_locate("Gizmo")
+
+
+@pytest.mark.parametrize("model_id", ["9" * 30, str(2**63), str(-(2**63) - 1), str(2**31)])
+def test_an_id_no_row_can_have_is_record_not_found(db: Schema, model_id: str) -> None:
+    jobframe.configure(global_id_app="shop", locators=[SQLAlchemyLocator(db.Session, db.Base)])
+    uri = f"gid://shop/Widget/{model_id}"
+    with pytest.raises(DeserializationError) as info:
+        deserialize([{"_jf": "gid", "value": uri}], {})
+    assert isinstance(info.value.__cause__, RecordNotFound)
+    assert uri in str(info.value)
+
+
+def test_a_database_error_while_locating_is_a_deserialization_error(db: Schema) -> None:
+    jobframe.configure(global_id_app="shop", locators=[SQLAlchemyLocator(db.Session, db.Base)])
+    uri = "gid://shop/Tag/a%00b"  # PostgreSQL refuses NUL in text: DataError
+    with pytest.raises(DeserializationError) as info:
+        deserialize([{"_jf": "gid", "value": uri}], {})
+    assert "gid://shop/Tag/a" in str(info.value)
+    cause = info.value.__cause__
+    assert isinstance(cause, RecordNotFound | DeserializationError)
+    if db.engine.dialect.name == "postgresql":
+        assert "could not look up this Tag: DataError" in str(info.value)

@@ -148,3 +148,39 @@ def test_nothing_logged_below_the_level(jobs: JobsHelper, caplog: pytest.LogCapt
         LoggingJob.perform_later("Ann")
         jobs.perform_enqueued_jobs()
     assert messages(caplog) == []
+
+
+def test_a_huge_argument_is_cut_in_the_log_line_saying_how_much(
+    jobs: JobsHelper, logs: pytest.LogCaptureFixture
+) -> None:
+    LoggingJob.perform_later("x" * 10_000_000)
+    jobs.perform_enqueued_jobs()
+    lines = messages(logs)
+    assert len(lines) == 3  # enqueued, performing, performed
+    for line in lines[:2]:
+        assert line.endswith("... [9,998,978 more characters]")
+        assert len(line) < 1_300
+    assert "'xxx" in lines[0]
+
+
+def test_the_limit_is_a_setting(jobs: JobsHelper, logs: pytest.LogCaptureFixture) -> None:
+    jobframe.configure(log_arguments_limit=10)
+    LoggingJob.perform_later("abcdefghijklmnop", password="p")
+    (line,) = messages(logs)
+    assert line.endswith("with arguments: 'abcdefghi... [22 more characters]")
+    with pytest.raises(jobframe.ConfigurationError, match="log_arguments_limit"):
+        jobframe.configure(log_arguments_limit=-1)
+
+
+def test_the_worker_cuts_its_log_lines_too(logs: pytest.LogCaptureFixture) -> None:
+    from jobframe.testing.workers import wait_until
+
+    jobframe.configure(adapter="async", adapter_options={"concurrency": 1})
+    job = LoggingJob.perform_later("y" * 100_000)
+
+    def performed() -> list[str]:
+        return [m for m in messages(logs) if m.startswith("Performed") and job.job_id in m]
+
+    wait_until(performed, 10, "the job to be performed")
+    starts = [m for m in messages(logs) if m.startswith("Performing")]
+    assert len(starts) == 1 and starts[0].endswith("... [98,978 more characters]")

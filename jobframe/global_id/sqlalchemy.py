@@ -19,6 +19,29 @@ from jobframe.errors import (
 )
 from jobframe.global_id.uri import GlobalID
 
+#: The largest id an integer primary key column holds, by its SQLAlchemy type; SQLite keeps
+#: 64-bit integers in any INTEGER column.
+_INT_BITS = {"SmallInteger": 15, "Integer": 31, "BigInteger": 63}
+
+
+def _fits(pk: int, cls: Any, session: Any) -> bool:
+    """Whether `pk` fits the primary key column of `cls` on the session's database (a bigger
+    id cannot name a row, and PostgreSQL and SQLite raise on it rather than find nothing)."""
+    column = cls.__mapper__.primary_key[0]
+    bits = 63
+    if session.get_bind(mapper=cls.__mapper__).dialect.name != "sqlite":
+        for klass in type(column.type).__mro__:
+            if klass.__name__ in _INT_BITS:
+                bits = _INT_BITS[klass.__name__]
+                break
+    limit = 1 << bits
+    return -limit <= pk < limit
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else f"{text[:20]}...({len(text)} digits)"
+
 
 class SQLAlchemyLocator:
     """Locates instances of the models mapped on `bases`, by class name and primary key.
@@ -114,13 +137,37 @@ class SQLAlchemyLocator:
         pk = self._typed_id(cls, gid)
         session = self.session_factory()
         try:
-            obj = session.get(cls, pk)
+            if type(pk) is int and not _fits(pk, cls, session):
+                raise RecordNotFound(
+                    f"{gid}: there is no {cls.__name__} with id {_short(pk)}: its primary key "
+                    "column cannot hold a number that large."
+                )
+            obj = self._get(session, cls, pk, gid)
             if obj is None:
                 raise RecordNotFound(f"{gid}: there is no {cls.__name__} with id {pk!r}.")
             session.expunge(obj)
         finally:
             session.close()
         return obj
+
+    @staticmethod
+    def _get(session: Any, cls: Any, pk: Any, gid: GlobalID) -> Any:
+        """``session.get``; a database error other than an unreachable database becomes a
+        `DeserializationError` naming `gid`, which ``discard_on(DeserializationError)`` sees.
+        Connection errors stay themselves: an outage must not discard jobs, and ``retry_on``
+        can retry them."""
+        from sqlalchemy import exc as sa_exc
+
+        transient = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+        try:
+            return session.get(cls, pk)
+        except transient:
+            raise
+        except (sa_exc.SQLAlchemyError, OverflowError) as exc:
+            raise DeserializationError(
+                f"{gid}: the database could not look up this {cls.__name__}: "
+                f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+            ) from exc
 
     @staticmethod
     def _typed_id(cls: Any, gid: GlobalID) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -17,19 +18,65 @@ if TYPE_CHECKING:
 J = TypeVar("J", bound="Job")
 
 
+#: The longest ``wait`` (and the latest ``wait_until``, from now) a job may be scheduled for:
+#: every backend stores such a time, and anything later is a mistake (a unit mix-up, ``inf``).
+MAX_WAIT = timedelta(days=36500)
+#: The earliest ``wait_until``: earlier times are a mistake, and not every database stores them.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_WAIT_RANGE = f"from 0 to {MAX_WAIT.total_seconds():,.0f} seconds (100 years)"
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def wait_seconds(wait: object, origin: str = "wait") -> float:
-    """``wait`` as seconds: a timedelta or a number of seconds, never negative."""
+    """``wait`` as seconds: a timedelta or a finite number of seconds, 0 to 100 years.
+
+    Raises:
+        InvalidOptionError: another type, or a value out of that range (``inf``, ``nan``...).
+    """
     if isinstance(wait, timedelta):
         seconds = wait.total_seconds()
     elif isinstance(wait, int | float) and not isinstance(wait, bool):
-        seconds = float(wait)
+        try:
+            seconds = float(wait)
+        except OverflowError:  # an int too large for a float
+            seconds = math.inf
     else:
         raise InvalidOptionError(
-            f"{origin} must be a timedelta or a number of seconds, got {wait!r}."
+            f"{origin} must be a timedelta or a number of seconds, got {_shown(wait)}."
         )
-    if seconds < 0 or seconds != seconds:
-        raise InvalidOptionError(f"{origin} must not be negative, got {wait!r}.")
+    if not 0 <= seconds <= MAX_WAIT.total_seconds():  # also False for nan
+        raise InvalidOptionError(f"{origin} must be {_WAIT_RANGE}, got {_shown(wait)}.")
     return seconds
+
+
+def wait_until_utc(until: object, origin: str = "wait_until") -> datetime:
+    """``until`` as an aware UTC datetime, from 1970 to 100 years from now.
+
+    Raises:
+        InvalidOptionError: not an aware datetime, or out of that range (``datetime.max``...).
+    """
+    if not isinstance(until, datetime):
+        raise InvalidOptionError(f"{origin} must be a datetime, got {_shown(until)}.")
+    if until.tzinfo is None or until.utcoffset() is None:
+        raise InvalidOptionError(
+            f"{origin} must be timezone-aware (got naive {until!r}); "
+            "use datetime.now(UTC) + ... or attach a zoneinfo.ZoneInfo."
+        )
+    try:
+        moment: datetime | None = until.astimezone(UTC)
+    except OverflowError:  # e.g. datetime.max in a zone west of UTC
+        moment = None
+    latest = datetime.now(UTC) + MAX_WAIT
+    if moment is None or not EARLIEST <= moment <= latest:
+        raise InvalidOptionError(
+            f"{origin} must be between 1970-01-01 and 100 years from now "
+            f"({latest:%Y-%m-%d}), got {until!r}."
+        )
+    return moment
 
 
 def validate_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -46,17 +93,9 @@ def validate_options(options: dict[str, Any]) -> dict[str, Any]:
     if options.get("wait") is not None:
         clean["wait"] = wait_seconds(options["wait"])
     if options.get("wait_until") is not None:
-        until = options["wait_until"]
-        if not isinstance(until, datetime):
-            raise InvalidOptionError(f"wait_until must be a datetime, got {until!r}.")
-        if until.tzinfo is None or until.utcoffset() is None:
-            raise InvalidOptionError(
-                f"wait_until must be timezone-aware (got naive {until!r}); "
-                "use datetime.now(UTC) + ... or attach a zoneinfo.ZoneInfo."
-            )
-        clean["wait_until"] = until.astimezone(UTC)
+        clean["wait_until"] = wait_until_utc(options["wait_until"])
     if options.get("queue") is not None:
-        clean["queue"] = validate_queue_name(options["queue"], "queue")
+        clean["queue"] = validate_queue_name(options["queue"], "the queue= option")
     if "priority" in options:
         clean["priority"] = validate_priority(options["priority"], "priority")
     return clean

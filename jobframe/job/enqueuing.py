@@ -14,6 +14,7 @@ from jobframe.errors import Abort, EnqueueError, InvalidOptionError, JobframeErr
 from jobframe.job.callbacks import CallbackChain
 from jobframe.job.configured import apply_options, validate_options
 from jobframe.queue_adapters.base import QueueAdapter
+from jobframe.redact import mask_secrets
 
 if TYPE_CHECKING:
     from jobframe.job.base import Job
@@ -57,7 +58,8 @@ def _wrap_failure(adapter: QueueAdapter, exc: Exception) -> Exception:
     if isinstance(exc, JobframeError) or adapter.performs_in_caller:
         return exc
     return EnqueueError(
-        f"{type(adapter).__name__} could not enqueue the job: {type(exc).__name__}: {exc}"
+        f"{type(adapter).__name__} could not enqueue the job: {type(exc).__name__}: "
+        f"{mask_secrets(str(exc))}"
     )
 
 

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any, ClassVar, Literal, TypeVar
 
 from jobframe.errors import InvalidOptionError, JobDefinitionError
-from jobframe.job.configured import wait_seconds
+from jobframe.job.configured import MAX_WAIT, wait_seconds
 from jobframe.job.queue_name import validate_queue_name
 from jobframe.job.queue_priority import validate_priority
 
@@ -72,14 +72,20 @@ class RetryPolicy:
         return ",".join(f"{e.__module__}.{e.__qualname__}" for e in self.exceptions)
 
     def delay(self, executions: int) -> float:
-        """Seconds to wait before the next attempt, jitter included."""
+        """Seconds to wait before the next attempt, jitter included.
+
+        The built-in waits are capped at `MAX_WAIT` (100 years): ``polynomially_longer`` passes it
+        after about 236 attempts of an ``attempts="unlimited"`` policy. A callable's result is
+        checked instead, as a mistake in it should be seen.
+        """
+        cap = MAX_WAIT.total_seconds()
         if isinstance(self.wait, _PolynomiallyLonger):
-            base = self.wait(executions) - 2
-            return base + random.uniform(0, base * self.jitter) + 2
+            base = min(self.wait(executions) - 2, cap)
+            return min(base + random.uniform(0, base * self.jitter) + 2, cap)
         if callable(self.wait):
             return wait_seconds(self.wait(executions), "the retry_on wait callable's result")
         base = wait_seconds(self.wait, "retry_on(wait=)")
-        return base + random.uniform(0, base * self.jitter)
+        return min(base + random.uniform(0, base * self.jitter), cap)
 
     def __call__(self, job: Any, exc: BaseException) -> None:
         count = job.exception_executions.get(self.key, 0) + 1

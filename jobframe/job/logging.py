@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from jobframe import config
 from jobframe.errors import DeserializationError
+from jobframe.log_values import loggable_repr, truncate
 
 FILTERED = "[FILTERED]"
 
@@ -20,7 +21,8 @@ class Logging:
         """The arguments as they may appear in a log line ('' when they must not).
 
         An argument named in the ``filter_arguments`` setting shows as ``[FILTERED]``, whether it
-        was passed by keyword or by position.
+        was passed by keyword or by position. Models show as their ``gid://`` URI, and the text
+        is cut at the ``log_arguments_limit`` setting (saying how much was cut).
         """
         settings = config.settings()
         if not (settings.log_arguments and type(self).log_arguments):
@@ -32,11 +34,17 @@ class Logging:
             return "(arguments that cannot be decoded)"
         hidden = set(settings.filter_arguments)
         names = self._positional_names(len(args)) if hidden else [""] * len(args)
-        parts = [
-            FILTERED if name in hidden else repr(a) for a, name in zip(args, names, strict=True)
-        ]
-        parts += [f"{k}={FILTERED if k in hidden else repr(v)}" for k, v in kwargs.items()]
-        return ", ".join(parts)
+        try:
+            parts = [
+                FILTERED if name in hidden else loggable_repr(a)
+                for a, name in zip(args, names, strict=True)
+            ]
+            parts += [
+                f"{k}={FILTERED if k in hidden else loggable_repr(v)}" for k, v in kwargs.items()
+            ]
+        except RecursionError:
+            return "[nested too deeply to show]"
+        return truncate(", ".join(parts), settings.log_arguments_limit)
 
     def _positional_names(self, count: int) -> list[str]:
         """The ``perform`` parameter each of the first ``count`` positional arguments binds to."""

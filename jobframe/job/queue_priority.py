@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from jobframe.errors import InvalidOptionError
 
+#: Priorities every backend stores alike (a Redis score field, a SQL SMALLINT, an AMQP header).
+PRIORITY_RANGE = range(-2048, 2048)
+
 
 def validate_priority(value: object, origin: str) -> int | None:
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+    """`value` if it is None or an int in `PRIORITY_RANGE` (not a bool).
+
+    Raises:
+        InvalidOptionError: names `origin`, the value and the range.
+    """
+    if value is None or (
+        isinstance(value, int) and not isinstance(value, bool) and value in PRIORITY_RANGE
+    ):
         return value
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
     raise InvalidOptionError(
-        f"{origin} must be an integer (lower runs first) or None, got {value!r}."
+        f"{origin} must be an integer from {PRIORITY_RANGE.start} to {PRIORITY_RANGE.stop - 1} "
+        f"(lower runs first) or None, got {shown}."
     )
 
 

@@ -8,8 +8,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from jobframe import config
-from jobframe.errors import UnknownAdapterError
+from jobframe.errors import ConfigurationError, JobframeError, UnknownAdapterError
 from jobframe.queue_adapters.base import QueueAdapter
+from jobframe.redact import mask_secrets
 
 __all__ = ["QueueAdapter", "get", "lookup", "override", "reset"]
 
@@ -59,9 +60,33 @@ def get(spec: str | QueueAdapter | None = None) -> QueueAdapter:
         with _lock:
             adapter = _instances.get(name)
             if adapter is None:
-                options = dict(settings.adapter_options) if name == settings.adapter else {}
-                adapter = _instances[name] = lookup(name, **options)
+                if name != settings.adapter:
+                    adapter = _instances[name] = lookup(name)
+                else:
+                    adapter = _instances[name] = _configured(settings)
     return adapter
+
+
+def _configured(settings: config.Settings) -> QueueAdapter:
+    """The configured adapter, built from the settings; a bad option is a `ConfigurationError`
+    that says where it was set (file and table, or environment variable), secrets masked."""
+    options = dict(settings.adapter_options)
+    try:
+        return lookup(settings.adapter, **options)
+    except UnknownAdapterError:
+        raise
+    except Exception as exc:
+        url = options.get("url")
+        key = "adapter_options.url" if isinstance(url, str) else "adapter_options"
+        text = str(exc) if isinstance(exc, JobframeError) else f"{type(exc).__name__}: {exc}"
+        error = ConfigurationError(
+            f"{mask_secrets(text, url if isinstance(url, str) else None).rstrip('.')} "
+            f"(the {settings.adapter!r} adapter's {key} comes from {settings.source_of(key)}; "
+            "fix it there)."
+        )
+    # Raised outside the handler: the original error (SQLAlchemy's may quote the whole URL with
+    # its password) is not chained into the traceback.
+    raise error
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobframe.hookspecs import hookimpl
 from jobframe.job import registry
+from jobframe.log_values import loggable_repr
 from jobframe.queue_adapters.base import QueueAdapter
 from jobframe.queue_adapters.ids import new_id
 from jobframe.queue_adapters.payload import check_raw
@@ -74,7 +75,10 @@ class EnqueuedJob:
     def describe(self) -> str:
         try:
             args = ", ".join(
-                [*map(repr, self.args), *(f"{k}={v!r}" for k, v in self.kwargs.items())]
+                [
+                    *map(loggable_repr, self.args),
+                    *(f"{k}={loggable_repr(v)}" for k, v in self.kwargs.items()),
+                ]
             )
         except Exception as exc:  # a failing decode must not hide the listing
             args = f"<undecodable: {exc}>"

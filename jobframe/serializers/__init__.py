@@ -26,7 +26,7 @@ from jobframe.serializers.temporal import (
 )
 
 # Names the tree walk in `jobframe.arguments` uses for containers and references.
-RESERVED_NAMES = frozenset({"dict", "tuple", "set", "frozenset", "gid", "job"})
+RESERVED_NAMES = frozenset({"dict", "tuple", "set", "frozenset", "gid", "job", "int"})
 
 _lock = threading.Lock()
 _by_name: dict[str, ObjectSerializer[Any]] = {}

@@ -11,8 +11,10 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from jobframe import queue_adapters
+from jobframe import arguments, queue_adapters
+from jobframe.errors import SerializationError
 from jobframe.job.queue_name import prefixed
+from jobframe.log_values import loggable_repr
 from jobframe.queue_adapters.test import EnqueuedJob, TestAdapter
 from jobframe.testing._with import called_by_with
 
@@ -44,6 +46,24 @@ def make_filter(
     wanted, unwanted = _class_filter(only, True), _class_filter(except_, False)
     names = _queue_names(queue)
     return lambda r: wanted(r) and not unwanted(r) and (names is None or r.queue in names)
+
+
+def _same_arguments(
+    record: EnqueuedJob, args: tuple[Any, ...] | None, kwargs: dict[str, Any] | None
+) -> bool:
+    """Whether the recorded job got `args` (or `kwargs`), as Rails compares them: by their
+    serialized form, so a model matches the freshly located copy the record holds by GlobalID.
+    Values that cannot be serialized (``unittest.mock.ANY``...) are compared as they are."""
+    try:
+        want_args, want_kwargs = arguments.serialize(args or (), kwargs or {})
+    except SerializationError:
+        pass
+    else:
+        if args is not None and want_args == record.payload["arguments"]:
+            return True
+        if kwargs is not None and want_kwargs == record.payload["kwargs"]:
+            return True
+    return record.args == args if args is not None else record.kwargs == kwargs
 
 
 def _listing(records: list[EnqueuedJob], what: str) -> str:
@@ -213,9 +233,9 @@ class JobsHelper:
                 continue
             if at is not None and (record.at is None or abs(record.at - at) > _AT_TOLERANCE):
                 continue
-            if expected_args is not None and record.args != expected_args:
+            if expected_args is not None and not _same_arguments(record, expected_args, None):
                 continue
-            if kwargs is not None and record.kwargs != kwargs:
+            if kwargs is not None and not _same_arguments(record, None, kwargs):
                 continue
             return record
         wanted = {
@@ -225,7 +245,8 @@ class JobsHelper:
             ).items()
             if v is not None
         }
-        raise AssertionError(f"No job {what} with {wanted}. " + _listing(records[since:], what))
+        shown = loggable_repr(wanted)  # models as gid://..., as in the listing
+        raise AssertionError(f"No job {what} with {shown}. " + _listing(records[since:], what))
 
     def assert_enqueued_with(
         self,

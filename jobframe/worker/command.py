@@ -10,9 +10,17 @@ import sys
 from collections.abc import Mapping
 
 from jobframe import config, queue_adapters
-from jobframe.errors import ConfigurationError
+from jobframe.errors import ConfigurationError, InvalidOptionError
+from jobframe.job.queue_name import validate_queue_name
 from jobframe.worker.logs import setup_logging
 from jobframe.worker.runtime import Worker, WorkerOptions
+
+
+def _check_name(name: str) -> None:
+    try:
+        validate_queue_name(name, "a queue in --queues")
+    except InvalidOptionError as exc:
+        raise ConfigurationError(str(exc)) from None
 
 
 def parse_queues(text: str) -> tuple[list[str], dict[str, int] | None]:
@@ -24,12 +32,16 @@ def parse_queues(text: str) -> tuple[list[str], dict[str, int] | None]:
     names: list[str] = []
     weights: dict[str, int] = {}
     for part in (p.strip() for p in text.split(",")):
-        name, colon, weight = part.partition(":")
+        name, colon, weight = part.rpartition(":")
+        if not colon or not weight.isdigit():  # queue names may hold ':'; a weight is digits
+            name, colon, weight = part, "", ""
         if not name:
             raise ConfigurationError(f"--queues {text!r}: empty queue name; use e.g. 'a,b' or '*'")
+        if name != "*":
+            _check_name(name)
         names.append(name)
         if colon:
-            if not weight.isdigit() or int(weight) < 1:
+            if int(weight) < 1:
                 raise ConfigurationError(
                     f"--queues {text!r}: weight of {name!r} must be an integer >= 1"
                 )

@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from jobframe.errors import EnqueueError, InvalidOptionError
+from jobframe.job.queue_priority import PRIORITY_RANGE
 from jobframe.queue_adapters.base import QueueAdapter
 from jobframe.queue_adapters.ids import new_id
 from jobframe.queue_adapters.payload import check_raw
+from jobframe.redact import mask_secrets, mask_url
 from jobframe_redis.connection import Store, dump
 
 if TYPE_CHECKING:
@@ -20,13 +22,12 @@ if TYPE_CHECKING:
     from jobframe_redis.inspector import RedisInspector
     from jobframe_redis.worker_backend import RedisWorkerBackend
 
-PRIORITY_RANGE = range(-2048, 2048)
 BULK_CHUNK = 1000
 
 
 def entry(job: Job, at: datetime | None) -> tuple[str, str, int, int, bytes]:
     priority = 0 if job.priority is None else job.priority
-    if priority not in PRIORITY_RANGE:
+    if priority not in PRIORITY_RANGE:  # the core checks it too (validate_priority): a backstop
         raise InvalidOptionError(
             f"the redis adapter takes priorities from -2048 to 2047, got {priority}."
         )
@@ -69,7 +70,7 @@ class RedisAdapter(QueueAdapter):
         try:
             self.store.enqueue_one(item)
         except redis.RedisError as exc:
-            raise EnqueueError(f"Redis at {self.store.url} did not take the job: {exc}") from exc
+            raise EnqueueError(self._failure("the job", exc)) from exc
 
     def enqueue_all(self, jobs: Sequence[Job]) -> int:
         entries = [entry(job, job.scheduled_at) for job in jobs]
@@ -86,7 +87,7 @@ class RedisAdapter(QueueAdapter):
         try:
             store.run(store.enqueue, store.enqueue_keys, store.enqueue_args(entries))
         except redis.RedisError as exc:
-            raise EnqueueError(f"Redis at {store.url} did not take the job(s): {exc}") from exc
+            raise EnqueueError(self._failure("the job(s)", exc)) from exc
 
     def _send_chunks(self, entries: list[tuple[str, str, int, int, bytes]]) -> None:
         """Large batches: several script calls in one pipeline (one round trip, not atomic)."""
@@ -100,7 +101,11 @@ class RedisAdapter(QueueAdapter):
                     )
                 pipe.execute()
         except redis.RedisError as exc:
-            raise EnqueueError(f"Redis at {store.url} did not take the jobs: {exc}") from exc
+            raise EnqueueError(self._failure("the jobs", exc)) from exc
+
+    def _failure(self, what: str, exc: Exception) -> str:
+        url = self.store.url
+        return f"Redis at {mask_url(url)} did not take {what}: {mask_secrets(str(exc), url)}"
 
     def worker_backend(self) -> RedisWorkerBackend:
         from jobframe_redis.worker_backend import RedisWorkerBackend

@@ -6,12 +6,16 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 from redis.commands.core import Script
+from redis.connection import parse_url
 from redis.exceptions import NoScriptError
 
+from jobframe.errors import ConfigurationError
 from jobframe.queue_adapters.payload import dump_payload
+from jobframe.redact import mask_secrets, mask_url
 from jobframe_redis import scripts
 from jobframe_redis.keys import Keys
 from jobframe_redis.wire import WirePool, bulk, pack
@@ -24,6 +28,41 @@ def now_ms() -> int:
 def day_and_minute(ms: int) -> tuple[str, str]:
     moment = datetime.fromtimestamp(ms / 1000, UTC)
     return moment.strftime("%Y-%m-%d"), str(ms // 60000)
+
+
+_SCHEMES = ("redis", "rediss", "unix")
+
+
+def check_url(url: object) -> str:
+    """`url` if redis-py reads it as meant; a database path that is not a number is refused
+    rather than silently become database 0.
+
+    Raises:
+        ConfigurationError: names the problem and a correct URL; the password is masked.
+    """
+    example = "e.g. redis://127.0.0.1:6379/0 (host, port, database number)"
+    if not isinstance(url, str):
+        raise ConfigurationError(f"the redis adapter's url must be a string, {example}.")
+    parts = urlsplit(url)
+    if parts.scheme not in _SCHEMES or "://" not in url:
+        raise ConfigurationError(
+            f"the redis adapter's url {mask_url(url)!r} is not a Redis URL: it must start with "
+            f"redis://, rediss:// or unix://, {example}."
+        )
+    database = parts.path.strip("/") if parts.scheme != "unix" else ""
+    if database and not (database.isascii() and database.isdigit()):
+        raise ConfigurationError(
+            f"the redis adapter's url {mask_url(url)!r} names database {database!r}, which is "
+            f"not a database number; {example}."
+        )
+    try:
+        parse_url(url)  # type: ignore[no-untyped-call]
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"the redis adapter's url {mask_url(url)!r} is malformed: "
+            f"{mask_secrets(str(exc), url).rstrip('.')}; {example}."
+        ) from None
+    return url
 
 
 class Store:
@@ -39,7 +78,7 @@ class Store:
         client_options.setdefault("socket_timeout", 10)
         client_options.setdefault("socket_connect_timeout", 5)
         client_options.setdefault("health_check_interval", 30)
-        self.url = url
+        self.url = check_url(url) if client is None else url
         self.client: redis.Redis = client or redis.Redis.from_url(url, **client_options)
         self.wire: WirePool | None = None
         if client is None and not url.startswith("rediss"):

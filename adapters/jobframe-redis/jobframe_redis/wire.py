@@ -22,6 +22,8 @@ import redis
 from redis.connection import parse_url
 from redis.exceptions import NoScriptError
 
+from jobframe.redact import mask_url
+
 CRLF = b"\r\n"
 
 
@@ -167,7 +169,9 @@ class WirePool:
     def __init__(self, url: str, timeout: float | None, connect_timeout: float | None) -> None:
         options: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
         if options.get("connection_class") not in (None, redis.UnixDomainSocketConnection):
-            raise ValueError(f"WirePool speaks plain TCP and Unix sockets only, not {url!r}")
+            raise ValueError(
+                f"WirePool speaks plain TCP and Unix sockets only, not {mask_url(url)!r}"
+            )
         options["timeout"] = timeout
         options["connect_timeout"] = connect_timeout
         self.options = options

@@ -14,6 +14,7 @@ from jobframe.errors import ConfigurationError, EnqueueError
 from jobframe.queue_adapters.base import QueueAdapter
 from jobframe.queue_adapters.ids import new_id
 from jobframe.queue_adapters.payload import check_raw
+from jobframe.redact import mask_secrets, mask_url
 from jobframe_sql.engine import create_engine, local_wake_key, now_ms, retrying
 from jobframe_sql.local_wake import poke
 from jobframe_sql.schema import jobs
@@ -104,6 +105,17 @@ def _deadlocked(exc: BaseException) -> bool:
     code = exc.args[0] if exc.args else None
     return code in (1205, 1213) or getattr(exc, "sqlstate", None) == "40P01"
 
+def _bad_url(url: object, exc: Exception) -> str:
+    """Why `url` cannot make an engine, its password masked (SQLAlchemy's own message for a
+    URL it cannot parse may quote the whole URL)."""
+    text = url if isinstance(url, str) else repr(url)
+    return (
+        f"the sql adapter cannot use the url {mask_url(text)!r}: {type(exc).__name__}: "
+        f"{mask_secrets(str(exc), text)}. Give a SQLAlchemy database URL, e.g. "
+        "sqlite:///jobframe.sqlite3 or postgresql+psycopg://user@host:5432/app, and "
+        "install the driver it names."
+    )
+
 
 class SQLAdapter(QueueAdapter):
     """Options: ``url`` (SQLAlchemy URL; default ``sqlite:///jobframe.sqlite3``) or ``engine``,
@@ -130,7 +142,10 @@ class SQLAdapter(QueueAdapter):
         **engine_options: Any,
     ) -> None:
         super().__init__(url=url, **engine_options)
-        self.engine = engine or create_engine(url, **engine_options)
+        try:
+            self.engine = engine or create_engine(url, **engine_options)
+        except (sa.exc.ArgumentError, ImportError, TypeError, ValueError, AttributeError) as exc:
+            raise ConfigurationError(_bad_url(url, exc)) from None
         if poll_interval is None:
             woken_anywhere = self.engine.dialect.name in ("postgresql", "sqlite")
             poll_interval = 1.0 if woken_anywhere else 0.1
@@ -146,7 +161,7 @@ class SQLAdapter(QueueAdapter):
         self.poll_interval = float(poll_interval)
         self.finished_retention = float(finished_retention)
         self.prune_every = float(prune_every)
-        self.url = self.engine.url.render_as_string(hide_password=True)
+        self.url = mask_url(self.engine.url.render_as_string(hide_password=True))
         self.notify = notify and self.engine.dialect.name == "postgresql"
         # SQLite keeps its own transaction handling (engine.py): no autocommit shortcut there.
         self._autocommit = (
@@ -220,8 +235,10 @@ class SQLAdapter(QueueAdapter):
                 if any(r["state"] == "ready" for r in rows):
                     self.wake_local()  # committed: idle workers on this machine look now
         except (sa.exc.SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error) as exc:
+            secret = self.engine.url.render_as_string(hide_password=False)
             raise EnqueueError(
-                f"the database at {self.url} did not take the job(s): {exc}"
+                f"the database at {self.url} did not take the job(s): "
+                f"{mask_secrets(str(exc), secret)}"
             ) from exc
 
     def wake_local(self) -> None:
@@ -302,7 +319,8 @@ class SQLAdapter(QueueAdapter):
             self.engine.url.database,
         ):
             raise ConfigurationError(
-                f"enqueue_in() got a connection to {theirs.render_as_string(hide_password=True)}, "
+                f"enqueue_in() got a connection to "
+                f"{mask_url(theirs.render_as_string(hide_password=True))}, "
                 f"but the sql adapter writes to {self.url}; a transaction cannot span both."
             )
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from jobframe.errors import ConfigurationError
 from jobframe.queue_adapters.base import QueueAdapter
 from jobframe.queue_adapters.payload import check_raw
-from jobframe_rabbitmq.connection import Link
+from jobframe_rabbitmq.connection import Link, check_url
 from jobframe_rabbitmq.messages import Message, job_message, raw_message
 from jobframe_rabbitmq.names import Names
 from jobframe_rabbitmq.publisher import Publisher
@@ -51,7 +51,7 @@ class RabbitMQAdapter(QueueAdapter):
             raise ConfigurationError(
                 f"rabbitmq adapter_options.max_priority must be 0..254, got {max_priority!r}"
             )
-        self.url = url
+        self.url = check_url(url)
         self.connect_timeout = connect_timeout
         self.names = Names(prefix)
         self.topology = Topology(self.names, max_priority)

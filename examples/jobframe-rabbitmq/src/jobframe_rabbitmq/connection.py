@@ -20,8 +20,30 @@ from typing import Any
 import pika  # type: ignore[import-untyped]
 import pika.exceptions  # type: ignore[import-untyped]
 
+from jobframe.errors import ConfigurationError
+from jobframe.redact import mask_secrets, mask_url
+
 #: what pika raises when the broker is unreachable, refuses, or drops the connection
 AMQP_ERRORS: tuple[type[BaseException], ...] = (pika.exceptions.AMQPError, OSError)
+
+
+def check_url(url: object) -> str:
+    """`url` if pika can read it.
+
+    Raises:
+        ConfigurationError: names the problem and a correct URL; the password is masked.
+    """
+    text = url if isinstance(url, str) else repr(url)
+    try:
+        if not isinstance(url, str) or not url.startswith(("amqp://", "amqps://")):
+            raise ValueError("it must start with amqp:// or amqps://")
+        pika.URLParameters(url)
+    except (ValueError, IndexError, TypeError) as exc:
+        raise ConfigurationError(
+            f"the rabbitmq adapter's url {mask_url(text)!r} is not an AMQP URL: "
+            f"{mask_secrets(str(exc), text)}; e.g. amqp://user:password@127.0.0.1:5672/%2F."
+        ) from None
+    return url
 
 
 def parameters(url: str, connect_timeout: float) -> Any:

@@ -15,20 +15,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from jobframe.errors import EnqueueError
+from jobframe.redact import mask_secrets, mask_url
 from jobframe_rabbitmq import scheduling
 from jobframe_rabbitmq.connection import AMQP_ERRORS, Link
 from jobframe_rabbitmq.messages import Message
 from jobframe_rabbitmq.topology import Topology
-
-
-def safe_url(url: str) -> str:
-    """The URL without its password, for error messages."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    return f"{parts.scheme}://{host}:{parts.port or 5672}{parts.path}"
 
 
 class Publisher:
@@ -53,9 +46,10 @@ class Publisher:
                 self._publish(messages)
             except AMQP_ERRORS as exc:
                 self._forget()
+                url = self.link.url
                 raise EnqueueError(
-                    f"RabbitMQ at {safe_url(self.link.url)} did not take the job(s): "
-                    f"{type(exc).__name__}: {exc}"
+                    f"RabbitMQ at {mask_url(url)} did not take the job(s): "
+                    f"{type(exc).__name__}: {mask_secrets(str(exc), url)}"
                 ) from exc
 
     def close(self) -> None:
