@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 
@@ -18,6 +19,18 @@ def _fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     jobframe.config.reset()
     yield
     jobframe.config.reset()
+
+
+@pytest.fixture(autouse=True)
+def root_logging() -> Iterator[None]:
+    """`jobframe work` configures the root logger (a handler on this test's captured stderr,
+    closed after it), even when it then stops on a bad setting: put back what was there, or
+    later tests' log lines fail to write ("--- Logging error ---")."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture

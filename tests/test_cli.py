@@ -5,11 +5,9 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import json
-import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -253,17 +251,6 @@ def test_plugins_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert inline["distribution"] == "jobframe"
     assert inline["hooks"] == ["register_adapters"]
     assert report["failures"] == []
-
-
-@pytest.fixture
-def root_logging() -> Iterator[None]:
-    """`jobframe work` configures the root logger (a handler on this test's captured stderr,
-    closed after it): put back what was there, or later tests' log lines fail to write."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def test_work_takes_job_modules_after_the_options_too(
