@@ -172,3 +172,19 @@ def test_a_10_mb_argument_is_folded_in_listings(client: TestClient, adapter: Any
     assert re.search(r"<details class=\"big\"><summary>show all \d+ bytes</summary>", detail.text)
     PageJob.perform_later("small")
     assert "show all" not in client.get("/jobs/ready?page=1&queue=nowhere").text
+
+
+@pytest.mark.parametrize("adapter", ["redis"], indirect=True)  # SQL keeps names in text columns
+def test_a_queue_name_that_is_not_utf8_in_redis_is_shown_escaped(adapter: Any) -> None:
+    """Only a foreign producer can write one (jobframe checks names): every page still answers,
+    with the name escaped."""
+    adapter.store.client.sadd(adapter.store.keys.queues, b"bad\xffname")
+    adapter.store.client.sadd(adapter.store.keys.paused, b"paused\xfe")
+    app = create_app(adapter.inspector(), Auth(token=TOKEN))
+    client = TestClient(app, cookies={"jobframe_token": TOKEN})
+    page = client.get("/queues")
+    assert page.status_code == 200
+    assert "bad\\xffname" in page.text and "paused\\xfe" in page.text
+    for state in STATES:
+        assert client.get(f"/jobs/{state}").status_code == 200, state
+    assert client.get("/").status_code == 200

@@ -15,6 +15,10 @@ from jobframe_redis.connection import Store, day_and_minute, now_ms
 SHIFT = 2**40
 
 
+def _text(name: bytes) -> str:
+    return name.decode("utf-8", "backslashreplace")
+
+
 def _error(raw: bytes) -> dict[str, Any] | None:
     """A dead job's error record (JSON written by the worker), safe to show."""
     try:
@@ -35,10 +39,12 @@ class RedisInspector:
         self.keys = store.keys
 
     def _names(self) -> list[str]:
-        return sorted(name.decode() for name in self.client.smembers(self.keys.queues))
+        # A foreign producer may have written a name that is not UTF-8: show it escaped rather
+        # than fail every page (jobframe itself writes only names that pass the queue-name rule).
+        return sorted(_text(name) for name in self.client.smembers(self.keys.queues))
 
     def queues(self) -> list[QueueInfo]:
-        paused = {p.decode() for p in self.client.smembers(self.keys.paused)}
+        paused = {_text(p) for p in self.client.smembers(self.keys.paused)}
         # A queue paused before its first job is listed too, as on SQL: the pause shows.
         names = sorted({*self._names(), *paused})
         with self.client.pipeline(transaction=False) as pipe:
