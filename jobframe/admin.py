@@ -1,6 +1,6 @@
 """``jobframe queues|jobs|retry|discard|pause|resume``: inspect and manage a durable backend.
 
-Every command reads through the adapter's `jobframe.inspection.Inspector`, as the dashboard does.
+Every command reads through the adapter's `jobframe.backend.Inspector`, as the dashboard does.
 A job is named by the backend's id (``job.provider_job_id``, the ID column) or by the ``job_id``
 the application holds (`find`).
 """
@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from jobframe import queue_adapters
+from jobframe.backend.inspector import STATES, Inspector, JobInfo, State
 from jobframe.errors import ConfigurationError
-from jobframe.inspection import STATES, Inspector, JobInfo, State
 from jobframe.payload_summary import preview
 
 #: the CLASS shown for a payload that names no job class (not JSON, not a job object...)

@@ -9,7 +9,7 @@ from fixture_jobs.abstract_job import ConcreteJob
 from fixture_jobs.hello_job import HelloJob
 
 import jobframe
-from jobframe.job import registry
+from jobframe import registry
 from jobframe.testing import JobsHelper
 
 

@@ -1,4 +1,4 @@
-"""The dashboard's pages and actions, on any backend's `jobframe.inspection.Inspector`.
+"""The dashboard's pages and actions, on any backend's `jobframe.backend.Inspector`.
 
 Every page is a plain function run in Starlette's thread pool: inspectors block (Redis, SQL), and
 on the event loop one slow call would stall every other route of the application mounting it.
@@ -22,12 +22,12 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
+from jobframe.backend.inspector import STATES, Inspector, JobInfo, State
 from jobframe.config import is_origin
 from jobframe.dashboard.headers import SecurityHeaders
 from jobframe.dashboard.rendering import HERE, path_for, templates
 from jobframe.dashboard.security import Auth, csrf_ok, csrf_token, refusal, secured
 from jobframe.errors import ConfigurationError
-from jobframe.inspection import STATES, Inspector, JobInfo, State
 
 PAGE_SIZE = 25
 #: The highest page number accepted: 9 digits keep every offset within any database's integers.

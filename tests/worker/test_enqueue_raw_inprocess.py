@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 import jobframe
+from jobframe.backend.payload import dump_payload
 from jobframe.queue_adapters.async_adapter import AsyncAdapter
 from jobframe.queue_adapters.inline import InlineAdapter
-from jobframe.queue_adapters.payload import dump_payload
 from jobframe.queue_adapters.test import RawEnqueued, TestAdapter
 
 done: list[str] = []

@@ -11,7 +11,7 @@ import redis
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
-from jobframe.queue_adapters.payload import dump_payload
+from jobframe.backend.payload import dump_payload
 from jobframe_redis import scripts
 from jobframe_redis.keys import Keys
 from jobframe_redis.wire import WirePool, bulk, pack
