@@ -167,8 +167,9 @@ def _bulk(action: str) -> Any:
         if not args.ids and not args.all:
             raise ConfigurationError(f"name the dead job ids to {action}, or pass --all")
         found = inspector()
+        act = found.retry if action == "retry" else found.discard
         if args.all:
-            print(f"{action}: {getattr(found, action)(all=True)} job(s)")
+            print(f"{action}: {act(all=True)} job(s)")
             return 0
         known: list[str] = []
         unknown: list[str] = []
@@ -178,7 +179,7 @@ def _bulk(action: str) -> Any:
                 unknown.append(id)
             else:
                 known.append(info.id)
-        count = getattr(found, action)(ids=known) if known else 0
+        count = act(ids=known) if known else 0
         print(f"{action}: {count} job(s)")
         if unknown:
             print(
@@ -204,7 +205,10 @@ def _pause(args: argparse.Namespace) -> int:
             f"`jobframe resume {args.queue}` undoes it",
             file=sys.stderr,
         )
-    getattr(found, args.command)(args.queue)
+    if args.command == "pause":
+        found.pause(args.queue)
+    else:
+        found.resume(args.queue)
     print(f"{args.queue}: {args.command}d")
     return 0
 

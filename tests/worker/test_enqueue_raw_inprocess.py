@@ -63,7 +63,7 @@ def test_test_adapter_records_raw_payloads_as_given() -> None:
 
 
 def test_inline_adapter_has_no_store_for_raw_payloads() -> None:
-    with pytest.raises(NotImplementedError, match="keeps no store"):
+    with pytest.raises(jobframe.UnsupportedError, match="cannot store raw payloads"):
         InlineAdapter().enqueue_raw("default", b"{}")
 
 
