@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -150,3 +152,44 @@ def test_every_adapter_that_keeps_the_default_enqueue_raw_declares_it_cannot() -
         assert isinstance(cls, type) and issubclass(cls, QueueAdapter)
         keeps_default = cls.enqueue_raw is QueueAdapter.enqueue_raw
         assert keeps_default != cls.capabilities.raw_payloads, info.name
+
+
+def _documented_table() -> tuple[list[str], dict[str, list[bool]]]:
+    """docs/capabilities.md's declared-capabilities table: its columns and adapter -> cells."""
+    page = (Path(__file__).resolve().parents[1] / "docs" / "capabilities.md").read_text()
+    after = page.split("<!-- capabilities-table:", 1)[1]
+    table: list[list[str]] = []
+    for line in after.splitlines()[2:]:
+        if not line.startswith("|"):
+            if table:
+                break
+            continue
+        table.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+    header, body = table[0], table[2:]
+    cells = {}
+    for row in body:
+        name = row[0].split("`")[1]
+        assert set(row[1:]) <= {"yes", "no"}, f"{name}: cells are yes or no, got {row[1:]}"
+        cells[name] = [cell == "yes" for cell in row[1:]]
+    return header[1:], cells
+
+
+def test_the_documented_table_is_every_adapters_real_capabilities() -> None:
+    columns, documented = _documented_table()
+    fields = [f.name for f in dataclasses.fields(Capabilities)]
+    assert columns == [*fields, "worker", "inspector"]
+    installed = {}
+    for info in plugins.adapters():
+        factory = info.factory
+        cls = factory.load() if isinstance(factory, LazyFactory) else factory
+        assert isinstance(cls, type) and issubclass(cls, QueueAdapter)
+        declared = dataclasses.asdict(cls.capabilities)
+        installed[info.name] = [
+            *(declared[field] for field in fields),
+            cls.worker_backend is not QueueAdapter.worker_backend,
+            cls.inspector is not QueueAdapter.inspector,
+        ]
+    assert set(documented) == set(installed)
+    for name, real in installed.items():
+        wrong = [c for c, d, r in zip(columns, documented[name], real, strict=True) if d != r]
+        assert not wrong, f"docs/capabilities.md is wrong about {name!r} in columns {wrong}"

@@ -112,8 +112,9 @@ class WorkerBackend(abc.ABC):
 
     @abc.abstractmethod
     def release(self, process_id: str, claims: list[Claim]) -> None:
-        """Give claimed jobs back at the front of their queues, to run next (shutdown). Not a
-        failure: no attempt or crash is counted. A claim no longer held is ignored."""
+        """Give claimed jobs back to their queues (shutdown), each where it was: ahead of the
+        jobs enqueued after it. Not a failure: no attempt or crash is counted. A claim no longer
+        held is ignored."""
 
     @abc.abstractmethod
     def maintain(self, heartbeat_timeout: float, max_crashes: int) -> dict[str, int]:
