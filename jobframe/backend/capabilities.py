@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Capabilities:
-    """The features of one backend. Every field defaults to what the smallest adapter can do."""
+    """The features of one backend. The defaults are what an adapter that declares nothing
+    promises: its `QueueAdapter.enqueue_at` schedules and its queues honour priorities."""
 
     #: ``enqueue_at`` works: ``set(wait=)``/``wait_until=`` and delayed retries are honoured.
     delay: bool = True
@@ -50,7 +51,6 @@ FEATURES: dict[str, str] = {
     "delay": "delay jobs (set(wait=...) or set(wait_until=...))",
     "priority": "order jobs by priority (set(priority=...))",
     "raw_payloads": "store raw payloads (enqueue_raw)",
-    "transactional_enqueue": "enqueue inside your database transaction (enqueue_in)",
 }
 
 
