@@ -65,8 +65,8 @@ __all__ += ["InvalidOptionError", "JobDefinitionError"]
 
 class UnsupportedError(InvalidOptionError):
     """The job's adapter declares (in its `jobframe.backend.Capabilities`) that it cannot do what
-    this enqueue asks: a delay, a priority, raw bytes, a transactional enqueue. Nothing was
-    enqueued. ``adapter`` and ``feature`` (a `Capabilities` field name) say which.
+    this enqueue asks: a delay, a priority, raw bytes. Nothing was enqueued. ``adapter`` and
+    ``feature`` (a `Capabilities` field name) say which.
 
     An `InvalidOptionError`, so the ``except`` clauses written before it existed still apply.
     """
