@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from jobframe import log_subscriber as _log_subscriber  # noqa: F401 - installs the default logger
+from jobframe.backend import QueueAdapter
 from jobframe.config import configure, settings
 from jobframe.errors import (
     Abort,
@@ -23,6 +24,7 @@ from jobframe.errors import (
     SerializationError,
     UnknownAdapterError,
     UnknownJobError,
+    UnsupportedError,
 )
 from jobframe.hookspecs import hookimpl
 from jobframe.job import ConfiguredJob, Job, aperform_all_later, perform_all_later
@@ -37,7 +39,6 @@ from jobframe.job.callbacks import (
 )
 from jobframe.job.exceptions import discard_on, polynomially_longer, rescue_from, retry_on
 from jobframe.notifications import Event, subscribe
-from jobframe.queue_adapters.base import QueueAdapter
 from jobframe.serializers import ObjectSerializer
 from jobframe.transactions import after_commit
 
@@ -79,6 +80,7 @@ __all__ = [
     "SignedGlobalID",
     "UnknownAdapterError",
     "UnknownJobError",
+    "UnsupportedError",
     "__version__",
     "after_commit",
     "after_discard",

@@ -12,8 +12,8 @@ import importlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from jobframe.backend.adapter import QueueAdapter
 from jobframe.errors import ConfigurationError
-from jobframe.queue_adapters.base import QueueAdapter
 
 AdapterFactory = Callable[..., QueueAdapter]
 

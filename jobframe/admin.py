@@ -1,6 +1,6 @@
 """``jobframe queues|jobs|retry|discard|pause|resume``: inspect and manage a durable backend.
 
-Every command reads through the adapter's `jobframe.inspection.Inspector`, as the dashboard does.
+Every command reads through the adapter's `jobframe.backend.Inspector`, as the dashboard does.
 A job is named by the backend's id (``job.provider_job_id``, the ID column) or by the ``job_id``
 the application holds (`find`).
 """
@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from jobframe import queue_adapters
+from jobframe.backend.inspector import STATES, Inspector, JobInfo, State
 from jobframe.errors import ConfigurationError
-from jobframe.inspection import STATES, Inspector, JobInfo, State
 from jobframe.payload_summary import preview
 
 #: the CLASS shown for a payload that names no job class (not JSON, not a job object...)
@@ -167,8 +167,9 @@ def _bulk(action: str) -> Any:
         if not args.ids and not args.all:
             raise ConfigurationError(f"name the dead job ids to {action}, or pass --all")
         found = inspector()
+        act = found.retry if action == "retry" else found.discard
         if args.all:
-            print(f"{action}: {getattr(found, action)(all=True)} job(s)")
+            print(f"{action}: {act(all=True)} job(s)")
             return 0
         known: list[str] = []
         unknown: list[str] = []
@@ -178,7 +179,7 @@ def _bulk(action: str) -> Any:
                 unknown.append(id)
             else:
                 known.append(info.id)
-        count = getattr(found, action)(ids=known) if known else 0
+        count = act(ids=known) if known else 0
         print(f"{action}: {count} job(s)")
         if unknown:
             print(
@@ -204,7 +205,10 @@ def _pause(args: argparse.Namespace) -> int:
             f"`jobframe resume {args.queue}` undoes it",
             file=sys.stderr,
         )
-    getattr(found, args.command)(args.queue)
+    if args.command == "pause":
+        found.pause(args.queue)
+    else:
+        found.resume(args.queue)
     print(f"{args.queue}: {args.command}d")
     return 0
 

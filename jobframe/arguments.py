@@ -19,10 +19,9 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from jobframe import global_id, serializers
+from jobframe import global_id, registry, serializers
+from jobframe.backend.payload import MAX_DEPTH
 from jobframe.errors import DeserializationError, JobframeError, SerializationError
-from jobframe.job import registry
-from jobframe.queue_adapters.payload import MAX_DEPTH
 from jobframe.serializers.base import is_plain_json
 
 MARKER = "_jf"

@@ -30,7 +30,7 @@ MIN_DASHBOARD_TOKEN = 16
 MIN_DASHBOARD_PASSWORD = 8
 #: Settings whose values are secrets: an error about one names its length, never its value.
 SECRET_SETTINGS = frozenset({"dashboard_token", "dashboard_password"})
-#: the default of ``max_payload_bytes`` (the same number as jobframe.queue_adapters.payload's)
+#: the default of ``max_payload_bytes`` (the same number as jobframe.backend.payload's)
 DEFAULT_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
 
 

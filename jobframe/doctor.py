@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from jobframe import queue_adapters
-from jobframe.queue_adapters.base import QueueAdapter
+from jobframe.backend.adapter import QueueAdapter
 
 log = logging.getLogger("jobframe.doctor")
 

@@ -61,3 +61,20 @@ class JobDefinitionError(JobframeError, TypeError):
 
 
 __all__ += ["InvalidOptionError", "JobDefinitionError"]
+
+
+class UnsupportedError(InvalidOptionError):
+    """The job's adapter declares (in its `jobframe.backend.Capabilities`) that it cannot do what
+    this enqueue asks: a delay, a priority, raw bytes. Nothing was enqueued. ``adapter`` and
+    ``feature`` (a `Capabilities` field name) say which.
+
+    An `InvalidOptionError`, so the ``except`` clauses written before it existed still apply.
+    """
+
+    def __init__(self, message: str, adapter: str, feature: str) -> None:
+        super().__init__(message)
+        self.adapter = adapter
+        self.feature = feature
+
+
+__all__ += ["UnsupportedError"]

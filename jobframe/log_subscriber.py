@@ -34,7 +34,8 @@ def on_event(event: Event) -> None:
     job, exc, ms = event.job, event.exception, event.duration * 1000
     name = event.name
     if name in ("enqueue", "enqueue_at"):
-        if exc is not None and getattr(event.adapter, "performs_in_caller", False):
+        in_caller = event.adapter is not None and event.adapter.capabilities.performs_in_caller
+        if exc is not None and in_caller:
             pass  # inline: the job itself failed, and its perform event said so
         elif exc is not None:
             logger.error("Failed enqueuing %s to %s: %r", _describe(job), _adapter(event), exc)

@@ -12,7 +12,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jobframe.backend.adapter import QueueAdapter
 
 EVENTS = frozenset(
     {
@@ -36,7 +39,7 @@ class Event:
 
     name: str
     job: Any = None
-    adapter: Any = None
+    adapter: QueueAdapter | None = None
     duration: float = 0.0
     exception: BaseException | None = None
     payload: dict[str, Any] = field(default_factory=dict)
@@ -90,7 +93,9 @@ class instrument:
 
     __slots__ = ("event", "started")
 
-    def __init__(self, name: str, job: Any = None, adapter: Any = None, **payload: Any) -> None:
+    def __init__(
+        self, name: str, job: Any = None, adapter: QueueAdapter | None = None, **payload: Any
+    ) -> None:
         self.event = Event(name, job, adapter, payload=payload)
         self.started = 0.0
 

@@ -3,7 +3,7 @@
 An inspector lists jobs it did not write: bytes from another producer or ``enqueue_raw`` may be
 too large, not UTF-8, nested too deeply, not JSON, or JSON of the wrong shape (a list, a number,
 ``{"job_class": 5}``). `summarize` reads them with the worker's bounded decoder and returns only
-fields of the types `jobframe.inspection.JobInfo` promises, with every string safe to encode as
+fields of the types `jobframe.backend.JobInfo` promises, with every string safe to encode as
 UTF-8 (a JSON ``"\\ud800"`` escape decodes to a lone surrogate, which no page or terminal can
 print). A payload that cannot be read gets ``job_class`` None (shown as ``(undecodable)``) and a
 `preview` of its bytes.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from jobframe.queue_adapters.payload import MAX_DEPTH, PayloadError, load_payload
+from jobframe.backend.payload import MAX_DEPTH, PayloadError, load_payload
 
 #: bytes of an undecodable payload shown in listings
 PREVIEW_CHARS = 200

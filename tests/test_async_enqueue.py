@@ -17,6 +17,7 @@ from fixture_jobs.unreachable import UnreachableAdapter
 
 import jobframe
 from jobframe import queue_adapters
+from jobframe.backend import Capabilities
 from jobframe.testing import JobsHelper
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -27,7 +28,7 @@ class BlockingAdapter(jobframe.QueueAdapter):
     event loop must still run the coroutine that sets it."""
 
     name = "blocking"
-    supports_bulk = True
+    capabilities = Capabilities(bulk=True)
 
     def __init__(self) -> None:
         super().__init__()

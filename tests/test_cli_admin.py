@@ -16,9 +16,9 @@ import sqlalchemy as sa
 
 import jobframe
 from jobframe import queue_adapters
+from jobframe.backend.worker import Outcome, ProcessInfo
 from jobframe.cli import main
 from jobframe.testing.services import require_service
-from jobframe.worker.backend import Outcome, ProcessInfo
 
 LONG_AGO = datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)
 

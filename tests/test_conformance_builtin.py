@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from jobframe.backend.adapter import QueueAdapter
 from jobframe.queue_adapters.async_adapter import AsyncAdapter
-from jobframe.queue_adapters.base import QueueAdapter
 from jobframe.queue_adapters.inline import InlineAdapter
 from jobframe.queue_adapters.test import TestAdapter
 from jobframe.testing.conformance import AdapterConformance

@@ -15,7 +15,7 @@ import pytest
 
 import jobframe
 from jobframe import queue_adapters
-from jobframe.inspection import Inspector
+from jobframe.backend.inspector import Inspector
 from jobframe.testing.services import require_service
 
 POSTGRES = os.environ.get(

@@ -18,6 +18,7 @@ from fixture_jobs.unreachable import UnreachableAdapter
 
 import jobframe
 from jobframe import queue_adapters
+from jobframe.backend import Capabilities
 from jobframe.job.enqueuing import GC_PAUSE_AT
 from jobframe.testing import JobsHelper
 
@@ -26,7 +27,7 @@ class CountingAdapter(jobframe.QueueAdapter):
     """Records every adapter call and the payloads it received."""
 
     name = "counting"
-    supports_bulk = True
+    capabilities = Capabilities(bulk=True)
 
     def __init__(self) -> None:
         super().__init__()

@@ -11,7 +11,7 @@ from fixture_jobs import buffer
 from fixture_jobs.retry_job import RetryJob
 
 import jobframe
-from jobframe.job import registry
+from jobframe import registry
 from jobframe.testing import JobsHelper
 
 

@@ -47,7 +47,7 @@ def test_executions_is_one_during_the_first_run(request: pytest.FixtureRequest) 
         def perform(self) -> None:
             seen.append(self.executions)
 
-    request.addfinalizer(lambda: jobframe.job.registry.unregister(CountingJob))
+    request.addfinalizer(lambda: jobframe.registry.unregister(CountingJob))
     CountingJob.perform_now()
     assert seen == [1]
 
@@ -103,7 +103,7 @@ def test_async_job_on_the_async_adapter() -> None:
         assert adapter.performed == 1
     finally:
         adapter.shutdown(5)
-        jobframe.job.registry.unregister(SignalJob)
+        jobframe.registry.unregister(SignalJob)
 
 
 def test_execute_a_payload(jobs: JobsHelper) -> None:

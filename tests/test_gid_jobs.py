@@ -9,8 +9,8 @@ import pytest
 from test_global_id import Schema, add, db  # noqa: F401 - the `db` fixture (SQLite, PostgreSQL)
 
 import jobframe
+from jobframe import registry
 from jobframe.global_id import SQLAlchemyLocator
-from jobframe.job import registry
 from jobframe.testing import JobsHelper
 
 seen: list[Any] = []

@@ -15,11 +15,11 @@ import jobframe.arguments
 import jobframe.global_id
 import jobframe.serializers
 from jobframe import hookspecs, plugins
+from jobframe.backend.adapter import QueueAdapter
 from jobframe.cli import main
 from jobframe.errors import SerializationError
 from jobframe.hookspecs import hookimpl
 from jobframe.plugins import JobframePluginWarning
-from jobframe.queue_adapters.base import QueueAdapter
 
 TESTS = Path(__file__).parent
 

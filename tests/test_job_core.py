@@ -18,7 +18,7 @@ from fixture_jobs.hello_job import HelloJob
 from fixture_jobs.kwargs_job import KwargsJob
 
 import jobframe
-from jobframe.job import registry
+from jobframe import registry
 from jobframe.testing import JobsHelper
 
 

@@ -10,7 +10,7 @@ from fixture_jobs.logging_job import LoggingJob, LoginJob, QuietJob
 from fixture_jobs.retry_job import DefaultsError, RetryJob
 
 import jobframe
-from jobframe.job import registry
+from jobframe import registry
 from jobframe.testing import JobsHelper
 
 

@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 
 from jobframe import plugins
+from jobframe.backend.adapter import QueueAdapter
 from jobframe.cli import main
 from jobframe.errors import ConfigurationError
 from jobframe.hookspecs import hookimpl
 from jobframe.plugins import JobframePluginWarning
-from jobframe.queue_adapters.base import QueueAdapter
 
 GOOD_PLUGIN = """
 from jobframe.hookspecs import hookimpl
-from jobframe.queue_adapters.base import QueueAdapter
+from jobframe.backend.adapter import QueueAdapter
 
 
 class GoodAdapter(QueueAdapter):

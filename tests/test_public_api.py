@@ -30,6 +30,7 @@ PROMISED = {
     "RecordNotFound",
     "EnqueueError",
     "UnknownJobError",
+    "UnsupportedError",
     "ConfigurationError",
     "UnknownAdapterError",
     "GlobalID",
@@ -63,8 +64,13 @@ def test_errors_share_one_base() -> None:
         "UnknownAdapterError",
         "RecordNotFound",
         "Abort",
+        "UnsupportedError",
     ):
         assert issubclass(getattr(jobframe, name), jobframe.JobframeError)
+
+
+def test_unsupported_error_is_caught_where_invalid_options_were() -> None:
+    assert issubclass(jobframe.UnsupportedError, jobframe.InvalidOptionError)
 
 
 def test_no_import_package_named_adapters_is_shipped() -> None:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import jobframe
-from jobframe.job import registry
+from jobframe import registry
 from jobframe.testing import JobsHelper
 
 

@@ -8,7 +8,7 @@ import pytest
 from fixture_jobs.hello_job import HelloJob
 
 import jobframe
-from jobframe.job import registry
+from jobframe import registry
 from jobframe.testing import JobsHelper
 
 

@@ -164,7 +164,7 @@ def test_fixture_overrides_a_class_adapter(jobs: JobsHelper) -> None:
         InlineOnly.perform_later()
         jobs.assert_enqueued_jobs(1, only=InlineOnly)
     finally:
-        jobframe.job.registry.unregister(InlineOnly)
+        jobframe.registry.unregister(InlineOnly)
 
 
 class TestUnittestCase(JobTestCase):

@@ -1,5 +1,46 @@
-"""The whole contract a backend implements (DESIGN.md 6.1); built up by issue #12."""
+"""The whole contract a backend implements (DESIGN.md 6.1), typed, one module per concept.
 
+A backend is a `QueueAdapter` (how jobs get in), optionally a `WorkerBackend` (how `jobframe work`
+takes them out) and an `Inspector` (how the CLI and dashboard see them), and declares its
+`Capabilities`. `ids` and `payload` are the helpers every backend shares: unique provider ids and
+the stored form of a payload, read back within bounds.
+"""
+
+from jobframe.backend.adapter import QueueAdapter
 from jobframe.backend.capabilities import Capabilities
+from jobframe.backend.ids import new_id
+from jobframe.backend.inspector import (
+    STATES,
+    HistoryKind,
+    Inspector,
+    JobInfo,
+    QueueInfo,
+    State,
+    Stats,
+    WorkerInfo,
+)
+from jobframe.backend.payload import PayloadError, check_raw, dump_payload, load_payload
+from jobframe.backend.worker import Claim, Outcome, ProcessInfo, Status, WorkerBackend
 
-__all__ = ["Capabilities"]
+__all__ = [
+    "STATES",
+    "Capabilities",
+    "Claim",
+    "HistoryKind",
+    "Inspector",
+    "JobInfo",
+    "Outcome",
+    "PayloadError",
+    "ProcessInfo",
+    "QueueAdapter",
+    "QueueInfo",
+    "State",
+    "Stats",
+    "Status",
+    "WorkerBackend",
+    "WorkerInfo",
+    "check_raw",
+    "dump_payload",
+    "load_payload",
+    "new_id",
+]

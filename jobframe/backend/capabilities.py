@@ -9,12 +9,19 @@ A flag the core does not enforce or the suite does not check does not belong her
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+from jobframe.errors import UnsupportedError
+
+if TYPE_CHECKING:
+    from jobframe.backend.adapter import QueueAdapter
 
 
 @dataclass(frozen=True)
 class Capabilities:
-    """The features of one backend. Every field defaults to what the smallest adapter can do."""
+    """The features of one backend. The defaults are what an adapter that declares nothing
+    promises: its `QueueAdapter.enqueue_at` schedules and its queues honour priorities."""
 
     #: ``enqueue_at`` works: ``set(wait=)``/``wait_until=`` and delayed retries are honoured.
     delay: bool = True
@@ -36,7 +43,58 @@ class Capabilities:
 
     def names(self) -> list[str]:
         """The capabilities this backend has, in declaration order."""
-        return [f.name for f in fields(self) if getattr(self, f.name)]
+        return [name for name, value in asdict(self).items() if value]
 
 
-__all__ = ["Capabilities"]
+#: What each refusable capability lets a user ask for, as `unsupported` words it.
+FEATURES: dict[str, str] = {
+    "delay": "delay jobs (set(wait=...) or set(wait_until=...))",
+    "priority": "order jobs by priority (set(priority=...))",
+    "raw_payloads": "store raw payloads (enqueue_raw)",
+}
+
+
+def unsupported(adapter: QueueAdapter, feature: str) -> UnsupportedError:
+    """The error for asking ``adapter`` for ``feature`` (a `Capabilities` field) it lacks.
+
+    It names the adapter, what was asked, and the installed adapters that can do it (the
+    ``test`` adapter aside: it only records), so the fix is in the message.
+    """
+    name = adapter.name or type(adapter).__name__
+    able = ", ".join(f"{n!r}" for n in _adapters_with(feature))
+    if able:
+        head, _, last = able.rpartition(", ")
+        able = f"{head} or {last}" if head else last
+        fix = f"use {able}, which can, or drop the option"
+    else:
+        fix = "drop the option (no installed adapter can)"
+    return UnsupportedError(
+        f"the {name!r} adapter cannot {FEATURES.get(feature, feature)}: {fix}.", name, feature
+    )
+
+
+def _adapters_with(feature: str) -> list[str]:
+    """Names of the installed adapters whose class declares ``feature``. Plugin classes are
+    imported to read it (only on this error path); one that cannot be imported is left out."""
+    from jobframe import plugins
+    from jobframe.adapter_registry import LazyFactory
+    from jobframe.backend.adapter import QueueAdapter
+    from jobframe.errors import ConfigurationError
+
+    found = []
+    for name, factory in sorted(plugins.adapter_factories().items()):
+        if name == "test":
+            continue
+        if isinstance(factory, LazyFactory):
+            try:
+                factory = factory.load()
+            except ConfigurationError:
+                continue
+        if not (isinstance(factory, type) and issubclass(factory, QueueAdapter)):
+            continue
+        if asdict(factory.capabilities).get(feature, False):
+            found.append(name)
+    return found
+
+
+__all__ = ["FEATURES", "Capabilities", "unsupported"]

@@ -1,4 +1,4 @@
-"""The dashboard's pages and actions, on any backend's `jobframe.inspection.Inspector`.
+"""The dashboard's pages and actions, on any backend's `jobframe.backend.Inspector`.
 
 Every page is a plain function run in Starlette's thread pool: inspectors block (Redis, SQL), and
 on the event loop one slow call would stall every other route of the application mounting it.
@@ -22,12 +22,12 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
+from jobframe.backend import STATES, HistoryKind, Inspector, JobInfo, State
 from jobframe.config import is_origin
 from jobframe.dashboard.headers import SecurityHeaders
 from jobframe.dashboard.rendering import HERE, path_for, templates
 from jobframe.dashboard.security import Auth, csrf_ok, csrf_token, refusal, secured
 from jobframe.errors import ConfigurationError
-from jobframe.inspection import STATES, Inspector, JobInfo, State
 
 PAGE_SIZE = 25
 #: The highest page number accepted: 9 digits keep every offset within any database's integers.
@@ -129,22 +129,21 @@ class Dashboard:
 
     def overview(self, request: Request, form: FormData | None) -> Response:
         queues = sorted(self.inspector.queues(), key=lambda q: -q.size)
-        history = getattr(self.inspector, "history", None)
         charts = []
-        if history is not None:
-            # Quiet minutes are not stored: fill them in, so every bar is one minute (or hour).
-            now = int(time.time() // 60)
-            for kind in ("processed", "failed"):
-                series = history(kind, now - 1439)
-                hour = [series.get(m, 0) for m in range(now - 59, now + 1)]
-                day = [
-                    sum(series.get(m, 0) for m in range(h, h + 60))
-                    for h in range(now - 1439, now + 1, 60)
-                ]
-                charts += [
-                    (f"{kind} per minute, last hour", kind, hour),
-                    (f"{kind} per hour, last day", kind, day),
-                ]
+        # Quiet minutes are not stored: fill them in, so every bar is one minute (or hour).
+        now = int(time.time() // 60)
+        kinds: tuple[HistoryKind, ...] = ("processed", "failed")
+        for kind in kinds:
+            series = self.inspector.history(kind, now - 1439)
+            hour = [series.get(m, 0) for m in range(now - 59, now + 1)]
+            day = [
+                sum(series.get(m, 0) for m in range(h, h + 60))
+                for h in range(now - 1439, now + 1, 60)
+            ]
+            charts += [
+                (f"{kind} per minute, last hour", kind, hour),
+                (f"{kind} per hour, last day", kind, day),
+            ]
         return self.render(
             request,
             "overview.html",
@@ -174,7 +173,10 @@ class Dashboard:
         if action == "clear":
             cleared = self.inspector.clear(name)
             return self._done(request, path_for(request, "queues"), queue=name, cleared=cleared)
-        getattr(self.inspector, action)(name)
+        if action == "pause":
+            self.inspector.pause(name)
+        else:
+            self.inspector.resume(name)
         return self._done(request, path_for(request, "queues"), queue=name, action=action)
 
     def jobs(self, request: Request, form: FormData | None) -> Response:
@@ -183,7 +185,7 @@ class Dashboard:
         queue = request.query_params.get("queue") or None
         job_class = request.query_params.get("class") or None
         search = request.query_params.get("id") or None
-        can_search = bool(getattr(self.inspector, "supports_search", False))
+        can_search = self.inspector.supports_search
         text = (request.query_params.get("q") or None) if can_search else None
         if search:
             found = self.inspector.job(search)
@@ -262,7 +264,7 @@ class Dashboard:
         action = form.get("action")
         if everything and (queue or job_class or text):
             # "all" means all that match the filters the page shows, not the whole state.
-            text = text if getattr(self.inspector, "supports_search", False) else None
+            text = text if self.inspector.supports_search else None
             matching = self._every(state, queue, text)
             ids = [r.id for r in matching if not job_class or job_class in (r.job_class or "")]
             everything = False

@@ -107,6 +107,7 @@ def apply_options(job: Job, options: dict[str, Any]) -> None:
         job.queue_name = prefixed(options["queue"])
     if "priority" in options:
         job.priority = options["priority"]
+        job._priority_requested = options["priority"] is not None
     if "wait" in options:
         job.scheduled_at = datetime.now(UTC) + timedelta(seconds=options["wait"])
     elif "wait_until" in options:

@@ -9,9 +9,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
-from jobframe import arguments
+from jobframe import arguments, registry
 from jobframe.errors import DeserializationError, JobDefinitionError
-from jobframe.job import registry
 
 WIRE_VERSION = 1
 _T = TypeVar("_T")

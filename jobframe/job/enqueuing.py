@@ -10,10 +10,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Self
 
 from jobframe import arguments, notifications, transactions
-from jobframe.errors import Abort, EnqueueError, InvalidOptionError, JobframeError
+from jobframe.backend.adapter import QueueAdapter
+from jobframe.backend.capabilities import unsupported
+from jobframe.errors import Abort, EnqueueError, JobframeError
 from jobframe.job.callbacks import CallbackChain
 from jobframe.job.configured import apply_options, validate_options
-from jobframe.queue_adapters.base import QueueAdapter
 from jobframe.redact import mask_secrets
 
 if TYPE_CHECKING:
@@ -29,15 +30,22 @@ retry_handoff: ContextVar[Callable[[Job, QueueAdapter], bool] | None] = ContextV
 
 
 def _check_supported(job: Job, adapter: QueueAdapter) -> None:
-    if job.scheduled_at is None or adapter.supports_delay:
-        return
-    if job.scheduled_at <= job.now():
+    """Refuse what this enqueue asks and ``adapter`` declares it cannot do.
+
+    Only explicit requests are refused, as Active Job users expect: ``set(wait=)`` in the future
+    and ``set(priority=)`` (not ``priority = 10`` on the class: switching an environment to
+    ``inline`` must not break jobs). A retry is never refused (see `Enqueuing._enqueue`).
+
+    Raises:
+        UnsupportedError: the adapter cannot honour the request; nothing was enqueued.
+    """
+    capabilities = adapter.capabilities
+    if job.scheduled_at is not None and not capabilities.delay:
+        if job.scheduled_at > job.now():
+            raise unsupported(adapter, "delay")
         job.scheduled_at = None  # due already (wait=0): no delay is asked of the adapter
-    else:
-        raise InvalidOptionError(
-            f"the {adapter.name or type(adapter).__name__} adapter cannot run jobs later "
-            "(wait/wait_until); use a backend that schedules (async, redis, sql)."
-        )
+    if job._priority_requested and not capabilities.priority:
+        raise unsupported(adapter, "priority")
 
 
 def _prepare(job: Job) -> None:
@@ -55,7 +63,7 @@ def _freeze(job: Job) -> None:
 
 def _wrap_failure(adapter: QueueAdapter, exc: Exception) -> Exception:
     """An adapter's own failure becomes an `EnqueueError`; a job's error (inline) stays itself."""
-    if isinstance(exc, JobframeError) or adapter.performs_in_caller:
+    if isinstance(exc, JobframeError) or adapter.capabilities.performs_in_caller:
         return exc
     return EnqueueError(
         f"{type(adapter).__name__} could not enqueue the job: {type(exc).__name__}: "
@@ -70,6 +78,8 @@ class Enqueuing:
     scheduled_at: datetime | None
     enqueue_error: BaseException | None
     _payload_cache: dict[str, Any] | None
+    #: Set by ``set(priority=)``: an explicit request, refused where priorities order nothing.
+    _priority_requested: bool = False
 
     @classmethod
     def perform_later(cls, *args: Any, **kwargs: Any) -> Self:
@@ -127,9 +137,13 @@ class Enqueuing:
     def _enqueue(self: Any, retrying: bool) -> Any:
         _prepare(self)
         adapter = self.adapter()
-        if retrying and not adapter.supports_delay:
-            self.scheduled_at = None  # e.g. inline: retry at once rather than fail the retry
-        _check_supported(self, adapter)
+        if retrying:
+            # A retry is the job's own policy, not a request: on an adapter without delay (inline)
+            # it runs at once, and a retry_on(priority=) is kept but not refused.
+            if not adapter.capabilities.delay:
+                self.scheduled_at = None
+        else:
+            _check_supported(self, adapter)
         self.successfully_enqueued = False
         self.enqueue_error = None
         if not retrying and not transactions.hold([self], bulk=False):
@@ -193,7 +207,7 @@ def perform_all_later(jobs: Iterable[Job]) -> int:
     """
     jobs = list(jobs)
     if len(jobs) < GC_PAUSE_AT or any(
-        cls.adapter().performs_in_caller for cls in {type(job) for job in jobs}
+        cls.adapter().capabilities.performs_in_caller for cls in {type(job) for job in jobs}
     ):
         return _perform_all_later(jobs)
     with _gc_paused():

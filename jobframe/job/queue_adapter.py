@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from jobframe import queue_adapters
-from jobframe.queue_adapters.base import QueueAdapter
+from jobframe.backend.adapter import QueueAdapter
 
 
 class QueueAdapterMixin:

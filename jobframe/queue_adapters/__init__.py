@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from jobframe import config
+from jobframe.backend.adapter import QueueAdapter
 from jobframe.errors import ConfigurationError, JobframeError, UnknownAdapterError
-from jobframe.queue_adapters.base import QueueAdapter
 from jobframe.redact import mask_secrets
 
 __all__ = ["QueueAdapter", "get", "lookup", "override", "reset"]

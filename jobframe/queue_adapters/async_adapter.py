@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from jobframe.backend.adapter import QueueAdapter
+from jobframe.backend.capabilities import Capabilities
+from jobframe.backend.payload import check_raw
 from jobframe.errors import ConfigurationError, EnqueueError
 from jobframe.hookspecs import hookimpl
-from jobframe.queue_adapters.base import QueueAdapter
-from jobframe.queue_adapters.payload import check_raw
 
 if TYPE_CHECKING:
     from jobframe.job.base import Job
@@ -54,7 +55,7 @@ class AsyncAdapter(QueueAdapter):
     ``keep_failed`` failed jobs kept for inspection and retry (default 1,000)."""
 
     name = "async"
-    supports_bulk = True
+    capabilities = Capabilities(bulk=True, raw_payloads=True, pause=True)
 
     def __init__(
         self,
@@ -209,8 +210,8 @@ class AsyncAdapter(QueueAdapter):
         """Decode and run an `enqueue_raw` entry as a worker would; the error of bytes that
         cannot become a job (with its reason), or None once it ran."""
         from jobframe import config
+        from jobframe.backend.worker import Claim, Outcome
         from jobframe.worker import execution
-        from jobframe.worker.backend import Claim, Outcome
 
         assert entry.raw is not None
         claim = Claim(entry.id, "", entry.queue, entry.raw)

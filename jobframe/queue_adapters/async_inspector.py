@@ -1,4 +1,4 @@
-"""`AsyncInspector`: the async adapter's jobs through `jobframe.inspection.Inspector`, so the
+"""`AsyncInspector`: the async adapter's jobs through `jobframe.backend.Inspector`, so the
 CLI and the dashboard work on an in-process thread pool as on Redis or SQL."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from jobframe import payload_summary
-from jobframe.inspection import JobInfo, QueueInfo, State, WorkerInfo
+from jobframe.backend.inspector import Inspector, JobInfo, QueueInfo, State, Stats, WorkerInfo
 
 if TYPE_CHECKING:
     from jobframe.queue_adapters.async_adapter import AsyncAdapter, Entry
@@ -27,7 +27,7 @@ def _arguments_text(entry: Entry) -> str:
     return json.dumps([entry.payload.get("arguments"), entry.payload.get("kwargs")])
 
 
-class AsyncInspector:
+class AsyncInspector(Inspector):
     def __init__(self, adapter: AsyncAdapter) -> None:
         self.adapter = adapter
 
@@ -209,11 +209,14 @@ class AsyncInspector:
             )
         ]
 
-    def stats(self, day: str | None = None) -> dict[str, int]:
+    def stats(self, day: str | None = None) -> Stats:
         day = day or time.strftime("%Y-%m-%d", time.gmtime())
         with self.adapter._cond:
             counters = dict(self.adapter.counters)
-        return {kind: counters.get((kind, day), 0) for kind in ("processed", "failed")}
+        return {
+            "processed": counters.get(("processed", day), 0),
+            "failed": counters.get(("failed", day), 0),
+        }
 
     def history(self, kind: str, since_minute: int | None = None) -> dict[int, int]:
         """Per-minute counts (epoch minute -> jobs) since ``since_minute`` (default: 24 hours)."""

@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from jobframe.backend.adapter import QueueAdapter
+from jobframe.backend.capabilities import Capabilities
 from jobframe.errors import InvalidOptionError
 from jobframe.hookspecs import hookimpl
-from jobframe.queue_adapters.base import QueueAdapter
 
 if TYPE_CHECKING:
     from jobframe.job.base import Job
@@ -19,14 +20,13 @@ if TYPE_CHECKING:
 
 class InlineAdapter(QueueAdapter):
     name = "inline"
-    supports_delay = False
-    performs_in_caller = True
+    capabilities = Capabilities(delay=False, priority=False, performs_in_caller=True)
 
     def enqueue(self, job: Job) -> None:
         job.execute(job.serialize())
 
     def enqueue_at(self, job: Job, timestamp: datetime) -> None:
-        # Never reached through the job layer (supports_delay is False), kept for direct callers.
+        # Never reached through the job layer (capabilities.delay is False): for direct callers.
         raise InvalidOptionError("the inline adapter runs jobs at once; use async, redis or sql")
 
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from jobframe import registry
+from jobframe.backend.adapter import QueueAdapter
+from jobframe.backend.capabilities import Capabilities
+from jobframe.backend.ids import new_id
+from jobframe.backend.payload import check_raw
 from jobframe.hookspecs import hookimpl
-from jobframe.job import registry
 from jobframe.log_values import loggable_repr
-from jobframe.queue_adapters.base import QueueAdapter
-from jobframe.queue_adapters.ids import new_id
-from jobframe.queue_adapters.payload import check_raw
 
 if TYPE_CHECKING:
     from jobframe.job.base import Job
@@ -104,7 +105,7 @@ class TestAdapter(QueueAdapter):
 
     __test__ = False  # not a pytest test class
     name = "test"
-    supports_bulk = True
+    capabilities = Capabilities(bulk=True, raw_payloads=True)
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

@@ -14,12 +14,12 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from jobframe.backend.payload import PayloadError, load_payload
+from jobframe.backend.worker import Claim, Outcome, WorkerBackend
 from jobframe.config import DEFAULT_MAX_PAYLOAD_BYTES
 from jobframe.errors import DeserializationError, UnknownJobError
 from jobframe.job.base import Job
 from jobframe.job.enqueuing import retry_handoff
-from jobframe.queue_adapters.payload import PayloadError, load_payload
-from jobframe.worker.backend import Claim, Outcome, WorkerBackend
 
 
 class JobTimeout(TimeoutError):

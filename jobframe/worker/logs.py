@@ -8,7 +8,7 @@ import logging
 import time
 from typing import Any
 
-from jobframe.worker.backend import Outcome
+from jobframe.backend.worker import Outcome
 
 _STANDARD = set(vars(logging.makeLogRecord({})))
 #: the longest error message quoted in a log line (a payload may name a megabyte-long class)

@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from jobframe.backend.worker import Claim, Outcome
 from jobframe.worker import execution
-from jobframe.worker.backend import Claim, Outcome
 
 Finish = Callable[[Claim, Outcome], None]
 log = logging.getLogger("jobframe.worker")

@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 
-from jobframe.worker.backend import Outcome, WorkerBackend
+from jobframe.backend.worker import Outcome, WorkerBackend
 from jobframe.worker.outage import Outage
 
 log = logging.getLogger("jobframe.worker")

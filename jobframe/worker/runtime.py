@@ -29,8 +29,8 @@ from types import FrameType
 from typing import Any
 
 from jobframe import config
+from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
 from jobframe.worker import execution, logs
-from jobframe.worker.backend import Claim, Outcome, ProcessInfo, WorkerBackend
 from jobframe.worker.outage import Outage
 from jobframe.worker.pool import JobPool
 from jobframe.worker.reporter import Reporter

@@ -10,8 +10,8 @@ import pytest
 from starlette.testclient import TestClient
 
 import jobframe
+from jobframe.backend.worker import Outcome, ProcessInfo
 from jobframe.dashboard import Auth, create_app
-from jobframe.worker.backend import Outcome, ProcessInfo
 
 TOKEN = "t" * 32
 

@@ -13,8 +13,8 @@ from dashboard.conftest import store_ready
 from starlette.testclient import TestClient
 
 import jobframe
+from jobframe.backend.inspector import STATES
 from jobframe.dashboard import Auth, create_app
-from jobframe.inspection import STATES
 
 TOKEN = "p" * 32
 NAMES = [

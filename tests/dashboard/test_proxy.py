@@ -15,7 +15,7 @@ from dashboard.proxy_support import dashboard_command, free_port, nginx, require
 
 import jobframe
 from jobframe import queue_adapters
-from jobframe.worker.backend import Outcome, ProcessInfo
+from jobframe.backend.worker import Outcome, ProcessInfo
 
 TOKEN = "proxy-token-" + "p" * 24
 

@@ -11,8 +11,8 @@ import pytest
 from dashboard.browser_support import serve
 
 import jobframe
+from jobframe.backend.worker import Outcome, ProcessInfo
 from jobframe.dashboard import Auth, create_app
-from jobframe.worker.backend import Outcome, ProcessInfo
 
 TOKEN = "s" * 32
 JSON = {"Accept": "application/json"}

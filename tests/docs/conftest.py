@@ -24,9 +24,8 @@ import pytest
 
 import jobframe
 import jobframe.config
-from jobframe import notifications, plugins, queue_adapters, serializers
+from jobframe import notifications, plugins, queue_adapters, registry, serializers
 from jobframe.global_id import locator
-from jobframe.job import registry
 
 
 class PageSession:

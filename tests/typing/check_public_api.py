@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 import jobframe
 import jobframe_redis
 import jobframe_sql
+from jobframe.backend import Capabilities, Inspector, Stats, WorkerBackend
 from jobframe.global_id import SignedGlobalID
 
 
@@ -66,3 +67,16 @@ def check_lazy_names(model: object) -> None:
 def check_enqueue_in(session: object) -> None:
     with jobframe_sql.enqueue_in(session) as connection:
         assert_type(connection, Connection)
+
+
+def check_backend_contract(
+    redis: jobframe_redis.RedisAdapter, sql: jobframe_sql.SQLAdapter, any: jobframe.QueueAdapter
+) -> None:
+    assert_type(redis.worker_backend(), jobframe_redis.RedisWorkerBackend)
+    assert_type(redis.inspector(), jobframe_redis.RedisInspector)
+    assert_type(sql.inspector().stats(), Stats)
+    assert_type(any.worker_backend(), WorkerBackend | None)
+    assert_type(any.inspector(), Inspector | None)
+    assert_type(any.capabilities, Capabilities)
+    assert_type(any.capabilities.delay, bool)
+    assert_type(jobframe.UnsupportedError("no", "inline", "delay").feature, str)

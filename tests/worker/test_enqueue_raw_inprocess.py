@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 import jobframe
+from jobframe.backend.payload import dump_payload
 from jobframe.queue_adapters.async_adapter import AsyncAdapter
 from jobframe.queue_adapters.inline import InlineAdapter
-from jobframe.queue_adapters.payload import dump_payload
 from jobframe.queue_adapters.test import RawEnqueued, TestAdapter
 
 done: list[str] = []
@@ -63,7 +63,7 @@ def test_test_adapter_records_raw_payloads_as_given() -> None:
 
 
 def test_inline_adapter_has_no_store_for_raw_payloads() -> None:
-    with pytest.raises(NotImplementedError, match="keeps no store"):
+    with pytest.raises(jobframe.UnsupportedError, match="cannot store raw payloads"):
         InlineAdapter().enqueue_raw("default", b"{}")
 
 

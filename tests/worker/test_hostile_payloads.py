@@ -21,12 +21,12 @@ from starlette.testclient import TestClient
 
 import jobframe
 from jobframe import cli
+from jobframe.backend.inspector import Inspector
+from jobframe.backend.worker import Claim, Outcome
 from jobframe.dashboard import Auth, create_app
-from jobframe.inspection import Inspector
 from jobframe.testing.reliability_jobs import RecordJob
 from jobframe.testing.workers import Journal, wait_until
 from jobframe.worker import execution
-from jobframe.worker.backend import Claim, Outcome
 from jobframe.worker.runtime import Worker, WorkerOptions
 
 pytestmark = pytest.mark.slow

@@ -10,14 +10,14 @@ import pytest
 
 from jobframe import DeserializationError, SerializationError, UnknownJobError
 from jobframe.arguments import MAX_CONTAINERS, deserialize_value, serialize_value
-from jobframe.job.base import Job
-from jobframe.queue_adapters.payload import (
+from jobframe.backend.payload import (
     MAX_DEPTH,
     PayloadError,
     dump_payload,
     load_payload,
     nesting_depth,
 )
+from jobframe.job.base import Job
 
 
 def nest(depth: int, inner: Any = None) -> Any:

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 import jobframe
-from jobframe.queue_adapters.payload import dump_payload
+from jobframe.backend.payload import dump_payload
+from jobframe.backend.worker import Claim, Outcome, ProcessInfo
 from jobframe.serializers import ObjectSerializer
 from jobframe.testing.workers import wait_until
 from jobframe.worker import execution
-from jobframe.worker.backend import Claim, Outcome, ProcessInfo
 from jobframe.worker.pool import JobPool
 from jobframe.worker.runtime import Worker, WorkerOptions
 

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
+from jobframe.backend.adapter import QueueAdapter
+from jobframe.backend.capabilities import Capabilities
+from jobframe.backend.ids import new_id
+from jobframe.backend.payload import check_raw
 from jobframe.errors import EnqueueError, InvalidOptionError
 from jobframe.job.queue_priority import PRIORITY_RANGE
-from jobframe.queue_adapters.base import QueueAdapter
-from jobframe.queue_adapters.ids import new_id
-from jobframe.queue_adapters.payload import check_raw
 from jobframe.redact import mask_secrets, mask_url
 from jobframe_redis.connection import Store, dump
 
@@ -43,7 +44,7 @@ class RedisAdapter(QueueAdapter):
     ``jobframe``), and redis-py client options (``socket_timeout``...)."""
 
     name = "redis"
-    supports_bulk = True
+    capabilities = Capabilities(bulk=True, raw_payloads=True, durable=True, pause=True)
 
     def __init__(
         self, url: str = "redis://127.0.0.1:6379/0", prefix: str = "jobframe", **options: Any

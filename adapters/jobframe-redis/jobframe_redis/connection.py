@@ -13,8 +13,8 @@ from redis.commands.core import Script
 from redis.connection import parse_url
 from redis.exceptions import NoScriptError
 
+from jobframe.backend.payload import dump_payload
 from jobframe.errors import ConfigurationError
-from jobframe.queue_adapters.payload import dump_payload
 from jobframe.redact import mask_secrets, mask_url
 from jobframe_redis import scripts
 from jobframe_redis.keys import Keys

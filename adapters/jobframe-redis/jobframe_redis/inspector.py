@@ -1,5 +1,5 @@
 """`RedisInspector`: queues, jobs by state, the dead set, workers and counters, for the CLI and
-the dashboard (`jobframe.inspection.Inspector`)."""
+the dashboard (`jobframe.backend.Inspector`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jobframe import payload_summary
-from jobframe.inspection import JobInfo, QueueInfo, State, WorkerInfo
-from jobframe.queue_adapters.payload import PayloadError, load_payload
+from jobframe.backend.inspector import Inspector, JobInfo, QueueInfo, State, Stats, WorkerInfo
+from jobframe.backend.payload import PayloadError, load_payload
 from jobframe_redis.connection import Store, day_and_minute, now_ms
 
 SHIFT = 2**40
@@ -32,7 +32,7 @@ def _died(score: float) -> datetime:
     return datetime.fromtimestamp(score / 1000, UTC)
 
 
-class RedisInspector:
+class RedisInspector(Inspector):
     def __init__(self, store: Store) -> None:
         self.store = store
         self.client: Any = store.client  # redis-py replies are loosely typed: treat them as Any
@@ -280,7 +280,7 @@ class RedisInspector:
             )
         return result
 
-    def stats(self, day: str | None = None) -> dict[str, int]:
+    def stats(self, day: str | None = None) -> Stats:
         day = day or day_and_minute(now_ms())[0]
         processed, failed = self.client.mget(
             self.keys.stat("processed", day), self.keys.stat("failed", day)

@@ -6,12 +6,12 @@ import json
 import uuid
 from typing import Any, cast
 
-from jobframe.worker.backend import Claim, Outcome, ProcessInfo
+from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
 from jobframe_redis.connection import Store, day_and_minute, now_ms
 
 
-class RedisWorkerBackend:
-    """Implements `jobframe.worker.backend.WorkerBackend` with the scripts in `scripts`."""
+class RedisWorkerBackend(WorkerBackend):
+    """Implements `jobframe.backend.WorkerBackend` with the scripts in `scripts`."""
 
     def __init__(
         self, store: Store, dead_max_size: int = 10_000, dead_max_age: float = 180 * 86400

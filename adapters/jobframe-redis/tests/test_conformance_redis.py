@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from jobframe.queue_adapters.base import QueueAdapter
+from jobframe.backend.adapter import QueueAdapter
 from jobframe.testing.conformance import AdapterConformance
 from jobframe.worker.runtime import Worker, WorkerOptions
 from jobframe_redis.adapter import RedisAdapter

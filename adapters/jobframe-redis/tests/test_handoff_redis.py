@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 import jobframe
-from jobframe.worker.backend import Claim, Outcome, ProcessInfo
+from jobframe.backend.worker import Claim, Outcome, ProcessInfo
 from jobframe_redis.adapter import RedisAdapter
 from jobframe_redis.worker_backend import RedisWorkerBackend
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import jobframe
-from jobframe.worker.backend import Outcome, ProcessInfo
+from jobframe.backend.worker import Outcome, ProcessInfo
 from jobframe_redis.adapter import RedisAdapter
 
 

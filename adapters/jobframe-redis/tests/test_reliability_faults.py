@@ -24,8 +24,8 @@ from reliability_support import Journal, Workers, free_port, wait_until, write_c
 
 import jobframe
 from jobframe import queue_adapters
+from jobframe.backend.worker import Outcome
 from jobframe.testing.reliability_jobs import SleepJob
-from jobframe.worker.backend import Outcome
 from jobframe.worker.execution import JobTimeout
 from jobframe.worker.runtime import Worker, WorkerOptions
 from jobframe_redis.adapter import RedisAdapter

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 import jobframe
-from jobframe.job import registry
+from jobframe import registry
 from jobframe.testing.workers import wait_until
 from jobframe.worker.runtime import Worker, WorkerOptions
 from jobframe_redis.adapter import RedisAdapter

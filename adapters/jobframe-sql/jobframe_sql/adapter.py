@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from jobframe.backend.adapter import QueueAdapter
+from jobframe.backend.capabilities import Capabilities
+from jobframe.backend.ids import new_id
+from jobframe.backend.payload import check_raw
 from jobframe.errors import ConfigurationError, EnqueueError
-from jobframe.queue_adapters.base import QueueAdapter
-from jobframe.queue_adapters.ids import new_id
-from jobframe.queue_adapters.payload import check_raw
 from jobframe.redact import mask_secrets, mask_url
 from jobframe_sql.engine import create_engine, local_wake_key, now_ms, retrying
 from jobframe_sql.local_wake import poke
@@ -128,8 +129,9 @@ class SQLAdapter(QueueAdapter):
     (``pool_size``, ``max_overflow``, ...)."""
 
     name = "sql"
-    supports_bulk = True
-    supports_transactional_enqueue = True
+    capabilities = Capabilities(
+        bulk=True, transactional_enqueue=True, raw_payloads=True, durable=True, pause=True
+    )
 
     def __init__(
         self,

@@ -1,5 +1,5 @@
 """`SQLInspector`: queues, jobs by state, failed jobs, workers and counters, for the CLI and
-the dashboard (`jobframe.inspection.Inspector`)."""
+the dashboard (`jobframe.backend.Inspector`)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from jobframe import payload_summary
-from jobframe.inspection import JobInfo, QueueInfo, State, WorkerInfo
-from jobframe.queue_adapters.payload import PayloadError, load_payload
+from jobframe.backend.inspector import Inspector, JobInfo, QueueInfo, State, Stats, WorkerInfo
+from jobframe.backend.payload import PayloadError, load_payload
 from jobframe_sql.engine import day_and_minute, now_ms
 from jobframe_sql.schema import jobs, pauses, processes, stats
 
@@ -40,7 +40,7 @@ def _error(text: str | None) -> dict[str, Any] | None:
         return None
 
 
-class SQLInspector:
+class SQLInspector(Inspector):
     def __init__(self, adapter: SQLAdapter) -> None:
         self.adapter = adapter
         self.engine = adapter.engine
@@ -245,7 +245,7 @@ class SQLInspector:
             for r in rows
         ]
 
-    def stats(self, day: str | None = None) -> dict[str, int]:
+    def stats(self, day: str | None = None) -> Stats:
         day = day or day_and_minute(now_ms())[0]
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(stats.c.kind, stats.c.count).where(stats.c.period == day))

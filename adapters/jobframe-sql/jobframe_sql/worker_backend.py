@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from jobframe.queue_adapters.payload import dump_payload
-from jobframe.worker.backend import Claim, Outcome, ProcessInfo
+from jobframe.backend.payload import dump_payload
+from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
 from jobframe_sql.engine import bump_stats, create_engine, day_and_minute, now_ms
 from jobframe_sql.schema import jobs, pauses, processes
 
@@ -53,8 +53,8 @@ def _worker_engine(adapter: SQLAdapter) -> sa.Engine:
     )
 
 
-class SQLWorkerBackend:
-    """Implements `jobframe.worker.backend.WorkerBackend` on the ``jobframe_*`` tables."""
+class SQLWorkerBackend(WorkerBackend):
+    """Implements `jobframe.backend.WorkerBackend` on the ``jobframe_*`` tables."""
 
     def __init__(
         self,

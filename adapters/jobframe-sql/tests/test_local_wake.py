@@ -15,7 +15,7 @@ from sqlalchemy.orm import sessionmaker
 
 import jobframe
 from jobframe import queue_adapters
-from jobframe.worker.backend import Claim, Outcome, ProcessInfo
+from jobframe.backend.worker import Claim, Outcome, ProcessInfo
 from jobframe_sql.adapter import SQLAdapter, enqueue_in
 from jobframe_sql.engine import local_wake_key, sqlite_file
 from jobframe_sql.local_wake import LocalWaiter, poke, wake_folder

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 import jobframe
 import jobframe_sql
+from jobframe.backend.worker import Outcome, ProcessInfo
 from jobframe.cli import main
-from jobframe.worker.backend import Outcome, ProcessInfo
 from jobframe_sql import db
 from jobframe_sql.adapter import SQLAdapter
 from jobframe_sql.engine import now_ms
@@ -353,7 +353,7 @@ def test_arguments_text_search(adapter: SQLAdapter) -> None:
         assert inspector.count("ready", job_class="NoSuchJob") == 0
         assert len(inspector.jobs("ready", job_class="SearchedJ", search="bob@")) == 1
     finally:
-        from jobframe.job import registry
+        from jobframe import registry
 
         registry.unregister(SearchedJob)
 

@@ -11,7 +11,7 @@ import pytest
 from jobframe_rabbitmq.adapter import RabbitMQAdapter
 from rabbitmq_workers import Workers
 
-from jobframe.queue_adapters.base import QueueAdapter
+from jobframe.backend.adapter import QueueAdapter
 from jobframe.testing.conformance import AdapterConformance
 
 

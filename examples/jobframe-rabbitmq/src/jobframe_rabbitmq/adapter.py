@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from jobframe.backend.adapter import QueueAdapter
+from jobframe.backend.capabilities import Capabilities
+from jobframe.backend.payload import check_raw
 from jobframe.errors import ConfigurationError
-from jobframe.queue_adapters.base import QueueAdapter
-from jobframe.queue_adapters.payload import check_raw
 from jobframe_rabbitmq.connection import Link, check_url
 from jobframe_rabbitmq.messages import Message, job_message, raw_message
 from jobframe_rabbitmq.names import Names
@@ -28,7 +29,7 @@ class RabbitMQAdapter(QueueAdapter):
     ``connect_timeout`` in seconds (default 5)."""
 
     name = "rabbitmq"
-    supports_bulk = True
+    capabilities = Capabilities(bulk=True, raw_payloads=True, durable=True)
 
     def __init__(
         self,
@@ -75,7 +76,7 @@ class RabbitMQAdapter(QueueAdapter):
 
     def enqueue_raw(self, queue: str, payload: bytes) -> str:
         """Publish ``payload`` as is as a ready job on ``queue`` (see
-        `jobframe.queue_adapters.base.QueueAdapter.enqueue_raw`)."""
+        `jobframe.backend.adapter.QueueAdapter.enqueue_raw`)."""
         name, data = check_raw(queue, payload)
         message = raw_message(name, data, self.names)
         self.publisher.publish([message])

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pika  # type: ignore[import-untyped]
 
+from jobframe.backend.ids import new_id
 from jobframe.errors import InvalidOptionError
-from jobframe.queue_adapters.ids import new_id
 from jobframe_rabbitmq import scheduling
 from jobframe_rabbitmq.names import Names
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from jobframe.worker.backend import Claim, Outcome, ProcessInfo
+from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
 from jobframe_rabbitmq import catalogue, scheduling
 from jobframe_rabbitmq.connection import AMQP_ERRORS, Link
 from jobframe_rabbitmq.messages import Message, dead_message, later
@@ -45,8 +45,8 @@ class Delivery:
         return f"{self.generation}.{self.tag}"
 
 
-class RabbitMQWorkerBackend:
-    """Implements `jobframe.worker.backend.WorkerBackend` on one consuming connection.
+class RabbitMQWorkerBackend(WorkerBackend):
+    """Implements `jobframe.backend.WorkerBackend` on one consuming connection.
 
     ``catalogue_interval``: how often (seconds) a worker of ``--queues '*'`` looks for new queues.
     """

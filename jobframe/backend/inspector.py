@@ -1,0 +1,184 @@
+"""`Inspector`: what a backend shows about its jobs, the one interface the CLI and dashboard read.
+
+Each adapter that keeps jobs returns an `Inspector` from ``adapter.inspector()``; the CLI commands
+(``jobframe queues|jobs|retry|discard|pause|resume``) and the dashboard know nothing else about
+the backend.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Literal, TypedDict
+
+#: Where a job is: waiting to run, waiting for its time, claimed by a worker, or in the dead set.
+State = Literal["ready", "scheduled", "running", "dead"]
+STATES: tuple[State, ...] = ("ready", "scheduled", "running", "dead")
+
+#: What `Inspector.history` counts.
+HistoryKind = Literal["processed", "failed"]
+
+
+@dataclass(frozen=True)
+class QueueInfo:
+    """One queue: its ready jobs, how long the oldest has waited, whether it is paused."""
+
+    name: str
+    size: int
+    #: seconds since the oldest ready job was enqueued (0 when empty)
+    latency: float
+    paused: bool
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """One stored job as the CLI and dashboard show it; every field but ``raw`` is decoded."""
+
+    id: str
+    state: State
+    queue: str
+    job_class: str | None
+    job_id: str | None
+    #: the serialized arguments (JSON), shown as text
+    arguments: Any = None
+    priority: int | None = None
+    enqueued_at: datetime | None = None
+    scheduled_at: datetime | None = None
+    executions: int = 0
+    #: ``class``, ``message``, ``traceback``, ``reason``
+    error: dict[str, Any] | None = None
+    #: the payload as stored (kept for undecodable ones)
+    raw: bytes | None = None
+    worker: str | None = None
+    #: when a dead job failed (its last run); ``enqueued_at`` is when that run was enqueued
+    failed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """A live worker process and the ids of the jobs it holds."""
+
+    id: str
+    hostname: str
+    pid: int
+    queues: list[str]
+    concurrency: int
+    started_at: datetime
+    heartbeat_at: datetime
+    running: list[str] = field(default_factory=list)
+
+
+class Stats(TypedDict):
+    """`Inspector.stats`: jobs that ran on one UTC day.
+
+    ``processed`` counts every finished run (done or failed), ``failed`` the runs that raised.
+    """
+
+    processed: int
+    failed: int
+
+
+class Inspector(abc.ABC):
+    """Reading and managing a backend's jobs.
+
+    Every method reads or acts on the backend's current state, from any thread, and MUST NOT
+    decode a payload more than `jobframe.backend.payload.load_payload` allows: an undecodable
+    job is listed with its ``raw`` bytes and a ``None`` class, never an exception. In the
+    managing methods ``ids=None`` with ``all=True`` acts on every match; ids that are not in the
+    named state are skipped, and the count returned is what was changed.
+    """
+
+    #: whether `jobs`/`count` take ``search`` (text found in a job's stored arguments) and
+    #: ``job_class`` (a substring of the class name); the dashboard filters itself otherwise
+    supports_search: ClassVar[bool] = False
+
+    @abc.abstractmethod
+    def queues(self) -> list[QueueInfo]:
+        """Every queue that has jobs or is paused."""
+
+    @abc.abstractmethod
+    def jobs(
+        self,
+        state: State,
+        queue: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+        search: str | None = None,
+        job_class: str | None = None,
+    ) -> list[JobInfo]:
+        """One page of the jobs in ``state`` (on ``queue``, matching ``search``/``job_class``
+        when `supports_search`), in a stable order so that pages do not overlap."""
+
+    @abc.abstractmethod
+    def count(
+        self,
+        state: State,
+        queue: str | None = None,
+        search: str | None = None,
+        job_class: str | None = None,
+    ) -> int:
+        """How many jobs `jobs` would list without paging."""
+
+    @abc.abstractmethod
+    def pending(self) -> int:
+        """Jobs not finished yet (ready, scheduled or running), counted in one consistent read.
+
+        Summing ``count()`` per state is not the same: a job that moves from running to
+        scheduled (a retry) between two counts is missed, and "0 left" would be wrong.
+        """
+
+    @abc.abstractmethod
+    def job(self, id: str) -> JobInfo | None:
+        """The job with the backend's ``id``, or None when there is none."""
+
+    @abc.abstractmethod
+    def retry(self, ids: list[str] | None = None, all: bool = False) -> int:
+        """Make dead jobs ready to run again, each once; return how many."""
+
+    @abc.abstractmethod
+    def discard(
+        self, ids: list[str] | None = None, all: bool = False, state: State = "dead"
+    ) -> int:
+        """Delete jobs in ``state``; return how many."""
+
+    @abc.abstractmethod
+    def run_now(self, ids: list[str] | None = None, all: bool = False) -> int:
+        """Make scheduled jobs ready now; return how many."""
+
+    @abc.abstractmethod
+    def pause(self, queue: str) -> None:
+        """Stop workers from fetching ``queue``'s jobs (running ones finish). Idempotent."""
+
+    @abc.abstractmethod
+    def resume(self, queue: str) -> None:
+        """Let workers fetch ``queue`` again. Idempotent."""
+
+    @abc.abstractmethod
+    def clear(self, queue: str) -> int:
+        """Delete ``queue``'s ready jobs; return how many."""
+
+    @abc.abstractmethod
+    def workers(self) -> list[WorkerInfo]:
+        """The worker processes whose heartbeat has not expired."""
+
+    @abc.abstractmethod
+    def stats(self, day: str | None = None) -> Stats:
+        """Jobs that ran on ``day`` (``YYYY-MM-DD``, UTC; default today)."""
+
+    @abc.abstractmethod
+    def history(self, kind: HistoryKind, since_minute: int | None = None) -> dict[int, int]:
+        """Per-minute counts (epoch minute -> jobs) of ``kind`` since ``since_minute`` (default:
+        the last 24 hours). Minutes with no jobs may be left out. The dashboard's charts."""
+
+
+__all__ = [
+    "STATES",
+    "HistoryKind",
+    "Inspector",
+    "JobInfo",
+    "QueueInfo",
+    "State",
+    "Stats",
+    "WorkerInfo",
+]
