@@ -63,7 +63,8 @@ def test_listing_ready_and_scheduled_jobs_leaves_them_in_place(adapter: RabbitMQ
     assert [i.id for i in scheduled] == ids([sooner, later])  # soonest due first
     assert scheduled[0].queue == "alpha" and scheduled[1].queue == "default"
     due = scheduled[1].scheduled_at
-    assert due is not None and now + timedelta(hours=2) <= due < now + timedelta(hours=2, seconds=30)
+    assert due is not None
+    assert now + timedelta(hours=2) <= due < now + timedelta(hours=2, seconds=30)
 
     # Nothing was consumed: every message is still in its queue, in its order.
     assert [p.message_id for p, _ in peek(adapter, adapter.names.queue("alpha"))] == ids(ready)

@@ -271,9 +271,8 @@ class RabbitMQInspector:
             return None  # names no queue: it stays where it is
         if priority is None:
             try:
-                priority = amqp_priority(
-                    payload_summary.summarize(held.body).priority, self.adapter.topology.max_priority
-                )
+                stored = payload_summary.summarize(held.body).priority
+                priority = amqp_priority(stored, self.adapter.topology.max_priority)
             except InvalidOptionError:
                 priority = 0
         try:
