@@ -152,6 +152,9 @@ def test_clear_deletes_the_ready_jobs_of_one_queue(adapter: RabbitMQAdapter) -> 
     assert inspector.clear("purge") == 3
     assert inspector.clear("never-declared") == 0
     assert inspector.count("ready") == 1
+    too_long = "q" * 300  # no RabbitMQ queue can have this name: it holds nothing
+    assert inspector.clear(too_long) == 0 and inspector.count("ready", too_long) == 0
+    assert inspector.jobs("ready", too_long) == []
 
 
 def test_what_amqp_cannot_tell_is_declared_not_made_up(adapter: RabbitMQAdapter) -> None:

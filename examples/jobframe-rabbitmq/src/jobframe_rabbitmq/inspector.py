@@ -95,12 +95,20 @@ class RabbitMQInspector:
         """The RabbitMQ queues holding jobs of ``state`` (of jobframe ``queue``, if given)."""
         if state == "ready":
             names = [queue] if queue is not None else self._queue_names(connection)
-            return [self.names.queue(name) for name in names]
+            return [amqp for amqp in map(self._amqp_queue, names) if amqp is not None]
         if state == "scheduled":
             return [self.names.delay(level) for level in range(scheduling.LEVELS)]
         if state == "dead":
             return [self.names.dead]
         return []  # running: held by workers, invisible to everyone else
+
+    def _amqp_queue(self, queue: str) -> str | None:
+        """The RabbitMQ queue of jobframe queue ``queue``; None for a name RabbitMQ cannot hold
+        (too long), which therefore has no jobs."""
+        try:
+            return self.names.queue(queue)
+        except InvalidOptionError:
+            return None
 
     def _queue_of(self, held: browsing.Held) -> str | None:
         """The jobframe queue a message is for: its header, else what its payload names."""
@@ -161,12 +169,12 @@ class RabbitMQInspector:
 
     def queues(self) -> list[QueueInfo]:
         with self._connection() as connection:
-            names = self._queue_names(connection)
-            present = browsing.sizes(connection, [self.names.queue(n) for n in names])
+            amqp = {name: self._amqp_queue(name) for name in self._queue_names(connection)}
+            present = browsing.sizes(connection, [a for a in amqp.values() if a is not None])
         return [
-            QueueInfo(name, present[self.names.queue(name)], 0.0, False)
-            for name in names
-            if self.names.queue(name) in present
+            QueueInfo(name, present[queue], 0.0, False)
+            for name, queue in amqp.items()
+            if queue is not None and queue in present
         ]
 
     def jobs(
@@ -300,12 +308,15 @@ class RabbitMQInspector:
 
     def clear(self, queue: str) -> int:
         """Delete every ready job of ``queue`` (``queue.purge``); how many were deleted."""
+        amqp = self._amqp_queue(queue)
+        if amqp is None:
+            return 0
         with self._connection() as connection:
-            if self.names.queue(queue) not in browsing.sizes(connection, [self.names.queue(queue)]):
+            if amqp not in browsing.sizes(connection, [amqp]):
                 return 0
             channel = connection.channel()
             try:
-                return int(channel.queue_purge(self.names.queue(queue)).method.message_count)
+                return int(channel.queue_purge(amqp).method.message_count)
             finally:
                 channel.close()
 
