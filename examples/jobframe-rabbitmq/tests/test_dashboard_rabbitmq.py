@@ -63,6 +63,11 @@ def test_every_page_renders_and_the_actions_work(adapter: RabbitMQAdapter) -> No
 
     refused = client.post("/queues/pause", data={"csrf": csrf, "queue": "pages"})
     assert refused.status_code == 501 and "cannot pause a queue" in refused.text
+    assert "default-src 'none'" in refused.headers["content-security-policy"]
+    scripted = client.post(
+        "/queues/pages/pause", data={"csrf": csrf}, headers={"Accept": "application/json"}
+    )
+    assert scripted.status_code == 501 and "Stop the workers" in scripted.json()["error"]
     cleared = client.post(
         "/queues/clear",
         data={"csrf": csrf, "queue": "pages"},
