@@ -13,7 +13,7 @@ import pytest
 from jobframe_rabbitmq.adapter import RabbitMQAdapter
 from jobframe_rabbitmq.inspector import RabbitMQInspector, UnsupportedInspection
 from jobframe_rabbitmq.messages import dead_message
-from rabbitmq_jobs import FailingJob, RecordJob
+from rabbitmq_jobs import FailingJob, RecordJob, read
 from rabbitmq_workers import peek, wait_until
 
 import jobframe
@@ -191,3 +191,28 @@ def test_the_admin_commands_work_on_rabbitmq(
     assert main(["discard", "--all"]) == 0
     assert main(["pause", "cli"]) == 1
     assert "cannot pause a queue" in capsys.readouterr().err
+
+
+def test_browsing_while_a_worker_consumes_loses_and_repeats_nothing(
+    adapter: RabbitMQAdapter, tmp_path: Path
+) -> None:
+    inspector = adapter.inspector()
+    journal = str(tmp_path / "journal.jsonl")
+    jobframe.perform_all_later([RecordJob(journal, str(i)) for i in range(40)])
+    worker = Worker(adapter.worker_backend(), WorkerOptions(queues=["default"], concurrency=2))
+    thread = threading.Thread(target=worker.run, kwargs={"install_signals": False})
+    thread.start()
+    try:
+
+        def drained() -> bool:
+            # Each listing holds the messages it reads, in the middle of the worker's fetches.
+            inspector.jobs("ready", limit=10)
+            inspector.job("no-such-id")
+            return len(read(journal)) >= 40 and inspector.count("ready") == 0
+
+        wait_until(drained, 30, "the worker to run every job while pages are listed")
+    finally:
+        worker.stop()
+        thread.join(15)
+    assert not thread.is_alive()
+    assert sorted(int(e["tag"]) for e in read(journal)) == list(range(40))
