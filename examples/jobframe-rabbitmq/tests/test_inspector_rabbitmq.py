@@ -9,6 +9,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pika
 import pytest
 from jobframe_rabbitmq.adapter import RabbitMQAdapter
 from jobframe_rabbitmq.inspector import RabbitMQInspector, UnsupportedInspection
@@ -72,6 +73,29 @@ def test_listing_ready_and_scheduled_jobs_leaves_them_in_place(adapter: RabbitMQ
     assert inspector.job(str(later.provider_job_id)).state == "scheduled"  # type: ignore[union-attr]
     assert inspector.job(str(ready[2].provider_job_id)).queue == "alpha"  # type: ignore[union-attr]
     assert inspector.job("no-such-id") is None
+
+
+def redelivered(adapter: RabbitMQAdapter, queue: str) -> list[bool]:
+    """For each message of a RabbitMQ queue, in order: whether anyone has read it before."""
+    connection = pika.BlockingConnection(pika.URLParameters(adapter.url))
+    try:
+        channel = connection.channel()
+        flags = []
+        while True:
+            method, _properties, _body = channel.basic_get(queue, auto_ack=False)
+            if method is None:
+                return flags
+            flags.append(bool(method.redelivered))
+    finally:
+        connection.close()  # puts them all back
+
+
+def test_a_page_reads_only_the_messages_up_to_its_end(adapter: RabbitMQAdapter) -> None:
+    jobframe.perform_all_later([RecordJob("j", str(i)) for i in range(6)])
+    inspector = adapter.inspector()
+    [second] = inspector.jobs("ready", offset=1, limit=1)
+    assert second.arguments["args"] == ["j", "1"]
+    assert redelivered(adapter, adapter.names.queue("default")) == [True, True] + [False] * 4
 
 
 def test_dead_jobs_are_shown_retried_and_discarded(adapter: RabbitMQAdapter) -> None:

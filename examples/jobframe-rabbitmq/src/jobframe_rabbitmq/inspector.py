@@ -146,21 +146,22 @@ class RabbitMQInspector:
         """The first ``stop`` jobs of ``state`` (in ``queue``), reading at most `browsing.LIMIT`
         messages; scheduled jobs soonest due first, the others in queue order."""
         found: list[JobInfo] = []
+        enough = state != "scheduled"  # in queue order, the first `stop` found are the page
         with self._connection() as connection:
             sources = self._sources(connection, state, queue)
             present = browsing.sizes(connection, sources)
             budget = browsing.LIMIT
             with browsing.window(connection) as channel:
                 for source in sources:
-                    if source not in present:
+                    if source not in present or (enough and len(found) >= stop):
                         continue
                     for held in browsing.read(channel, source, min(present[source], budget)):
                         budget -= 1
                         info = self._info(held, state)
                         if queue is None or info.queue == queue:
                             found.append(info)
-                    if state != "scheduled" and len(found) >= stop:
-                        break
+                        if enough and len(found) >= stop:
+                            break
         if state == "scheduled":
             found.sort(key=lambda i: i.scheduled_at or datetime.max.replace(tzinfo=UTC))
         return found[:stop]
