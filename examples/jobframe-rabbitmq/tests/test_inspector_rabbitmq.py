@@ -12,10 +12,15 @@ from pathlib import Path
 import pika
 import pytest
 from jobframe_rabbitmq.adapter import RabbitMQAdapter
-from jobframe_rabbitmq.inspector import RabbitMQInspector, UnsupportedInspection
+from jobframe_rabbitmq.inspector import (
+    BrokerUnavailable,
+    RabbitMQInspector,
+    UnsupportedInspection,
+)
 from jobframe_rabbitmq.messages import dead_message
 from rabbitmq_jobs import FailingJob, RecordJob, read
 from rabbitmq_workers import peek, wait_until
+from tcp_proxy import Proxy
 
 import jobframe
 from jobframe.cli import main
@@ -240,3 +245,43 @@ def test_browsing_while_a_worker_consumes_loses_and_repeats_nothing(
         thread.join(15)
     assert not thread.is_alive()
     assert sorted(int(e["tag"]) for e in read(journal)) == list(range(40))
+
+
+def test_an_unreachable_broker_is_named_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    password = "s3cr%2Ft-pw"  # percent-encoded in the URL: "s3cr/t-pw" once decoded
+    unreachable = RabbitMQAdapter(f"amqp://guest:{password}@127.0.0.1:1/%2F", prefix="gone")
+    with pytest.raises(BrokerUnavailable, match=r"RabbitMQ at 127\.0\.0\.1:1 .*JOBFRAME_URL"):
+        unreachable.inspector().count("ready")
+    monkeypatch.setenv("JOBFRAME_ADAPTER", "rabbitmq")
+    monkeypatch.setenv("JOBFRAME_URL", f"amqp://guest:{password}@127.0.0.1:1/%2F")
+    assert main(["queues"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot talk to RabbitMQ at 127.0.0.1:1" in err
+    assert "s3cr" not in err
+    unreachable.shutdown()
+
+
+def test_the_inspector_reconnects_after_a_dropped_connection(
+    adapter: RabbitMQAdapter, prefix: str
+) -> None:
+    RecordJob.perform_later("j", "kept")
+    proxy = Proxy(("127.0.0.1", 5672))
+    via_proxy = RabbitMQAdapter(f"amqp://guest:guest@127.0.0.1:{proxy.port}/%2F", prefix=prefix)
+    try:
+        inspector = via_proxy.inspector()
+        assert inspector.count("ready") == 1
+        proxy.cut()  # as a broker restart or a network failure would
+        assert wait_until(lambda: _count(inspector), 10, "an answer after the cut") == 1
+    finally:
+        via_proxy.shutdown()
+        proxy.close()
+
+
+def _count(inspector: RabbitMQInspector) -> int | None:
+    """The ready count, or None while the broker is being reached again."""
+    try:
+        return inspector.count("ready")
+    except BrokerUnavailable:
+        return None

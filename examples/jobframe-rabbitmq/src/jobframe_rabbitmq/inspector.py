@@ -26,6 +26,7 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 from jobframe import payload_summary
 from jobframe.errors import InvalidOptionError, JobframeError
@@ -49,6 +50,23 @@ CHUNK = 500
 
 class UnsupportedInspection(JobframeError, NotImplementedError):
     """The RabbitMQ inspector cannot do this over AMQP (see the module's docstring)."""
+
+
+class BrokerUnavailable(JobframeError, ConnectionError):
+    """The inspector could not reach the broker, or lost it (the next call connects again)."""
+
+
+def _unavailable(url: str, exc: BaseException) -> BrokerUnavailable:
+    """The error for ``exc``, naming the broker by host and port only: never the password."""
+    parts = urlsplit(url)
+    detail = f"{type(exc).__name__}: {exc}"
+    for secret in {parts.password, unquote(parts.password or "")} - {None, ""}:
+        detail = detail.replace(str(secret), "***")
+    return BrokerUnavailable(
+        f"the rabbitmq inspector cannot talk to RabbitMQ at {parts.hostname}:"
+        f"{parts.port or 5672} ({detail}); check that the broker runs there and that the "
+        "adapter's url option (or JOBFRAME_URL) points at it."
+    )
 
 
 def _seconds(value: Any) -> datetime | None:
@@ -76,12 +94,17 @@ class RabbitMQInspector:
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[Any]:
+        """The inspector's connection, held for one call.
+
+        Raises:
+            BrokerUnavailable: the broker cannot be reached or dropped the connection.
+        """
         with self._link.lock:
             try:
                 yield self._link.connection()
-            except AMQP_ERRORS:
+            except AMQP_ERRORS as exc:
                 self._link.drop()  # the next call reconnects
-                raise
+                raise _unavailable(self._link.url, exc) from exc
 
     def close(self) -> None:
         self._link.close()
