@@ -191,6 +191,7 @@ def test_what_amqp_cannot_tell_is_declared_not_made_up(adapter: RabbitMQAdapter)
     RecordJob.perform_later("j", "waiting")
     assert inspector.jobs("running") == [] and inspector.count("running") == 0
     assert inspector.workers() == [] and inspector.stats() == {}
+    assert inspector.history("processed") == {} and inspector.history("failed", 0) == {}
     assert [q.latency for q in inspector.queues()] == [0.0]
     with pytest.raises(UnsupportedInspection, match="cannot pause a queue"):
         inspector.pause("default")

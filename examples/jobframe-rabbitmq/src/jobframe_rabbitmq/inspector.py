@@ -13,8 +13,9 @@ What RabbitMQ does not tell an AMQP client is declared, not made up:
 - **running**: messages a worker holds unacknowledged are not counted by a passive declare and
   cannot be read by anyone else, so ``jobs("running")`` is empty, ``count("running")`` is 0 and
   `pending` raises `UnsupportedInspection`;
-- **workers** and **stats**: nothing records worker processes or counts jobs (RabbitMQ watches
-  the connections itself), so `workers` is empty and `stats` has no keys;
+- **workers**, **stats** and **history**: nothing records worker processes or counts jobs
+  (RabbitMQ watches the connections itself), so `workers` is empty, `stats` has no keys and
+  `history` no minutes;
 - **pause/resume**: raise `UnsupportedInspection` (the adapter does not declare pausing);
 - **latency**: reported as 0 (a priority queue's head is its most urgent job, not its oldest).
 """
@@ -30,7 +31,7 @@ from urllib.parse import unquote, urlsplit
 
 from jobframe import payload_summary
 from jobframe.errors import InvalidOptionError, JobframeError
-from jobframe.inspection import JobInfo, QueueInfo, State, WorkerInfo
+from jobframe.inspection import Inspector, JobInfo, QueueInfo, State, WorkerInfo
 from jobframe_rabbitmq import browsing, catalogue, scheduling
 from jobframe_rabbitmq.connection import AMQP_ERRORS, Link
 from jobframe_rabbitmq.messages import (
@@ -81,7 +82,7 @@ def _error(raw: Any) -> dict[str, Any] | None:
         return None
 
 
-class RabbitMQInspector:
+class RabbitMQInspector(Inspector):
     """Implements `jobframe.inspection.Inspector` on a connection of its own."""
 
     #: RabbitMQ cannot search message bodies: the dashboard filters what it lists itself.
@@ -251,6 +252,10 @@ class RabbitMQInspector:
 
     def stats(self, day: str | None = None) -> dict[str, int]:
         """Always empty: nothing counts processed or failed jobs on RabbitMQ."""
+        return {}
+
+    def history(self, kind: str, since_minute: int | None = None) -> dict[int, int]:
+        """Always empty (no minute has a count): nothing counts finished jobs on RabbitMQ."""
         return {}
 
     # -- acting ------------------------------------------------------------------------------------
