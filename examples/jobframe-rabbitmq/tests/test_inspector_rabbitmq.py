@@ -215,6 +215,9 @@ def test_the_admin_commands_work_on_rabbitmq(
     assert str(waiting.provider_job_id) in capsys.readouterr().out
     assert main(["jobs", "--failed"]) == 0
     assert "boom in the cli" in capsys.readouterr().out
+    assert main(["jobs", "show", str(waiting.job_id)]) == 0  # found by the application's job_id
+    shown = capsys.readouterr().out
+    assert f"ID:        {waiting.provider_job_id}" in shown and "STATE:     ready" in shown
     assert main(["retry", str(dead.job_id)]) == 0  # by the application's job_id
     assert "retry: 1 job(s)" in capsys.readouterr().out
     assert adapter.inspector().count("ready", "cli") == 2
