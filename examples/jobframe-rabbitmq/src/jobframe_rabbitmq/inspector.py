@@ -281,17 +281,23 @@ class RabbitMQInspector(Inspector):
             budget = sum(present.values()) if all else browsing.LIMIT
             with browsing.window(connection) as channel:
                 batch: list[tuple[browsing.Held, Message | None]] = []
+                met: set[str] = set()  # the ids named and found: reading stops once all are
                 for source in sources:
+                    if wanted is not None and met >= wanted:
+                        break
                     for held in browsing.read(channel, source, min(present.get(source, 0), budget)):
                         budget -= 1
                         if wanted is not None and held.id not in wanted:
                             continue  # held until the window closes, then back in place
+                        met.add(held.id)
                         message = replace(held) if replace is not None else None
                         if replace is None or message is not None:
                             batch.append((held, message))
                         if len(batch) >= CHUNK:
                             done += self._settle(channel, batch)
                             batch = []
+                        if wanted is not None and met >= wanted:
+                            break
                 done += self._settle(channel, batch)
         return done
 
