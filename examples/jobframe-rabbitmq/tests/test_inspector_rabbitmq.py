@@ -95,12 +95,17 @@ def redelivered(adapter: RabbitMQAdapter, queue: str) -> list[bool]:
         connection.close()  # puts them all back
 
 
-def test_a_page_reads_only_the_messages_up_to_its_end(adapter: RabbitMQAdapter) -> None:
-    jobframe.perform_all_later([RecordJob("j", str(i)) for i in range(6)])
+def test_a_page_or_a_lookup_reads_only_the_messages_up_to_what_it_wants(
+    adapter: RabbitMQAdapter,
+) -> None:
+    jobs = [RecordJob("j", str(i)) for i in range(6)]
+    jobframe.perform_all_later(jobs)
     inspector = adapter.inspector()
     [second] = inspector.jobs("ready", offset=1, limit=1)
     assert second.arguments["args"] == ["j", "1"]
-    assert redelivered(adapter, adapter.names.queue("default")) == [True, True] + [False] * 4
+    found = inspector.job(str(jobs[3].provider_job_id))
+    assert found is not None and found.arguments["args"] == ["j", "3"]
+    assert redelivered(adapter, adapter.names.queue("default")) == [True] * 4 + [False] * 2
 
 
 def test_dead_jobs_are_shown_retried_and_discarded(adapter: RabbitMQAdapter) -> None:

@@ -71,9 +71,19 @@ def read(channel: Any, source: str, limit: int) -> Iterator[Held]:
         yield Held(source, method.delivery_tag, properties, body)
 
 
+def read_each(channel: Any, present: dict[str, int], limit: int) -> Iterator[Held]:
+    """The messages of each queue of ``present`` (name -> size, as `sizes` gives it) in turn, at
+    most ``limit`` in all, held on ``channel``."""
+    for source, size in present.items():
+        for held in read(channel, source, min(size, limit)):
+            limit -= 1
+            yield held
+
+
 def sizes(connection: Any, sources: Iterable[str]) -> dict[str, int]:
-    """How many messages wait in each queue (not those pushed to consumers); a queue that does
-    not exist is left out. One passive declare each: nothing is created or read."""
+    """How many messages wait in each queue (not those pushed to consumers), in the order of
+    ``sources``; a queue that does not exist is left out. One passive declare each: nothing is
+    created or read."""
     found: dict[str, int] = {}
     channel = connection.channel()
     try:

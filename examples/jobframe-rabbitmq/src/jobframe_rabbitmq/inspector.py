@@ -172,18 +172,12 @@ class RabbitMQInspector(Inspector):
         found: list[JobInfo] = []
         enough = state != "scheduled"  # in queue order, the first `stop` found are the page
         with self._connection() as connection:
-            sources = self._sources(connection, state, queue)
-            present = browsing.sizes(connection, sources)
-            budget = browsing.LIMIT
+            present = browsing.sizes(connection, self._sources(connection, state, queue))
             with browsing.window(connection) as channel:
-                for source in sources:
-                    if source not in present or (enough and len(found) >= stop):
-                        continue
-                    for held in browsing.read(channel, source, min(present[source], budget)):
-                        budget -= 1
-                        info = self._info(held, state)
-                        if queue is None or info.queue == queue:
-                            found.append(info)
+                for held in browsing.read_each(channel, present, browsing.LIMIT):
+                    info = self._info(held, state)
+                    if queue is None or info.queue == queue:
+                        found.append(info)
                         if enough and len(found) >= stop:
                             break
         if state == "scheduled":
@@ -239,11 +233,15 @@ class RabbitMQInspector(Inspector):
 
     def job(self, id: str) -> JobInfo | None:
         """One job by its id, looked for among the dead, ready and scheduled ones (the first
-        `browsing.LIMIT` of each)."""
-        for state in ("dead", "ready", "scheduled"):
-            for info in self._scan(state, None, browsing.LIMIT):
-                if info.id == id:
-                    return info
+        `browsing.LIMIT` of each); reading stops where it is found."""
+        states: tuple[State, ...] = ("dead", "ready", "scheduled")
+        with self._connection() as connection:
+            for state in states:
+                present = browsing.sizes(connection, self._sources(connection, state, None))
+                with browsing.window(connection) as channel:
+                    for held in browsing.read_each(channel, present, browsing.LIMIT):
+                        if held.id == id:
+                            return self._info(held, state)
         return None
 
     def workers(self) -> list[WorkerInfo]:
@@ -274,30 +272,25 @@ class RabbitMQInspector(Inspector):
             return 0
         done = 0
         with self._connection() as connection:
-            sources = self._sources(connection, state, None)
-            present = browsing.sizes(connection, sources)
+            present = browsing.sizes(connection, self._sources(connection, state, None))
             # With `all`, no more than were there at the start: a retried job that fails at once
             # is dead again, and must not be retried again by the same call.
             budget = sum(present.values()) if all else browsing.LIMIT
             with browsing.window(connection) as channel:
                 batch: list[tuple[browsing.Held, Message | None]] = []
                 met: set[str] = set()  # the ids named and found: reading stops once all are
-                for source in sources:
+                for held in browsing.read_each(channel, present, budget):
+                    if wanted is not None and held.id not in wanted:
+                        continue  # held until the window closes, then back in place
+                    met.add(held.id)
+                    message = replace(held) if replace is not None else None
+                    if replace is None or message is not None:
+                        batch.append((held, message))
+                    if len(batch) >= CHUNK:
+                        done += self._settle(channel, batch)
+                        batch = []
                     if wanted is not None and met >= wanted:
                         break
-                    for held in browsing.read(channel, source, min(present.get(source, 0), budget)):
-                        budget -= 1
-                        if wanted is not None and held.id not in wanted:
-                            continue  # held until the window closes, then back in place
-                        met.add(held.id)
-                        message = replace(held) if replace is not None else None
-                        if replace is None or message is not None:
-                            batch.append((held, message))
-                        if len(batch) >= CHUNK:
-                            done += self._settle(channel, batch)
-                            batch = []
-                        if wanted is not None and met >= wanted:
-                            break
                 done += self._settle(channel, batch)
         return done
 
