@@ -227,8 +227,9 @@ class RabbitMQInspector(Inspector):
     def pending(self) -> int:
         raise UnsupportedInspection(
             "the rabbitmq inspector cannot count pending jobs: RabbitMQ does not tell an AMQP "
-            "client how many jobs workers hold unacknowledged. Count count('ready') and "
-            "count('scheduled'), and see running jobs in the RabbitMQ management UI."
+            "client how many jobs workers hold unacknowledged. Add count('ready') and "
+            "count('scheduled') instead (running jobs left out), or read the queues' "
+            "'unacked' column in the RabbitMQ management UI."
         )
 
     def job(self, id: str) -> JobInfo | None:
