@@ -69,10 +69,12 @@ class WorkerInfo:
     running: list[str] = field(default_factory=list)
 
 
-class Stats(TypedDict):
+class Stats(TypedDict, total=False):
     """`Inspector.stats`: jobs that ran on one UTC day.
 
     ``processed`` counts every finished run (done or failed), ``failed`` the runs that raised.
+    A backend that counts nothing (the RabbitMQ plugin) leaves both out rather than claim 0;
+    the dashboard then shows a dash.
     """
 
     processed: int

@@ -101,7 +101,11 @@ class Dashboard:
 
         async def endpoint(request: Request) -> Response:
             form = await self._form(request) if request.method == "POST" else None
-            return await run_in_threadpool(page, request, form)
+            try:
+                return await run_in_threadpool(page, request, form)
+            except NotImplementedError as exc:
+                # What a backend declares it cannot do (pause on RabbitMQ): its reason, not a 500.
+                raise HTTPException(501, str(exc)) from exc
 
         return self.guard(endpoint)
 

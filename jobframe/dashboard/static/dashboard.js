@@ -12,7 +12,7 @@
           el.textContent = data.counts[el.getAttribute("data-count")];
         });
         document.querySelectorAll("[data-stat]").forEach(function (el) {
-          el.textContent = data.stats[el.getAttribute("data-stat")];
+          el.textContent = data.stats[el.getAttribute("data-stat")] ?? "–";
         });
       }).catch(function () {});
   }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["RabbitMQAdapter", "RabbitMQWorkerBackend"]
+__all__ = ["RabbitMQAdapter", "RabbitMQInspector", "RabbitMQWorkerBackend"]
 
 
 def __getattr__(name: str) -> Any:
@@ -13,6 +13,10 @@ def __getattr__(name: str) -> Any:
         from jobframe_rabbitmq.adapter import RabbitMQAdapter
 
         return RabbitMQAdapter
+    if name == "RabbitMQInspector":
+        from jobframe_rabbitmq.inspector import RabbitMQInspector
+
+        return RabbitMQInspector
     if name == "RabbitMQWorkerBackend":
         from jobframe_rabbitmq.worker_backend import RabbitMQWorkerBackend
 

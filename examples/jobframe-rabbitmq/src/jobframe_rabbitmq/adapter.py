@@ -18,6 +18,7 @@ from jobframe_rabbitmq.topology import Topology
 
 if TYPE_CHECKING:
     from jobframe.job.base import Job
+    from jobframe_rabbitmq.inspector import RabbitMQInspector
     from jobframe_rabbitmq.worker_backend import RabbitMQWorkerBackend
 
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
@@ -57,6 +58,7 @@ class RabbitMQAdapter(QueueAdapter):
         self.names = Names(prefix)
         self.topology = Topology(self.names, max_priority)
         self.publisher = Publisher(Link(url, connect_timeout), self.topology)
+        self._inspector: RabbitMQInspector | None = None
 
     def message(self, job: Job, at: datetime | None) -> Message:
         """The message that enqueues ``job`` (the worker uses it to write a retry)."""
@@ -87,6 +89,15 @@ class RabbitMQAdapter(QueueAdapter):
 
         return RabbitMQWorkerBackend(self)
 
+    def inspector(self) -> RabbitMQInspector:
+        """What the CLI and the dashboard read through; what it cannot show is in its docstring
+        (`jobframe_rabbitmq.inspector`)."""
+        if self._inspector is None:
+            from jobframe_rabbitmq.inspector import RabbitMQInspector
+
+            self._inspector = RabbitMQInspector(self)
+        return self._inspector
+
     def delete_everything(self) -> None:
         """Delete this namespace's queues and exchanges, with the jobs in them. For tests."""
         link = Link(self.url, self.connect_timeout)
@@ -99,3 +110,5 @@ class RabbitMQAdapter(QueueAdapter):
 
     def shutdown(self, timeout: float | None = None) -> None:
         self.publisher.close()
+        if self._inspector is not None:
+            self._inspector.close()

@@ -133,3 +133,22 @@ def dead_message(
         },
     )
     return Message("", names.dead, body, properties)
+
+
+def ready_again(stored: Any, body: bytes, names: Names, queue: str, priority: int) -> Message:
+    """A stored message (dead, or waiting on the delay ladder) put back as a ready job on jobframe
+    queue ``queue`` with its id, body and AMQP ``priority``: for the inspector's retry and run-now.
+
+    Its due time and RabbitMQ's own ``x-`` headers (the ladder's dead-letter records) are
+    dropped, as are the dead letter's error headers: it is an ordinary ready job again.
+    """
+    properties = pika.BasicProperties(
+        content_type=stored.content_type,
+        delivery_mode=PERSISTENT,
+        message_id=stored.message_id,
+        priority=priority,
+        timestamp=stored.timestamp,
+        type=stored.type,
+        headers={QUEUE_HEADER: queue},
+    )
+    return Message("", names.queue(queue), body, properties, queue)
