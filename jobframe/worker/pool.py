@@ -103,10 +103,19 @@ class JobPool:
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
             thread = threading.Thread(
-                target=self._loop.run_forever, name="jobframe-asyncio", daemon=True
+                target=_serve_loop, args=(self._loop,), name="jobframe-asyncio", daemon=True
             )
             thread.start()
         return self._loop
+
+
+def _serve_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Run ``loop`` until `JobPool.stop`, then close it: a worker inside an application process
+    (the async adapter) must not leave its sockets to the garbage collector."""
+    try:
+        loop.run_forever()
+    finally:
+        loop.close()
 
 
 def _result(claim: Claim, future: Any) -> Outcome:
