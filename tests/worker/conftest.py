@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from worker.memory_runtime import Runtime
 
 from jobframe.testing.services import require_service
 
@@ -88,3 +89,13 @@ def served_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any
     for adapter, options in make_store(request.param, tmp_path):
         with queue_adapters.override(adapter):
             yield adapter, name, options
+
+
+@pytest.fixture
+def runtime() -> Iterator[Runtime]:
+    """A fresh in-memory store; every worker a test starts on it is stopped afterwards."""
+    made = Runtime()
+    try:
+        yield made
+    finally:
+        made.close()
