@@ -17,7 +17,7 @@ import itertools
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -168,7 +168,7 @@ class MemoryStore:
 
     def deregister(self, process_id: str) -> None:
         with self.lock:
-            self._release_where(lambda e: e.claimed_by == process_id)
+            self._release(self._claims_of(process_id))
             self.processes.pop(process_id, None)
             self._known.pop(process_id, None)
 
@@ -262,12 +262,17 @@ class MemoryStore:
     def release(self, process_id: str, claims: list[Claim]) -> None:
         with self.lock:
             held = {(c.id, c.token) for c in claims}
-            self._release_where(lambda e: (e.id, e.token) in held)
+            found = [e for e in self.entries.values() if e.state == "claimed"]
+            self._release([e for e in found if (e.id, e.token) in held])
 
-    def _release_where(self, chosen: Callable[[Entry], bool], crashed: bool = False) -> list[Entry]:
-        """Put the claimed entries ``chosen(entry)`` picks back on their queues, in their old
-        place (priority, then age); returns them."""
-        found = [e for e in self.entries.values() if e.state == "claimed" and chosen(e)]
+    def _claims_of(self, process_id: str) -> list[Entry]:
+        return [
+            e for e in self.entries.values() if e.state == "claimed" and e.claimed_by == process_id
+        ]
+
+    def _release(self, found: list[Entry], crashed: bool = False) -> list[Entry]:
+        """Put claimed entries back on their queues, in their old place (priority, then age);
+        returns them."""
         now = time.time()
         for entry in found:
             entry.crashes += crashed
@@ -290,9 +295,7 @@ class MemoryStore:
                 del self.processes[process_id]
                 counts["reaped"] += 1
                 counts["dead"] += self._poison(process_id, max_crashes)
-                released = self._release_where(
-                    lambda e, owner=process_id: e.claimed_by == owner, crashed=True
-                )
+                released = self._release(self._claims_of(process_id), crashed=True)
                 counts["requeued"] += len(released)
         return counts
 
