@@ -24,7 +24,7 @@ from jobframe.hookspecs import hookimpl
 from jobframe.queue_adapters.base import QueueAdapter
 from jobframe.queue_adapters.ids import new_id
 from jobframe.queue_adapters.memory_store import Entry, MemoryStore
-from jobframe.queue_adapters.payload import check_raw, dump_payload
+from jobframe.queue_adapters.payload import check_raw
 
 if TYPE_CHECKING:
     from jobframe.job.base import Job
@@ -57,7 +57,7 @@ class AsyncAdapter(QueueAdapter):
             )
         self.concurrency = concurrency
         self.shutdown_timeout = float(shutdown_timeout)
-        self.store = MemoryStore(keep_failed)
+        self.store = MemoryStore(keep_failed, owner=self)
         self._worker: Worker | None = None
         self._thread: threading.Thread | None = None
         self._starting = threading.Lock()
@@ -66,25 +66,14 @@ class AsyncAdapter(QueueAdapter):
 
     # -- enqueueing -----------------------------------------------------------------------------
 
-    def entry(self, job: Job, at: datetime | None) -> Entry:
-        """The store's entry for one enqueue of ``job`` (its ``provider_job_id`` set)."""
-        job.provider_job_id = new_id()
-        return self.store.new_entry(
-            job.provider_job_id,
-            job.queue_name,
-            job.priority,
-            dump_payload(job.serialize()),
-            None if at is None else at.timestamp(),
-        )
-
     def enqueue(self, job: Job) -> None:
-        self._add([self.entry(job, None)])
+        self._add([self.store.job_entry(job, None)])
 
     def enqueue_at(self, job: Job, timestamp: datetime) -> None:
-        self._add([self.entry(job, timestamp)])
+        self._add([self.store.job_entry(job, timestamp)])
 
     def enqueue_all(self, jobs: Sequence[Job]) -> int:
-        self._add([self.entry(job, job.scheduled_at) for job in jobs])
+        self._add([self.store.job_entry(job, job.scheduled_at) for job in jobs])
         for job in jobs:
             job.successfully_enqueued = True
         return len(jobs)

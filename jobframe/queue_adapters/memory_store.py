@@ -19,9 +19,16 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
 
+from jobframe.queue_adapters.ids import new_id
+from jobframe.queue_adapters.payload import dump_payload
 from jobframe.worker.backend import Claim, Outcome, ProcessInfo
+
+if TYPE_CHECKING:
+    from jobframe.job.base import Job
+    from jobframe.queue_adapters.base import QueueAdapter
 
 EntryState = Literal["ready", "scheduled", "claimed", "dead"]
 #: jobs without a priority run after every prioritised one
@@ -60,10 +67,13 @@ class MemoryStore:
 
     Parameters:
         keep_failed: dead jobs kept for inspection and retry; the oldest go first beyond it.
+        owner: the adapter that enqueues into this store (see `retry_entry`).
     """
 
-    def __init__(self, keep_failed: int = 1000) -> None:
+    def __init__(self, keep_failed: int = 1000, owner: QueueAdapter | None = None) -> None:
         self.keep_failed = keep_failed
+        #: the adapter whose enqueues land here: its jobs' retries are written with the outcome
+        self.owner = owner
         self.lock = threading.Lock()
         self._work = threading.Condition(self.lock)  # fetchers wait here
         self.changed = threading.Condition(self.lock)  # `wait_idle` waits here
@@ -261,9 +271,7 @@ class MemoryStore:
 
     def release(self, process_id: str, claims: list[Claim]) -> None:
         with self.lock:
-            held = {(c.id, c.token) for c in claims}
-            found = [e for e in self.entries.values() if e.state == "claimed"]
-            self._release([e for e in found if (e.id, e.token) in held])
+            self._release([e for e in map(self._held, claims) if e is not None])
 
     def _claims_of(self, process_id: str) -> list[Entry]:
         return [
@@ -323,14 +331,25 @@ class MemoryStore:
             self.changed.notify_all()
         return len(doomed)
 
-    def retry_entry(self, job: Any, adapter: Any) -> Entry | None:
-        """The retry as an entry `complete` stores with the outcome, when ``adapter`` keeps its
-        jobs in this store; None otherwise (the retry then goes through that adapter)."""
-        from jobframe.queue_adapters.async_adapter import AsyncAdapter
+    def job_entry(self, job: Job, at: datetime | None) -> Entry:
+        """An entry for one enqueue of ``job`` due at ``at`` (None: now); sets the job's
+        ``provider_job_id``."""
+        job.provider_job_id = new_id()
+        return self.new_entry(
+            job.provider_job_id,
+            job.queue_name,
+            job.priority,
+            dump_payload(job.serialize()),
+            None if at is None else at.timestamp(),
+        )
 
-        if not isinstance(adapter, AsyncAdapter) or adapter.store is not self:
+    def retry_entry(self, job: Any, adapter: Any) -> Entry | None:
+        """The retry as an entry `complete` stores with the outcome, when ``adapter`` is the one
+        keeping its jobs in this store (`owner`); None otherwise (the retry then goes through
+        that adapter)."""
+        if self.owner is None or adapter is not self.owner:
             return None
-        return adapter.entry(job, job.scheduled_at)
+        return self.job_entry(job, job.scheduled_at)
 
     def wake(self) -> None:
         with self.lock:
