@@ -182,3 +182,18 @@ def test_scheduled_jobs_are_not_promoted_while_draining_at_exit() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == "held\n"
     assert "shut down with 1 job(s) not run (1 scheduled" in result.stderr
+
+
+def test_shutdown_is_bounded_by_its_timeout_when_a_job_runs_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    adapter = AsyncAdapter(concurrency=1)
+    gate.clear()
+    with queue_adapters.override(adapter):
+        GateJob.perform_later()
+    wait_until(lambda: adapter.sizes()["running"] == 1, 10, "the job to start")
+    began = time.monotonic()
+    adapter.shutdown(timeout=0.5)
+    assert time.monotonic() - began < 8, "shutdown waited for the job beyond its timeout"
+    assert "shut down with 1 job(s) not run" in caplog.text
+    gate.set()

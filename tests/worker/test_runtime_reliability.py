@@ -13,7 +13,7 @@ from worker.memory_runtime import Runtime
 
 import jobframe
 from jobframe.testing.workers import wait_until
-from jobframe.worker.backend import ProcessInfo
+from jobframe.worker.backend import Outcome, ProcessInfo
 
 ran: list[str] = []
 release = threading.Event()
@@ -161,3 +161,22 @@ def test_stop_with_release_now_releases_running_jobs_at_once(runtime: Runtime) -
     assert runtime.store.entries[id].state == "ready"
     assert not runtime.store.processes, "the worker did not deregister"
     release.set()
+
+
+def test_a_claim_taken_back_by_the_reaper_cannot_finish_the_job(runtime: Runtime) -> None:
+    """Finishing is guarded by the claim: the late outcome of a process taken for dead is
+    ignored, so the job is not both done and run again."""
+    store = runtime.store
+    [id] = runtime.push(QuickJob("contested"))
+    store.register(ProcessInfo("slowpoke", ["*"], 1))
+    [stale] = store.fetch("slowpoke", ["*"], 1, 0)
+    assert store.maintain(heartbeat_timeout=-1, max_crashes=3)["requeued"] == 1
+    store.register(ProcessInfo("other", ["*"], 1))
+    [fresh] = store.fetch("other", ["*"], 1, 0)
+    assert fresh.id == stale.id == id and fresh.token != stale.token
+    store.complete("slowpoke", [Outcome(stale, "done")])
+    store.release("slowpoke", [stale])
+    entry = store.entries[id]
+    assert entry.state == "claimed" and entry.claimed_by == "other" and entry.crashes == 1
+    store.complete("other", [Outcome(fresh, "done")])
+    assert id not in store.entries and not store.dead
