@@ -103,15 +103,15 @@ class JobPool:
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
             thread = threading.Thread(
-                target=_serve_loop, args=(self._loop,), name="jobframe-asyncio", daemon=True
+                target=_run_until_stopped, args=(self._loop,), name="jobframe-asyncio", daemon=True
             )
             thread.start()
         return self._loop
 
 
-def _serve_loop(loop: asyncio.AbstractEventLoop) -> None:
-    """Run ``loop`` until `JobPool.stop`, then close it: a worker inside an application process
-    (the async adapter) must not leave its sockets to the garbage collector."""
+def _run_until_stopped(loop: asyncio.AbstractEventLoop) -> None:
+    """Run the async jobs' loop until `JobPool.stop`, then close it: a worker that runs inside an
+    application (or a test) must not leave an open loop and its sockets behind."""
     try:
         loop.run_forever()
     finally:
