@@ -197,3 +197,30 @@ def test_shutdown_is_bounded_by_its_timeout_when_a_job_runs_on(
     assert time.monotonic() - began < 8, "shutdown waited for the job beyond its timeout"
     assert "shut down with 1 job(s) not run" in caplog.text
     gate.set()
+
+
+def test_without_autostart_jobs_wait_for_a_worker_the_caller_runs() -> None:
+    from jobframe.worker.runtime import Worker, WorkerOptions
+
+    own = AsyncAdapter()
+    assert own.worker_backend() is None, "with a worker of its own it offers none"
+    own.shutdown(timeout=0)
+    adapter = AsyncAdapter(autostart=False)
+    order.clear()
+    try:
+        with queue_adapters.override(adapter):
+            OrderJob.perform_later("waits")
+            inspector = adapter.inspector()
+            assert inspector.count("ready") == 1 and inspector.workers() == []
+            backend = adapter.worker_backend()
+            assert backend is adapter.store
+            worker = Worker(backend, WorkerOptions(queues=["*"], concurrency=1))
+            thread = threading.Thread(target=worker.run, kwargs={"install_signals": False})
+            thread.start()
+            try:
+                assert adapter.wait_idle(10) and order == ["waits"]
+            finally:
+                worker.stop()
+                thread.join(10)
+    finally:
+        adapter.shutdown(timeout=5)

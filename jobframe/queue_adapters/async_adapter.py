@@ -36,7 +36,9 @@ log = logging.getLogger("jobframe")
 
 class AsyncAdapter(QueueAdapter):
     """Options: ``concurrency`` threads (default 4), ``shutdown_timeout`` seconds (default 10),
-    ``keep_failed`` failed jobs kept for inspection and retry (default 1,000)."""
+    ``keep_failed`` failed jobs kept for inspection and retry (default 1,000), ``autostart``
+    (default True): False runs no worker of the adapter's own, and `worker_backend` then gives
+    the store for a `Worker` the caller runs (tests that look at jobs before any runs)."""
 
     name = "async"
     supports_bulk = True
@@ -47,6 +49,7 @@ class AsyncAdapter(QueueAdapter):
         concurrency: int = 4,
         shutdown_timeout: float = 10.0,
         keep_failed: int = 1000,
+        autostart: bool = True,
         **options: Any,
     ) -> None:
         super().__init__(concurrency=concurrency, shutdown_timeout=shutdown_timeout, **options)
@@ -57,6 +60,7 @@ class AsyncAdapter(QueueAdapter):
             )
         self.concurrency = concurrency
         self.shutdown_timeout = float(shutdown_timeout)
+        self.autostart = autostart
         self.store = MemoryStore(keep_failed, owner=self)
         self._worker: Worker | None = None
         self._thread: threading.Thread | None = None
@@ -92,7 +96,11 @@ class AsyncAdapter(QueueAdapter):
         if self._stopping:
             raise EnqueueError("the async adapter is shutting down and accepts no more jobs")
         self.store.add(entries)
-        if self._worker is None:
+        self.ensure_started()
+
+    def ensure_started(self) -> None:
+        """Start the worker threads now unless they run already or ``autostart`` is off."""
+        if self._worker is None and self.autostart:
             self.start()
 
     # -- the worker -----------------------------------------------------------------------------
@@ -188,6 +196,12 @@ class AsyncAdapter(QueueAdapter):
                 dropped,
                 detail,
             )
+
+    def worker_backend(self) -> MemoryStore | None:
+        """The store, for a worker the caller runs, when ``autostart`` is off; None otherwise
+        (the adapter runs its own worker, and `jobframe work` in another process could not
+        reach this process's memory)."""
+        return None if self.autostart else self.store
 
     def inspector(self) -> AsyncInspector:
         from jobframe.queue_adapters.async_inspector import AsyncInspector

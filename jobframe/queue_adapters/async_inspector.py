@@ -143,7 +143,7 @@ class AsyncInspector:
             entries = [dead.pop(i) for i in chosen]
             self.store.make_ready(entries)
         if entries:
-            self.adapter.start()
+            self.adapter.ensure_started()
         return len(entries)
 
     def run_now(self, ids: list[str] | None = None, all: bool = False) -> int:
