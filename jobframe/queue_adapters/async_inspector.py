@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from jobframe import payload_summary
-from jobframe.inspection import JobInfo, QueueInfo, State, WorkerInfo
+from jobframe.inspection import Inspector, JobInfo, QueueInfo, State, WorkerInfo
 from jobframe.queue_adapters.memory_store import NO_PRIORITY, Entry, EntryState
 
 if TYPE_CHECKING:
@@ -28,7 +28,9 @@ def _time(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
-class AsyncInspector:
+class AsyncInspector(Inspector):
+    """Reads and manages the jobs of one `AsyncAdapter`'s store, under the store's lock."""
+
     def __init__(self, adapter: AsyncAdapter) -> None:
         self.adapter = adapter
         self.store = adapter.store
@@ -231,7 +233,10 @@ class AsyncInspector:
         day = day or time.strftime("%Y-%m-%d", time.gmtime())
         with self.store.lock:
             counters = self.store.counters
-            return {kind: counters.get((kind, day), 0) for kind in ("processed", "failed")}
+            return {
+                "processed": counters.get(("processed", day), 0),
+                "failed": counters.get(("failed", day), 0),
+            }
 
     def history(self, kind: str, since_minute: int | None = None) -> dict[int, int]:
         """Per-minute counts (epoch minute -> jobs) of ``processed`` or ``failed`` since

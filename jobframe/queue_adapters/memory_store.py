@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from jobframe.queue_adapters.ids import new_id
 from jobframe.queue_adapters.payload import dump_payload
-from jobframe.worker.backend import Claim, Outcome, ProcessInfo
+from jobframe.worker.backend import Claim, Outcome, ProcessInfo, WorkerBackend
 
 if TYPE_CHECKING:
     from jobframe.job.base import Job
@@ -62,7 +62,7 @@ class _Process:
     beat_at: float = field(default_factory=time.time)  # the same, wall clock (for display)
 
 
-class MemoryStore:
+class MemoryStore(WorkerBackend):
     """Jobs, queues and worker processes in memory; the `WorkerBackend` of the async adapter.
 
     Parameters:
