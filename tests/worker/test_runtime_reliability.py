@@ -15,6 +15,8 @@ import jobframe
 from jobframe.testing.workers import wait_until
 from jobframe.worker.backend import Outcome, ProcessInfo
 
+# Each test gets new ones (`_fresh`): a job thread a stopped worker left running writes to those
+# of its own test, never to the next test's.
 ran: list[str] = []
 release = threading.Event()
 started: list[str] = []
@@ -26,9 +28,10 @@ class BlockJob(jobframe.Job):
     job_name = "tests.worker.BlockJob"
 
     def perform(self, tag: str) -> None:
+        done, gate = ran, release
         started.append(tag)
-        assert release.wait(20), "the test never released the job"
-        ran.append(tag)
+        assert gate.wait(20), "the test never released the job"
+        done.append(tag)
 
 
 class QuickJob(jobframe.Job):
@@ -39,12 +42,12 @@ class QuickJob(jobframe.Job):
 
 
 @pytest.fixture(autouse=True)
-def _clean() -> Any:
-    ran.clear()
-    started.clear()
-    release.clear()
+def _fresh() -> Any:
+    global ran, release, started
+    ran, release, started = [], threading.Event(), []
+    gate = release
     yield
-    release.set()
+    gate.set()
 
 
 def ghost(runtime: Runtime, name: str, queue: str = "default") -> list[str]:
