@@ -1,6 +1,7 @@
 """Real stores for the hostile-payload tests: Redis (a fresh key prefix), SQLite (a file),
 PostgreSQL and MariaDB (a fresh database each), cleaned up afterwards. Under ``CI`` a server that
-does not answer fails the test (`require_service`)."""
+does not answer fails the test (`require_service`). And ``runtime``: the in-memory store with
+workers in threads, for the shared runtime's own tests (`worker.memory_runtime`)."""
 
 from __future__ import annotations
 
