@@ -67,6 +67,8 @@ def test_configured_by_name_with_options() -> None:
     assert isinstance(adapter, AsyncAdapter) and adapter.concurrency == 2
     with pytest.raises(jobframe.ConfigurationError, match="concurrency"):
         AsyncAdapter(concurrency=0)
+    with pytest.raises(jobframe.ConfigurationError, match=r"keep_failed must be an int >= 0"):
+        AsyncAdapter(keep_failed=-1)
 
 
 def test_drains_ready_jobs_at_interpreter_exit(tmp_path: object) -> None:

@@ -58,6 +58,11 @@ class AsyncAdapter(QueueAdapter):
                 f"async adapter: concurrency must be an int >= 1, got {concurrency!r}; "
                 "fix adapter_options.concurrency."
             )
+        if isinstance(keep_failed, bool) or not isinstance(keep_failed, int) or keep_failed < 0:
+            raise ConfigurationError(
+                f"async adapter: keep_failed must be an int >= 0 (dead jobs kept), got "
+                f"{keep_failed!r}; fix adapter_options.keep_failed."
+            )
         self.concurrency = concurrency
         self.shutdown_timeout = float(shutdown_timeout)
         self.autostart = autostart
