@@ -1,35 +1,49 @@
-"""`AsyncInspector`: the async adapter's jobs through `jobframe.backend.Inspector`, so the
-CLI and the dashboard work on an in-process thread pool as on Redis or SQL."""
+"""`AsyncInspector`: the async adapter's `MemoryStore` through `jobframe.inspection.Inspector`,
+so the CLI and the dashboard work on in-process jobs as on Redis or SQL."""
 
 from __future__ import annotations
 
-import json
-import os
-import socket
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from jobframe import payload_summary
-from jobframe.backend.inspector import Inspector, JobInfo, QueueInfo, State, Stats, WorkerInfo
+from jobframe.backend.inspector import (
+    HistoryKind,
+    Inspector,
+    JobInfo,
+    QueueInfo,
+    State,
+    Stats,
+    WorkerInfo,
+)
+from jobframe.queue_adapters.memory_store import NO_PRIORITY, Entry, EntryState
 
 if TYPE_CHECKING:
-    from jobframe.queue_adapters.async_adapter import AsyncAdapter, Entry
+    from jobframe.queue_adapters.async_adapter import AsyncAdapter
 
-_STARTED = time.time()
+#: inspection state -> store state
+_STATES: dict[State, EntryState] = {
+    "ready": "ready",
+    "scheduled": "scheduled",
+    "running": "claimed",
+    "dead": "dead",
+}
+_BACK: dict[EntryState, State] = {v: k for k, v in _STATES.items()}
 
 
-def _seconds(value: float | None) -> datetime | None:
+def _time(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
-def _arguments_text(entry: Entry) -> str:
-    return json.dumps([entry.payload.get("arguments"), entry.payload.get("kwargs")])
-
-
 class AsyncInspector(Inspector):
+    """Reads and manages the jobs of one `AsyncAdapter`'s store, under the store's lock."""
+
     def __init__(self, adapter: AsyncAdapter) -> None:
         self.adapter = adapter
+        self.store = adapter.store
+
+    supports_search: ClassVar[bool] = True
 
     def _all(
         self,
@@ -38,58 +52,60 @@ class AsyncInspector(Inspector):
         search: str | None = None,
         job_class: str | None = None,
     ) -> list[Entry]:
-        with self.adapter._cond:
-            source = (
-                self.adapter.dead.values() if state == "dead" else self.adapter.entries.values()
-            )
-            wanted = {"running": "running", "dead": "dead"}.get(state, state)
+        wanted = _STATES[state]
+        with self.store.lock:
+            source = self.store.dead.values() if state == "dead" else self.store.entries.values()
             found = [e for e in source if e.state == wanted and (queue is None or e.queue == queue)]
         if search:
-            found = [e for e in found if search in _arguments_text(e)]
+            needle = search.encode()
+            found = [e for e in found if needle in e.payload]
         if job_class:
-            found = [e for e in found if job_class in str(e.payload.get("job_class", ""))]
+            found = [e for e in found if job_class in (self._summary(e).job_class or "")]
         if state == "dead":
             return found[::-1]  # newest failure first
-        return sorted(
-            found, key=lambda e: (e.run_at, e.seq) if state == "scheduled" else (e.priority, e.seq)
-        )
+        key = {
+            "ready": lambda e: (e.queue, e.priority, e.seq),  # the order workers take them in
+            "scheduled": lambda e: (e.run_at, e.seq),  # next due first
+        }.get(state, lambda e: (e.seq,))
+        return sorted(found, key=key)
+
+    @staticmethod
+    def _summary(entry: Entry) -> payload_summary.PayloadSummary:
+        return payload_summary.summarize(entry.payload)
 
     def _info(self, entry: Entry) -> JobInfo:
-        if entry.raw is not None:  # stored by enqueue_raw: any bytes at all
-            data = payload_summary.summarize(entry.raw)
-        else:
-            data = payload_summary.from_data(entry.payload)
+        data = self._summary(entry)
         return JobInfo(
             id=entry.id,
-            state="running" if entry.state == "running" else entry.state,  # type: ignore[arg-type]
+            state=_BACK[entry.state],
             queue=entry.queue,
             job_class=data.job_class,
             job_id=data.job_id,
             arguments=data.arguments,
-            priority=data.priority,
-            enqueued_at=data.enqueued_at,
-            scheduled_at=data.scheduled_at,
+            priority=None if entry.priority == NO_PRIORITY else entry.priority,
+            enqueued_at=_time(entry.enqueued_at),
+            scheduled_at=_time(entry.run_at) if entry.state == "scheduled" else None,
             executions=data.executions,
             error=payload_summary.error(entry.error),
-            raw=entry.raw,
-            failed_at=_seconds(entry.failed_at),
-            worker=f"{socket.gethostname()}:{os.getpid()}" if entry.state == "running" else None,
+            raw=entry.payload,
+            failed_at=_time(entry.failed_at),
+            worker=entry.claimed_by,
         )
 
     def queues(self) -> list[QueueInfo]:
-        with self.adapter._cond:
-            entries = list(self.adapter.entries.values())
-            paused = set(self.adapter.paused)
-        names = sorted({e.queue for e in entries} | paused)
         now = time.time()
-        result = []
-        for name in names:
-            ready = [e for e in entries if e.queue == name and e.state == "ready"]
-            oldest = min((e.run_at for e in ready), default=now)
-            result.append(QueueInfo(name, len(ready), max(0.0, now - oldest), name in paused))
-        return result
-
-    supports_search = True
+        with self.store.lock:
+            names = {q for (_, q), n in self.store.sizes.items() if n} | self.store.paused
+            oldest: dict[str, float] = {}
+            for entry in self.store.entries.values():
+                if entry.state == "ready":
+                    oldest[entry.queue] = min(oldest.get(entry.queue, now), entry.run_at)
+            sizes = {name: self.store.sizes[("ready", name)] for name in names}
+            paused = set(self.store.paused)
+        return [
+            QueueInfo(name, sizes[name], max(0.0, now - oldest.get(name, now)), name in paused)
+            for name in sorted(names)
+        ]
 
     def jobs(
         self,
@@ -110,119 +126,132 @@ class AsyncInspector(Inspector):
         search: str | None = None,
         job_class: str | None = None,
     ) -> int:
-        return len(self._all(state, queue, search, job_class))
+        if search or job_class:
+            return len(self._all(state, queue, search, job_class))
+        with self.store.lock:
+            if state == "dead":
+                return sum(1 for e in self.store.dead.values() if queue in (None, e.queue))
+            wanted = _STATES[state]
+            return sum(
+                n for (s, q), n in self.store.sizes.items() if s == wanted and queue in (None, q)
+            )
 
     def pending(self) -> int:
-        with self.adapter._cond:
-            return sum(1 for e in self.adapter.entries.values() if e.state != "dead")
+        with self.store.lock:
+            return len(self.store.entries)  # ready, scheduled and claimed: one read under the lock
 
     def job(self, id: str) -> JobInfo | None:
-        with self.adapter._cond:
-            entry = self.adapter.entries.get(id) or self.adapter.dead.get(id)
+        with self.store.lock:
+            entry = self.store.entries.get(id) or self.store.dead.get(id)
         return None if entry is None else self._info(entry)
 
-    def _requeue(self, entries: list[Entry], now: float) -> None:
-        for entry in entries:
-            entry.run_at, entry.error, entry.failed_at = now, None, None
-            self.adapter.entries[entry.id] = entry
-            self.adapter._place(entry, now)
-        self.adapter._start_threads()
-        self.adapter._cond.notify_all()
-
     def retry(self, ids: list[str] | None = None, all: bool = False) -> int:
-        """Run failed jobs again (by id, or all)."""
-        with self.adapter._cond:
-            chosen = (
-                list(self.adapter.dead) if all else [i for i in ids or [] if i in self.adapter.dead]
-            )
-            entries = [self.adapter.dead.pop(i) for i in chosen]
-            self._requeue(entries, time.time())
+        """Put dead jobs back on their queues (by id, or all of them)."""
+        with self.store.lock:
+            dead = self.store.dead
+            chosen = list(dead) if all else [i for i in dict.fromkeys(ids or []) if i in dead]
+            entries = [dead.pop(i) for i in chosen]
+            self.store.make_ready(entries)
+        if entries:
+            self.adapter.ensure_started()
         return len(entries)
 
     def run_now(self, ids: list[str] | None = None, all: bool = False) -> int:
-        """Make scheduled jobs ready at once."""
-        with self.adapter._cond:
+        """Make scheduled jobs ready at once (by id, or all of them)."""
+        wanted = set(ids or [])
+        with self.store.lock:
             entries = [
                 e
-                for e in self.adapter.entries.values()
-                if e.state == "scheduled" and (all or e.id in (ids or []))
+                for e in self.store.entries.values()
+                if e.state == "scheduled" and (all or e.id in wanted)
             ]
-            self._requeue(entries, time.time())
+            self.store.make_ready(entries)
         return len(entries)
 
     def discard(
         self, ids: list[str] | None = None, all: bool = False, state: State = "dead"
     ) -> int:
-        """Delete failed (or scheduled) jobs for good."""
-        with self.adapter._cond:
+        """Delete dead (or scheduled, or ready) jobs for good (by id, or all of them).
+
+        Raises:
+            ValueError: ``state`` is ``running``: a running job is finished by its worker.
+        """
+        if state == "running":
+            raise ValueError("running jobs cannot be discarded; their worker reports the outcome")
+        wanted = set(ids or [])
+        with self.store.lock:
             if state == "dead":
-                chosen = (
-                    list(self.adapter.dead)
-                    if all
-                    else [i for i in ids or [] if i in self.adapter.dead]
-                )
+                chosen = [i for i in self.store.dead if all or i in wanted]
                 for id in chosen:
-                    del self.adapter.dead[id]
+                    del self.store.dead[id]
                 return len(chosen)
-            found = [
-                e.id
-                for e in self.adapter.entries.values()
-                if e.state == state and (all or e.id in (ids or []))
+            doomed = [
+                e
+                for e in self.store.entries.values()
+                if e.state == _STATES[state] and (all or e.id in wanted)
             ]
-            for id in found:
-                del self.adapter.entries[id]
-            return len(found)
+            for entry in doomed:
+                self.store.forget(entry)
+            self.store.changed.notify_all()
+            return len(doomed)
 
     def pause(self, queue: str) -> None:
-        with self.adapter._cond:
-            self.adapter.paused.add(queue)
+        with self.store.lock:
+            self.store.paused.add(queue)
+            self.store.changed.notify_all()
 
     def resume(self, queue: str) -> None:
-        with self.adapter._cond:
-            self.adapter.paused.discard(queue)
-            self.adapter._cond.notify_all()
+        self.store.resume(queue)
 
     def clear(self, queue: str) -> int:
-        with self.adapter._cond:
+        """Delete the ready jobs of ``queue``."""
+        with self.store.lock:
             doomed = [
-                e.id
-                for e in self.adapter.entries.values()
-                if e.queue == queue and e.state == "ready"
+                e for e in self.store.entries.values() if e.queue == queue and e.state == "ready"
             ]
-            for id in doomed:
-                del self.adapter.entries[id]
+            for entry in doomed:
+                self.store.forget(entry)
+            self.store.changed.notify_all()
             return len(doomed)
 
     def workers(self) -> list[WorkerInfo]:
-        running = [e.id for e in self._all("running", None)]
-        now = datetime.now(UTC)
+        with self.store.lock:
+            running: dict[str, list[str]] = {}
+            for entry in self.store.entries.values():
+                if entry.state == "claimed" and entry.claimed_by is not None:
+                    running.setdefault(entry.claimed_by, []).append(entry.id)
+            processes = list(self.store.processes.values())
         return [
             WorkerInfo(
-                id=f"async-{os.getpid()}",
-                hostname=socket.gethostname(),
-                pid=os.getpid(),
-                queues=["*"],
-                concurrency=self.adapter.concurrency,
-                started_at=datetime.fromtimestamp(_STARTED, UTC),
-                heartbeat_at=now,
-                running=running,
+                id=p.info.id,
+                hostname=p.info.hostname,
+                pid=p.info.pid,
+                queues=list(p.info.queues),
+                concurrency=p.info.concurrency,
+                started_at=datetime.fromtimestamp(p.info.started_at, UTC),
+                heartbeat_at=datetime.fromtimestamp(p.beat_at, UTC),
+                running=sorted(running.get(p.info.id, [])),
             )
+            for p in processes
         ]
 
     def stats(self, day: str | None = None) -> Stats:
+        """Jobs ``processed`` (run to their end, failed ones included) and ``failed`` on ``day``
+        (``YYYY-MM-DD``, UTC; default today)."""
         day = day or time.strftime("%Y-%m-%d", time.gmtime())
-        with self.adapter._cond:
-            counters = dict(self.adapter.counters)
-        return {
-            "processed": counters.get(("processed", day), 0),
-            "failed": counters.get(("failed", day), 0),
-        }
+        with self.store.lock:
+            counters = self.store.counters
+            return {
+                "processed": counters.get(("processed", day), 0),
+                "failed": counters.get(("failed", day), 0),
+            }
 
-    def history(self, kind: str, since_minute: int | None = None) -> dict[int, int]:
-        """Per-minute counts (epoch minute -> jobs) since ``since_minute`` (default: 24 hours)."""
+    def history(self, kind: HistoryKind, since_minute: int | None = None) -> dict[int, int]:
+        """Per-minute counts (epoch minute -> jobs) of ``processed`` or ``failed`` since
+        ``since_minute`` (default: the last 24 hours)."""
         since = int(time.time() // 60) - 1440 if since_minute is None else since_minute
-        with self.adapter._cond:
-            counters = dict(self.adapter.counters)
+        with self.store.lock:
+            counters = dict(self.store.counters)
         return {
             int(p): n
             for (k, p), n in counters.items()

@@ -1,6 +1,7 @@
 """Real stores for the hostile-payload tests: Redis (a fresh key prefix), SQLite (a file),
 PostgreSQL and MariaDB (a fresh database each), cleaned up afterwards. Under ``CI`` a server that
-does not answer fails the test (`require_service`)."""
+does not answer fails the test (`require_service`). And ``runtime``: the in-memory store with
+workers in threads, for the shared runtime's own tests (`worker.memory_runtime`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from worker.memory_runtime import Runtime
 
 from jobframe.testing.services import require_service
 
@@ -88,3 +90,13 @@ def served_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any
     for adapter, options in make_store(request.param, tmp_path):
         with queue_adapters.override(adapter):
             yield adapter, name, options
+
+
+@pytest.fixture
+def runtime() -> Iterator[Runtime]:
+    """A fresh in-memory store; every worker a test starts on it is stopped afterwards."""
+    made = Runtime()
+    try:
+        yield made
+    finally:
+        made.close()

@@ -1,7 +1,7 @@
-"""The worker runtime against hostile claims, driven through `MemoryBackend`: an in-memory
-implementation of the `WorkerBackend` protocol (a test double of the contract, not a mock of a
-store). Every good job of a batch runs, every bad claim is reported dead with a reason, and the
-worker keeps fetching afterwards (issue #11 item 1: a 1,000-deep payload used to stall it)."""
+"""The worker runtime against hostile claims, driven through `MemoryStore`, the in-memory
+`WorkerBackend` the async adapter runs on (a real store of the contract, not a mock). Every good
+job of a batch runs, every bad claim is reported dead with a reason, and the worker keeps
+fetching afterwards (issue #11 item 1: a 1,000-deep payload used to stall it)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ import pytest
 
 import jobframe
 from jobframe.backend.payload import dump_payload
-from jobframe.backend.worker import Claim, Outcome, ProcessInfo
+from jobframe.backend.worker import Claim, Outcome
+from jobframe.queue_adapters.memory_store import MemoryStore
 from jobframe.serializers import ObjectSerializer
 from jobframe.testing.workers import wait_until
 from jobframe.worker import execution
@@ -45,58 +46,6 @@ class NoteJob(jobframe.Job):
 
     def perform(self, tag: str) -> None:
         ran.append(tag)
-
-
-class MemoryBackend:
-    """`WorkerBackend` in memory: ``push`` adds a claim; ``fetch`` hands out up to ``limit`` of
-    them in one batch; ``complete`` keeps every outcome by claim id."""
-
-    def __init__(self) -> None:
-        self.pending: list[Claim] = []
-        self.outcomes: dict[str, Outcome] = {}
-        self.released: list[Claim] = []
-        self.cond = threading.Condition()
-        self.fetches = 0
-
-    def push(self, id: str, payload: bytes) -> None:
-        with self.cond:
-            self.pending.append(Claim(id, f"token-{id}", "default", payload))
-            self.cond.notify_all()
-
-    def register(self, process: ProcessInfo) -> None:
-        pass
-
-    def heartbeat(self, process_id: str) -> None:
-        pass
-
-    def deregister(self, process_id: str) -> None:
-        pass
-
-    def fetch(self, process_id: str, queues: list[str], limit: int, timeout: float) -> list[Claim]:
-        with self.cond:
-            self.cond.wait_for(lambda: self.pending, timeout)
-            batch, self.pending = self.pending[:limit], self.pending[limit:]
-            self.fetches += 1
-            return batch
-
-    def complete(self, process_id: str, outcomes: list[Outcome]) -> None:
-        with self.cond:
-            for outcome in outcomes:
-                self.outcomes[outcome.claim.id] = outcome
-            self.cond.notify_all()
-
-    def release(self, process_id: str, claims: list[Claim]) -> None:
-        self.released.extend(claims)
-
-    def maintain(self, heartbeat_timeout: float, max_crashes: int) -> dict[str, int]:
-        return {}
-
-    def retry_entry(self, job: Any, adapter: Any) -> Any | None:
-        return None
-
-    def wake(self) -> None:
-        with self.cond:
-            self.cond.notify_all()
 
 
 def good(tag: str) -> bytes:
@@ -137,12 +86,12 @@ def _clean() -> Iterator[None]:
 
 
 @pytest.fixture
-def backend() -> MemoryBackend:
-    return MemoryBackend()
+def backend() -> MemoryStore:
+    return MemoryStore()
 
 
 @pytest.fixture
-def worker(backend: MemoryBackend) -> Iterator[Worker]:
+def worker(backend: MemoryStore) -> Iterator[Worker]:
     options = WorkerOptions(
         queues=["*"], concurrency=3, fetch_timeout=0.2, max_payload_bytes=4096, prefetch=20
     )
@@ -155,47 +104,65 @@ def worker(backend: MemoryBackend) -> Iterator[Worker]:
     assert not thread.is_alive(), "the worker did not stop"
 
 
+def push(backend: MemoryStore, *claims: tuple[str, bytes]) -> None:
+    """Store (id, payload) pairs in one step: one fetch can take them all."""
+    backend.add(backend.new_entry(id, "default", None, payload, None) for id, payload in claims)
+
+
+def dead_error(backend: MemoryStore, id: str) -> dict[str, Any]:
+    """The error a dead job was buried with."""
+    found = backend.dead[id].error
+    assert found is not None, id
+    return found
+
+
+def finished(backend: MemoryStore) -> int:
+    """How many jobs ended (done, failed or dead)."""
+    with backend.lock:
+        return sum(
+            n
+            for (kind, period), n in backend.counters.items()
+            if kind == "processed" and "-" in period
+        )
+
+
 def test_hostile_claims_in_one_batch_are_dead_and_the_good_ones_run(
-    backend: MemoryBackend, worker: Worker, caplog: pytest.LogCaptureFixture
+    backend: MemoryStore, worker: Worker, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.ERROR, "jobframe.worker")
-    with backend.cond:  # one batch: the hostile claims between good ones
-        for index, (id, (payload, _)) in enumerate(HOSTILE.items()):
-            backend.pending.append(Claim(f"good-{index}", "t", "default", good(f"g{index}")))
-            backend.pending.append(Claim(id, f"token-{id}", "default", payload))
-        backend.cond.notify_all()
+    batch = []  # one batch: the hostile claims between good ones
+    for index, (id, (payload, _)) in enumerate(HOSTILE.items()):
+        batch += [(f"good-{index}", good(f"g{index}")), (id, payload)]
+    push(backend, *batch)
     total = 2 * len(HOSTILE)
-    wait_until(lambda: len(backend.outcomes) == total, 10, "every claim's outcome")
+    wait_until(lambda: finished(backend) == total, 10, "every claim's outcome")
 
     assert sorted(ran) == sorted(f"g{i}" for i in range(len(HOSTILE)))
+    assert set(backend.dead) == set(HOSTILE)
     for id, (_, reason) in HOSTILE.items():
-        outcome = backend.outcomes[id]
-        assert outcome.status == "dead", id
-        assert outcome.error is not None and outcome.error["reason"] == reason, id
-        assert outcome.error["message"] and outcome.error["class"], id
+        error = dead_error(backend, id)
+        assert error["reason"] == reason, id
+        assert error["message"] and error["class"], id
     logged = caplog.text
     assert "nested-1000" in logged and "payload nested too deeply" in logged
 
-    backend.push("later", good("later"))  # still alive and fetching
+    push(backend, ("later", good("later")))  # still alive and fetching
     wait_until(lambda: "later" in ran, 5, "a job enqueued after the hostile batch")
 
 
-def test_a_serializer_that_raises_fails_that_job_only(
-    backend: MemoryBackend, worker: Worker
-) -> None:
+def test_a_serializer_that_raises_fails_that_job_only(backend: MemoryStore, worker: Worker) -> None:
     payload = shaped(arguments=[{"_jf": "test.touchy", "value": "x"}])
-    backend.push("touchy", payload)
-    backend.push("after", good("after"))
-    wait_until(lambda: len(backend.outcomes) == 2, 10, "both outcomes")
-    outcome = backend.outcomes["touchy"]
-    assert outcome.status == "failed"
-    assert outcome.error is not None
-    assert "raises on purpose" in outcome.error["message"]
+    push(backend, ("touchy", payload))
+    push(backend, ("after", good("after")))
+    wait_until(lambda: finished(backend) == 2, 10, "both outcomes")
+    error = dead_error(backend, "touchy")
+    assert error["reason"] == "perform raised", "the job failed, its payload was fine"
+    assert "raises on purpose" in error["message"]
     assert ran == ["after"]
 
 
 def test_an_unexpected_error_while_loading_is_that_claims_death(
-    backend: MemoryBackend, worker: Worker, monkeypatch: pytest.MonkeyPatch
+    backend: MemoryStore, worker: Worker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_load = execution.load
 
@@ -205,23 +172,17 @@ def test_an_unexpected_error_while_loading_is_that_claims_death(
         return real_load(claim, max_bytes)
 
     monkeypatch.setattr(execution, "load", load)
-    with backend.cond:
-        backend.pending += [
-            Claim("before", "t", "default", good("before")),
-            Claim("buggy", "t", "default", good("buggy")),
-            Claim("after", "t", "default", good("after")),
-        ]
-        backend.cond.notify_all()
-    wait_until(lambda: len(backend.outcomes) == 3, 10, "three outcomes")
+    push(backend, ("before", good("before")), ("buggy", good("buggy")), ("after", good("after")))
+    wait_until(lambda: finished(backend) == 3, 10, "three outcomes")
     assert sorted(ran) == ["after", "before"]
-    assert backend.outcomes["buggy"].status == "dead"
-    assert backend.outcomes["buggy"].error["reason"] == "payload could not be loaded"  # type: ignore[index]
-    backend.push("later", good("later"))
+    assert list(backend.dead) == ["buggy"]
+    assert dead_error(backend, "buggy")["reason"] == "payload could not be loaded"
+    push(backend, ("later", good("later")))
     wait_until(lambda: "later" in ran, 5, "a job after the bug")
 
 
 def test_a_fetch_that_raises_anything_leaves_no_thread_waiting_forever(
-    backend: MemoryBackend, worker: Worker, monkeypatch: pytest.MonkeyPatch
+    backend: MemoryStore, worker: Worker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A leader whose fetch step raised used to leave the fetch flag set: every other thread
     then waited forever while the process heartbeated on."""
@@ -234,12 +195,21 @@ def test_a_fetch_that_raises_anything_leaves_no_thread_waiting_forever(
             raise KeyError("an error nobody expected")
         return real(claims)
 
+    released: list[Claim] = []
+    real_release = backend.release
+
+    def release(process_id: str, claims: list[Claim]) -> None:
+        released.extend(claims)
+        real_release(process_id, claims)
+
     monkeypatch.setattr(worker, "_prepare", prepare)
-    backend.push("first", good("first"))
+    monkeypatch.setattr(backend, "release", release)
+    push(backend, ("first", good("first")))
     wait_until(lambda: calls["n"] == 1, 5, "the failing fetch")
-    wait_until(lambda: backend.released, 5, "the failing batch to be released")
-    assert [c.id for c in backend.released] == ["first"]
-    backend.push("next", good("next"))
+    wait_until(lambda: released, 5, "the failing batch to be released")
+    assert [c.id for c in released] == ["first"]
+    wait_until(lambda: "first" in ran, 5, "the released job, fetched again")
+    push(backend, ("next", good("next")))
     wait_until(lambda: "next" in ran, 5, "the next fetch by any thread")
 
 
