@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from jobframe.backend.capabilities import Capabilities
 from jobframe.errors import ConfigurationError, EnqueueError
 from jobframe.hookspecs import hookimpl
 from jobframe.queue_adapters.base import QueueAdapter
@@ -55,6 +56,7 @@ class AsyncAdapter(QueueAdapter):
 
     name = "async"
     supports_bulk = True
+    capabilities = Capabilities(bulk=True, raw_payloads=True, pause=True)
 
     def __init__(
         self,

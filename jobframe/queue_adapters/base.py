@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from jobframe.backend.capabilities import Capabilities
+
 if TYPE_CHECKING:
     from jobframe.doctor import Problem
     from jobframe.inspection import Inspector
@@ -35,6 +37,7 @@ class QueueAdapter(abc.ABC):
     supports_priority: ClassVar[bool] = True
     supports_bulk: ClassVar[bool] = False
     supports_transactional_enqueue: ClassVar[bool] = False
+    capabilities: ClassVar[Capabilities] = Capabilities()
     #: True when ``enqueue`` performs the job in the caller: its errors reach the caller as is
     performs_in_caller: ClassVar[bool] = False
 

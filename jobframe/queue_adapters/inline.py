@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from jobframe.backend.capabilities import Capabilities
 from jobframe.errors import InvalidOptionError
 from jobframe.hookspecs import hookimpl
 from jobframe.queue_adapters.base import QueueAdapter
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 class InlineAdapter(QueueAdapter):
     name = "inline"
     supports_delay = False
+    capabilities = Capabilities(delay=False, priority=False, performs_in_caller=True)
     performs_in_caller = True
 
     def enqueue(self, job: Job) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from jobframe.backend.capabilities import Capabilities
 from jobframe.hookspecs import hookimpl
 from jobframe.job import registry
 from jobframe.queue_adapters.base import QueueAdapter
@@ -101,6 +102,7 @@ class TestAdapter(QueueAdapter):
     __test__ = False  # not a pytest test class
     name = "test"
     supports_bulk = True
+    capabilities = Capabilities(bulk=True, raw_payloads=True)
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

@@ -103,10 +103,19 @@ class JobPool:
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
             thread = threading.Thread(
-                target=self._loop.run_forever, name="jobframe-asyncio", daemon=True
+                target=_run_until_stopped, args=(self._loop,), name="jobframe-asyncio", daemon=True
             )
             thread.start()
         return self._loop
+
+
+def _run_until_stopped(loop: asyncio.AbstractEventLoop) -> None:
+    """Run the async jobs' loop until `JobPool.stop`, then close it: a worker that runs inside an
+    application (or a test) must not leave an open loop and its sockets behind."""
+    try:
+        loop.run_forever()
+    finally:
+        loop.close()
 
 
 def _result(claim: Claim, future: Any) -> Outcome:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
+from jobframe.backend.capabilities import Capabilities
 from jobframe.errors import EnqueueError, InvalidOptionError
 from jobframe.queue_adapters.base import QueueAdapter
 from jobframe.queue_adapters.ids import new_id
@@ -43,6 +44,7 @@ class RedisAdapter(QueueAdapter):
 
     name = "redis"
     supports_bulk = True
+    capabilities = Capabilities(bulk=True, raw_payloads=True, durable=True, pause=True)
 
     def __init__(
         self, url: str = "redis://127.0.0.1:6379/0", prefix: str = "jobframe", **options: Any

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from jobframe.backend.capabilities import Capabilities
 from jobframe.errors import ConfigurationError, EnqueueError
 from jobframe.queue_adapters.base import QueueAdapter
 from jobframe.queue_adapters.ids import new_id
@@ -118,6 +119,9 @@ class SQLAdapter(QueueAdapter):
     name = "sql"
     supports_bulk = True
     supports_transactional_enqueue = True
+    capabilities = Capabilities(
+        bulk=True, transactional_enqueue=True, raw_payloads=True, durable=True, pause=True
+    )
 
     def __init__(
         self,

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from jobframe.backend.capabilities import Capabilities
 from jobframe.errors import ConfigurationError
 from jobframe.queue_adapters.base import QueueAdapter
 from jobframe.queue_adapters.payload import check_raw
@@ -29,6 +30,7 @@ class RabbitMQAdapter(QueueAdapter):
 
     name = "rabbitmq"
     supports_bulk = True
+    capabilities = Capabilities(bulk=True, raw_payloads=True, durable=True)
 
     def __init__(
         self,
