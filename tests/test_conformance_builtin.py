@@ -1,4 +1,5 @@
-"""The adapter conformance suite, run against every in-process adapter."""
+"""The backend conformance suite, run against every in-process adapter. Their jobs run where they
+are enqueued, so the worker-process, inspector and reconnect tests report "not applicable"."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from jobframe.queue_adapters.async_adapter import AsyncAdapter
 from jobframe.queue_adapters.base import QueueAdapter
 from jobframe.queue_adapters.inline import InlineAdapter
 from jobframe.queue_adapters.test import TestAdapter
-from jobframe.testing.conformance import AdapterConformance
+from jobframe.testing import BackendConformance
 
 
-class TestInlineAdapter(AdapterConformance):
+class TestInlineAdapter(BackendConformance):
     @pytest.fixture
     def adapter(self) -> QueueAdapter:
         return InlineAdapter()
@@ -24,7 +25,7 @@ class TestInlineAdapter(AdapterConformance):
         assert done(), "inline jobs run inside perform_later; nothing may be left to drain"
 
 
-class TestAsyncAdapter(AdapterConformance):
+class TestAsyncAdapter(BackendConformance):
     @pytest.fixture
     def adapter(self) -> Iterator[QueueAdapter]:
         adapter = AsyncAdapter(concurrency=3)
@@ -38,7 +39,7 @@ class TestAsyncAdapter(AdapterConformance):
             adapter.wait_idle(timeout, include_scheduled=True)
 
 
-class TestTestAdapter(AdapterConformance):
+class TestTestAdapter(BackendConformance):
     @pytest.fixture
     def adapter(self) -> QueueAdapter:
         return TestAdapter()

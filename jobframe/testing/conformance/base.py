@@ -9,6 +9,7 @@ A test is never skipped silently, and a declared capability is never excused.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -28,9 +29,16 @@ from jobframe.worker.runtime import Worker, WorkerOptions
 STATES = ("ready", "scheduled", "running", "dead")
 
 
+def _running_test() -> str:
+    """``TestClass::test_name`` of the test running now (pytest sets the variable)."""
+    current = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
+    return "::".join(current.split("::")[-2:])
+
+
 def not_applicable(adapter: QueueAdapter, why: str) -> None:
-    """Report the running test as not applicable to ``adapter`` (a skip that says so)."""
-    pytest.skip(f"not applicable: {adapter!r} {why}")
+    """Report the running test as not applicable to ``adapter``: a skip whose reason names the
+    test (``-ra`` shows each one, rather than folding them under the line that skipped)."""
+    pytest.skip(f"not applicable: {adapter!r} {why} [{_running_test()}]")
 
 
 def require(adapter: QueueAdapter, capability: str) -> None:
@@ -85,9 +93,11 @@ class ConformanceBase:
     #: the reason (reported as "not applicable: <reason>"); keep it empty if you can
     not_applicable: ClassVar[Mapping[str, str]] = {}
 
-    #: True when a job whose acknowledgement a dropped connection lost runs again (a broker's
-    #: redelivery); False when the backend's guarded transitions make every job run once
-    redelivers_after_reconnect: ClassVar[bool] = False
+    #: True when a job whose outcome never reached the backend (its process was killed, or its
+    #: connection dropped, between writing a retry and acknowledging the run) runs again, retry
+    #: and all: a broker's redelivery. False when finishing a job and writing its retry are one
+    #: guarded step, so only a run that was really cut short is repeated.
+    redelivers: ClassVar[bool] = False
 
     @pytest.fixture
     def adapter(self) -> QueueAdapter:
@@ -102,7 +112,7 @@ class ConformanceBase:
     def _excused(self, request: pytest.FixtureRequest) -> None:
         reason = self.not_applicable.get(getattr(request.node, "originalname", ""))
         if reason:
-            pytest.skip(f"not applicable: {reason}")
+            pytest.skip(f"not applicable: {reason} [{_running_test()}]")
 
     @pytest.fixture
     def journal(self, tmp_path: Path) -> str:

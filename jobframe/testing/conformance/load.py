@@ -30,9 +30,12 @@ def _enqueue_in_chunks(jobs: list[Any], chunk: int = 2000) -> None:
         assert jobframe.perform_all_later(part) == len(part)
 
 
-def check_chaos(journal: Journal, kills: dict[int, float], ids: set[str], seed: int) -> None:
+def check_chaos(
+    journal: Journal, kills: dict[int, float], ids: set[str], seed: int, redelivers: bool
+) -> None:
     """Nothing lost, no job run twice at once, a success repeated only after its process was
-    killed, and no job run more often than crashes and retries allow."""
+    killed (unless the backend ``redelivers``), and no job run more often than crashes and
+    retries allow."""
     lines = journal.lines()
     successes: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for line in lines:
@@ -42,7 +45,7 @@ def check_chaos(journal: Journal, kills: dict[int, float], ids: set[str], seed: 
     assert not lost, f"seed {seed}: {len(lost)} jobs never ended, e.g. {sorted(lost)[:3]}"
     for job_id, done in successes.items():
         unreported = sorted(done, key=lambda x: x["t"])[:-1]
-        assert all(line["pid"] in kills for line in unreported), (
+        assert redelivers or all(line["pid"] in kills for line in unreported), (
             f"seed {seed}: job {job_id} succeeded again after a live worker ran it: {done}"
         )
     runs: dict[str, list[dict[str, Any]]] = defaultdict(list)  # one stored job: its runs in order
@@ -148,5 +151,5 @@ class LoadTests(ConformanceBase):
         except BaseException:
             print(f"chaos seed {seed}; kills {workers.kills}")
             raise
-        check_chaos(log, workers.kills, ids, seed)
+        check_chaos(log, workers.kills, ids, seed, self.redelivers)
         assert len(workers.kills) >= 8, f"seed {seed}: only {len(workers.kills)} kills"
