@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 import jobframe
 from jobframe.inspection import Inspector
 from jobframe.queue_adapters.base import QueueAdapter
@@ -126,7 +128,7 @@ class InspectorTests(ConformanceBase):
         assert inspector.stats()["failed"] == 4
         assert inspector.retry([dead[0]]) == 1
         retried = inspector.job(dead[0])
-        assert retried is not None and retried.state == "ready"
+        assert retried is not None and retried.state == "ready" and retried.error is None
         assert inspector.discard([dead[1]]) == 1
         assert inspector.job(dead[1]) is None
         assert inspector.discard([dead[0]]) == 0, "a ready job is not a dead one"
@@ -158,6 +160,8 @@ class InspectorTests(ConformanceBase):
         assert worker.heartbeat_at >= worker.started_at - timedelta(seconds=1)
         (running,) = inspector.jobs("running")
         assert running.worker == "w1" and inspector.job(claim.id).state == "running"  # type: ignore[union-attr]
+        with pytest.raises(ValueError, match="running"):
+            inspector.discard([claim.id], state="running")
         backend.complete("w1", [Outcome(claim, "done")])
         assert inspector.jobs("running") == [] and inspector.stats()["processed"] == 1
         assert inspector.job(claim.id) is None, "finished jobs are not listed"
