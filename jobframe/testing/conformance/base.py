@@ -19,14 +19,12 @@ from typing import Any, ClassVar
 import pytest
 
 from jobframe import queue_adapters
-from jobframe.inspection import Inspector
+from jobframe.inspection import STATES, Inspector
 from jobframe.queue_adapters.base import QueueAdapter
 from jobframe.testing.conformance.harness import WorkerHarness
 from jobframe.testing.conformance_jobs import read
 from jobframe.worker.backend import WorkerBackend
 from jobframe.worker.runtime import Worker, WorkerOptions
-
-STATES = ("ready", "scheduled", "running", "dead")
 
 
 def _running_test() -> str:

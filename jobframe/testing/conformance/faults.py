@@ -33,8 +33,12 @@ class FaultTests(ConformanceBase):
         for wave in waves:
             dropped += workers.drop_connections()
             jobframe.perform_all_later(wave)
-            ids = {job.job_id for job in wave}  # they need a worker that has reconnected
-            wait_until(lambda ids=ids: set(log.ended()) >= ids, 30, "a wave to run after a drop")
+            wave_ids = {job.job_id for job in wave}  # they need a worker that has reconnected
+
+            def ran(wanted: set[str] = wave_ids) -> bool:
+                return set(log.ended()) >= wanted
+
+            wait_until(ran, 30, "a wave to run after a drop")
         assert dropped >= len(waves), f"only {dropped} connections were dropped"
 
         ids = {job.job_id for job in jobs}

@@ -35,9 +35,11 @@ def _claim(backend: WorkerBackend, process: str, count: int) -> list[Claim]:
     claims: list[Claim] = []
     while len(claims) < count:
         wanted = count - len(claims)
-        claims += wait_until(
-            lambda n=wanted: backend.fetch(process, ["*"], n, 0.2), 10, f"{wanted} ready jobs"
-        )
+
+        def fetch(n: int = wanted) -> list[Claim]:
+            return backend.fetch(process, ["*"], n, 0.2)
+
+        claims += wait_until(fetch, 10, f"{wanted} ready jobs")
     return claims
 
 
