@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import pytest
 
@@ -25,6 +25,8 @@ from jobframe.testing.conformance.harness import WorkerHarness
 from jobframe.testing.conformance_jobs import read
 from jobframe.worker.backend import WorkerBackend
 from jobframe.worker.runtime import Worker, WorkerOptions
+
+T = TypeVar("T")
 
 
 def _running_test() -> str:
@@ -45,20 +47,20 @@ def require(adapter: QueueAdapter, capability: str) -> None:
         not_applicable(adapter, f"does not declare Capabilities.{capability}")
 
 
+def _present(adapter: QueueAdapter, part: T | None, method: str) -> T:
+    if part is None:
+        what = method.replace("_", " ")
+        not_applicable(adapter, f"has no {what} (adapter.{method}() is None)")
+    assert part is not None
+    return part
+
+
 def require_inspector(adapter: QueueAdapter) -> Inspector:
-    inspector = adapter.inspector()
-    if inspector is None:
-        not_applicable(adapter, "has no inspector (adapter.inspector() is None)")
-    assert inspector is not None
-    return inspector
+    return _present(adapter, adapter.inspector(), "inspector")
 
 
 def require_worker_backend(adapter: QueueAdapter) -> WorkerBackend:
-    backend = adapter.worker_backend()
-    if backend is None:
-        not_applicable(adapter, "has no worker backend (adapter.worker_backend() is None)")
-    assert backend is not None
-    return backend
+    return _present(adapter, adapter.worker_backend(), "worker_backend")
 
 
 def require_harness(adapter: QueueAdapter, harness: WorkerHarness | None) -> WorkerHarness:
