@@ -60,7 +60,7 @@ class ReliabilityTests(ConformanceBase):
     ) -> None:
         proc = workers.start("--shutdown-timeout", "2", concurrency=2)
         short = SleepJob.perform_later(log.name, 0.5, tag="short")
-        long = SleepJob.perform_later(log.name, 8.0, tag="long")
+        long = SleepJob.perform_later(log.name, 4.0, tag="long")
         wait_until(lambda: log.started(short.job_id) and log.started(long.job_id), 20,
                    "both jobs to start")  # fmt: skip
         workers.terminate(proc)
