@@ -4,7 +4,7 @@ unique job ids, ``async def perform``, a failing job, bad arguments and raw payl
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -69,12 +69,16 @@ class EnqueueTests(ConformanceBase):
             return
         enqueued = time.time()
         late = RecordingJob.set(wait=timedelta(seconds=1.5)).perform_later(journal, "late")
+        at = datetime.now(UTC) + timedelta(seconds=2)
+        RecordingJob.set(wait_until=at).perform_later(journal, "at")
         RecordingJob.perform_later(journal, "now")
         assert late.scheduled_at is not None
         self._wait_for(active, journal, 1, lambda e: e["tag"] == "now")
         assert not [e for e in read(journal) if e["tag"] == "late" and e["ran_at"] < enqueued + 1.4]
         [entry] = self._wait_for(active, journal, 1, lambda e: e["tag"] == "late")
         assert entry["ran_at"] >= late.scheduled_at.timestamp() - 0.05
+        [entry] = self._wait_for(active, journal, 1, lambda e: e["tag"] == "at")
+        assert entry["ran_at"] >= at.timestamp() - 0.05, "a wait_until job ran early"
 
     def test_retry_on_runs_again_until_success(self, active: QueueAdapter, journal: str) -> None:
         RecordingJob.perform_later(journal, "flaky", fail_times=2)

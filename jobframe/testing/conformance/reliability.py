@@ -71,6 +71,9 @@ class ReliabilityTests(ConformanceBase):
             assert counts(inspector) == {"ready": 1, "scheduled": 0, "running": 0, "dead": 0}
             assert inspector.stats() == {"processed": 1, "failed": 0}
             assert not inspector.workers(), "the stopped process is still registered"
+            released = inspector.job(long.provider_job_id or "")
+            assert released is not None and released.state == "ready"
+            assert (released.error, released.worker) == (None, None), "a release is no failure"
         crashes = self.crashes(adapter, long.provider_job_id or "")
         assert crashes in (None, 0), "a release was counted as a crash"
         workers.start()
