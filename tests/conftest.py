@@ -8,17 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 
-import jobframe.config
 from jobframe.testing.services import require_service
 
 
 @pytest.fixture(autouse=True)
-def _fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for var in ("JOBFRAME_ENV", "JOBFRAME_ADAPTER", "JOBFRAME_URL"):
-        monkeypatch.delenv(var, raising=False)
-    jobframe.config.reset()
-    yield
-    jobframe.config.reset()
+def _fresh_settings(fresh_settings: None) -> None:
+    """Every test on the default settings (`jobframe.testing`'s ``fresh_settings``)."""
 
 
 @pytest.fixture(autouse=True)

@@ -1,10 +1,14 @@
-"""The adapter conformance suite, run against every in-process adapter."""
+"""The backend conformance suite, run against every in-process adapter. Their jobs run where they
+are enqueued, so the worker-process, inspector and reconnect tests report "not applicable"."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -12,10 +16,10 @@ from jobframe.backend.adapter import QueueAdapter
 from jobframe.queue_adapters.async_adapter import AsyncAdapter
 from jobframe.queue_adapters.inline import InlineAdapter
 from jobframe.queue_adapters.test import TestAdapter
-from jobframe.testing.conformance import AdapterConformance
+from jobframe.testing import BackendConformance
 
 
-class TestInlineAdapter(AdapterConformance):
+class TestInlineAdapter(BackendConformance):
     @pytest.fixture
     def adapter(self) -> QueueAdapter:
         return InlineAdapter()
@@ -24,7 +28,7 @@ class TestInlineAdapter(AdapterConformance):
         assert done(), "inline jobs run inside perform_later; nothing may be left to drain"
 
 
-class TestAsyncAdapter(AdapterConformance):
+class TestAsyncAdapter(BackendConformance):
     @pytest.fixture
     def adapter(self) -> Iterator[QueueAdapter]:
         adapter = AsyncAdapter(concurrency=3)
@@ -38,7 +42,7 @@ class TestAsyncAdapter(AdapterConformance):
             adapter.wait_idle(timeout, include_scheduled=True)
 
 
-class TestTestAdapter(AdapterConformance):
+class TestTestAdapter(BackendConformance):
     @pytest.fixture
     def adapter(self) -> QueueAdapter:
         return TestAdapter()
@@ -57,3 +61,64 @@ class TestTestAdapter(AdapterConformance):
             if not done() and future:
                 # Only jobs scheduled later are left: wait for the clock, not for another thread.
                 time.sleep(max(0.0, min(future).timestamp() - time.time()))
+
+
+SUITE_RUN = """
+import pytest
+
+from jobframe.backend import Capabilities
+from jobframe.queue_adapters.inline import InlineAdapter
+from jobframe.queue_adapters.test import TestAdapter
+from jobframe.testing import BackendConformance
+
+
+class DurableWithoutHarness(TestAdapter):
+    capabilities = Capabilities(bulk=True, raw_payloads=True, durable=True)
+
+
+class TestInline(BackendConformance):
+    @pytest.fixture
+    def adapter(self):
+        return InlineAdapter()
+
+
+class TestForgetful(BackendConformance):
+    @pytest.fixture
+    def adapter(self):
+        return DurableWithoutHarness()
+"""
+
+
+def _run_suite(tmp_path: Path, *args: str) -> str:
+    (tmp_path / "test_suite_run.py").write_text(SUITE_RUN)
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs", *args]
+    done = subprocess.run(
+        [*command, "test_suite_run.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    return done.stdout
+
+
+def test_what_an_adapter_does_not_declare_is_reported_not_applicable_by_name(
+    tmp_path: Path,
+) -> None:
+    out = _run_suite(tmp_path, "-k", "TestInline and (backoff or sigkill_mid or dashboard)")
+    assert (
+        "not applicable: <InlineAdapter inline> does not declare Capabilities.delay"
+        " [TestInline::test_a_retry_waits_for_its_backoff]" in out
+    )
+    assert (
+        "not applicable: <InlineAdapter inline> does not declare Capabilities.durable"
+        " [TestInline::test_sigkill_mid_job_reruns_on_another_process]" in out
+    )
+    assert (
+        "not applicable: <InlineAdapter inline> has no inspector (adapter.inspector() is None)"
+        " [TestInline::test_every_dashboard_page_renders_and_acts]" in out
+    )
+    skips = [line for line in out.splitlines() if line.startswith("SKIPPED")]
+    assert len(skips) == 3 and all("not applicable: " in line for line in skips), out
+
+
+def test_a_durable_adapter_without_a_harness_fails_instead_of_skipping(tmp_path: Path) -> None:
+    out = _run_suite(tmp_path, "-k", "TestForgetful and second_sigterm")
+    assert "1 error" in out, out  # the `workers` fixture fails: the test never starts
+    assert "declares Capabilities.durable but its conformance class gives no worker harness" in out

@@ -6,6 +6,7 @@ performed in another process (a Redis or SQL worker) as well as in this one.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import json
 import os
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from jobframe.job.base import Job
-from jobframe.job.exceptions import retry_on
+from jobframe.job.exceptions import discard_on, retry_on
 
 
 def record(journal: str, **entry: Any) -> None:
@@ -68,3 +69,43 @@ class RecordingJob(Job):
             raise RuntimeError(f"conformance job {tag} fails on purpose")
         if self.executions <= fail_times:
             raise ConformanceFlaky(f"attempt {self.executions} of {tag} fails on purpose")
+
+
+def _entry(job: Job, journal: str, tag: str, **extra: Any) -> None:
+    record(journal, tag=tag, job_id=job.job_id, executions=job.executions, ran_at=time.time(),
+           provider_id=job.provider_job_id, **extra)  # fmt: skip
+
+
+@retry_on(ConformanceFlaky, wait=1.5, attempts=2, jitter=0)
+class BackoffJob(Job):
+    """Fails its first run; its retry must wait the 1.5 s that ``retry_on`` asks for."""
+
+    job_name = "jobframe.conformance.BackoffJob"
+
+    def perform(self, journal: str, tag: str) -> None:
+        _entry(self, journal, tag)
+        if self.executions == 1:
+            raise ConformanceFlaky(f"the first run of {tag} fails on purpose")
+
+
+class ConformanceDiscarded(Exception):
+    """Raised by `DiscardedJob`, whose ``discard_on`` drops it without a retry or a dead job."""
+
+
+@discard_on(ConformanceDiscarded)
+class DiscardedJob(Job):
+    job_name = "jobframe.conformance.DiscardedJob"
+
+    def perform(self, journal: str, tag: str) -> None:
+        _entry(self, journal, tag)
+        raise ConformanceDiscarded(f"{tag} is discarded on purpose")
+
+
+class AsyncRecordingJob(Job):
+    """An ``async def perform``: the worker must await it (and it sees a running loop)."""
+
+    job_name = "jobframe.conformance.AsyncRecordingJob"
+
+    async def perform(self, journal: str, tag: str) -> None:
+        await asyncio.sleep(0.01)
+        _entry(self, journal, tag, in_loop=asyncio.get_running_loop().is_running())

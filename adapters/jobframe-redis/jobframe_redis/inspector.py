@@ -216,7 +216,13 @@ class RedisInspector(Inspector):
     def discard(
         self, ids: list[str] | None = None, all: bool = False, state: State = "dead"
     ) -> int:
-        """Delete dead (or scheduled) jobs for good (by id, or all of them)."""
+        """Delete dead (or scheduled) jobs for good (by id, or all of them).
+
+        Raises:
+            ValueError: ``state`` is ``running``: a running job is finished by its worker.
+        """
+        if state == "running":
+            raise ValueError("running jobs cannot be discarded; their worker reports the outcome")
         if state == "scheduled":
             return self._scheduled_action(ids, all, run=False)
         return self._dead_action("discard", ids, all)

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import pytest
 
-import jobframe.config
 from jobframe import queue_adapters
 from jobframe.testing.services import require_service
 from jobframe_redis.adapter import RedisAdapter
@@ -17,12 +16,8 @@ REDIS_URL = os.environ.get("JOBFRAME_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture(autouse=True)
-def _fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for var in ("JOBFRAME_ENV", "JOBFRAME_ADAPTER", "JOBFRAME_URL"):
-        monkeypatch.delenv(var, raising=False)
-    jobframe.config.reset()
-    yield
-    jobframe.config.reset()
+def _fresh_settings(fresh_settings: None) -> None:
+    """Every test on the default settings (`jobframe.testing`'s ``fresh_settings``)."""
 
 
 @pytest.fixture

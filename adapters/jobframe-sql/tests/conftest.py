@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-import jobframe.config
 from jobframe import queue_adapters
 from jobframe.testing.services import require_service
 from jobframe_sql import db
@@ -23,12 +22,8 @@ SERVERS = {
 
 
 @pytest.fixture(autouse=True)
-def _fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for var in ("JOBFRAME_ENV", "JOBFRAME_ADAPTER", "JOBFRAME_URL"):
-        monkeypatch.delenv(var, raising=False)
-    jobframe.config.reset()
-    yield
-    jobframe.config.reset()
+def _fresh_settings(fresh_settings: None) -> None:
+    """Every test on the default settings (`jobframe.testing`'s ``fresh_settings``)."""
 
 
 def _server_database(kind: str) -> Iterator[str]:

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from jobframe_rabbitmq.adapter import RabbitMQAdapter
 
-import jobframe.config
 from jobframe import queue_adapters
 from jobframe.testing.services import require_service
 
@@ -26,12 +25,8 @@ AMQP_URL = os.environ.get("JOBFRAME_TEST_AMQP", "amqp://guest:guest@127.0.0.1:56
 
 
 @pytest.fixture(autouse=True)
-def _fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for var in ("JOBFRAME_ENV", "JOBFRAME_ADAPTER", "JOBFRAME_URL"):
-        monkeypatch.delenv(var, raising=False)
-    jobframe.config.reset()
-    yield
-    jobframe.config.reset()
+def _fresh_settings(fresh_settings: None) -> None:
+    """Every test on the default settings (`jobframe.testing`'s ``fresh_settings``)."""
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import time
 import jobframe
 from jobframe.testing.conformance_jobs import read, record
 
-__all__ = ["RecordJob", "SleepJob", "read"]
+__all__ = ["FailingJob", "RecordJob", "read"]
 
 
 class RecordJob(jobframe.Job):
@@ -25,15 +25,6 @@ class RecordJob(jobframe.Job):
             pid=os.getpid(),
             ran_at=time.time(),
         )
-
-
-class SleepJob(jobframe.Job):
-    job_name = "rabbitmq_tests.SleepJob"
-
-    def perform(self, journal: str, seconds: float) -> None:
-        record(journal, event="start", job_id=self.job_id, pid=os.getpid(), at=time.time())
-        time.sleep(seconds)  # the job's work: long enough to be killed in the middle
-        record(journal, event="end", job_id=self.job_id, pid=os.getpid(), at=time.time())
 
 
 class FailingJob(jobframe.Job):

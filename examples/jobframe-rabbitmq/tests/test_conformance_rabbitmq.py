@@ -1,36 +1,50 @@
-"""The adapter conformance suite against the real RabbitMQ, drained by a real ``jobframe work``
-process that finds the adapter through the plugin's entry point and every queue through ``*``."""
+"""jobframe's backend conformance suite against the real RabbitMQ, as a third party runs it: an
+in-process worker for the enqueue tests, ``jobframe work`` processes (finding the adapter through
+the plugin's entry point) for the reliability ones, their connections run through a TCP proxy the
+reconnect test cuts."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from jobframe_rabbitmq.adapter import RabbitMQAdapter
-from rabbitmq_workers import Workers
 
 from jobframe.backend.adapter import QueueAdapter
-from jobframe.testing.conformance import AdapterConformance
+from jobframe.testing import BackendConformance, WorkerHarness
+from jobframe.testing.tcp_proxy import Proxy
 
 
-class TestRabbitMQAdapter(AdapterConformance):
+class TestRabbitMQBackend(BackendConformance):
+    #: a delivery whose acknowledgement never reached the broker is redelivered (AMQP), and a
+    #: retry published before that acknowledgement stays published
+    redelivers = True
+    load_jobs = 5_000
+    not_applicable = {
+        "test_poison_pill_goes_to_the_dead_set": (
+            "RabbitMQ keeps no crash count: the broker redelivers the job of a dead worker "
+            "without limit (a quorum queue's delivery-limit would give one)"
+        ),
+    }
+
     @pytest.fixture
-    def adapter(  # type: ignore[override]
-        self, adapter: RabbitMQAdapter, tmp_path: Path, amqp_url: str, prefix: str
-    ) -> Iterator[QueueAdapter]:
-        self.workers = Workers(tmp_path / "app", amqp_url, prefix)
-        self.workers.start(imports=("jobframe.testing.conformance_jobs",), concurrency=4)
-        try:
-            yield adapter
-        finally:
-            self.workers.stop()
-            print(f"worker logs (tails):\n{self.workers.logs()}")
+    def adapter(self, adapter: RabbitMQAdapter) -> QueueAdapter:  # type: ignore[override]
+        return adapter
 
-    def drain(self, adapter: QueueAdapter, done: Callable[[], bool], timeout: float) -> None:
-        """Wait for the worker process to run the jobs; stop early if it died."""
-        deadline = time.monotonic() + timeout
-        while not done() and time.monotonic() < deadline:
-            self.workers.check_alive()
-            time.sleep(0.02)  # polling the journal the worker process writes
+    @pytest.fixture
+    def harness(  # type: ignore[override]
+        self, tmp_path: Path, prefix: str
+    ) -> Iterator[WorkerHarness]:
+        proxy = Proxy(("127.0.0.1", 5672))
+        url = f"amqp://guest:guest@127.0.0.1:{proxy.port}/%2F"
+        try:
+            yield WorkerHarness(
+                tmp_path / "app",
+                "rabbitmq",
+                {"url": url, "prefix": prefix},
+                drop_connections=proxy.cut,
+                heartbeat=(),
+            )
+        finally:
+            proxy.close()

@@ -1,40 +1,20 @@
-"""The adapter conformance suite: what every queue adapter, ours or a third party's, must do.
-
-Use it by subclassing `AdapterConformance` in a test module of your adapter's distribution and
-overriding the ``adapter`` fixture (and `drain` when jobs run in another process)::
-
-    from jobframe.testing.conformance import AdapterConformance
-
-    class TestMyAdapter(AdapterConformance):
-        @pytest.fixture
-        def adapter(self):
-            adapter = MyAdapter(url="...")
-            yield adapter
-            adapter.shutdown()
-
-        def drain(self, adapter, done, timeout):
-            run_my_worker_until(done, timeout)   # or keep the default: wait for a running worker
-
-The jobs it enqueues live in `jobframe.testing.conformance_jobs`; a worker in another process must
-import that module (``jobframe work jobframe.testing.conformance_jobs``).
-"""
+"""Enqueue semantics every adapter shows: arguments, queue and priority, bulk, scheduling,
+unique job ids, ``async def perform``, a failing job, bad arguments and raw payloads."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pytest
 
 import jobframe
-from jobframe import queue_adapters
 from jobframe.backend.adapter import QueueAdapter
-from jobframe.testing.conformance_jobs import RecordingJob, read
+from jobframe.testing.conformance.base import ConformanceBase, require
+from jobframe.testing.conformance_jobs import AsyncRecordingJob, RecordingJob, read
 
 SAMPLE_VALUES: tuple[Any, ...] = (
     1,
@@ -54,47 +34,8 @@ SAMPLE_VALUES: tuple[Any, ...] = (
 )
 
 
-class AdapterConformance:
-    """Behaviour every adapter must show. Subclass it and override the ``adapter`` fixture."""
-
-    #: seconds a test waits for jobs to be performed before failing
-    wait_timeout: float = 20.0
-
-    @pytest.fixture
-    def adapter(self) -> QueueAdapter:
-        raise NotImplementedError("override the `adapter` fixture to return your adapter")
-
-    def drain(self, adapter: QueueAdapter, done: Callable[[], bool], timeout: float) -> None:
-        """Make enqueued jobs run until ``done()`` is true (default: wait for them to run)."""
-        deadline = time.monotonic() + timeout
-        while not done() and time.monotonic() < deadline:
-            time.sleep(0.01)  # polling the journal a worker (maybe another process) writes
-
-    @pytest.fixture
-    def journal(self, tmp_path: Path) -> str:
-        return str(tmp_path / "journal.jsonl")
-
-    @pytest.fixture
-    def active(self, adapter: QueueAdapter) -> Iterator[QueueAdapter]:
-        with queue_adapters.override(adapter):
-            yield adapter
-
-    def _wait_for(
-        self,
-        adapter: QueueAdapter,
-        journal: str,
-        count: int,
-        where: Callable[[dict[str, Any]], bool] = lambda e: True,
-    ) -> list[dict[str, Any]]:
-        def entries() -> list[dict[str, Any]]:
-            return [e for e in read(journal) if where(e)]
-
-        self.drain(adapter, lambda: len(entries()) >= count, self.wait_timeout)
-        found = entries()
-        assert len(found) >= count, (
-            f"expected {count} performed job(s) within {self.wait_timeout}s, saw {found}"
-        )
-        return found
+class EnqueueTests(ConformanceBase):
+    """What every adapter must do when a job is enqueued; the jobs run through ``drain``."""
 
     def test_job_runs_once_with_its_arguments(self, active: QueueAdapter, journal: str) -> None:
         job = RecordingJob.perform_later(journal, "args", *SAMPLE_VALUES)
@@ -105,7 +46,7 @@ class AdapterConformance:
         assert entry["executions"] == 1
 
     def test_queue_and_priority_reach_the_job(self, active: QueueAdapter, journal: str) -> None:
-        priority = 7 if active.capabilities.priority else None
+        priority = 7 if type(active).capabilities.priority else None
         job = RecordingJob.set(queue="conformance", priority=priority).perform_later(
             journal, "queue"
         )
@@ -122,18 +63,22 @@ class AdapterConformance:
         assert len({e["job_id"] for e in entries}) == 25
 
     def test_scheduled_job_waits_until_due(self, active: QueueAdapter, journal: str) -> None:
-        if not active.capabilities.delay:
+        if not type(active).capabilities.delay:
             with pytest.raises(jobframe.UnsupportedError, match="cannot delay jobs"):
                 RecordingJob.set(wait=1).perform_later(journal, "late")
             return
         enqueued = time.time()
         late = RecordingJob.set(wait=timedelta(seconds=1.5)).perform_later(journal, "late")
+        at = datetime.now(UTC) + timedelta(seconds=2)
+        RecordingJob.set(wait_until=at).perform_later(journal, "at")
         RecordingJob.perform_later(journal, "now")
         assert late.scheduled_at is not None
         self._wait_for(active, journal, 1, lambda e: e["tag"] == "now")
         assert not [e for e in read(journal) if e["tag"] == "late" and e["ran_at"] < enqueued + 1.4]
         [entry] = self._wait_for(active, journal, 1, lambda e: e["tag"] == "late")
         assert entry["ran_at"] >= late.scheduled_at.timestamp() - 0.05
+        [entry] = self._wait_for(active, journal, 1, lambda e: e["tag"] == "at")
+        assert entry["ran_at"] >= at.timestamp() - 0.05, "a wait_until job ran early"
 
     def test_retry_on_runs_again_until_success(self, active: QueueAdapter, journal: str) -> None:
         RecordingJob.perform_later(journal, "flaky", fail_times=2)
@@ -144,7 +89,7 @@ class AdapterConformance:
     def test_a_failing_job_does_not_stop_the_adapter(
         self, active: QueueAdapter, journal: str
     ) -> None:
-        if active.capabilities.performs_in_caller:
+        if type(active).capabilities.performs_in_caller:
             with pytest.raises(RuntimeError, match="fails on purpose"):
                 RecordingJob.perform_later(journal, "broken", raise_always=True)
         else:
@@ -163,11 +108,8 @@ class AdapterConformance:
 
     def test_raw_payloads_never_stop_good_jobs(self, active: QueueAdapter, journal: str) -> None:
         """``enqueue_raw`` stores any bytes; those that are no job never stop the good ones."""
+        require(active, "raw_payloads")
         hostile = [b"[" * 1000 + b"]" * 1000, b"\xff\xfe{{", b"[1, 2]", b'{"job_class": 5}', b""]
-        if not active.capabilities.raw_payloads:
-            with pytest.raises(jobframe.UnsupportedError, match="cannot store raw payloads"):
-                active.enqueue_raw("conformance", b"{}")
-            return
         ids = [active.enqueue_raw("conformance", payload) for payload in hostile]
         assert all(isinstance(id, str) and id for id in ids) and len(set(ids)) == len(ids)
         with pytest.raises(jobframe.InvalidOptionError):
@@ -176,3 +118,28 @@ class AdapterConformance:
             active.enqueue_raw("conformance", "text")  # type: ignore[arg-type]
         RecordingJob.set(queue="conformance").perform_later(journal, "after-raw")
         self._wait_for(active, journal, 1, lambda e: e["tag"] == "after-raw")
+
+    def test_every_enqueue_gets_its_own_job_id(self, active: QueueAdapter, journal: str) -> None:
+        jobs = [RecordingJob.perform_later(journal, f"id-{i}") for i in range(5)]
+        jobs += [RecordingJob(journal, f"bulk-id-{i}") for i in range(5)]
+        jobframe.perform_all_later(jobs[5:])
+        entries = self._wait_for(active, journal, 10)
+        assert len({job.job_id for job in jobs}) == 10
+        assert sorted(e["job_id"] for e in entries) == sorted(job.job_id for job in jobs)
+        provider_ids = [job.provider_job_id for job in jobs if job.provider_job_id is not None]
+        assert len(set(provider_ids)) == len(provider_ids), "two enqueues share a provider id"
+
+    def test_async_perform_is_awaited(self, active: QueueAdapter, journal: str) -> None:
+        job = AsyncRecordingJob.perform_later(journal, "async")
+        [entry] = self._wait_for(active, journal, 1)
+        assert (entry["job_id"], entry["tag"], entry["in_loop"]) == (job.job_id, "async", True)
+
+    def test_bulk_enqueue_is_declared_and_keeps_each_outcome(self, quiet: QueueAdapter) -> None:
+        """``Capabilities.bulk``: one call for many jobs, each marked enqueued, with a delay too."""
+        require(quiet, "bulk")
+        jobs = [RecordingJob("/dev/null", f"b-{i}") for i in range(3)]
+        later = RecordingJob("/dev/null", "later")
+        if type(quiet).capabilities.delay:
+            later.scheduled_at = later.now() + timedelta(hours=1)
+        assert quiet.enqueue_all([*jobs, later]) == 4
+        assert all(job.successfully_enqueued for job in [*jobs, later])

@@ -1,0 +1,81 @@
+"""Every page of the dashboard rendered against the backend's inspector, and its actions, with
+Starlette's TestClient (needs the ``jobframe[dashboard]`` extra): the dashboard reads only through
+the `Inspector`, so a backend whose inspector keeps the contract gets a working dashboard."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from jobframe.queue_adapters.base import QueueAdapter
+from jobframe.testing.conformance.base import (
+    ConformanceBase,
+    require_inspector,
+    require_worker_backend,
+)
+from jobframe.testing.conformance_jobs import RecordingJob
+from jobframe.testing.workers import wait_until
+from jobframe.worker.backend import Outcome, ProcessInfo
+
+PAGES = ("/", "/queues", "/workers", "/api/summary", "/jobs/ready", "/jobs/scheduled",
+         "/jobs/running", "/jobs/dead", "/jobs/dead?page=2", "/jobs/ready?queue=shown")  # fmt: skip
+
+
+class DashboardTests(ConformanceBase):
+    def test_every_dashboard_page_renders_and_acts(self, quiet: QueueAdapter) -> None:
+        from starlette.testclient import TestClient
+
+        from jobframe.dashboard import Auth, create_app
+
+        inspector = require_inspector(quiet)
+        backend = require_worker_backend(quiet)
+        token = secrets.token_urlsafe(24)
+        client = TestClient(
+            create_app(inspector, Auth(token=token)), headers={"Authorization": f"Bearer {token}"}
+        )
+        doomed = RecordingJob.set(queue="shown").perform_later("/dev/null", "<dead & gone>")
+        running = RecordingJob.set(queue="shown").perform_later("/dev/null", "running")
+        backend.register(ProcessInfo("p-dash", ["*"], 2))
+        claims = wait_until(
+            lambda: len(c := backend.fetch("p-dash", ["*"], 2, 0.2)) == 2 and c, 10, "2 claims"
+        )
+        dead = next(c for c in claims if c.id == doomed.provider_job_id)
+        error = {"class": "ValueError", "message": "<b>boom</b>", "traceback": "Traceback..."}
+        backend.complete("p-dash", [Outcome(dead, "failed", error, attempts=1)])
+        ready = RecordingJob.set(queue="shown").perform_later("/dev/null", "ready")
+        ids = {"ready": ready.provider_job_id, "running": running.provider_job_id,
+               "dead": doomed.provider_job_id}  # fmt: skip
+        if type(quiet).capabilities.delay:
+            later = RecordingJob.set(wait=timedelta(hours=1)).perform_later("/dev/null", "later")
+            ids["scheduled"] = later.provider_job_id
+
+        for path in [*PAGES, *(f"/job/{id}" for id in ids.values())]:
+            response = client.get(path)
+            assert response.status_code == 200, f"GET {path}: {response.status_code}"
+            assert "<b>boom</b>" not in response.text, f"GET {path} did not escape job data"
+        assert "boom" in client.get(f"/job/{ids['dead']}").text
+        assert client.get("/job/no-such-job").status_code == 404
+
+        if type(quiet).capabilities.pause:
+            answer = client.post("/queues/pause", data={"queue": "shown"}, follow_redirects=False)
+            assert answer.status_code == 303 and inspector.queues()
+            assert {q.name: q.paused for q in inspector.queues()}["shown"]
+            client.post("/queues/resume", data={"queue": "shown"})
+            assert not {q.name: q.paused for q in inspector.queues()}["shown"]
+        answer = client.post(f"/job/{ids['dead']}/retry", data={"state": "dead"},
+                             headers={"Accept": "application/json"})  # fmt: skip
+        assert answer.json() == {"ok": True, "action": "retry", "count": 1}
+        assert inspector.count("dead") == 0
+        assert inspector.job(ids["dead"] or "").state == "ready"  # type: ignore[union-attr]
+        if "scheduled" in ids:
+            answer = client.post("/jobs/scheduled/bulk", data={"action": "discard", "all": "1"},
+                                 headers={"Accept": "application/json"})  # fmt: skip
+            assert answer.json()["count"] == 1 and inspector.count("scheduled") == 0
+        answer = client.post("/queues/clear", data={"queue": "shown"},
+                             headers={"Accept": "application/json"})  # fmt: skip
+        assert answer.json()["cleared"] == 2 and inspector.count("ready", "shown") == 0
+        backend.complete("p-dash", [Outcome(c, "done") for c in claims if c is not dead])
+        backend.deregister("p-dash")
+        summary = client.get("/api/summary").json()
+        assert summary["counts"]["running"] == 0
+        assert summary["stats"] == {"processed": 2, "failed": 1}, "a failure is a processed job too"
