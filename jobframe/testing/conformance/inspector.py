@@ -167,9 +167,7 @@ class InspectorTests(ConformanceBase):
         backend.complete("w1", [Outcome(claim, "done")])
         assert inspector.jobs("running") == [] and inspector.stats()["processed"] == 1
         assert inspector.job(claim.id) is None, "finished jobs are not listed"
-        history = getattr(inspector, "history", None)  # declared by Inspector from issue #12
-        assert history is not None, "the inspector has no history(kind, since_minute)"
-        assert sum(history("processed").values()) == 1
+        assert sum(inspector.history("processed").values()) == 1
         backend.deregister("w1")
         assert inspector.workers() == []
 
@@ -208,9 +206,7 @@ class InspectorTests(ConformanceBase):
         job = _job(1)
         (claim,) = _claim(backend, "p1", 1)
         job.scheduled_at = job.now() + timedelta(minutes=5)
-        retry_entry = getattr(backend, "retry_entry", None)
-        assert retry_entry is not None, "the worker backend has no retry_entry(job, adapter)"
-        retry = retry_entry(job, quiet)
+        retry = backend.retry_entry(job, quiet)
         assert retry is not None
         _reap(backend)  # the process looks dead: its claim is taken back
         backend.complete("p1", [Outcome(claim, "done", retries=(retry,))])
