@@ -29,6 +29,20 @@ class TestInlineAdapter(BackendConformance):
 
 
 class TestAsyncAdapter(BackendConformance):
+    """The async adapter's store under the suite's own in-process worker (``autostart=False``
+    offers it as ``worker_backend()``), so the outcome, inspector and dashboard tests run on it
+    exactly as on the durable backends."""
+
+    @pytest.fixture
+    def adapter(self) -> Iterator[QueueAdapter]:
+        adapter = AsyncAdapter(concurrency=3, autostart=False)
+        yield adapter
+        adapter.shutdown(timeout=5)
+
+
+class TestAsyncAdapterAutostarted(BackendConformance):
+    """As applications run it: its own worker threads, started by the first enqueue."""
+
     @pytest.fixture
     def adapter(self) -> Iterator[QueueAdapter]:
         adapter = AsyncAdapter(concurrency=3)
