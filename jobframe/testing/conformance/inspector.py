@@ -153,6 +153,7 @@ class InspectorTests(ConformanceBase):
         (claim,) = _claim(backend, "p2", 1)
         assert claim.id == failed
         backend.complete("p2", [Outcome(claim, "done", attempts=2)])
+        backend.deregister("p2")
         assert inspector.count("dead") == 0
         if tells(inspector, "counts_outcomes"):
             assert inspector.stats() == {"processed": 2, "failed": 1}
