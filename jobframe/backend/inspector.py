@@ -95,6 +95,21 @@ class Inspector(abc.ABC):
     #: ``job_class`` (a substring of the class name); the dashboard filters itself otherwise
     supports_search: ClassVar[bool] = False
 
+    # What the backend can tell. A backend that cannot know something declares it False rather
+    # than answer 0 or nothing: the dashboard then shows "not recorded by this backend", and the
+    # conformance suite leaves out exactly the assertions that need it.
+
+    #: True: `stats` and `history` count every finished run (``processed``, done or failed) and
+    #: every failed one, once each. False: `stats` returns ``{}`` and `history` ``{}``.
+    counts_outcomes: ClassVar[bool] = True
+    #: True: `pending` counts ready, scheduled and running jobs in one consistent read. False:
+    #: `pending` raises (the backend cannot count the jobs its workers hold).
+    counts_pending: ClassVar[bool] = True
+    #: True: `workers` lists every live worker process with the ids it holds, and running jobs
+    #: are listed, counted and found by `job` (state ``"running"``, with their ``worker``).
+    #: False: `workers` is empty and running jobs are invisible (listed nowhere, counted 0).
+    sees_workers: ClassVar[bool] = True
+
     @abc.abstractmethod
     def queues(self) -> list[QueueInfo]:
         """Every queue that has jobs or is paused."""

@@ -120,6 +120,11 @@ class Dashboard:
 
     def render(self, request: Request, name: str, **context: Any) -> Response:
         context.update(csrf=csrf_token(request), states=STATES, nav=name.removesuffix(".html"))
+        # What the backend cannot tell is shown as not recorded, never as a 0 or an empty table.
+        context.update(
+            sees_workers=self.inspector.sees_workers,
+            counts_outcomes=self.inspector.counts_outcomes,
+        )
         return self.templates.TemplateResponse(request, name, context)
 
     def _done(self, request: Request, target: str, **result: Any) -> Response:
@@ -137,7 +142,7 @@ class Dashboard:
         # Quiet minutes are not stored: fill them in, so every bar is one minute (or hour).
         now = int(time.time() // 60)
         kinds: tuple[HistoryKind, ...] = ("processed", "failed")
-        for kind in kinds:
+        for kind in kinds if self.inspector.counts_outcomes else ():
             series = self.inspector.history(kind, now - 1439)
             hour = [series.get(m, 0) for m in range(now - 59, now + 1)]
             day = [
@@ -154,7 +159,7 @@ class Dashboard:
             counts=self._counts(),
             queues=queues[:10],
             stats=self.inspector.stats(),
-            workers=len(self.inspector.workers()),
+            workers=len(self.inspector.workers()) if self.inspector.sees_workers else None,
             charts=charts,
         )
 

@@ -20,6 +20,8 @@ class TestRabbitMQBackend(BackendConformance):
     #: a delivery whose acknowledgement never reached the broker is redelivered (AMQP), and a
     #: retry published before that acknowledgement stays published
     redelivers = True
+    #: no reaper: the broker itself requeues the unacknowledged messages of a closed connection
+    reaps = False
     load_jobs = 5_000
     not_applicable = {
         "test_poison_pill_goes_to_the_dead_set": (

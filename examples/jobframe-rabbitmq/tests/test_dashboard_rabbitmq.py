@@ -27,25 +27,29 @@ def test_every_page_renders_and_the_actions_work(adapter: RabbitMQAdapter) -> No
     for job in dead:
         bury(adapter, job, "it broke <here>")
     pages = {
-        "/": "Overview",
+        "/": "Processed and failed jobs are not recorded by this backend",
         "/queues": "pages",
         "/jobs/ready": "&lt;b&gt;waiting&lt;/b&gt;",
         "/jobs/ready?queue=pages&page=1": str(waiting.provider_job_id),
         "/jobs/ready?class=RecordJob": str(waiting.provider_job_id),
         "/jobs/scheduled": str(later.provider_job_id),
-        "/jobs/running": "",
+        "/jobs/running": "Running jobs are not recorded by this backend",
         "/jobs/dead": "it broke &lt;here&gt;",
         f"/jobs/dead?id={dead[0].provider_job_id}": str(dead[0].provider_job_id),
         f"/job/{dead[0].provider_job_id}": "Traceback...",
         f"/job/{waiting.provider_job_id}": "waiting",
         f"/job/{later.provider_job_id}": "scheduled",
-        "/workers": "No live workers",
+        "/workers": "Workers and the jobs they run are not recorded by this backend",
     }
     for path, shown in pages.items():
         response = client.get(path)
         assert response.status_code == 200, path
         assert shown in response.text, path
     assert client.get("/job/nothing-like-it").status_code == 404
+    overview = client.get("/").text
+    assert 'data-count="running"' not in overview, "running jobs shown as a count of 0"
+    assert "per minute" not in overview, "empty charts of outcomes nobody counts"
+    assert "No live workers" not in client.get("/workers").text
     summary = client.get("/api/summary").json()
     assert summary == {"counts": {"ready": 1, "scheduled": 1, "running": 0, "dead": 3}, "stats": {}}
 

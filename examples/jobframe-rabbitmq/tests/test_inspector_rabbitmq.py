@@ -199,6 +199,8 @@ def test_clear_deletes_the_ready_jobs_of_one_queue(adapter: RabbitMQAdapter) -> 
 
 def test_what_amqp_cannot_tell_is_declared_not_made_up(adapter: RabbitMQAdapter) -> None:
     inspector = adapter.inspector()
+    flags = (inspector.counts_outcomes, inspector.counts_pending, inspector.sees_workers)
+    assert flags == (False, False, False), "the inspector claims to tell what AMQP cannot"
     RecordJob.perform_later("j", "waiting")
     assert inspector.jobs("running") == [] and inspector.count("running") == 0
     assert inspector.workers() == [] and inspector.stats() == {}

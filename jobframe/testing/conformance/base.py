@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import pytest
 
@@ -74,6 +74,28 @@ def require_harness(adapter: QueueAdapter, harness: WorkerHarness | None) -> Wor
     return harness
 
 
+#: What an `Inspector` declares it can tell (its class-level flags).
+InspectorFlag = Literal["counts_outcomes", "counts_pending", "sees_workers"]
+
+
+def tells(inspector: Inspector, what: InspectorFlag) -> bool:
+    """Whether ``inspector`` declares it can tell ``what`` (``counts_outcomes``,
+    ``counts_pending`` or ``sees_workers``, see `Inspector`). A test asserts what needs the flag
+    only under ``if tells(...)``; the rest of the test still runs on every backend."""
+    if what not in ("counts_outcomes", "counts_pending", "sees_workers"):
+        raise ValueError(f"{what!r} is not a flag of Inspector: use counts_outcomes, "
+                         "counts_pending or sees_workers")  # fmt: skip
+    return bool(getattr(type(inspector), what))
+
+
+def unfinished(inspector: Inspector) -> int:
+    """`Inspector.pending` where the backend counts it; else the ready and scheduled jobs (the
+    running ones are invisible to such a backend, see `Inspector.counts_pending`)."""
+    if tells(inspector, "counts_pending"):
+        return inspector.pending()
+    return inspector.count("ready") + inspector.count("scheduled")
+
+
 def counts(inspector: Inspector) -> dict[str, int]:
     """How many jobs are in each state."""
     return {state: inspector.count(state) for state in STATES}
@@ -98,6 +120,17 @@ class ConformanceBase:
     #: and all: a broker's redelivery. False when finishing a job and writing its retry are one
     #: guarded step, so only a run that was really cut short is repeated.
     redelivers: ClassVar[bool] = False
+    #: True when the backend's ``maintain()`` reaps: it takes back the claims of a process whose
+    #: heartbeat expired, so a stale claim can neither finish its job nor write its retry. False
+    #: when the broker itself takes back a dead consumer's jobs (RabbitMQ redelivers unacknowledged
+    #: messages when the connection closes): the reaper tests are then not applicable.
+    reaps: ClassVar[bool] = True
+
+    def require_reaper(self, adapter: QueueAdapter) -> None:
+        """Go on only if the backend reaps (`reaps`), reporting the test not applicable if not."""
+        if not self.reaps:
+            not_applicable(adapter, "has no reaper: its broker takes back a dead consumer's "
+                           "jobs by itself (the suite class sets reaps = False)")  # fmt: skip
 
     @pytest.fixture
     def adapter(self) -> QueueAdapter:

@@ -12,6 +12,7 @@ from jobframe.testing.conformance.base import (
     ConformanceBase,
     require_inspector,
     require_worker_backend,
+    tells,
 )
 from jobframe.testing.conformance_jobs import RecordingJob
 from jobframe.testing.workers import wait_until
@@ -23,6 +24,8 @@ PAGES = ("/", "/queues", "/workers", "/api/summary", "/jobs/ready", "/jobs/sched
 
 class DashboardTests(ConformanceBase):
     def test_every_dashboard_page_renders_and_acts(self, quiet: QueueAdapter) -> None:
+        """A running job's page is checked where the inspector `sees_workers`, the day's counts
+        where it `counts_outcomes`."""
         from starlette.testclient import TestClient
 
         from jobframe.dashboard import Auth, create_app
@@ -33,18 +36,23 @@ class DashboardTests(ConformanceBase):
         client = TestClient(
             create_app(inspector, Auth(token=token)), headers={"Authorization": f"Bearer {token}"}
         )
+        # The failing run and the running job belong to two processes, each holding no more
+        # than it fetched: a broker that pushes jobs to a consumer with a free slot (RabbitMQ's
+        # prefetch) would otherwise hand it the ready job too, out of every inspector's sight.
         doomed = RecordingJob.set(queue="shown").perform_later("/dev/null", "<dead & gone>")
-        running = RecordingJob.set(queue="shown").perform_later("/dev/null", "running")
-        backend.register(ProcessInfo("p-dash", ["*"], 2))
-        claims = wait_until(
-            lambda: len(c := backend.fetch("p-dash", ["*"], 2, 0.2)) == 2 and c, 10, "2 claims"
-        )
-        dead = next(c for c in claims if c.id == doomed.provider_job_id)
+        backend.register(ProcessInfo("p-fail", ["*"], 1))
+        (dead,) = wait_until(lambda: backend.fetch("p-fail", ["*"], 1, 0.2), 10, "a claim")
         error = {"class": "ValueError", "message": "<b>boom</b>", "traceback": "Traceback..."}
-        backend.complete("p-dash", [Outcome(dead, "failed", error, attempts=1)])
+        backend.complete("p-fail", [Outcome(dead, "failed", error, attempts=1)])
+        backend.deregister("p-fail")
+        running = RecordingJob.set(queue="shown").perform_later("/dev/null", "running")
+        backend.register(ProcessInfo("p-dash", ["*"], 1))
+        (held,) = wait_until(lambda: backend.fetch("p-dash", ["*"], 1, 0.2), 10, "a claim")
+        assert (dead.id, held.id) == (doomed.provider_job_id, running.provider_job_id)
         ready = RecordingJob.set(queue="shown").perform_later("/dev/null", "ready")
-        ids = {"ready": ready.provider_job_id, "running": running.provider_job_id,
-               "dead": doomed.provider_job_id}  # fmt: skip
+        ids = {"ready": ready.provider_job_id, "dead": doomed.provider_job_id}
+        if tells(inspector, "sees_workers"):
+            ids["running"] = running.provider_job_id
         if type(quiet).capabilities.delay:
             later = RecordingJob.set(wait=timedelta(hours=1)).perform_later("/dev/null", "later")
             ids["scheduled"] = later.provider_job_id
@@ -55,6 +63,13 @@ class DashboardTests(ConformanceBase):
             assert "<b>boom</b>" not in response.text, f"GET {path} did not escape job data"
         assert "boom" in client.get(f"/job/{ids['dead']}").text
         assert client.get("/job/no-such-job").status_code == 404
+        unrecorded = "not recorded by this backend"
+        assert (unrecorded in client.get("/workers").text) is not tells(inspector, "sees_workers")
+        overview = client.get("/").text
+        assert ("per minute" in overview) is tells(inspector, "counts_outcomes")
+        assert (unrecorded in overview) is not (
+            tells(inspector, "sees_workers") and tells(inspector, "counts_outcomes")
+        ), "the overview hides what the backend cannot tell, or claims it cannot tell something"
 
         if type(quiet).capabilities.pause:
             answer = client.post("/queues/pause", data={"queue": "shown"}, follow_redirects=False)
@@ -74,8 +89,12 @@ class DashboardTests(ConformanceBase):
         answer = client.post("/queues/clear", data={"queue": "shown"},
                              headers={"Accept": "application/json"})  # fmt: skip
         assert answer.json()["cleared"] == 2 and inspector.count("ready", "shown") == 0
-        backend.complete("p-dash", [Outcome(c, "done") for c in claims if c is not dead])
+        backend.complete("p-dash", [Outcome(held, "done")])
         backend.deregister("p-dash")
         summary = client.get("/api/summary").json()
         assert summary["counts"]["running"] == 0
-        assert summary["stats"] == {"processed": 2, "failed": 1}, "a failure is a processed job too"
+        if tells(inspector, "counts_outcomes"):
+            processed = {"processed": 2, "failed": 1}
+            assert summary["stats"] == processed, "a failure is a processed job too"
+        else:
+            assert summary["stats"] == {}, "a backend that counts nothing claimed a count"

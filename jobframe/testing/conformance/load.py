@@ -15,7 +15,7 @@ import pytest
 
 import jobframe
 from jobframe.queue_adapters.base import QueueAdapter
-from jobframe.testing.conformance.base import ConformanceBase, counts, idle
+from jobframe.testing.conformance.base import ConformanceBase, counts, idle, tells
 from jobframe.testing.conformance.harness import WorkerHarness
 from jobframe.testing.reliability_jobs import ChaosJob, RecordJob
 from jobframe.testing.workers import QUIET, Journal, wait_until
@@ -77,6 +77,7 @@ class LoadTests(ConformanceBase):
     def test_bulk_every_job_performed_exactly_once(
         self, adapter: QueueAdapter, workers: WorkerHarness
     ) -> None:
+        """The runs are counted where the inspector `counts_outcomes`."""
         log = Journal(workers.folder / "bulk.jsonl")
         total = int(os.environ.get("JOBFRAME_LOAD_JOBS", self.load_jobs))
         jobs = [RecordJob(log.name, str(i)) for i in range(total)]
@@ -95,12 +96,14 @@ class LoadTests(ConformanceBase):
         inspector = adapter.inspector()
         if inspector is not None:
             wait_until(lambda: counts(inspector) == idle(), 15, "the last acknowledgements")
-            assert inspector.stats() == {"processed": total, "failed": 0}
+            if tells(inspector, "counts_outcomes"):
+                assert inspector.stats() == {"processed": total, "failed": 0}
 
     @pytest.mark.slow
     def test_scheduled_jobs_promoted_once_by_many_workers(
         self, adapter: QueueAdapter, workers: WorkerHarness
     ) -> None:
+        """The runs are counted where the inspector `counts_outcomes`."""
         log = Journal(workers.folder / "scheduled.jsonl")
         for _ in range(4):
             workers.start(*QUIET, concurrency=4)
@@ -115,7 +118,8 @@ class LoadTests(ConformanceBase):
         inspector = adapter.inspector()
         if inspector is not None:
             wait_until(lambda: counts(inspector) == idle(), 15, "the last acknowledgements")
-            assert inspector.stats() == {"processed": 500, "failed": 0}
+            if tells(inspector, "counts_outcomes"):
+                assert inspector.stats() == {"processed": 500, "failed": 0}
 
     @pytest.mark.slow
     def test_chaos_random_sigkills_lose_nothing(

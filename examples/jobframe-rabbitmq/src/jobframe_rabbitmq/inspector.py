@@ -95,6 +95,11 @@ class RabbitMQInspector(Inspector):
 
     #: RabbitMQ cannot search message bodies: the dashboard filters what it lists itself.
     supports_search = False
+    #: Nothing counts finished jobs, the jobs workers hold unacknowledged are not counted by a
+    #: passive declare nor readable by anyone else, and worker processes are not recorded.
+    counts_outcomes = False
+    counts_pending = False
+    sees_workers = False
 
     def __init__(self, adapter: RabbitMQAdapter) -> None:
         self.adapter = adapter
