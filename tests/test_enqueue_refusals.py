@@ -3,9 +3,8 @@ nothing is written: Redis, SQLite and PostgreSQL, each real."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,11 +15,7 @@ import pytest
 import jobframe
 from jobframe import queue_adapters
 from jobframe.backend.inspector import Inspector
-from jobframe.testing.services import require_service
-
-POSTGRES = os.environ.get(
-    "JOBFRAME_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+from jobframe.testing.databases import redis_adapter, sql_adapter
 
 
 class RecordJob(jobframe.Job):
@@ -30,63 +25,14 @@ class RecordJob(jobframe.Job):
         pass
 
 
-def _redis() -> Iterator[Any]:
-    require_service("Redis", "127.0.0.1", 6379)
-    from jobframe_redis.adapter import RedisAdapter
-
-    prefix = f"jfrefuse-{uuid.uuid4().hex[:8]}"
-    adapter = RedisAdapter("redis://127.0.0.1:6379/0", prefix=prefix)
-    try:
-        yield adapter
-    finally:
-        keys = list(adapter.store.client.scan_iter(match="{" + prefix + "}:*"))
-        if keys:
-            adapter.store.client.delete(*keys)
-        adapter.shutdown()
-
-
-def _sqlite(folder: Path) -> Iterator[Any]:
-    from jobframe_sql import db
-    from jobframe_sql.adapter import SQLAdapter
-
-    adapter = SQLAdapter(f"sqlite:///{folder}/jobs.sqlite3")
-    db.init(adapter.engine)
-    try:
-        yield adapter
-    finally:
-        adapter.shutdown()
-
-
-def _postgres() -> Iterator[Any]:
-    require_service("PostgreSQL", "127.0.0.1", 5432)
-    import sqlalchemy as sa
-
-    from jobframe_sql import db
-    from jobframe_sql.adapter import SQLAdapter
-
-    database = f"jf_refuse_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {database}")
-    try:
-        url = sa.make_url(POSTGRES).set(database=database)
-        adapter = SQLAdapter(url.render_as_string(hide_password=False))
-        db.init(adapter.engine)
-        try:
-            yield adapter
-        finally:
-            adapter.shutdown()
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE {database} WITH (FORCE)")
-        admin.dispose()
-
-
 @pytest.fixture(params=["redis", "sqlite", "postgresql"])
 def inspector(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Inspector]:
     """The backend's inspector, with that backend configured for every job."""
-    backends = {"redis": _redis, "sqlite": lambda: _sqlite(tmp_path), "postgresql": _postgres}
-    for adapter in backends[request.param]():
+    with ExitStack() as stack:
+        if request.param == "redis":
+            adapter: Any = stack.enter_context(redis_adapter(label="jfrefuse"))
+        else:
+            adapter = stack.enter_context(sql_adapter(request.param, tmp_path))
         with queue_adapters.override(adapter):
             yield adapter.inspector()
 

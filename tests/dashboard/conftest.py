@@ -7,36 +7,25 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from jobframe import queue_adapters
-from jobframe.testing.services import require_service
+from jobframe.testing.databases import redis_adapter, sql_adapter
 
 
 @pytest.fixture(params=["redis", "sqlite"])
 def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    if request.param == "redis":
-        require_service("Redis", "127.0.0.1", 6379)
-        from jobframe_redis.adapter import RedisAdapter
-
-        prefix = f"jfdash-{uuid.uuid4().hex[:8]}"
-        made: Any = RedisAdapter("redis://127.0.0.1:6379/0", prefix=prefix)
-    else:
-        from jobframe_sql import db
-        from jobframe_sql.adapter import SQLAdapter
-
-        made = SQLAdapter(f"sqlite:///{tmp_path}/dash.sqlite3")
-        db.init(made.engine)
-    with queue_adapters.override(made):
-        yield made
-    if request.param == "redis":
-        keys = list(made.store.client.scan_iter(match="{" + prefix + "}:*"))
-        if keys:
-            made.store.client.delete(*keys)
-    made.shutdown()
+    with ExitStack() as stack:
+        if request.param == "redis":
+            made: Any = stack.enter_context(redis_adapter(label="jfdash"))
+        else:
+            made = stack.enter_context(sql_adapter("sqlite", tmp_path))
+        with queue_adapters.override(made):
+            yield made
 
 
 def store_ready(adapter: Any, queue: str, arguments: list[Any], job_class: str = "PageJob") -> str:
