@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import jobframe
 from jobframe import queue_adapters
 from jobframe.backend.worker import Outcome, ProcessInfo
 from jobframe.cli import main
-from jobframe.testing.databases import redis_adapter, sql_adapter
+from jobframe.testing.databases import store_adapter
 
 LONG_AGO = datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -32,13 +31,11 @@ class AdminJob(jobframe.Job):
 
 @pytest.fixture(params=["redis", "sqlite", "postgresql"])
 def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    with ExitStack() as stack:
-        if request.param == "redis":
-            made: Any = stack.enter_context(redis_adapter(label="jfcli"))
-        else:
-            made = stack.enter_context(sql_adapter(request.param, tmp_path))
-        with queue_adapters.override(made):
-            yield made
+    with (
+        store_adapter(request.param, tmp_path, label="jfcli") as made,
+        queue_adapters.override(made),
+    ):
+        yield made
 
 
 def fail(adapter: Any, *jobs: jobframe.Job) -> None:

@@ -4,7 +4,6 @@ nothing is written: Redis, SQLite and PostgreSQL, each real."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ import pytest
 import jobframe
 from jobframe import queue_adapters
 from jobframe.backend.inspector import Inspector
-from jobframe.testing.databases import redis_adapter, sql_adapter
+from jobframe.testing.databases import store_adapter
 
 
 class RecordJob(jobframe.Job):
@@ -28,13 +27,11 @@ class RecordJob(jobframe.Job):
 @pytest.fixture(params=["redis", "sqlite", "postgresql"])
 def inspector(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Inspector]:
     """The backend's inspector, with that backend configured for every job."""
-    with ExitStack() as stack:
-        if request.param == "redis":
-            adapter: Any = stack.enter_context(redis_adapter(label="jfrefuse"))
-        else:
-            adapter = stack.enter_context(sql_adapter(request.param, tmp_path))
-        with queue_adapters.override(adapter):
-            yield adapter.inspector()
+    with (
+        store_adapter(request.param, tmp_path, label="jfrefuse") as adapter,
+        queue_adapters.override(adapter),
+    ):
+        yield adapter.inspector()
 
 
 def _written(inspector: Inspector) -> int:

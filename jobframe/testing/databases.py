@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 Server = Literal["postgresql", "mariadb"]
 Database = Literal["sqlite", "postgresql", "mariadb"]
+Store = Literal["redis", "sqlite", "postgresql", "mariadb"]
 
 # (name in messages, port, variable naming the admin URL, the admin URL when it is unset)
 SERVERS: dict[Server, tuple[str, int, str, str]] = {
@@ -64,15 +65,21 @@ def scratch_database(server: Server) -> Iterator[str]:
 
 
 @contextmanager
-def sql_adapter(database: Database, folder: Path) -> Iterator[SQLAdapter]:
-    """An `SQLAdapter` with the jobframe tables on a database of its own: a SQLite file in
+def sql_adapter(database: Database, folder: Path | None = None) -> Iterator[SQLAdapter]:
+    """An `SQLAdapter` with the jobframe tables on a database of its own: ``jobs.sqlite3`` in
     ``folder``, or a `scratch_database` on the server; shut down (and the database dropped)
-    afterwards."""
+    afterwards.
+
+    Raises:
+        ValueError: SQLite without a ``folder`` for its file.
+    """
     from jobframe_sql import db
     from jobframe_sql.adapter import SQLAdapter
 
     with ExitStack() as stack:
         if database == "sqlite":
+            if folder is None:
+                raise ValueError("sql_adapter('sqlite') needs a folder for its file: pass tmp_path")
             url = f"sqlite:///{folder}/jobs.sqlite3"
         else:
             url = stack.enter_context(scratch_database(database))
@@ -100,3 +107,17 @@ def redis_adapter(prefix: str | None = None, *, label: str = "jftest") -> Iterat
         if keys:
             client.delete(*keys)
         adapter.shutdown()
+
+
+@contextmanager
+def store_adapter(
+    store: Store, folder: Path | None = None, *, label: str = "jftest"
+) -> Iterator[RedisAdapter | SQLAdapter]:
+    """`redis_adapter` (a ``<label>-<random>`` prefix) or `sql_adapter` (SQLite in ``folder``),
+    for a test parametrized over backends."""
+    if store == "redis":
+        with redis_adapter(label=label) as on_redis:
+            yield on_redis
+    else:
+        with sql_adapter(store, folder) as on_sql:
+            yield on_sql

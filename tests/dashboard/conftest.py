@@ -7,25 +7,22 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from jobframe import queue_adapters
-from jobframe.testing.databases import redis_adapter, sql_adapter
+from jobframe.testing.databases import store_adapter
 
 
 @pytest.fixture(params=["redis", "sqlite"])
 def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    with ExitStack() as stack:
-        if request.param == "redis":
-            made: Any = stack.enter_context(redis_adapter(label="jfdash"))
-        else:
-            made = stack.enter_context(sql_adapter("sqlite", tmp_path))
-        with queue_adapters.override(made):
-            yield made
+    with (
+        store_adapter(request.param, tmp_path, label="jfdash") as made,
+        queue_adapters.override(made),
+    ):
+        yield made
 
 
 def store_ready(adapter: Any, queue: str, arguments: list[Any], job_class: str = "PageJob") -> str:

@@ -12,17 +12,16 @@ from typing import Any
 import pytest
 from worker.memory_runtime import Runtime
 
-from jobframe.testing.databases import REDIS_URL, redis_adapter, sql_adapter
+from jobframe.testing.databases import REDIS_URL, store_adapter
 
 
 def make_store(kind: str, tmp_path: Path) -> Iterator[tuple[Any, dict[str, str]]]:
     """The adapter for ``kind`` and the ``adapter_options`` a worker process needs to reach it."""
-    if kind == "redis":
-        with redis_adapter(label="jfhostile") as made:
+    with store_adapter(kind, tmp_path, label="jfhostile") as made:
+        if kind == "redis":
             yield made, {"url": REDIS_URL, "prefix": made.store.keys.prefix}
-        return
-    with sql_adapter(kind, tmp_path) as made_sql:
-        yield made_sql, {"url": made_sql.engine.url.render_as_string(hide_password=False)}
+        else:
+            yield made, {"url": made.engine.url.render_as_string(hide_password=False)}
 
 
 @pytest.fixture(params=["redis", "sqlite", "postgresql", "mariadb"])
