@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from jobframe.cli import main
+from jobframe.testing.environment import configured
 from jobframe.testing.services import redis_server
 from jobframe.testing.workers import wait_until
 from jobframe_redis.adapter import RedisAdapter
@@ -52,15 +53,8 @@ def problems_of(url: str) -> list[str]:
 
 
 def doctor(url: str, monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setenv("JOBFRAME_ADAPTER", "redis")
-    monkeypatch.setenv("JOBFRAME_URL", url)
-    from jobframe import config, queue_adapters
-
-    config.reset()
-    try:
+    with configured(monkeypatch, "redis", url):
         return main(["doctor"])
-    finally:
-        queue_adapters.reset()
 
 
 @pytest.mark.parametrize(
