@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from stores import store_adapter
 
 import jobframe
 from jobframe import queue_adapters
 from jobframe.backend.worker import Outcome, ProcessInfo
 from jobframe.cli import main
-from jobframe.testing.databases import store_adapter
 
 LONG_AGO = datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)
 

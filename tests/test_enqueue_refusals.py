@@ -10,11 +10,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from stores import store_adapter
 
 import jobframe
 from jobframe import queue_adapters
 from jobframe.backend.inspector import Inspector
-from jobframe.testing.databases import store_adapter
 
 
 class RecordJob(jobframe.Job):

@@ -1,10 +1,11 @@
-"""Fresh, isolated stores on the real servers for tests: a scratch database on PostgreSQL or
-MariaDB, and a Redis adapter on a key prefix of its own, each removed afterwards.
+"""The test servers, found by the same variables everywhere (``JOBFRAME_TEST_POSTGRES``,
+``JOBFRAME_TEST_MARIADB``, ``JOBFRAME_TEST_REDIS``), and a scratch database on PostgreSQL or
+MariaDB, dropped afterwards. A server that does not answer fails the test under ``CI`` and skips it
+otherwise (`require_service`).
 
-The servers are found by the same variables everywhere (``JOBFRAME_TEST_POSTGRES``,
-``JOBFRAME_TEST_MARIADB``, ``JOBFRAME_TEST_REDIS``), and a server that does not answer fails the
-test under ``CI`` and skips it otherwise (`require_service`). SQLAlchemy and the Redis adapter are
-imported only when asked for: the core does not need them.
+SQLAlchemy is imported only when a database is asked for: the core does not need it. The adapters
+on these servers come from the backend distributions (`jobframe_sql.testing.sql_adapter`,
+`jobframe_redis.testing.redis_adapter`): the core imports no backend (``tests/test_layers.py``).
 """
 
 from __future__ import annotations
@@ -12,19 +13,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from contextlib import contextmanager
+from typing import Literal
 
 from jobframe.testing.services import require_service
 
-if TYPE_CHECKING:
-    from jobframe_redis.adapter import RedisAdapter
-    from jobframe_sql.adapter import SQLAdapter
-
 Server = Literal["postgresql", "mariadb"]
-Database = Literal["sqlite", "postgresql", "mariadb"]
-Store = Literal["redis", "sqlite", "postgresql", "mariadb"]
 
 # (name in messages, port, variable naming the admin URL, the admin URL when it is unset)
 SERVERS: dict[Server, tuple[str, int, str, str]] = {
@@ -62,62 +56,3 @@ def scratch_database(server: Server) -> Iterator[str]:
                 conn.exec_driver_sql(f"DROP DATABASE {database}{force}")
     finally:
         admin.dispose()
-
-
-@contextmanager
-def sql_adapter(database: Database, folder: Path | None = None) -> Iterator[SQLAdapter]:
-    """An `SQLAdapter` with the jobframe tables on a database of its own: ``jobs.sqlite3`` in
-    ``folder``, or a `scratch_database` on the server; shut down (and the database dropped)
-    afterwards.
-
-    Raises:
-        ValueError: SQLite without a ``folder`` for its file.
-    """
-    from jobframe_sql import db
-    from jobframe_sql.adapter import SQLAdapter
-
-    with ExitStack() as stack:
-        if database == "sqlite":
-            if folder is None:
-                raise ValueError("sql_adapter('sqlite') needs a folder for its file: pass tmp_path")
-            url = f"sqlite:///{folder}/jobs.sqlite3"
-        else:
-            url = stack.enter_context(scratch_database(database))
-        adapter = SQLAdapter(url)
-        try:
-            db.init(adapter.engine)
-            yield adapter
-        finally:
-            adapter.shutdown()
-
-
-@contextmanager
-def redis_adapter(prefix: str | None = None, *, label: str = "jftest") -> Iterator[RedisAdapter]:
-    """A `RedisAdapter` on the test server under a key prefix no other test uses (``prefix``, or
-    ``<label>-<random>``); every key under it is deleted and the adapter shut down afterwards."""
-    require_service("Redis", "127.0.0.1", 6379)
-    from jobframe_redis.adapter import RedisAdapter
-
-    adapter = RedisAdapter(REDIS_URL, prefix=prefix or f"{label}-{uuid.uuid4().hex[:8]}")
-    try:
-        yield adapter
-    finally:
-        client = adapter.store.client
-        keys = list(client.scan_iter(match=adapter.store.keys.base + "*", count=1000))
-        if keys:
-            client.delete(*keys)
-        adapter.shutdown()
-
-
-@contextmanager
-def store_adapter(
-    store: Store, folder: Path | None = None, *, label: str = "jftest"
-) -> Iterator[RedisAdapter | SQLAdapter]:
-    """`redis_adapter` (a ``<label>-<random>`` prefix) or `sql_adapter` (SQLite in ``folder``),
-    for a test parametrized over backends."""
-    if store == "redis":
-        with redis_adapter(label=label) as on_redis:
-            yield on_redis
-    else:
-        with sql_adapter(store, folder) as on_sql:
-            yield on_sql

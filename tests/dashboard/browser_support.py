@@ -21,8 +21,9 @@ import uvicorn
 import jobframe
 from jobframe import queue_adapters
 from jobframe.dashboard import Auth, create_app
-from jobframe.testing.databases import redis_adapter, sql_adapter
 from jobframe.worker.runtime import Worker, WorkerOptions
+from jobframe_redis.testing import redis_adapter
+from jobframe_sql.testing import sql_adapter
 
 TOKEN = "browser-token-" + "b" * 24
 CHROMIUM = "/usr/bin/chromium"

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stores import store_adapter
 
 from jobframe import queue_adapters
-from jobframe.testing.databases import store_adapter
 
 
 @pytest.fixture(params=["redis", "sqlite"])

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stores import store_adapter
 from worker.memory_runtime import Runtime
 
-from jobframe.testing.databases import REDIS_URL, store_adapter
+from jobframe.testing.databases import REDIS_URL
 
 
 def make_store(kind: str, tmp_path: Path) -> Iterator[tuple[Any, dict[str, str]]]:

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from jobframe import queue_adapters
-from jobframe.testing.databases import REDIS_URL, redis_adapter
+from jobframe.testing.databases import REDIS_URL
 from jobframe.testing.services import require_service
 from jobframe_redis.adapter import RedisAdapter
+from jobframe_redis.testing import redis_adapter
 
 
 @pytest.fixture(autouse=True)
