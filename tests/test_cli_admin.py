@@ -16,8 +16,8 @@ from stores import store_adapter
 
 import jobframe
 from jobframe import queue_adapters
-from jobframe.backend.worker import Outcome, ProcessInfo
 from jobframe.cli import main
+from jobframe.testing.outcomes import fail_ready
 
 LONG_AGO = datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -40,12 +40,9 @@ def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
 
 def fail(adapter: Any, *jobs: jobframe.Job) -> None:
     """Run ``jobs`` (already enqueued) into the dead set, as a worker whose job raised would."""
-    backend = adapter.worker_backend()
-    backend.register(ProcessInfo("cli-worker", ["*"], 2))
-    claims = backend.fetch("cli-worker", ["*"], len(jobs), 0)
-    assert len(claims) == len(jobs)
     error = {"class": "ValueError", "message": "boom", "traceback": "Traceback (here)"}
-    backend.complete("cli-worker", [Outcome(c, "failed", error, attempts=1) for c in claims])
+    failed = fail_ready(adapter.worker_backend(), len(jobs), error=error, process="cli-worker")
+    assert len(failed) == len(jobs)
 
 
 def backdate(adapter: Any, job: jobframe.Job) -> None:
