@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from fixture_jobs.page_job import PageJob
 from starlette.testclient import TestClient
 
 import jobframe
@@ -15,13 +16,6 @@ from jobframe.dashboard import Auth, create_app
 from jobframe.testing.outcomes import fail_ready
 
 TOKEN = "t" * 32
-
-
-class PageJob(jobframe.Job):
-    queue_as = "pages"
-
-    def perform(self, text: str) -> None:
-        pass
 
 
 @pytest.fixture
