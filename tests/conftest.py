@@ -1,4 +1,5 @@
-"""Shared fixtures: fresh settings per test, and the real services (fail under CI, skip locally)."""
+"""Shared fixtures: fresh settings and an empty fixture-job buffer per test, and the real services
+(fail under CI, skip locally)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from fixture_jobs import buffer
 
 from jobframe.testing.services import require_service
 
@@ -14,6 +16,14 @@ from jobframe.testing.services import require_service
 @pytest.fixture(autouse=True)
 def _fresh_settings(fresh_settings: None) -> None:
     """Every test on the default settings (`jobframe.testing`'s ``fresh_settings``)."""
+
+
+@pytest.fixture(autouse=True)
+def _clear_buffer() -> Iterator[None]:
+    """Every test starts and ends with the fixture jobs' `fixture_jobs.buffer` empty."""
+    buffer.clear()
+    yield
+    buffer.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -132,13 +132,6 @@ class AuditedJob(AuditMixin, CallbackJob):
     pass
 
 
-@pytest.fixture(autouse=True)
-def _clear_buffer() -> Iterator[None]:
-    buffer.clear()
-    yield
-    buffer.clear()
-
-
 def test_enqueue_callbacks_run_in_order(jobs: JobsHelper) -> None:
     CallbackJob.perform_later()
     assert buffer == ["before_enqueue", "around_enqueue start", "around_enqueue stop",

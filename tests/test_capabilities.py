@@ -59,13 +59,6 @@ class UnorderedAdapter(QueueAdapter):
         self.received.append((job.job_id, timestamp))
 
 
-@pytest.fixture(autouse=True)
-def _clear_buffer() -> Iterator[None]:
-    buffer.clear()
-    yield
-    buffer.clear()
-
-
 @pytest.fixture
 def unordered() -> Iterator[UnorderedAdapter]:
     with queue_adapters.override(UnorderedAdapter()) as adapter:

@@ -5,7 +5,6 @@ times, and pausing an unknown queue warns (issue #11, "what a new user trips ove
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,12 +12,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from stores import store_adapter
 
 import jobframe
 from jobframe import queue_adapters
-from jobframe.backend.worker import Outcome, ProcessInfo
 from jobframe.cli import main
-from jobframe.testing.services import require_service
+from jobframe.testing.outcomes import fail_ready
 
 LONG_AGO = datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -30,59 +29,20 @@ class AdminJob(jobframe.Job):
         pass
 
 
-def _postgres_database() -> Iterator[str]:
-    require_service("PostgreSQL", "127.0.0.1", 5432)
-    base = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    name = f"jf_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    try:
-        yield sa.make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
-        admin.dispose()
-
-
 @pytest.fixture(params=["redis", "sqlite", "postgresql"])
 def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    if request.param == "redis":
-        require_service("Redis", "127.0.0.1", 6379)
-        from jobframe_redis.adapter import RedisAdapter
-
-        prefix = f"jfcli-{uuid.uuid4().hex[:8]}"
-        made: Any = RedisAdapter("redis://127.0.0.1:6379/0", prefix=prefix)
-        with queue_adapters.override(made):
-            yield made
-        keys = list(made.store.client.scan_iter(match="{" + prefix + "}:*"))
-        if keys:
-            made.store.client.delete(*keys)
-        made.shutdown()
-        return
-    from jobframe_sql import db
-    from jobframe_sql.adapter import SQLAdapter
-
-    if request.param == "sqlite":
-        urls: Iterator[str] = iter([f"sqlite:///{tmp_path}/cli.sqlite3"])
-    else:
-        urls = _postgres_database()
-    for url in urls:
-        made = SQLAdapter(url)
-        db.init(made.engine)
-        with queue_adapters.override(made):
-            yield made
-        made.shutdown()
+    with (
+        store_adapter(request.param, tmp_path, label="jfcli") as made,
+        queue_adapters.override(made),
+    ):
+        yield made
 
 
 def fail(adapter: Any, *jobs: jobframe.Job) -> None:
     """Run ``jobs`` (already enqueued) into the dead set, as a worker whose job raised would."""
-    backend = adapter.worker_backend()
-    backend.register(ProcessInfo("cli-worker", ["*"], 2))
-    claims = backend.fetch("cli-worker", ["*"], len(jobs), 0)
-    assert len(claims) == len(jobs)
     error = {"class": "ValueError", "message": "boom", "traceback": "Traceback (here)"}
-    backend.complete("cli-worker", [Outcome(c, "failed", error, attempts=1) for c in claims])
+    failed = fail_ready(adapter.worker_backend(), len(jobs), error=error, process="cli-worker")
+    assert len(failed) == len(jobs)
 
 
 def backdate(adapter: Any, job: jobframe.Job) -> None:

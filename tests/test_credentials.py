@@ -21,9 +21,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import jobframe
-from jobframe import config, queue_adapters
+from jobframe import config
 from jobframe.cli import main
 from jobframe.redact import mask_secrets, mask_url
+from jobframe.testing.environment import configured
 from jobframe.testing.workers import wait_until
 
 SECRET = "hunter2-Secret"
@@ -58,18 +59,13 @@ def test_a_failed_enqueue_shows_the_url_masked_everywhere(
     adapter: str,
     url: str,
 ) -> None:
-    monkeypatch.setenv("JOBFRAME_ADAPTER", adapter)
-    monkeypatch.setenv("JOBFRAME_URL", url)
-    config.reset()
     caplog.set_level(logging.DEBUG)
-    try:
+    with configured(monkeypatch, adapter, url):
         with pytest.raises(jobframe.EnqueueError) as info:
             PingJob.perform_later()
         shown = [text for exc in _chain(info.value) for text in (str(exc), repr(exc))]
         assert "127.0.0.1" in shown[0] and "***" in shown[0]
         main(["queues"])
-    finally:
-        queue_adapters.reset()
     out, err = capsys.readouterr()
     assert err.startswith("jobframe: error:")
     logged = [record.getMessage() for record in caplog.records]

@@ -3,8 +3,6 @@ nothing is written: Redis, SQLite and PostgreSQL, each real."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,15 +10,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from stores import store_adapter
 
 import jobframe
 from jobframe import queue_adapters
 from jobframe.backend.inspector import Inspector
-from jobframe.testing.services import require_service
-
-POSTGRES = os.environ.get(
-    "JOBFRAME_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 
 
 class RecordJob(jobframe.Job):
@@ -30,65 +24,14 @@ class RecordJob(jobframe.Job):
         pass
 
 
-def _redis() -> Iterator[Any]:
-    require_service("Redis", "127.0.0.1", 6379)
-    from jobframe_redis.adapter import RedisAdapter
-
-    prefix = f"jfrefuse-{uuid.uuid4().hex[:8]}"
-    adapter = RedisAdapter("redis://127.0.0.1:6379/0", prefix=prefix)
-    try:
-        yield adapter
-    finally:
-        keys = list(adapter.store.client.scan_iter(match="{" + prefix + "}:*"))
-        if keys:
-            adapter.store.client.delete(*keys)
-        adapter.shutdown()
-
-
-def _sqlite(folder: Path) -> Iterator[Any]:
-    from jobframe_sql import db
-    from jobframe_sql.adapter import SQLAdapter
-
-    adapter = SQLAdapter(f"sqlite:///{folder}/jobs.sqlite3")
-    db.init(adapter.engine)
-    try:
-        yield adapter
-    finally:
-        adapter.shutdown()
-
-
-def _postgres() -> Iterator[Any]:
-    require_service("PostgreSQL", "127.0.0.1", 5432)
-    import sqlalchemy as sa
-
-    from jobframe_sql import db
-    from jobframe_sql.adapter import SQLAdapter
-
-    database = f"jf_refuse_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {database}")
-    try:
-        url = sa.make_url(POSTGRES).set(database=database)
-        adapter = SQLAdapter(url.render_as_string(hide_password=False))
-        db.init(adapter.engine)
-        try:
-            yield adapter
-        finally:
-            adapter.shutdown()
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE {database} WITH (FORCE)")
-        admin.dispose()
-
-
 @pytest.fixture(params=["redis", "sqlite", "postgresql"])
 def inspector(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Inspector]:
     """The backend's inspector, with that backend configured for every job."""
-    backends = {"redis": _redis, "sqlite": lambda: _sqlite(tmp_path), "postgresql": _postgres}
-    for adapter in backends[request.param]():
-        with queue_adapters.override(adapter):
-            yield adapter.inspector()
+    with (
+        store_adapter(request.param, tmp_path, label="jfrefuse") as adapter,
+        queue_adapters.override(adapter),
+    ):
+        yield adapter.inspector()
 
 
 def _written(inspector: Inspector) -> int:

@@ -57,13 +57,6 @@ class PickyJob(CallbackJob):
             raise jobframe.Abort
 
 
-@pytest.fixture(autouse=True)
-def _clear_buffer() -> Iterator[None]:
-    buffer.clear()
-    yield
-    buffer.clear()
-
-
 @pytest.fixture
 def counting() -> Iterator[CountingAdapter]:
     with queue_adapters.override(CountingAdapter()) as adapter:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,13 +12,6 @@ from fixture_jobs.retry_job import RetryJob
 import jobframe
 from jobframe import registry
 from jobframe.testing import JobsHelper
-
-
-@pytest.fixture(autouse=True)
-def _clear_buffer() -> Iterator[None]:
-    buffer.clear()
-    yield
-    buffer.clear()
 
 
 def delay_of(jobs: JobsHelper, index: int = -1) -> float:

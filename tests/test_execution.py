@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 
 import pytest
 from fixture_jobs import buffer
@@ -15,13 +14,6 @@ from fixture_jobs.kwargs_job import KwargsJob
 import jobframe
 from jobframe.queue_adapters.async_adapter import AsyncAdapter
 from jobframe.testing import JobsHelper
-
-
-@pytest.fixture(autouse=True)
-def _clear_buffer() -> Iterator[None]:
-    buffer.clear()
-    yield
-    buffer.clear()
 
 
 def test_perform_now_on_the_class_returns_the_result(jobs: JobsHelper) -> None:

@@ -26,13 +26,6 @@ class Unreachable(jobframe.QueueAdapter):
         raise ConnectionError("down")
 
 
-@pytest.fixture(autouse=True)
-def _clear_buffer() -> Iterator[None]:
-    buffer.clear()
-    yield
-    buffer.clear()
-
-
 @pytest.fixture
 def events() -> Iterator[list[Event]]:
     seen: list[Event] = []

@@ -6,7 +6,6 @@ import json
 import logging
 import sys
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,13 +19,6 @@ from fixture_jobs.kwargs_job import KwargsJob
 import jobframe
 from jobframe import registry
 from jobframe.testing import JobsHelper
-
-
-@pytest.fixture(autouse=True)
-def _clear_buffer() -> Iterator[None]:
-    buffer.clear()
-    yield
-    buffer.clear()
 
 
 def test_new_job_has_identity_and_defaults() -> None:

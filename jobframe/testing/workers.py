@@ -4,7 +4,8 @@
 the adapter, SIGKILLs or SIGTERMs them, and kills whatever is left of them (with their process
 groups) at the end. The jobs of `jobframe.testing.reliability_jobs` append to a journal file that
 `Journal` reads, so a test sees what ran in which process, and how often. `wait_until` polls with
-a deadline instead of sleeping a fixed time. The Redis, SQL and RabbitMQ suites are built on it::
+a deadline instead of sleeping a fixed time; `worker_thread` runs a `Worker` in a thread of the
+test's own process instead. The Redis, SQL and RabbitMQ suites are built on it::
 
     write_config(tmp_path, "redis", url="redis://127.0.0.1:6379/0", prefix="test")
     workers = Workers(tmp_path)
@@ -28,13 +29,18 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobframe.testing.conformance_jobs import read
+
+if TYPE_CHECKING:
+    from jobframe.backend.worker import WorkerBackend
+    from jobframe.worker.runtime import Worker, WorkerOptions
 
 #: Heartbeats fast enough for a test to see a SIGKILLed worker's jobs come back within seconds.
 HEARTBEAT = ("--heartbeat-interval", "0.2", "--heartbeat-timeout", "1.5")
@@ -63,6 +69,26 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def worker_thread(
+    backend: WorkerBackend, options: WorkerOptions, stop_within: float = 15.0
+) -> Iterator[Worker]:
+    """A `Worker` on ``backend`` running in a thread of this process for the block; stopped at
+    its end, and an `AssertionError` if ``run()`` has not returned ``stop_within`` seconds later
+    (a worker that cannot stop is a bug the test should report, not hang on)."""
+    from jobframe.worker.runtime import Worker
+
+    worker = Worker(backend, options)
+    thread = threading.Thread(target=worker.run, kwargs={"install_signals": False})
+    thread.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        thread.join(stop_within)
+    assert not thread.is_alive(), "the worker did not stop"
 
 
 def write_config(folder: Path, adapter: str, **options: str | int | float | bool) -> None:

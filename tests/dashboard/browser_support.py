@@ -10,10 +10,10 @@ import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import uvicorn
@@ -22,6 +22,8 @@ import jobframe
 from jobframe import queue_adapters
 from jobframe.dashboard import Auth, create_app
 from jobframe.worker.runtime import Worker, WorkerOptions
+from jobframe_redis.testing import redis_adapter
+from jobframe_sql.testing import sql_adapter
 
 TOKEN = "browser-token-" + "b" * 24
 CHROMIUM = "/usr/bin/chromium"
@@ -33,9 +35,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-POSTGRES = os.environ.get(
-    "JOBFRAME_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 
 # What the jobs below did, for tests to wait on; texts in FAILING raise until removed.
 FAILING: set[str] = set()
@@ -94,48 +93,10 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 15.0) ->
 # -- backends ------------------------------------------------------------------------------------
 
 
-@contextmanager
-def redis_adapter() -> Iterator[Any]:
-    from jobframe_redis.adapter import RedisAdapter
-
-    prefix = f"jfbrowser-{uuid.uuid4().hex[:8]}"
-    adapter = RedisAdapter("redis://127.0.0.1:6379/0", prefix=prefix)
-    try:
-        yield adapter
-    finally:
-        keys = list(adapter.store.client.scan_iter(match="{" + prefix + "}:*"))
-        if keys:
-            adapter.store.client.delete(*keys)
-        adapter.shutdown()
-
-
-@contextmanager
-def postgres_adapter() -> Iterator[Any]:
-    """A fresh PostgreSQL database with the jobframe tables, dropped afterwards."""
-    import sqlalchemy as sa
-
-    from jobframe_sql import db
-    from jobframe_sql.adapter import SQLAdapter
-
-    database = f"jf_browser_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {database}")
-    try:
-        url = sa.make_url(POSTGRES).set(database=database).render_as_string(hide_password=False)
-        adapter = SQLAdapter(url)
-        db.init(adapter.engine)
-        try:
-            yield adapter
-        finally:
-            adapter.shutdown()
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE {database} WITH (FORCE)")
-        admin.dispose()
-
-
-BACKENDS = {"redis": redis_adapter, "postgresql": postgres_adapter}
+BACKENDS: dict[str, Callable[[], AbstractContextManager[Any]]] = {
+    "redis": partial(redis_adapter, label="jfbrowser"),
+    "postgresql": partial(sql_adapter, "postgresql"),
+}
 SERVICES = {"redis": ("Redis", 6379), "postgresql": ("PostgreSQL", 5432)}
 
 

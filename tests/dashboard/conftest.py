@@ -11,32 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stores import store_adapter
 
 from jobframe import queue_adapters
-from jobframe.testing.services import require_service
 
 
 @pytest.fixture(params=["redis", "sqlite"])
 def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    if request.param == "redis":
-        require_service("Redis", "127.0.0.1", 6379)
-        from jobframe_redis.adapter import RedisAdapter
-
-        prefix = f"jfdash-{uuid.uuid4().hex[:8]}"
-        made: Any = RedisAdapter("redis://127.0.0.1:6379/0", prefix=prefix)
-    else:
-        from jobframe_sql import db
-        from jobframe_sql.adapter import SQLAdapter
-
-        made = SQLAdapter(f"sqlite:///{tmp_path}/dash.sqlite3")
-        db.init(made.engine)
-    with queue_adapters.override(made):
+    with (
+        store_adapter(request.param, tmp_path, label="jfdash") as made,
+        queue_adapters.override(made),
+    ):
         yield made
-    if request.param == "redis":
-        keys = list(made.store.client.scan_iter(match="{" + prefix + "}:*"))
-        if keys:
-            made.store.client.delete(*keys)
-    made.shutdown()
 
 
 def store_ready(adapter: Any, queue: str, arguments: list[Any], job_class: str = "PageJob") -> str:

@@ -5,7 +5,6 @@ stripping the ``/jobs/`` prefix, as a production proxy in front of ``jobframe da
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,20 +13,16 @@ from pathlib import Path
 
 from dashboard.browser_support import unavailable, wait_for
 
+from jobframe.testing.services import port_open
+from jobframe.testing.workers import free_port
+
 NGINX = "/usr/sbin/nginx"
 PUBLIC_PREFIX = "/jobs"
 BACKEND_HOST = "backend.internal"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def answers(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+    return port_open("127.0.0.1", port)
 
 
 def require_nginx() -> None:
@@ -90,10 +85,13 @@ def nginx(tmp_path: Path, backend: int, port: int | None = None) -> Iterator[str
 
 
 @contextmanager
-def dashboard_command(url: str, port: int, token: str, **env: str) -> Iterator[int]:
-    """``jobframe dashboard --root-path /jobs`` on ``port`` over the SQL database at ``url``."""
+def dashboard_command(
+    url: str, port: int, token: str, root_path: str = PUBLIC_PREFIX, **env: str
+) -> Iterator[int]:
+    """``jobframe dashboard --root-path <root_path>`` on ``port`` over the SQL database at
+    ``url``."""
     argv = [sys.executable, "-m", "jobframe", "dashboard", "--port", str(port),
-            "--root-path", PUBLIC_PREFIX]  # fmt: skip
+            "--root-path", root_path]  # fmt: skip
     environ = dict(os.environ, JOBFRAME_ADAPTER="sql", JOBFRAME_URL=url,
                    JOBFRAME_DASHBOARD_TOKEN=token, **env)  # fmt: skip
     proc = subprocess.Popen(argv, env=environ, stdout=subprocess.DEVNULL)

@@ -4,7 +4,6 @@ reverse proxy's path prefix (``--root-path``)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -14,41 +13,29 @@ from pathlib import Path
 
 import pytest
 from dashboard.browser_support import wait_for
+from dashboard.proxy_support import answers, dashboard_command
+
+from jobframe.testing.workers import free_port
 
 TOKEN = "command-token-" + "c" * 20
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def _database(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path}/dash.sqlite3"
+    subprocess.run([sys.executable, "-m", "jobframe", "db", "init", "--url", url], check=True)
+    return url
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    url = f"sqlite:///{tmp_path}/dash.sqlite3"
-    subprocess.run([sys.executable, "-m", "jobframe", "db", "init", "--url", url], check=True)
-    return dict(os.environ, JOBFRAME_ADAPTER="sql", JOBFRAME_URL=url,
+    return dict(os.environ, JOBFRAME_ADAPTER="sql", JOBFRAME_URL=_database(tmp_path),
                 JOBFRAME_DASHBOARD_TOKEN=TOKEN)  # fmt: skip
-
-
-def _answers(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[int]:
-    port = _free_port()
-    argv = [sys.executable, "-m", "jobframe", "dashboard", "--port", str(port),
-            "--root-path", "/jobs/"]  # fmt: skip
-    proc = subprocess.Popen(argv, env=_env(tmp_path), cwd=tmp_path)
-    try:
-        wait_for(lambda: _answers(port) or proc.poll() is not None, "the dashboard to listen", 30)
-        assert proc.poll() is None, f"jobframe dashboard exited with {proc.returncode}"
+    """The command behind a prefix given with its trailing slash (``/jobs/``)."""
+    with dashboard_command(_database(tmp_path), free_port(), TOKEN, root_path="/jobs/") as port:
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def _get(port: int, path: str) -> str:
@@ -75,7 +62,7 @@ def test_a_prefix_without_a_leading_slash_is_refused(tmp_path: Path) -> None:
 
 
 def test_it_says_where_it_serves_and_logs_each_request_without_secrets(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     argv = [sys.executable, "-m", "jobframe", "dashboard", "--port", str(port),
             "--root-path", "/jobs"]  # fmt: skip
     proc = subprocess.Popen(
@@ -86,7 +73,7 @@ def test_it_says_where_it_serves_and_logs_each_request_without_secrets(tmp_path:
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
     reader.start()
     try:
-        wait_for(lambda: _answers(port) or proc.poll() is not None, "the dashboard to listen", 30)
+        wait_for(lambda: answers(port) or proc.poll() is not None, "the dashboard to listen", 30)
         banner = f"serving http://127.0.0.1:{port}/ with links under /jobs/"
         wait_for(lambda: any(banner in line for line in lines), f"{banner!r} in {lines}", 10)
         request = urllib.request.Request(

@@ -7,20 +7,15 @@ import re
 from typing import Any
 
 import pytest
+from fixture_jobs.page_job import PageJob
 from starlette.testclient import TestClient
 
 import jobframe
 from jobframe.backend.worker import Outcome, ProcessInfo
 from jobframe.dashboard import Auth, create_app
+from jobframe.testing.outcomes import fail_ready
 
 TOKEN = "t" * 32
-
-
-class PageJob(jobframe.Job):
-    queue_as = "pages"
-
-    def perform(self, text: str) -> None:
-        pass
 
 
 @pytest.fixture
@@ -30,12 +25,8 @@ def client(adapter: Any) -> TestClient:
 
 
 def fail_some(adapter: Any, count: int) -> list[str]:
-    backend = adapter.worker_backend()
-    backend.register(ProcessInfo("dash-worker", ["*"], 2))
-    claims = backend.fetch("dash-worker", ["*"], count, 0)
     error = {"class": "ValueError", "message": "<b>boom</b>", "traceback": "Traceback <here>"}
-    backend.complete("dash-worker", [Outcome(c, "failed", error, attempts=1) for c in claims])
-    return [c.id for c in claims]
+    return fail_ready(adapter.worker_backend(), count, error=error, process="dash-worker")
 
 
 def csrf(client: TestClient, path: str = "/queues") -> str:

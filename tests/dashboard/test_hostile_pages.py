@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from dashboard.conftest import store_ready
+from fixture_jobs.page_job import PageJob
 from starlette.testclient import TestClient
 
-import jobframe
 from jobframe.backend.inspector import STATES
 from jobframe.dashboard import Auth, create_app
 
@@ -30,13 +30,6 @@ NAMES = [
     "ünïcødé-队列-🚀",
     "q" * 10_000,
 ]
-
-
-class PageJob(jobframe.Job):
-    queue_as = "pages"
-
-    def perform(self, text: str) -> None:
-        pass
 
 
 @pytest.fixture

@@ -21,6 +21,8 @@ from dashboard.browser_support import serve
 
 import jobframe
 from jobframe import queue_adapters
+from jobframe.testing import environment
+from jobframe_sql.testing import sql_adapter
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "dashboard"
 TOKEN = "mount-token-" + "m" * 20
@@ -36,19 +38,11 @@ class MountedJob(jobframe.Job):
 @pytest.fixture
 def configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Settings from the environment, as the examples expect: a SQLite file and a token."""
-    from jobframe_sql import db
-    from jobframe_sql.engine import create_engine
-
-    url = f"sqlite:///{tmp_path}/mounted.sqlite3"
-    engine = create_engine(url)
-    db.init(engine)
-    engine.dispose()
-    monkeypatch.setenv("JOBFRAME_ADAPTER", "sql")
-    monkeypatch.setenv("JOBFRAME_URL", url)
     monkeypatch.setenv("JOBFRAME_DASHBOARD_TOKEN", TOKEN)
-    jobframe.config.reset()
-    yield
-    queue_adapters.reset()
+    with sql_adapter("sqlite", tmp_path) as tables:
+        url = tables.engine.url.render_as_string(hide_password=False)
+        with environment.configured(monkeypatch, "sql", url):
+            yield
 
 
 def load_example(name: str) -> ModuleType:

@@ -15,7 +15,8 @@ from dashboard.proxy_support import dashboard_command, free_port, nginx, require
 
 import jobframe
 from jobframe import queue_adapters
-from jobframe.backend.worker import Outcome, ProcessInfo
+from jobframe.testing.outcomes import fail_ready
+from jobframe_sql.testing import sql_adapter
 
 TOKEN = "proxy-token-" + "p" * 24
 
@@ -30,23 +31,14 @@ class ProxiedJob(jobframe.Job):
 @pytest.fixture
 def database(tmp_path: Path) -> Iterator[tuple[str, Any]]:
     """A SQLite file with one ready and one dead job, and the adapter that wrote them."""
-    from jobframe_sql import db
-    from jobframe_sql.adapter import SQLAdapter
-
-    url = f"sqlite:///{tmp_path}/proxied.sqlite3"
-    adapter = SQLAdapter(url)
-    db.init(adapter.engine)
-    with queue_adapters.override(adapter):
-        ProxiedJob.perform_later("to fail")
-        ProxiedJob.perform_later("ready one")
-    backend = adapter.worker_backend()
-    backend.register(ProcessInfo("proxy-worker", ["proxied"], 1))
-    (failing,) = backend.fetch("proxy-worker", ["proxied"], 1, 0)
-    error = {"class": "ValueError", "message": "no", "traceback": ""}
-    backend.complete("proxy-worker", [Outcome(failing, "failed", error, attempts=1)])
-    assert adapter.inspector().count("dead") == 1
-    yield url, adapter
-    adapter.shutdown()
+    with sql_adapter("sqlite", tmp_path) as adapter:
+        with queue_adapters.override(adapter):
+            ProxiedJob.perform_later("to fail")
+            ProxiedJob.perform_later("ready one")
+        error = {"class": "ValueError", "message": "no", "traceback": ""}
+        fail_ready(adapter.worker_backend(), 1, error=error, process="proxy-worker")
+        assert adapter.inspector().count("dead") == 1
+        yield adapter.engine.url.render_as_string(hide_password=False), adapter
 
 
 def _proxied(tmp_path: Path, url: str, trusted: bool) -> Any:

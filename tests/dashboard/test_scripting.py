@@ -11,8 +11,8 @@ import pytest
 from dashboard.browser_support import serve
 
 import jobframe
-from jobframe.backend.worker import Outcome, ProcessInfo
 from jobframe.dashboard import Auth, create_app
+from jobframe.testing.outcomes import fail_ready
 
 TOKEN = "s" * 32
 JSON = {"Accept": "application/json"}
@@ -27,12 +27,8 @@ class ScriptedJob(jobframe.Job):
 
 def dead_jobs(adapter: Any, count: int) -> list[str]:
     jobframe.perform_all_later([ScriptedJob(f"s{i}") for i in range(count)])
-    backend = adapter.worker_backend()
-    backend.register(ProcessInfo("script-worker", ["*"], 1))
-    claims = backend.fetch("script-worker", ["*"], count, 0)
     error = {"class": "ValueError", "message": "no", "traceback": ""}
-    backend.complete("script-worker", [Outcome(c, "failed", error, attempts=1) for c in claims])
-    return [c.id for c in claims]
+    return fail_ready(adapter.worker_backend(), count, error=error, process="script-worker")
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -36,6 +35,7 @@ import jobframe
 import jobframe.config
 from jobframe import queue_adapters
 from jobframe.queue_adapters.async_adapter import AsyncAdapter
+from jobframe.testing.databases import scratch_database
 from jobframe.testing.helpers import JobsHelper
 from jobframe.testing.services import require_service
 
@@ -446,7 +446,8 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[st
         yield environment, REDIS_URL
         clear_redis_prefix()
     else:
-        yield from fresh_postgres_database(request.getfixturevalue("postgres_url"))
+        with scratch_database("postgresql") as url:
+            yield environment, url
 
 
 def clear_redis_prefix() -> None:
@@ -462,22 +463,6 @@ def clear_redis_prefix() -> None:
             client.delete(*keys)
     finally:
         client.close()
-
-
-def fresh_postgres_database(admin_url: str) -> Iterator[tuple[str, str]]:
-    import sqlalchemy as sa
-
-    database = f"jf_contact_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {database}")
-    try:
-        url = sa.make_url(admin_url).set(database=database)
-        yield "production_sql", url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE {database} WITH (FORCE)")
-        admin.dispose()
 
 
 @pytest.mark.slow

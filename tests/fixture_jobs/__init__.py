@@ -1,6 +1,6 @@
 """Tiny named jobs shared by the concern tests, as in Rails' ``test/jobs``.
 
-Jobs append what they did to `buffer`; each test module clears it in an autouse fixture.
+Jobs append what they did to `buffer`; ``tests/conftest.py`` empties it around every test.
 """
 
 from __future__ import annotations

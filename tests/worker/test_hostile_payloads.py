@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from jobframe.backend.inspector import Inspector
 from jobframe.backend.worker import Claim, Outcome
 from jobframe.dashboard import Auth, create_app
 from jobframe.testing.reliability_jobs import RecordJob
-from jobframe.testing.workers import Journal, wait_until
+from jobframe.testing.workers import Journal, wait_until, worker_thread
 from jobframe.worker import execution
 from jobframe.worker.runtime import Worker, WorkerOptions
 
@@ -98,13 +97,8 @@ def worker(store: Any) -> Iterator[Worker]:
         fetch_timeout=0.5,
         max_payload_bytes=MAX_PAYLOAD,
     )
-    worker = Worker(store.worker_backend(), options)
-    thread = threading.Thread(target=worker.run, kwargs={"install_signals": False})
-    thread.start()
-    yield worker
-    worker.stop()
-    thread.join(15)
-    assert not thread.is_alive(), "the worker did not stop"
+    with worker_thread(store.worker_backend(), options) as worker:
+        yield worker
 
 
 def loads_as_job(payload: bytes) -> bool:

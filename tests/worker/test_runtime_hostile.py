@@ -18,7 +18,7 @@ from jobframe.backend.payload import dump_payload
 from jobframe.backend.worker import Claim, Outcome
 from jobframe.queue_adapters.memory_store import MemoryStore
 from jobframe.serializers import ObjectSerializer
-from jobframe.testing.workers import wait_until
+from jobframe.testing.workers import wait_until, worker_thread
 from jobframe.worker import execution
 from jobframe.worker.pool import JobPool
 from jobframe.worker.runtime import Worker, WorkerOptions
@@ -95,13 +95,8 @@ def worker(backend: MemoryStore) -> Iterator[Worker]:
     options = WorkerOptions(
         queues=["*"], concurrency=3, fetch_timeout=0.2, max_payload_bytes=4096, prefetch=20
     )
-    worker = Worker(backend, options)
-    thread = threading.Thread(target=worker.run, kwargs={"install_signals": False})
-    thread.start()
-    yield worker
-    worker.stop()
-    thread.join(10)
-    assert not thread.is_alive(), "the worker did not stop"
+    with worker_thread(backend, options) as running:
+        yield running
 
 
 def push(backend: MemoryStore, *claims: tuple[str, bytes]) -> None:

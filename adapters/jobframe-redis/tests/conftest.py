@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from jobframe import queue_adapters
+from jobframe.testing.databases import REDIS_URL
 from jobframe.testing.services import require_service
 from jobframe_redis.adapter import RedisAdapter
-
-REDIS_URL = os.environ.get("JOBFRAME_TEST_REDIS", "redis://127.0.0.1:6379/0")
+from jobframe_redis.testing import redis_adapter
 
 
 @pytest.fixture(autouse=True)
@@ -34,10 +33,5 @@ def prefix() -> str:
 @pytest.fixture
 def adapter(redis_url: str, prefix: str) -> Iterator[RedisAdapter]:
     """A Redis adapter on a fresh key prefix; every key it made is deleted afterwards."""
-    adapter = RedisAdapter(redis_url, prefix=prefix)
-    with queue_adapters.override(adapter):
+    with redis_adapter(prefix) as adapter, queue_adapters.override(adapter):
         yield adapter
-    keys = list(adapter.store.client.scan_iter(match="{" + prefix + "}:*", count=1000))
-    if keys:
-        adapter.store.client.delete(*keys)
-    adapter.shutdown()

@@ -7,8 +7,9 @@ shared server on 6379 is never reconfigured.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,8 +19,9 @@ from pathlib import Path
 import pytest
 
 from jobframe.cli import main
-from jobframe.testing.services import port_open
-from jobframe.testing.workers import free_port, wait_until
+from jobframe.testing.environment import configured
+from jobframe.testing.services import redis_server
+from jobframe.testing.workers import wait_until
 from jobframe_redis.adapter import RedisAdapter
 
 UNSAFE = ("--save", "", "--appendonly", "no")
@@ -30,36 +32,16 @@ StartRedis = Callable[..., str]
 
 @pytest.fixture
 def start_redis(tmp_path: Path) -> Iterator[StartRedis]:
-    """Start a private redis-server with the given arguments; return its URL. Killed afterwards."""
-    if shutil.which("redis-server") is None:
-        message = "redis-server is not on PATH; install Debian's redis-server"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    procs: list[subprocess.Popen[bytes]] = []
+    """Start a private redis-server with the given arguments; return its URL. Stopped afterwards."""
+    with contextlib.ExitStack() as stack:
+        numbers = itertools.count()
 
-    def start(*settings: str, password: str | None = None) -> str:
-        port = free_port()
-        folder = tmp_path / f"redis-{port}"
-        folder.mkdir()
-        command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                   "--dir", str(folder), *settings]  # fmt: skip
-        if password:
-            command += ["--requirepass", password]
-        procs.append(
-            subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        )
-        wait_until(lambda: port_open("127.0.0.1", port), 10, f"redis-server on port {port}")
-        return (
-            f"redis://:{password}@127.0.0.1:{port}/0"
-            if password
-            else (f"redis://127.0.0.1:{port}/0")
-        )
+        def start(*settings: str, password: str | None = None) -> str:
+            folder = tmp_path / f"redis-{next(numbers)}"
+            folder.mkdir()
+            return stack.enter_context(redis_server(folder, *settings, password=password)).url
 
-    yield start
-    for proc in procs:
-        proc.kill()
-        proc.wait(10)
+        yield start
 
 
 def problems_of(url: str) -> list[str]:
@@ -71,15 +53,8 @@ def problems_of(url: str) -> list[str]:
 
 
 def doctor(url: str, monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setenv("JOBFRAME_ADAPTER", "redis")
-    monkeypatch.setenv("JOBFRAME_URL", url)
-    from jobframe import config, queue_adapters
-
-    config.reset()
-    try:
+    with configured(monkeypatch, "redis", url):
         return main(["doctor"])
-    finally:
-        queue_adapters.reset()
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import jobframe
-from jobframe.backend.worker import Outcome, ProcessInfo
+from jobframe.testing.outcomes import fail_ready
 from jobframe_redis.adapter import RedisAdapter
 
 
@@ -23,10 +23,7 @@ def test_discarded_jobs_leave_no_payload_and_a_retry_stays_in_its_namespace(
     job = InspectedJob.perform_later(0)
     jobframe.perform_all_later([InspectedJob(n) for n in range(1, 3)])
     InspectedJob.set(wait=timedelta(hours=1)).perform_later(3)
-    backend.register(ProcessInfo("p1", ["*"], 2))
-    claims = backend.fetch("p1", ["*"], 2, 0)
-    error = {"class": "ValueError", "message": "boom", "traceback": "Traceback..."}
-    backend.complete("p1", [Outcome(c, "failed", error, attempts=1) for c in claims])
+    fail_ready(backend, 2, process="p1")
     assert backend.retry_entry(job, RedisAdapter(adapter.store.url, prefix="elsewhere")) is None
     assert inspector.discard(all=True) == 2
     assert inspector.discard(all=True, state="scheduled") == 1

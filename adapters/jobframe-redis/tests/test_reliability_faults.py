@@ -4,11 +4,7 @@ while Redis is down (DESIGN.md section 3, "Faults")."""
 from __future__ import annotations
 
 import logging
-import os
 import re
-import shutil
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -26,68 +22,20 @@ import jobframe
 from jobframe import queue_adapters
 from jobframe.backend.worker import Outcome
 from jobframe.testing.reliability_jobs import SleepJob
+from jobframe.testing.services import RedisServer, port_open, redis_server
 from jobframe.worker.execution import JobTimeout
 from jobframe.worker.runtime import Worker, WorkerOptions
 from jobframe_redis.adapter import RedisAdapter
 
 
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
-class RedisServer:
-    """A private, append-only-file-backed redis-server we can stop and start again."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                   "--appendonly", "yes", "--appendfsync", "always",
-                   "--dir", str(self.folder)]  # fmt: skip
-        log = open(self.folder / "redis.log", "ab")  # noqa: SIM115
-        try:
-            self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        finally:
-            log.close()
-        wait_until(lambda: _accepts(self.port), 10, f"redis-server on port {self.port}")
-
-    def stop(self) -> None:
-        """SIGTERM: Redis flushes its append-only file and exits."""
-        assert self.proc is not None
-        self.proc.terminate()
-        self.proc.wait(10)
-        self.proc = None
-
-    def kill(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(10)
-            self.proc = None
-
-
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    if shutil.which("redis-server") is None:
-        message = "redis-server is not on PATH; install Debian's redis-server"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    """A private, append-only-file-backed redis-server the test can stop and start again."""
     folder = tmp_path / "redis"
     folder.mkdir()
-    server = RedisServer(folder)
-    server.start()
-    try:
+    aof = ("--appendonly", "yes", "--appendfsync", "always")
+    with redis_server(folder, *aof) as server:
         yield server
-    finally:
-        server.kill()
 
 
 @pytest.mark.slow
@@ -105,7 +53,7 @@ def test_worker_survives_a_redis_restart(own_redis: RedisServer, tmp_path: Path)
         wait_until(lambda: len(journal.ended()) >= 10, 15, "the worker to get going")
 
         own_redis.stop()
-        assert not _accepts(own_redis.port)
+        assert not port_open("127.0.0.1", own_redis.port)
         done_during_outage = len(journal.ended())
         wait_until(lambda: "failed" in workers.logs(), 10, "the worker to notice the outage")
         own_redis.start()

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from jobframe import config, queue_adapters
 from jobframe.cli import main
+from jobframe.testing.environment import configured
 from jobframe_sql.adapter import SQLAdapter
 from jobframe_sql.schema import SCHEMA_VERSION, metadata, versions
 
@@ -22,13 +22,8 @@ def problems_of(adapter: SQLAdapter) -> list[str]:
 
 
 def doctor(url: str, monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setenv("JOBFRAME_ADAPTER", "sql")
-    monkeypatch.setenv("JOBFRAME_URL", url)
-    config.reset()
-    try:
+    with configured(monkeypatch, "sql", url):
         return main(["doctor"])
-    finally:
-        queue_adapters.reset()
 
 
 def test_a_database_with_current_tables_has_no_problems(

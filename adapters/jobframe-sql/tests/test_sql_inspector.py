@@ -12,6 +12,7 @@ import jobframe
 import jobframe_sql
 from jobframe.backend.worker import Outcome, ProcessInfo
 from jobframe.cli import main
+from jobframe.testing.outcomes import fail_ready
 from jobframe_sql import db
 from jobframe_sql.adapter import SQLAdapter
 from jobframe_sql.engine import now_ms
@@ -31,11 +32,9 @@ ERROR = {"class": "ValueError", "message": "boom", "traceback": "Traceback...", 
 def _fail(adapter: SQLAdapter, count: int) -> list[str]:
     """Claim ``count`` jobs and report them failed, as a worker would."""
     backend = adapter.worker_backend()
-    backend.register(ProcessInfo("p-fail", ["*"], 1))
-    claims = backend.fetch("p-fail", ["*"], count, 0)
-    backend.complete("p-fail", [Outcome(c, "failed", ERROR, attempts=1) for c in claims])
+    failed = fail_ready(backend, count, error=ERROR, process="p-fail")
     backend.deregister("p-fail")
-    return [c.id for c in claims]
+    return failed
 
 
 def test_discarded_jobs_leave_no_row_and_a_retry_stays_in_its_database(

@@ -4,26 +4,21 @@ of the conformance suite (`test_conformance_sql.py`)."""
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from conftest import SERVERS
-
 import jobframe
 from jobframe import queue_adapters
+from jobframe.testing.databases import SERVERS
 from jobframe.testing.reliability_jobs import SleepJob
 from jobframe_sql.adapter import SQLAdapter
 
 
 @pytest.mark.parametrize("kind", ["postgresql", "mariadb"])
 def test_perform_later_while_the_database_is_unreachable_raises(kind: str) -> None:
-    url = sa.make_url(SERVERS[kind][3].format(db="jobframe")).set(port=1)
+    url = sa.make_url(SERVERS[kind][3]).set(database="jobframe", port=1)
     adapter = SQLAdapter(url.render_as_string(hide_password=False))
     try:
         with queue_adapters.override(adapter):
