@@ -30,6 +30,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import common  # benchmarks/common.py: the end-to-end metrics both drivers report
+
 ROOT = Path(__file__).resolve().parent.parent
 #: per suite: the benchmark script and the jobframe row it reports
 SUITES = {
@@ -41,14 +43,8 @@ METRICS = [
     ("small_us", "perform_later, 2 args us", False),
     ("rich_us", "perform_later, rich us", False),
     ("set_wait_us", "set(wait=...) us", False),
-    ("enqueue_one", "enqueue 1-by-1 /s", True),
-    ("enqueue_bulk", "enqueue bulk /s", True),
-    ("process", "process /s (1 worker)", True),
-    ("process_warm", "process /s after 1st job", True),
-    ("lat_p50_ms", "latency p50 ms", False),
-    ("lat_p99_ms", "latency p99 ms", False),
+    *common.METRICS,
 ]
-
 
 def source_path(tree: Path) -> str:
     parts = [tree, tree / "adapters" / "jobframe-redis", tree / "adapters" / "jobframe-sql"]

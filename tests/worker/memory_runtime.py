@@ -6,8 +6,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from jobframe.backend.payload import dump_payload
 from jobframe.queue_adapters.memory_store import MemoryStore
-from jobframe.queue_adapters.payload import dump_payload
 from jobframe.worker.runtime import Worker, WorkerOptions
 
 

@@ -13,8 +13,8 @@ import pytest
 from worker.memory_runtime import Runtime
 
 import jobframe
+from jobframe.backend.worker import Claim
 from jobframe.testing.workers import wait_until
-from jobframe.worker.backend import Claim
 
 lock = threading.Lock()
 state: dict[str, Any] = {}

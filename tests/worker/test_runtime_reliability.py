@@ -12,8 +12,8 @@ import pytest
 from worker.memory_runtime import Runtime
 
 import jobframe
+from jobframe.backend.worker import Outcome, ProcessInfo
 from jobframe.testing.workers import wait_until
-from jobframe.worker.backend import Outcome, ProcessInfo
 
 # Each test gets new ones (`_fresh`): a job thread a stopped worker left running writes to those
 # of its own test, never to the next test's.

@@ -10,7 +10,6 @@ A test is never skipped silently, and a declared capability is never excused.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -19,12 +18,13 @@ from typing import Any, ClassVar, Literal, TypeVar
 import pytest
 
 from jobframe import queue_adapters
-from jobframe.inspection import STATES, Inspector
-from jobframe.queue_adapters.base import QueueAdapter
+from jobframe.backend.adapter import QueueAdapter
+from jobframe.backend.inspector import STATES, Inspector
+from jobframe.backend.worker import WorkerBackend
 from jobframe.testing.conformance.harness import WorkerHarness
 from jobframe.testing.conformance_jobs import read
-from jobframe.worker.backend import WorkerBackend
-from jobframe.worker.runtime import Worker, WorkerOptions
+from jobframe.testing.workers import worker_thread
+from jobframe.worker.runtime import WorkerOptions
 
 T = TypeVar("T")
 
@@ -165,15 +165,8 @@ class ConformanceBase:
             if backend is None:
                 yield adapter
                 return
-            worker = Worker(backend, self.worker_options())
-            thread = threading.Thread(target=worker.run, kwargs={"install_signals": False})
-            thread.start()
-            try:
+            with worker_thread(backend, self.worker_options()):
                 yield adapter
-            finally:
-                worker.stop()
-                thread.join(15)
-            assert not thread.is_alive(), "the in-process worker did not stop within 15 s"
             inspector = adapter.inspector()
             if inspector is not None:
                 assert not inspector.jobs("running"), "a job was left claimed after shutdown"

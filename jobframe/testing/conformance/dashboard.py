@@ -7,7 +7,8 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from jobframe.queue_adapters.base import QueueAdapter
+from jobframe.backend.adapter import QueueAdapter
+from jobframe.backend.worker import Outcome, ProcessInfo
 from jobframe.testing.conformance.base import (
     ConformanceBase,
     require_inspector,
@@ -16,7 +17,6 @@ from jobframe.testing.conformance.base import (
 )
 from jobframe.testing.conformance_jobs import RecordingJob
 from jobframe.testing.workers import wait_until
-from jobframe.worker.backend import Outcome, ProcessInfo
 
 PAGES = ("/", "/queues", "/workers", "/api/summary", "/jobs/ready", "/jobs/scheduled",
          "/jobs/running", "/jobs/dead", "/jobs/dead?page=2", "/jobs/ready?queue=shown")  # fmt: skip

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 import jobframe
-from jobframe.queue_adapters.base import QueueAdapter
+from jobframe.backend.adapter import QueueAdapter
 from jobframe.testing.conformance.base import ConformanceBase, counts, idle, not_applicable
 from jobframe.testing.conformance.harness import WorkerHarness
 from jobframe.testing.reliability_jobs import SleepJob

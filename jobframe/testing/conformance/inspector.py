@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 import jobframe
-from jobframe.inspection import Inspector
-from jobframe.queue_adapters.base import QueueAdapter
+from jobframe.backend.adapter import QueueAdapter
+from jobframe.backend.inspector import Inspector
+from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
 from jobframe.testing.conformance.base import (
     ConformanceBase,
     require,
@@ -23,7 +24,6 @@ from jobframe.testing.conformance.base import (
 )
 from jobframe.testing.conformance_jobs import RecordingJob
 from jobframe.testing.workers import wait_until
-from jobframe.worker.backend import Claim, Outcome, ProcessInfo, WorkerBackend
 
 ERROR = {"class": "ValueError", "message": "boom", "traceback": "Traceback...", "reason": "x"}
 

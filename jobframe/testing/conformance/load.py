@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import pytest
 
 import jobframe
-from jobframe.queue_adapters.base import QueueAdapter
+from jobframe.backend.adapter import QueueAdapter
 from jobframe.testing.conformance.base import ConformanceBase, counts, idle, tells
 from jobframe.testing.conformance.harness import WorkerHarness
 from jobframe.testing.reliability_jobs import ChaosJob, RecordJob
@@ -92,7 +92,9 @@ class LoadTests(ConformanceBase):
         assert set(ended) == {job.job_id for job in jobs}
         duplicates = {job_id: n for job_id, n in ended.items() if n != 1}
         assert not duplicates, f"{len(duplicates)} jobs ran more than once"
-        assert len({line["pid"] for line in log.lines()}) == 4, "not every worker took part"
+        # Several processes shared the backlog. Not "all four": a worker that starts slowly on a
+        # loaded machine may find a prefetching broker (RabbitMQ) has already handed it all out.
+        assert len({line["pid"] for line in log.lines()}) >= 2, "one worker ran every job"
         inspector = adapter.inspector()
         if inspector is not None:
             wait_until(lambda: counts(inspector) == idle(), 15, "the last acknowledgements")

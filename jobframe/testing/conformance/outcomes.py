@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import jobframe
-from jobframe.queue_adapters.base import QueueAdapter
+from jobframe.backend.adapter import QueueAdapter
+from jobframe.backend.worker import Outcome, ProcessInfo
 from jobframe.testing.conformance.base import (
     ConformanceBase,
     require,
@@ -15,7 +16,6 @@ from jobframe.testing.conformance.base import (
 )
 from jobframe.testing.conformance_jobs import BackoffJob, DiscardedJob, RecordingJob, read
 from jobframe.testing.workers import wait_until
-from jobframe.worker.backend import Outcome, ProcessInfo
 
 
 class OutcomeTests(ConformanceBase):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from jobframe.queue_adapters.base import QueueAdapter
+from jobframe.backend.adapter import QueueAdapter
 from jobframe.testing.conformance.base import ConformanceBase, counts, idle, require, tells
 from jobframe.testing.conformance.base import require_inspector as inspector_of
 from jobframe.testing.conformance.harness import WorkerHarness
