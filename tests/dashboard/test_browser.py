@@ -27,6 +27,7 @@ from dashboard.browser_support import (
     authenticated_context,
     launch_chromium,
     live_dashboard,
+    unavailable,
     wait_done,
     wait_for,
 )
@@ -38,26 +39,20 @@ pytestmark = pytest.mark.slow
 WAIT = 15_000  # ms: how long an expectation on the page may take (live counts poll every 3 s)
 
 
-def _unavailable(message: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:  # pragma: no cover - the test group installs it
-        _unavailable(f"playwright is not installed ({exc}); pip install --group test")
+        unavailable(f"playwright is not installed ({exc}); pip install --group test")
     if not Path(CHROMIUM).exists():
-        _unavailable(f"{CHROMIUM} is missing: apt-get install chromium (scripts/test does)")
+        unavailable(f"{CHROMIUM} is missing: apt-get install chromium (scripts/test does)")
     manager = sync_playwright().start()
     try:
         try:
             launched = launch_chromium(manager)
         except Exception as exc:
-            _unavailable(f"Chromium at {CHROMIUM} could not be launched: {exc}")
+            unavailable(f"Chromium at {CHROMIUM} could not be launched: {exc}")
         yield launched
         launched.close()
     finally:

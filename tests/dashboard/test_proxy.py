@@ -105,15 +105,14 @@ def test_without_configuration_only_browsers_own_fetch_metadata_passes(
 def test_chromium_through_the_proxy_pauses_and_retries(
     tmp_path: Path, database: tuple[str, Any]
 ) -> None:
-    from dashboard.browser_support import CHROMIUM, launch_chromium
-    from dashboard.test_browser import _unavailable
+    from dashboard.browser_support import CHROMIUM, launch_chromium, unavailable
 
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:  # pragma: no cover - the test group installs it
-        _unavailable(f"playwright is not installed ({exc}); pip install --group test")
+        unavailable(f"playwright is not installed ({exc}); pip install --group test")
     if not Path(CHROMIUM).exists():
-        _unavailable(f"{CHROMIUM} is missing: apt-get install chromium (scripts/test does)")
+        unavailable(f"{CHROMIUM} is missing: apt-get install chromium (scripts/test does)")
     url, adapter = database
     (dead,) = adapter.inspector().jobs("dead")
     command, proxy = _proxied(tmp_path, url, trusted=False)
