@@ -39,6 +39,7 @@ from jobframe.job.callbacks import (
 )
 from jobframe.job.exceptions import discard_on, polynomially_longer, rescue_from, retry_on
 from jobframe.notifications import Event, subscribe
+from jobframe.recurrence import recurring
 from jobframe.serializers import ObjectSerializer
 from jobframe.transactions import after_commit
 
@@ -96,6 +97,7 @@ __all__ = [
     "hookimpl",
     "perform_all_later",
     "polynomially_longer",
+    "recurring",
     "rescue_from",
     "retry_on",
     "settings",

@@ -57,6 +57,8 @@ class Settings:
     dashboard_username: str | None = None
     dashboard_password: str | None = None
     dashboard_trusted_origins: tuple[str, ...] = ()
+    #: recurring tasks by name, each a table (job, schedule, args...): `jobframe.recurring`
+    recurring: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     environment: str = DEFAULT_ENVIRONMENT
     source: str | None = None  # the file the settings were read from, for error messages
     #: where each key that is not a default came from ("adapter_options.url" for JOBFRAME_URL)
@@ -132,6 +134,10 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda v: isinstance(v, int | float) and not isinstance(v, bool) and v >= 0,
         "a number of seconds >= 0",
     ),
+    "recurring": (
+        lambda v: isinstance(v, Mapping) and all(isinstance(t, Mapping) for t in v.values()),
+        "a table of tables, one per task: [tool.jobframe.recurring.NAME] with job and schedule",
+    ),
     "max_payload_bytes": (
         lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1024,
         "a number of bytes >= 1024 (default 16 MiB)",
@@ -175,7 +181,7 @@ def _validate(values: Mapping[str, Any], source: str) -> dict[str, Any]:
             )
         if key in {"imports", "locators", "filter_arguments", "dashboard_trusted_origins"}:
             value = tuple(value)
-        elif key == "adapter_options":
+        elif key in {"adapter_options", "recurring"}:
             value = dict(value)
         elif key == "shutdown_timeout":
             value = float(value)
@@ -259,10 +265,16 @@ def load(start: Path | None = None, environ: Mapping[str, str] | None = None) ->
             raise ConfigurationError(f"'environments' in {path} must be a table of tables.")
         values.update(_validate(table, str(path)))
         provenance.update(dict.fromkeys(values, str(path)))
-        overlay = _overlay(path, environments, environment)
         where = f"{path} [{_table(path, environment)}]"
-        values.update(_validate(overlay, where))
+        overlay = _validate(_overlay(path, environments, environment), where)
+        base_tasks = dict(values.get("recurring", {}))
+        provenance.update({f"recurring.{name}": str(path) for name in base_tasks})
+        values.update(overlay)
         provenance.update(dict.fromkeys(overlay, where))
+        if "recurring" in overlay:  # an environment adds tasks, or replaces them by name
+            values["recurring"] = {**base_tasks, **overlay["recurring"]}
+            provenance["recurring"] = str(path)
+            provenance.update({f"recurring.{name}": where for name in overlay["recurring"]})
         if "adapter_options" in values:
             values["adapter_options"] = _interpolate(
                 values["adapter_options"], env, f"adapter_options in {path}"

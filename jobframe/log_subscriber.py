@@ -13,7 +13,9 @@ logger = logging.getLogger("jobframe")
 
 
 def _describe(job: Any) -> str:
-    return f"{type(job).__qualname__} (Job ID: {job.job_id}) on queue {job.queue_name!r}"
+    task = getattr(job, "recurring_task", None)  # a job built by `deserialize` always has it
+    of_task = f" of recurring task {task!r}" if task else ""
+    return f"{type(job).__qualname__} (Job ID: {job.job_id}){of_task} on queue {job.queue_name!r}"
 
 
 def _with_args(job: Any) -> str:
@@ -33,7 +35,15 @@ def on_event(event: Event) -> None:
     """Log one event; nothing is formatted unless the level is enabled."""
     job, exc, ms = event.job, event.exception, event.duration * 1000
     name = event.name
-    if name in ("enqueue", "enqueue_at"):
+    if name == "enqueue_recurring":
+        if exc is not None:
+            logger.error("Failed enqueuing %s to %s: %r", _describe(job), _adapter(event), exc)
+        elif logger.isEnabledFor(logging.INFO) and job.successfully_enqueued:
+            logger.info(
+                "Enqueued %s to %s for the tick at %s%s",
+                _describe(job), _adapter(event), job.scheduled_at.isoformat(), _with_args(job),
+            )  # fmt: skip
+    elif name in ("enqueue", "enqueue_at"):
         in_caller = event.adapter is not None and event.adapter.capabilities.performs_in_caller
         if exc is not None and in_caller:
             pass  # inline: the job itself failed, and its perform event said so

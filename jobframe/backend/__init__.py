@@ -1,9 +1,10 @@
 """The whole contract a backend implements (DESIGN.md 6.1), typed, one module per concept.
 
 A backend is a `QueueAdapter` (how jobs get in), optionally a `WorkerBackend` (how `jobframe work`
-takes them out) and an `Inspector` (how the CLI and dashboard see them), and declares its
-`Capabilities`. `ids` and `payload` are the helpers every backend shares: unique provider ids and
-the stored form of a payload, read back within bounds.
+takes them out), an `Inspector` (how the CLI and dashboard see them) and a `RecurringStore` (how
+schedulers claim the ticks of recurring tasks), and declares its `Capabilities`. `ids` and
+`payload` are the helpers every backend shares: unique provider ids and the stored form of a
+payload, read back within bounds.
 """
 
 from jobframe.backend.adapter import QueueAdapter
@@ -20,6 +21,7 @@ from jobframe.backend.inspector import (
     WorkerInfo,
 )
 from jobframe.backend.payload import PayloadError, check_raw, dump_payload, load_payload
+from jobframe.backend.recurring import RecurringRun, RecurringStore
 from jobframe.backend.worker import Claim, Outcome, ProcessInfo, Status, WorkerBackend
 
 __all__ = [
@@ -34,6 +36,8 @@ __all__ = [
     "ProcessInfo",
     "QueueAdapter",
     "QueueInfo",
+    "RecurringRun",
+    "RecurringStore",
     "State",
     "Stats",
     "Status",

@@ -19,6 +19,7 @@ from jobframe.backend.capabilities import Capabilities, unsupported
 
 if TYPE_CHECKING:
     from jobframe.backend.inspector import Inspector
+    from jobframe.backend.recurring import RecurringStore
     from jobframe.backend.worker import WorkerBackend
     from jobframe.doctor import Problem
     from jobframe.job.base import Job
@@ -106,6 +107,12 @@ class QueueAdapter(abc.ABC):
         """What the CLI's ``queues|jobs|retry|discard`` and the dashboard read through, or None
         when the adapter keeps nothing to inspect. Overridden, like `worker_backend`, with the
         precise return type."""
+        return None
+
+    def recurring(self) -> RecurringStore | None:
+        """Where the schedulers of recurring tasks claim ticks (`RecurringStore`), or None when
+        this adapter cannot run recurring tasks; given exactly when ``capabilities.recurring``.
+        Overridden, like `worker_backend`, with the precise return type."""
         return None
 
     def check(self) -> list[Problem]:

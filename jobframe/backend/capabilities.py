@@ -40,6 +40,10 @@ class Capabilities:
     durable: bool = False
     #: Queues can be paused and resumed.
     pause: bool = False
+    #: Recurring tasks run here: `QueueAdapter.recurring` gives a `RecurringStore` that claims a
+    #: tick and enqueues its job in one atomic step, so each tick is enqueued once however many
+    #: schedulers run.
+    recurring: bool = False
 
     def names(self) -> list[str]:
         """The capabilities this backend has, in declaration order."""
@@ -51,6 +55,7 @@ FEATURES: dict[str, str] = {
     "delay": "delay jobs (set(wait=...) or set(wait_until=...))",
     "priority": "order jobs by priority (set(priority=...))",
     "raw_payloads": "store raw payloads (enqueue_raw)",
+    "recurring": "run recurring tasks (@jobframe.recurring or [tool.jobframe.recurring])",
 }
 
 

@@ -122,6 +122,8 @@ class Core:
     scheduled_at: datetime | None
     locale: str | None
     timezone: str | None
+    #: the name of the recurring task that enqueued this job, or None
+    recurring_task: str | None
     successfully_enqueued: bool
     enqueue_error: BaseException | None
 
@@ -149,6 +151,7 @@ class Core:
         self.scheduled_at = None
         self.locale = None
         self.timezone = None
+        self.recurring_task = None
         self.successfully_enqueued = False
         self.enqueue_error = None
         self._payload_cache: dict[str, Any] | None = None
@@ -236,7 +239,7 @@ class Core:
         if self._serialized_arguments is None:
             self._serialized_arguments = arguments.serialize(self.args, self.kwargs)
         args, kwargs = self._serialized_arguments
-        return {
+        data: dict[str, Any] = {
             "version": WIRE_VERSION,
             "job_class": registry.name_of(type(self)),
             "job_id": self.job_id,
@@ -252,6 +255,9 @@ class Core:
             "enqueued_at": _iso(self.enqueued_at),
             "scheduled_at": _iso(self.scheduled_at),
         }
+        if self.recurring_task is not None:  # only then: other jobs' payloads stay as they were
+            data["recurring_task"] = self.recurring_task
+        return data
 
     @classmethod
     def deserialize(cls, data: Any) -> Self:
@@ -306,6 +312,10 @@ class Core:
         }
         self.locale = data.get("locale")
         self.timezone = data.get("timezone")
+        recurring_task = data.get("recurring_task")
+        if recurring_task is not None and not isinstance(recurring_task, str):
+            raise TypeError(f"'recurring_task' must be a string or null, got {recurring_task!r}")
+        self.recurring_task = recurring_task
         self.enqueued_at = _parse_time(data.get("enqueued_at"), "enqueued_at")
         self.scheduled_at = _parse_time(data.get("scheduled_at"), "scheduled_at")
         self.successfully_enqueued = self.enqueued_at is not None

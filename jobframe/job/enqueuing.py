@@ -173,6 +173,36 @@ class Enqueuing:
         return self
 
 
+def enqueue_claimed(job: Job, adapter: QueueAdapter, claim: Callable[[Job], bool]) -> bool:
+    """Enqueue ``job`` through ``claim`` (a `RecurringStore.claim` bound to a task and tick),
+    which writes it only if its tick is not claimed yet. Arguments are serialized, enqueue
+    callbacks run and the ``enqueue_recurring`` event is instrumented as for any enqueue.
+    Returns whether this call enqueued the job (``successfully_enqueued`` says it too).
+
+    Raises:
+        SerializationError: an argument cannot be serialized; nothing was written.
+        EnqueueError: the backend failed; nothing was written.
+    """
+    _prepare(job)
+    job.successfully_enqueued = False
+    job.enqueue_error = None
+    try:
+        with CallbackChain(job, "enqueue"), job._instrument("enqueue_recurring", adapter=adapter):
+            _freeze(job)
+            try:
+                job.successfully_enqueued = claim(job)
+            except Exception as exc:
+                job.enqueue_error = _wrap_failure(adapter, exc)
+                if job.enqueue_error is exc:
+                    raise
+                raise job.enqueue_error from exc
+    except Abort:
+        return False
+    finally:
+        job._payload_cache = None
+    return job.successfully_enqueued
+
+
 #: Batches at least this large run with the cyclic garbage collector paused (see `_gc_paused`).
 GC_PAUSE_AT = 256
 

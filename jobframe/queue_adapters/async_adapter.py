@@ -25,10 +25,12 @@ from jobframe.backend.payload import check_raw
 from jobframe.errors import ConfigurationError, EnqueueError
 from jobframe.hookspecs import hookimpl
 from jobframe.queue_adapters.memory_store import Entry, MemoryStore
+from jobframe.recurrence.memory import MemoryRecurring, memory_recurring
 
 if TYPE_CHECKING:
     from jobframe.job.base import Job
     from jobframe.queue_adapters.async_inspector import AsyncInspector
+    from jobframe.recurrence import Scheduler
     from jobframe.worker.runtime import Worker
 
 log = logging.getLogger("jobframe")
@@ -36,12 +38,13 @@ log = logging.getLogger("jobframe")
 
 class AsyncAdapter(QueueAdapter):
     """Options: ``concurrency`` threads (default 4), ``shutdown_timeout`` seconds (default 10),
-    ``keep_failed`` failed jobs kept for inspection and retry (default 1,000), ``autostart``
+    ``keep_failed`` failed jobs kept for inspection and retry (default 1,000), ``scheduler``
+    (default True: the worker threads, once started, run the recurring tasks too), ``autostart``
     (default True): False runs no worker of the adapter's own, and `worker_backend` then gives
     the store for a `Worker` the caller runs (tests that look at jobs before any runs)."""
 
     name = "async"
-    capabilities = Capabilities(bulk=True, raw_payloads=True, pause=True)
+    capabilities = Capabilities(bulk=True, raw_payloads=True, pause=True, recurring=True)
 
     def __init__(
         self,
@@ -49,6 +52,7 @@ class AsyncAdapter(QueueAdapter):
         shutdown_timeout: float = 10.0,
         keep_failed: int = 1000,
         autostart: bool = True,
+        scheduler: bool = True,
         **options: Any,
     ) -> None:
         super().__init__(concurrency=concurrency, shutdown_timeout=shutdown_timeout, **options)
@@ -65,6 +69,9 @@ class AsyncAdapter(QueueAdapter):
         self.concurrency = concurrency
         self.shutdown_timeout = float(shutdown_timeout)
         self.autostart = autostart
+        #: run the recurring tasks' scheduler beside the worker threads (when it starts them)
+        self.run_scheduler = scheduler
+        self._scheduler: Scheduler | None = None
         self.store = MemoryStore(keep_failed, owner=self)
         self._worker: Worker | None = None
         self._thread: threading.Thread | None = None
@@ -133,6 +140,18 @@ class AsyncAdapter(QueueAdapter):
             )
             self._worker = worker
             self._thread.start()
+            if self.run_scheduler:
+                self._start_scheduler()
+
+    def _start_scheduler(self) -> None:
+        """The in-process scheduler of the recurring tasks, if there are any (a bad task raises
+        its `ConfigurationError` here, where the worker starts)."""
+        from jobframe.recurrence import Scheduler, tasks
+
+        found = tasks()
+        if found:
+            self._scheduler = Scheduler(self, found)
+            self._scheduler.start()
 
     @property
     def performed(self) -> int:
@@ -183,6 +202,8 @@ class AsyncAdapter(QueueAdapter):
                 return
             self._stopping = True
         atexit.unregister(self.shutdown)
+        if self._scheduler is not None:
+            self._scheduler.stop()
         with self.store.lock:
             self.store.promoting = False
         deadline = time.monotonic() + timeout
@@ -200,6 +221,10 @@ class AsyncAdapter(QueueAdapter):
                 dropped,
                 detail,
             )
+
+    def recurring(self) -> MemoryRecurring:
+        """Tick marks kept in this process: schedulers in it claim each tick once."""
+        return memory_recurring(self)
 
     def worker_backend(self) -> MemoryStore | None:
         """The store, for a worker the caller runs, when ``autostart`` is off; None otherwise

@@ -13,6 +13,7 @@ from jobframe.backend.adapter import QueueAdapter
 from jobframe.backend.capabilities import Capabilities
 from jobframe.errors import InvalidOptionError
 from jobframe.hookspecs import hookimpl
+from jobframe.recurrence.memory import MemoryRecurring, memory_recurring
 
 if TYPE_CHECKING:
     from jobframe.job.base import Job
@@ -20,7 +21,9 @@ if TYPE_CHECKING:
 
 class InlineAdapter(QueueAdapter):
     name = "inline"
-    capabilities = Capabilities(delay=False, priority=False, performs_in_caller=True)
+    capabilities = Capabilities(
+        delay=False, priority=False, performs_in_caller=True, recurring=True
+    )
 
     def enqueue(self, job: Job) -> None:
         job.execute(job.serialize())
@@ -28,6 +31,10 @@ class InlineAdapter(QueueAdapter):
     def enqueue_at(self, job: Job, timestamp: datetime) -> None:
         # Never reached through the job layer (capabilities.delay is False): for direct callers.
         raise InvalidOptionError("the inline adapter runs jobs at once; use async, redis or sql")
+
+    def recurring(self) -> MemoryRecurring:
+        """Tick marks kept in this process: schedulers in it claim each tick once."""
+        return memory_recurring(self)
 
 
 @hookimpl

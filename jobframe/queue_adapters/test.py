@@ -19,6 +19,7 @@ from jobframe.backend.ids import new_id
 from jobframe.backend.payload import check_raw
 from jobframe.hookspecs import hookimpl
 from jobframe.log_values import loggable_repr
+from jobframe.recurrence.memory import MemoryRecurring, memory_recurring
 
 if TYPE_CHECKING:
     from jobframe.job.base import Job
@@ -105,7 +106,7 @@ class TestAdapter(QueueAdapter):
 
     __test__ = False  # not a pytest test class
     name = "test"
-    capabilities = Capabilities(bulk=True, raw_payloads=True)
+    capabilities = Capabilities(bulk=True, raw_payloads=True, recurring=True)
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -178,6 +179,10 @@ class TestAdapter(QueueAdapter):
         self.enqueued_jobs.clear()
         self.performed_jobs.clear()
         self.raw_enqueued.clear()
+
+    def recurring(self) -> MemoryRecurring:
+        """Tick marks kept in this process: schedulers in it claim each tick once."""
+        return memory_recurring(self)
 
 
 def _due(record: EnqueuedJob, at: datetime | None) -> bool:

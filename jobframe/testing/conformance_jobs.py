@@ -64,6 +64,7 @@ class RecordingJob(Job):
             values=repr(values),
             ran_at=time.time(),
             scheduled_at=self.scheduled_at.isoformat() if self.scheduled_at else None,
+            recurring_task=self.recurring_task,
         )
         if raise_always:
             raise RuntimeError(f"conformance job {tag} fails on purpose")

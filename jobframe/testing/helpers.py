@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from jobframe import arguments, queue_adapters
 from jobframe.errors import SerializationError
@@ -17,6 +18,10 @@ from jobframe.job.queue_name import prefixed
 from jobframe.log_values import loggable_repr
 from jobframe.queue_adapters.test import EnqueuedJob, TestAdapter
 from jobframe.testing._with import called_by_with
+
+if TYPE_CHECKING:
+    from jobframe.job.base import Job
+    from jobframe.recurrence import RecurringTask
 
 JobFilter = type | Iterable[type] | Callable[[EnqueuedJob], bool] | None
 _AT_TOLERANCE = timedelta(seconds=1)
@@ -118,6 +123,39 @@ class JobsHelper:
 
     def clear_enqueued_jobs(self) -> None:
         self.adapter.enqueued_jobs.clear()
+
+    @property
+    def recurring(self) -> list[RecurringTask]:
+        """The recurring tasks of the application (declared with `jobframe.recurring` and from
+        the configuration of the current environment), checked as a scheduler checks them."""
+        from jobframe.recurrence import tasks
+
+        return tasks()
+
+    def tick(self, at: datetime) -> list[Job]:
+        """Enqueue every recurring task that has a tick at ``at`` (an aware datetime, to the
+        second), as a scheduler would at that instant, and return the jobs enqueued.
+
+        Each tick is claimed as on a real backend: ticking the same instant twice enqueues
+        nothing the second time. ``jobs.tick(at=datetime(2026, 1, 5, 8, tzinfo=UTC))``.
+        """
+        from jobframe.job.enqueuing import enqueue_claimed
+        from jobframe.recurrence import store_of, tasks
+
+        if not isinstance(at, datetime) or at.tzinfo is None:
+            raise TypeError(f"tick(at=) needs an aware datetime, got {at!r}")
+        instant = at.astimezone(UTC).replace(microsecond=0)
+        enqueued: list[Job] = []
+        with self.installed():
+            for task in tasks():
+                if task.schedule.latest_at_or_before(instant) != instant:
+                    continue
+                job = task.job(instant)
+                adapter = job.adapter()
+                claim = partial(store_of(adapter).claim, task.name, instant)
+                if enqueue_claimed(job, adapter, claim):
+                    enqueued.append(job)
+        return enqueued
 
     def _count(
         self,

@@ -32,6 +32,7 @@ from jobframe.testing.conformance.harness import WorkerHarness
 from jobframe.testing.conformance.inspector import InspectorTests
 from jobframe.testing.conformance.load import LoadTests
 from jobframe.testing.conformance.outcomes import OutcomeTests
+from jobframe.testing.conformance.recurring import RecurringTests
 from jobframe.testing.conformance.reliability import ReliabilityTests
 
 
@@ -43,6 +44,7 @@ class BackendConformance(
     ReliabilityTests,
     FaultTests,
     LoadTests,
+    RecurringTests,
 ):
     """Every test of the suite. Subclass it in your backend's tests (see the module's doc)."""
 
