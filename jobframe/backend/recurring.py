@@ -33,6 +33,9 @@ class RecurringRun:
     job_id: str
     #: when the job was enqueued (UTC)
     enqueued_at: datetime
+    #: the backend's id of the job (``job.provider_job_id``), which `Inspector.job` takes; None
+    #: when the backend has none
+    provider_id: str | None = None
 
 
 class RecurringStore(abc.ABC):
@@ -48,10 +51,11 @@ class RecurringStore(abc.ABC):
 
         ``tick`` is a timezone-aware UTC datetime in whole seconds, equal to ``job.scheduled_at``;
         ``job`` is frozen (``job.serialize()`` is its payload, ``recurring_task`` set). When
-        ``tick`` is later than every tick claimed for ``task`` so far, the backend records
-        ``tick`` (with the job's id and ``job.enqueued_at``) and stores ``job`` as *ready* on its
-        queue (not scheduled: its tick is due), sets ``job.provider_job_id`` if it has one, and
-        returns True. Otherwise it writes nothing and returns False.
+        ``tick`` is later than every tick claimed for ``task`` so far, the backend stores
+        ``job`` as *ready* on its queue (not scheduled: its tick is due), sets
+        ``job.provider_job_id`` if it has its own ids, records ``tick`` with the job's
+        ``job_id``, ``provider_job_id`` and ``enqueued_at`` (see `last_runs`), and returns True.
+        Otherwise it writes nothing and returns False.
 
         Raises:
             Exception: a backend fault; then nothing was written (neither the claim nor the

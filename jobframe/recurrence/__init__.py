@@ -7,6 +7,7 @@
 - `Schedule` reads cron expressions (with cronsim), macros and ``every N minutes``.
 """
 
+from jobframe.recurrence.overview import TaskStatus, overview
 from jobframe.recurrence.registry import forget, recurring, tasks
 from jobframe.recurrence.schedule import Schedule, ScheduleError
 from jobframe.recurrence.scheduler import Scheduler, run_now, store_of
@@ -17,7 +18,9 @@ __all__ = [
     "Schedule",
     "ScheduleError",
     "Scheduler",
+    "TaskStatus",
     "forget",
+    "overview",
     "recurring",
     "run_now",
     "store_of",

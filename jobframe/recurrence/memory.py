@@ -33,7 +33,7 @@ class MemoryRecurring(RecurringStore):
                 return False
             self.adapter.enqueue(job)  # raises, having written nothing, before the mark moves
             enqueued = job.enqueued_at or datetime.now(UTC)
-            self._runs[task] = RecurringRun(task, tick, job.job_id, enqueued)
+            self._runs[task] = RecurringRun(task, tick, job.job_id, enqueued, job.provider_job_id)
             return True
 
     def last_runs(self) -> dict[str, RecurringRun]:
