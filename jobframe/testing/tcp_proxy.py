@@ -51,5 +51,10 @@ class Proxy:
         return len(sockets) // 2
 
     def close(self) -> None:
+        """Stop listening (new connections are refused) and drop every connection."""
+        # close() alone leaves the port listening while `_accept` is blocked in accept() on it
+        # (Linux keeps the socket open until that call returns); shutdown() wakes it.
+        with contextlib.suppress(OSError):
+            self._server.shutdown(socket.SHUT_RDWR)
         self._server.close()
         self.cut()

@@ -38,6 +38,11 @@ def _mark(tick: datetime, enqueued_ms: int, provider_id: str, job_id: str) -> st
     return f"{int(tick.timestamp())}|{enqueued_ms}|{provider_id}|{job_id}"
 
 
+def _text(value: bytes | str) -> str:
+    """A reply as text (the client returns bytes; its stubs allow str too)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def _run(task: str, mark: str) -> RecurringRun:
     tick, enqueued, provider_id, job_id = mark.split("|", 3)
     return RecurringRun(
@@ -93,10 +98,11 @@ class RedisRecurring(RecurringStore):
 
     def last_runs(self) -> dict[str, RecurringRun]:
         """Every task's mark, read with one HGETALL."""
-        marks = self.store.client.hgetall(self.store.keys.recurring)
-        return {
-            task.decode(): _run(task.decode(), mark.decode()) for task, mark in marks.items()
-        }
+        runs: dict[str, RecurringRun] = {}
+        for field, mark in self.store.client.hgetall(self.store.keys.recurring).items():
+            task = _text(field)
+            runs[task] = _run(task, _text(mark))
+        return runs
 
 
 __all__ = ["RedisRecurring"]

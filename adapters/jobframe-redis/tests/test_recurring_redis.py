@@ -1,0 +1,90 @@
+"""The Redis `RecurringStore` under a cut connection, and its key layout.
+
+The conformance suite (`RecurringTests`) checks the claim's semantics on every backend; it has
+no generic way to cut the connection of the test's own adapter, so the fault is checked here,
+through a `Proxy` to the shared server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from jobframe.errors import EnqueueError
+from jobframe.job.enqueuing import enqueue_claimed
+from jobframe.recurrence import RecurringTask
+from jobframe.testing.conformance_jobs import RecordingJob
+from jobframe.testing.tcp_proxy import Proxy
+from jobframe_redis.adapter import RedisAdapter
+
+TICK = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def proxy(redis_url: str) -> Iterator[Proxy]:
+    proxy = Proxy(("127.0.0.1", 6379))
+    try:
+        yield proxy
+    finally:
+        proxy.close()
+
+
+def _claim(adapter: RedisAdapter, task: RecurringTask, tick: datetime) -> bool:
+    store = adapter.recurring()
+    return enqueue_claimed(task.job(tick), adapter, lambda j: store.claim(task.name, tick, j))
+
+
+def test_a_claim_whose_connection_is_cut_raises_writes_nothing_and_can_be_made_again(
+    adapter: RedisAdapter, proxy: Proxy, prefix: str
+) -> None:
+    task = RecurringTask.build("nightly", RecordingJob, "every minute", args=("j", "tick"))
+    cut = RedisAdapter(f"redis://127.0.0.1:{proxy.port}/0", prefix=prefix, socket_timeout=5)
+    try:
+        wire = cut.store.wire
+        assert wire is not None and wire.call("PING") == b"PONG"
+        assert wire.idle, "no pooled connection to cut"
+        proxy.close()  # the pooled connection dies, and a new one is refused
+        with pytest.raises(EnqueueError, match="did not take the claim of task 'nightly'"):
+            _claim(cut, task, TICK)
+    finally:
+        cut.shutdown()
+
+    store, inspector = adapter.recurring(), adapter.inspector()
+    assert store.last_runs() == {}
+    assert inspector.count("ready") == 0
+    assert not adapter.store.client.exists(adapter.store.keys.jobs, adapter.store.keys.recurring)
+
+    assert _claim(adapter, task, TICK)
+    assert not _claim(adapter, task, TICK)
+    [job] = inspector.jobs("ready")
+    payload = json.loads(adapter.store.client.hget(adapter.store.keys.jobs, job.id))
+    assert (payload["recurring_task"], payload["scheduled_at"]) == ("nightly", TICK.isoformat())
+    run = store.last_runs()["nightly"]
+    assert (run.tick, run.job_id, run.provider_id) == (TICK, job.job_id, job.id)
+
+
+def test_the_claim_stores_the_job_as_a_plain_enqueue_does(adapter: RedisAdapter) -> None:
+    """Same keys, score (priority, then order) and payload bytes as `RedisAdapter.enqueue`."""
+    task = RecurringTask.build(
+        "urgent", RecordingJob, "every minute", args=("j", "tick"), queue="mail", priority=-5
+    )
+    plain = RecordingJob.set(queue="mail", priority=-5).perform_later("j", "plain")
+    assert _claim(adapter, task, TICK)
+    run = adapter.recurring().last_runs()["urgent"]
+    assert run.provider_id is not None and plain.provider_job_id is not None
+    client, keys = adapter.store.client, adapter.store.keys
+    scores = dict(client.zrange(keys.queue("mail"), 0, -1, withscores=True))
+    shift = 2**40
+    plain_score, claimed_score = (
+        scores[plain.provider_job_id.encode()],
+        scores[run.provider_id.encode()],
+    )
+    assert plain_score // shift == claimed_score // shift == -5 + 2048
+    assert claimed_score == plain_score + 1  # the next in the enqueue sequence
+    job = adapter.inspector().job(run.provider_id)
+    assert job is not None and job.job_id == run.job_id and job.arguments["args"] == ["j", "tick"]
+    assert client.hkeys(keys.recurring) == [b"urgent"]
+    assert keys.recurring.startswith(keys.base)
