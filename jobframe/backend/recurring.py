@@ -58,8 +58,10 @@ class RecurringStore(abc.ABC):
         Otherwise it writes nothing and returns False.
 
         Raises:
-            Exception: a backend fault; then nothing was written (neither the claim nor the
-                job), so a later claim of the same tick can still succeed.
+            Exception: a backend fault. The step is atomic, so either nothing was written
+                (a later claim of the same tick can still succeed) or all of it was and only
+                the answer was lost (a later claim of that tick is refused): the tick is
+                enqueued once either way.
         """
 
     @abc.abstractmethod
