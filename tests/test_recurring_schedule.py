@@ -7,6 +7,7 @@ They are checked on the schedule alone, and on a `Scheduler` driven by a fake cl
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -113,9 +114,10 @@ def test_seconds_minutes_and_hours_count_from_the_unix_epoch_in_any_zone() -> No
         assert int(seven.timestamp()) % 7 == 0
         assert utc(2026, 1, 5, 8) < seven <= utc(2026, 1, 5, 8, 0, 7)
         # 5 hours: 1970-01-01T00:00 UTC, then every 5 hours, whatever the zone
-        assert Schedule("every 5 hours", zone).next_after(utc(2026, 1, 5, 8)).timestamp() % (
-            5 * 3600
-        ) == 0
+        assert (
+            Schedule("every 5 hours", zone).next_after(utc(2026, 1, 5, 8)).timestamp() % (5 * 3600)
+            == 0
+        )
 
 
 def test_days_tick_at_local_midnight() -> None:
@@ -230,7 +232,7 @@ def test_a_0230_daily_task_fires_once_on_the_fall_back_day() -> None:
 def test_an_hourly_task_follows_the_length_of_the_day(day: date, count: int) -> None:
     found = ticks_on(Schedule("@hourly", "Europe/Berlin"), day)
     assert len(found) == count
-    assert all(b - a == timedelta(hours=1) for a, b in zip(found, found[1:], strict=False))
+    assert all(b - a == timedelta(hours=1) for a, b in itertools.pairwise(found))
 
 
 @pytest.mark.parametrize("day", [SPRING_FORWARD, FALL_BACK])

@@ -90,9 +90,7 @@ class Schedule:
             return
         cron = MACROS.get(self.text.lower(), self.text)
         if cron.startswith("@"):
-            raise ScheduleError(
-                f"unknown schedule macro {text!r}: use one of {', '.join(MACROS)}"
-            )
+            raise ScheduleError(f"unknown schedule macro {text!r}: use one of {', '.join(MACROS)}")
         try:
             CronSim(cron, datetime(2000, 1, 1, tzinfo=self.zone))
         except CronSimError as exc:
