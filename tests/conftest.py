@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from fixture_jobs import buffer
 
+from jobframe.recurrence import forget, registry
 from jobframe.testing.services import require_service
 
 
@@ -24,6 +25,16 @@ def _clear_buffer() -> Iterator[None]:
     buffer.clear()
     yield
     buffer.clear()
+
+
+@pytest.fixture(autouse=True)
+def _forget_declared_tasks() -> Iterator[None]:
+    """Forget the recurring tasks a test declared (``@jobframe.recurring``), so the next test's
+    scheduler and ``jobs.tick`` see only its own. Tasks declared before the test stay."""
+    before = set(registry._declared)
+    yield
+    for name in set(registry._declared) - before:
+        forget(name)
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,14 @@ from pathlib import Path
 
 from cookbook.sandbox import Sandbox
 
-RECIPES = ("global_ids", "thumbnails", "scheduled_report", "bulk_import", "flaky_http")
+RECIPES = (
+    "global_ids",
+    "thumbnails",
+    "scheduled_report",
+    "bulk_import",
+    "flaky_http",
+    "recurring_tasks",
+)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -41,9 +41,6 @@ class MemoryRecurring(RecurringStore):
             return dict(self._runs)
 
 
-
-
-
 _stores_lock = threading.Lock()
 
 
@@ -56,4 +53,6 @@ def memory_recurring(adapter: QueueAdapter) -> MemoryRecurring:
             store = adapter.__dict__["_memory_recurring"] = MemoryRecurring(adapter)
         assert isinstance(store, MemoryRecurring)
         return store
+
+
 __all__ = ["MemoryRecurring", "memory_recurring"]

@@ -1,5 +1,5 @@
 """The recurring tasks of an application: those declared with `recurring` on job classes, and
-those of the configuration (``[tool.jobframe.recurrence.NAME]``, per environment too), which win
+those of the configuration (``[tool.jobframe.recurring.NAME]``, per environment too), which win
 over a declared task of the same name (an environment can change a schedule without code)."""
 
 from __future__ import annotations

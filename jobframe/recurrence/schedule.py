@@ -90,9 +90,7 @@ class Schedule:
             return
         cron = MACROS.get(self.text.lower(), self.text)
         if cron.startswith("@"):
-            raise ScheduleError(
-                f"unknown schedule macro {text!r}: use one of {', '.join(MACROS)}"
-            )
+            raise ScheduleError(f"unknown schedule macro {text!r}: use one of {', '.join(MACROS)}")
         try:
             CronSim(cron, datetime(2000, 1, 1, tzinfo=self.zone))
         except CronSimError as exc:
@@ -123,7 +121,13 @@ class Schedule:
         moment = _whole(moment)
         if self.cron is not None:
             local = (moment + _SECOND).astimezone(self.zone)
-            return _whole(next(CronSim(self.cron, local, reverse=True)))
+            tick = _whole(next(CronSim(self.cron, local, reverse=True)))
+            # cronsim reverses through naive local times: in the second pass of a fall-back
+            # hour (02:00-02:59 CET on 2026-10-25) it loses the fold and returns the tick
+            # before the latest one. Its forward steps are right, so step forward to the latest.
+            while (following := self.next_after(tick)) <= moment:
+                tick = following
+            return tick
         if self.unit == "day":
             return self._day_tick(moment, forward=False)
         assert self.interval is not None

@@ -21,7 +21,7 @@ CatchUp = Literal["last", "none"]
 CATCH_UP: tuple[CatchUp, ...] = ("last", "none")
 #: 1-128 characters: letters, digits and ``_ - . :``, as a queue name (it is stored as a key)
 _NAME = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
-#: the keys a task may have in ``[tool.jobframe.recurrence.NAME]``
+#: the keys a task may have in ``[tool.jobframe.recurring.NAME]``
 KEYS = ("job", "schedule", "args", "kwargs", "queue", "priority", "timezone", "catch_up")
 
 

@@ -26,6 +26,8 @@ import jobframe
 import jobframe.config
 from jobframe import notifications, plugins, queue_adapters, registry, serializers
 from jobframe.global_id import locator
+from jobframe.recurrence import forget
+from jobframe.recurrence import registry as recurring_registry
 
 
 class PageSession:
@@ -60,6 +62,10 @@ class PageSession:
                 notifications._subscribers.clear(),
                 notifications._subscribers.update(subscribers_before),
             )
+        )
+        tasks_before = set(recurring_registry._declared)
+        stack.callback(
+            lambda: [forget(name) for name in set(recurring_registry._declared) - tasks_before]
         )
         root, jobframe_logger = logging.getLogger(), logging.getLogger("jobframe")
         levels = root.level, jobframe_logger.level
@@ -133,6 +139,12 @@ def open_page() -> Callable[[str, Path], PageSession]:
 @pytest.fixture(autouse=True)
 def _fresh_settings() -> Iterator[None]:
     """Replaces the root conftest's per-test reset: pages reset their settings themselves."""
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _forget_declared_tasks() -> Iterator[None]:
+    """Replaces the root conftest's: a page's recurring tasks last until the page ends."""
     yield
 
 

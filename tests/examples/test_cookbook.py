@@ -7,6 +7,7 @@ output. The fast tests import the recipes' job classes and run them with the `jo
 
 from __future__ import annotations
 
+import importlib
 import json
 import socket
 import sqlite3
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -137,6 +139,23 @@ def test_flaky_http_recipe(tmp_path: Path) -> None:
     assert result.stderr.count("ServiceUnavailable: http://127.0.0.1") == 3
     rates = json.loads((tmp_path / "flaky_http" / "rates.json").read_text())
     assert rates["attempts"] == 4 and rates["rates"] == {"EUR": 0.92, "GBP": 0.79}
+
+
+@pytest.mark.slow
+def test_recurring_tasks_recipe(tmp_path: Path) -> None:
+    out = cook("recurring_tasks", tmp_path).stdout
+    assert "Task daily-cleanup: At 02:30 every day (30 2 * * *, Europe/Berlin), next run " in out
+    assert (
+        "Task weekly-report: At 08:00 on Monday (0 8 * * mon, Europe/Berlin), next run Mon " in out
+    )
+    assert "  daily-cleanup: enqueued CleanupReportsJob (recurring_task='daily-cleanup')" in out
+    # the reports of 45 and 31 days ago went, that of 3 days ago stayed, the stock report came
+    reports = sorted(p.name for p in (tmp_path / "recurring_tasks" / "reports").iterdir())
+    assert [name.split("-", 1)[0] for name in reports] == ["sales", "stock"]
+    [stock] = (tmp_path / "recurring_tasks" / "reports").glob("stock-*.json")
+    report = json.loads(stock.read_text())
+    assert (report["products"], report["units"], report["out_of_stock"]) == (3, 17, ["SKU-2"])
+    assert "Runs: 2, failed jobs: 0" in out
 
 
 # --- the recipes' jobs, in-process with the `jobs` fixture -------------------------------------
@@ -307,3 +326,75 @@ def test_the_demo_backoff_is_polynomially_longer_in_hundredths(data: Path) -> No
     delays = [hurried_polynomially_longer(n) for n in (1, 2, 3, 4)]
     assert delays == pytest.approx([0.03, 0.18, 0.83, 2.58])
     assert delays == pytest.approx([jobframe.polynomially_longer(n) / 100 for n in (1, 2, 3, 4)])
+
+
+# --- the recurring tasks, with jobs.tick ---------------------------------------------------------
+
+
+@pytest.fixture
+def recurring_tasks(data: Path) -> Iterator[ModuleType]:
+    """``cookbook.recurring_tasks`` imported afresh, so its ``@jobframe.recurring`` declare the
+    tasks for this test (tests/conftest.py forgets declared tasks after each test)."""
+    sys.modules.pop("cookbook.recurring_tasks", None)
+    module = importlib.import_module("cookbook.recurring_tasks")
+    yield module
+    sys.modules.pop("cookbook.recurring_tasks", None)
+
+
+def berlin(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=ZoneInfo("Europe/Berlin"))  # type: ignore[misc]
+
+
+def test_the_cookbook_declares_a_daily_cleanup_and_a_weekly_report(
+    recurring_tasks: ModuleType, jobs: JobsHelper
+) -> None:
+    found = {task.name: task for task in jobs.recurring}
+    assert sorted(found) == ["daily-cleanup", "weekly-report"]
+    assert found["daily-cleanup"].job_class is recurring_tasks.CleanupReportsJob
+    assert found["weekly-report"].job_class is recurring_tasks.WeeklyStockReportJob
+    assert {task.timezone for task in found.values()} == {"Europe/Berlin"}
+
+
+def test_the_daily_cleanup_fires_at_0230_in_berlin_every_day(
+    recurring_tasks: ModuleType, data: Path, jobs: JobsHelper
+) -> None:
+    folder = data / "reports"
+    folder.mkdir()
+    for day in ("2026-01-05", "2025-12-07", "2025-12-06"):
+        (folder / f"sales-{day}.json").write_text("{}")
+
+    assert jobs.tick(at=berlin(2026, 1, 6, 2, 29)) == []
+    [job] = jobs.tick(at=berlin(2026, 1, 6, 2, 30))
+    assert (job.recurring_task, job.kwargs) == ("daily-cleanup", {"keep_days": 30})
+    assert job.scheduled_at == datetime(2026, 1, 6, 1, 30, tzinfo=UTC)
+    jobs.assert_enqueued_with(job=recurring_tasks.CleanupReportsJob, queue="maintenance")
+    assert jobs.tick(at=berlin(2026, 1, 6, 2, 30)) == []  # once per tick
+    assert jobs.perform_enqueued_jobs() == 1
+    # 30 days before the tick's day (2026-01-06) is 2025-12-07: older reports go
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "sales-2025-12-07.json", "sales-2026-01-05.json",
+    ]  # fmt: skip
+
+    # the next day, and on the spring-forward day, when 02:30 does not exist: at 03:00 CEST
+    assert len(jobs.tick(at=berlin(2026, 1, 7, 2, 30))) == 1
+    assert jobs.tick(at=datetime(2026, 3, 29, 0, 30, tzinfo=UTC)) == []
+    [spring] = jobs.tick(at=berlin(2026, 3, 29, 3, 0))
+    assert spring.recurring_task == "daily-cleanup"
+
+
+def test_the_weekly_report_fires_on_monday_at_eight_in_berlin(
+    recurring_tasks: ModuleType, shop: ModuleType, data: Path, jobs: JobsHelper
+) -> None:
+    with shop.new_session() as session, session.begin():
+        session.add(shop.Product(sku="SKU-1", name="sprocket", quantity=0))
+
+    assert jobs.tick(at=berlin(2026, 1, 4, 8, 0)) == []  # a Sunday
+    assert jobs.tick(at=berlin(2026, 1, 5, 7, 0)) == []  # Monday, an hour early
+    [job] = jobs.tick(at=berlin(2026, 1, 5, 8, 0))
+    assert job.recurring_task == "weekly-report"
+    jobs.assert_enqueued_with(job=recurring_tasks.WeeklyStockReportJob, queue="reports")
+    assert jobs.perform_enqueued_jobs() == 1
+    # the report is for the tick's day, whenever it ran
+    report = json.loads((data / "reports" / "stock-2026-01-05.json").read_text())
+    assert report == {"day": "2026-01-05", "products": 1, "units": 0, "out_of_stock": ["SKU-1"]}
+    assert len(jobs.tick(at=berlin(2026, 1, 12, 8, 0))) == 1
