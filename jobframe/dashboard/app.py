@@ -22,12 +22,15 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from jobframe.backend import STATES, HistoryKind, Inspector, JobInfo, State
+from jobframe import queue_adapters
+from jobframe.backend import STATES, HistoryKind, Inspector, JobInfo, QueueAdapter, State
 from jobframe.config import is_origin
+from jobframe.dashboard import recurring
 from jobframe.dashboard.headers import SecurityHeaders
 from jobframe.dashboard.rendering import HERE, path_for, templates
 from jobframe.dashboard.security import Auth, csrf_ok, csrf_token, refusal, secured
 from jobframe.errors import ConfigurationError
+from jobframe.payload_summary import summarize
 
 PAGE_SIZE = 25
 #: The highest page number accepted: 9 digits keep every offset within any database's integers.
@@ -59,10 +62,18 @@ def _state(request: Request) -> State:
 
 
 class Dashboard:
-    """Routes bound to one inspector. Every page and action goes through `secured`."""
+    """Routes bound to one inspector (and, for the Recurring page, one adapter: None for the
+    configured one). Every page and action goes through `secured`."""
 
-    def __init__(self, inspector: Inspector, auth: Auth, trusted_origins: Iterable[str]) -> None:
+    def __init__(
+        self,
+        inspector: Inspector,
+        auth: Auth,
+        trusted_origins: Iterable[str],
+        adapter: QueueAdapter | None = None,
+    ) -> None:
         self.inspector = inspector
+        self.adapter = adapter
         self.auth = auth
         self.trusted_origins = tuple(trusted_origins)
         for origin in self.trusted_origins:
@@ -91,6 +102,13 @@ class Dashboard:
             Route("/job/{id}", page(self.job), name="job"),
             Route("/job/{id}/{action}", page(self.job_action), methods=["POST"], name="job_action"),
             Route("/workers", page(self.workers), name="workers"),
+            Route("/recurring", page(self.recurring), name="recurring"),
+            Route(
+                "/recurring/{name}/run",
+                page(self.recurring_run),
+                methods=["POST"],
+                name="recurring_run",
+            ),
             Route("/api/summary", page(self.summary), name="summary"),
             Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
         ]
@@ -289,7 +307,8 @@ class Dashboard:
         if info is None:
             raise HTTPException(404, "No such job (finished jobs may have been pruned).")
         raw = info.raw.decode("utf-8", "replace") if info.raw else ""
-        return self.render(request, "job.html", job=info, raw=raw)
+        task = summarize(info.raw).recurring_task
+        return self.render(request, "job.html", job=info, raw=raw, recurring_task=task)
 
     def job_action(self, request: Request, form: FormData | None) -> Response:
         assert form is not None  # a POST route
@@ -302,6 +321,22 @@ class Dashboard:
     def workers(self, request: Request, form: FormData | None) -> Response:
         workers = self.inspector.workers()
         return self.render(request, "workers.html", workers=workers, now=time.time())
+
+    def recurring(self, request: Request, form: FormData | None) -> Response:
+        adapter = self.adapter or queue_adapters.get()
+        # What "run now" redirected here with; only ever shown escaped, as any job data.
+        ran = {k: request.query_params.get(k) or "" for k in ("ran", "job", "job_id")}
+        return self.render(
+            request, "recurring.html", page=recurring.page(adapter), gone=recurring.GONE, ran=ran
+        )
+
+    def recurring_run(self, request: Request, form: FormData | None) -> Response:
+        name = request.path_params["name"]
+        job = recurring.run(self.adapter or queue_adapters.get(), name)
+        shown = {"ran": name, "job": job.provider_job_id or "", "job_id": job.job_id}
+        target = f"{path_for(request, 'recurring')}?{urlencode(shown)}"
+        return self._done(request, target, task=name, job_id=job.job_id,
+                          provider_job_id=job.provider_job_id)  # fmt: skip
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -321,6 +356,7 @@ def create_app(
     inspector: Inspector | None = None,
     auth: Auth | None = None,
     trusted_origins: Iterable[str] | None = None,
+    adapter: QueueAdapter | None = None,
 ) -> Starlette:
     """The dashboard as an ASGI app; mount it under any prefix of an existing app.
 
@@ -330,6 +366,8 @@ def create_app(
         trusted_origins: origins (``https://ops.example.com``) a form may be posted from besides
             the request's own ``Host``: the public origin when a reverse proxy rewrites ``Host``.
             Defaults to the ``dashboard_trusted_origins`` setting.
+        adapter: whose recurring tasks the Recurring page shows and runs; defaults to the
+            configured adapter (the one `jobframe.recurrence.run_now` enqueues through).
     """
     if inspector is None:
         from jobframe.admin import inspector as configured
@@ -345,5 +383,5 @@ def create_app(
             )
         if trusted_origins is None:
             trusted_origins = settings.dashboard_trusted_origins
-    dashboard = Dashboard(inspector, auth, trusted_origins)
+    dashboard = Dashboard(inspector, auth, trusted_origins, adapter)
     return DashboardApp(routes=dashboard.routes, exception_handlers={HTTPException: _http_error})
