@@ -23,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from jobframe import queue_adapters
-from jobframe.backend import STATES, HistoryKind, Inspector, JobInfo, QueueAdapter, State
+from jobframe.backend import STATES, HistoryKind, Inspector, JobInfo, State
 from jobframe.config import is_origin
 from jobframe.dashboard import recurring
 from jobframe.dashboard.headers import SecurityHeaders
@@ -62,18 +62,15 @@ def _state(request: Request) -> State:
 
 
 class Dashboard:
-    """Routes bound to one inspector (and, for the Recurring page, one adapter: None for the
-    configured one). Every page and action goes through `secured`."""
+    """Routes bound to one inspector. Every page and action goes through `secured`.
 
-    def __init__(
-        self,
-        inspector: Inspector,
-        auth: Auth,
-        trusted_origins: Iterable[str],
-        adapter: QueueAdapter | None = None,
-    ) -> None:
+    The Recurring page reads the configured adapter (``jobframe.queue_adapters.get()``): the
+    one every ``jobframe work`` schedules the tasks on, and `jobframe.recurrence.run_now`
+    enqueues through.
+    """
+
+    def __init__(self, inspector: Inspector, auth: Auth, trusted_origins: Iterable[str]) -> None:
         self.inspector = inspector
-        self.adapter = adapter
         self.auth = auth
         self.trusted_origins = tuple(trusted_origins)
         for origin in self.trusted_origins:
@@ -323,7 +320,7 @@ class Dashboard:
         return self.render(request, "workers.html", workers=workers, now=time.time())
 
     def recurring(self, request: Request, form: FormData | None) -> Response:
-        adapter = self.adapter or queue_adapters.get()
+        adapter = queue_adapters.get()
         # What "run now" redirected here with; only ever shown escaped, as any job data.
         ran = {k: request.query_params.get(k) or "" for k in ("ran", "job", "job_id")}
         return self.render(
@@ -332,7 +329,7 @@ class Dashboard:
 
     def recurring_run(self, request: Request, form: FormData | None) -> Response:
         name = request.path_params["name"]
-        job = recurring.run(self.adapter or queue_adapters.get(), name)
+        job = recurring.run(queue_adapters.get(), name)
         shown = {"ran": name, "job": job.provider_job_id or "", "job_id": job.job_id}
         target = f"{path_for(request, 'recurring')}?{urlencode(shown)}"
         return self._done(request, target, task=name, job_id=job.job_id,
@@ -356,7 +353,6 @@ def create_app(
     inspector: Inspector | None = None,
     auth: Auth | None = None,
     trusted_origins: Iterable[str] | None = None,
-    adapter: QueueAdapter | None = None,
 ) -> Starlette:
     """The dashboard as an ASGI app; mount it under any prefix of an existing app.
 
@@ -366,8 +362,6 @@ def create_app(
         trusted_origins: origins (``https://ops.example.com``) a form may be posted from besides
             the request's own ``Host``: the public origin when a reverse proxy rewrites ``Host``.
             Defaults to the ``dashboard_trusted_origins`` setting.
-        adapter: whose recurring tasks the Recurring page shows and runs; defaults to the
-            configured adapter (the one `jobframe.recurrence.run_now` enqueues through).
     """
     if inspector is None:
         from jobframe.admin import inspector as configured
@@ -383,5 +377,5 @@ def create_app(
             )
         if trusted_origins is None:
             trusted_origins = settings.dashboard_trusted_origins
-    dashboard = Dashboard(inspector, auth, trusted_origins, adapter)
+    dashboard = Dashboard(inspector, auth, trusted_origins)
     return DashboardApp(routes=dashboard.routes, exception_handlers={HTTPException: _http_error})

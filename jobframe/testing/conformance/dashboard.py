@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
 
 from jobframe import recurrence
 from jobframe.backend.adapter import QueueAdapter
@@ -126,7 +127,9 @@ class DashboardTests(ConformanceBase):
         else:
             assert summary["stats"] == {}, "a backend that counts nothing claimed a count"
 
-    def test_the_dashboard_recurring_page_lists_tasks_and_runs_one_now(self, quiet: QueueAdapter) -> None:
+    def test_the_dashboard_recurring_page_lists_tasks_and_runs_one_now(
+        self, quiet: QueueAdapter
+    ) -> None:
         """The page shows a declared task (schedule in words, zone, next run), its last claimed
         tick linked to the job; "run now" needs the CSRF token, then enqueues one job carrying
         the task's name, which the job's page and the listing show."""
@@ -170,8 +173,9 @@ class DashboardTests(ConformanceBase):
             assert answer.status_code == 303, answer.text
             ready = [info for info in inspector.jobs("ready") if info.id != claimed.provider_job_id]
             assert len(ready) == 1 and summarize(ready[0].raw).recurring_task == name
-            assert ready[0].scheduled_at is None, "a run out of schedule has no tick"
-            assert ready[0].id in answer.headers["location"]
+            assert summarize(ready[0].raw).scheduled_at is None, "a run out of schedule: no tick"
+            shown = parse_qs(urlsplit(answer.headers["location"]).query)
+            assert shown == {"ran": [name], "job": [ready[0].id], "job_id": [ready[0].job_id]}
             message = client.get(answer.headers["location"]).text
             assert f'href="/job/{ready[0].id}"' in message and name in message
             assert (
