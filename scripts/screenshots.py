@@ -62,6 +62,12 @@ def populate(live: support.Live) -> None:
     ResizeImageJob.perform_later("uploads/cat.jpg", 640)
     ResizeImageJob.perform_later("uploads/dog.jpg", 640)
     support.wait_for(lambda: inspector.count("running") == 2, "two running jobs", 30)
+    # The Recurring page's tasks, declared as an application's job modules would.
+    jobframe.recurring("0 3 * * *", name="nightly-cleanup", args=("cleanup",),
+                       timezone="Europe/Berlin")(support.BuildReportJob)  # fmt: skip
+    jobframe.recurring("0 8 * * mon", name="weekly-report", args=("weekly",))(
+        support.BuildReportJob
+    )
 
 
 def main() -> None:
@@ -90,6 +96,7 @@ def main() -> None:
                 "dead": "/jobs/dead",
                 "job": f"/job/{dead}",
                 "workers": "/workers",
+                "recurring": "/recurring",
             }
             for name, path in shots.items():
                 page.goto(live.url + path)
