@@ -174,8 +174,8 @@ class DashboardTests(ConformanceBase):
             ready = [info for info in inspector.jobs("ready") if info.id != claimed.provider_job_id]
             assert len(ready) == 1 and summarize(ready[0].raw).recurring_task == name
             assert summarize(ready[0].raw).scheduled_at is None, "a run out of schedule: no tick"
-            shown = parse_qs(urlsplit(answer.headers["location"]).query)
-            assert shown == {"ran": [name], "job": [ready[0].id], "job_id": [ready[0].job_id]}
+            query = parse_qs(urlsplit(answer.headers["location"]).query)
+            assert query == {"ran": [name], "job": [ready[0].id], "job_id": [ready[0].job_id]}
             message = client.get(answer.headers["location"]).text
             assert f'href="/job/{ready[0].id}"' in message and name in message
             assert (
