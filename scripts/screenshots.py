@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,6 +21,7 @@ import browser_support as support  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 import jobframe  # noqa: E402
+from jobframe import recurrence  # noqa: E402
 
 IMAGES = ROOT / "docs" / "images"
 release = threading.Event()
@@ -62,6 +64,17 @@ def populate(live: support.Live) -> None:
     ResizeImageJob.perform_later("uploads/cat.jpg", 640)
     ResizeImageJob.perform_later("uploads/dog.jpg", 640)
     support.wait_for(lambda: inspector.count("running") == 2, "two running jobs", 30)
+    # The Recurring page's tasks, declared as an application's job modules would.
+    jobframe.recurring("0 3 * * *", name="nightly-cleanup", args=("cleanup",),
+                       timezone="Europe/Berlin")(support.BuildReportJob)  # fmt: skip
+    jobframe.recurring("0 8 * * mon", name="weekly-report", args=("weekly",))(
+        support.BuildReportJob
+    )
+    if type(live.adapter).capabilities.recurring:  # a last run: its latest tick, claimed now
+        (nightly,) = [t for t in recurrence.tasks() if t.name == "nightly-cleanup"]
+        tick = nightly.schedule.latest_at_or_before(datetime.now(UTC))
+        recurrence.Scheduler(live.adapter, [nightly], clock=lambda: tick).run_once()
+        support.wait_done("cleanup", timeout=60)
 
 
 def main() -> None:
@@ -90,6 +103,7 @@ def main() -> None:
                 "dead": "/jobs/dead",
                 "job": f"/job/{dead}",
                 "workers": "/workers",
+                "recurring": "/recurring",
             }
             for name, path in shots.items():
                 page.goto(live.url + path)

@@ -22,12 +22,15 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
+from jobframe import queue_adapters
 from jobframe.backend import STATES, HistoryKind, Inspector, JobInfo, State
 from jobframe.config import is_origin
+from jobframe.dashboard import recurring
 from jobframe.dashboard.headers import SecurityHeaders
 from jobframe.dashboard.rendering import HERE, path_for, templates
 from jobframe.dashboard.security import Auth, csrf_ok, csrf_token, refusal, secured
 from jobframe.errors import ConfigurationError
+from jobframe.payload_summary import summarize
 
 PAGE_SIZE = 25
 #: The highest page number accepted: 9 digits keep every offset within any database's integers.
@@ -59,7 +62,12 @@ def _state(request: Request) -> State:
 
 
 class Dashboard:
-    """Routes bound to one inspector. Every page and action goes through `secured`."""
+    """Routes bound to one inspector. Every page and action goes through `secured`.
+
+    The Recurring page reads the configured adapter (``jobframe.queue_adapters.get()``): the
+    one every ``jobframe work`` schedules the tasks on, and `jobframe.recurrence.run_now`
+    enqueues through.
+    """
 
     def __init__(self, inspector: Inspector, auth: Auth, trusted_origins: Iterable[str]) -> None:
         self.inspector = inspector
@@ -91,6 +99,13 @@ class Dashboard:
             Route("/job/{id}", page(self.job), name="job"),
             Route("/job/{id}/{action}", page(self.job_action), methods=["POST"], name="job_action"),
             Route("/workers", page(self.workers), name="workers"),
+            Route("/recurring", page(self.recurring), name="recurring"),
+            Route(
+                "/recurring/{name}/run",
+                page(self.recurring_run),
+                methods=["POST"],
+                name="recurring_run",
+            ),
             Route("/api/summary", page(self.summary), name="summary"),
             Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
         ]
@@ -289,7 +304,8 @@ class Dashboard:
         if info is None:
             raise HTTPException(404, "No such job (finished jobs may have been pruned).")
         raw = info.raw.decode("utf-8", "replace") if info.raw else ""
-        return self.render(request, "job.html", job=info, raw=raw)
+        task = summarize(info.raw).recurring_task
+        return self.render(request, "job.html", job=info, raw=raw, recurring_task=task)
 
     def job_action(self, request: Request, form: FormData | None) -> Response:
         assert form is not None  # a POST route
@@ -302,6 +318,22 @@ class Dashboard:
     def workers(self, request: Request, form: FormData | None) -> Response:
         workers = self.inspector.workers()
         return self.render(request, "workers.html", workers=workers, now=time.time())
+
+    def recurring(self, request: Request, form: FormData | None) -> Response:
+        adapter = queue_adapters.get()
+        # What "run now" redirected here with; only ever shown escaped, as any job data.
+        ran = {k: request.query_params.get(k) or "" for k in ("ran", "job", "job_id")}
+        return self.render(
+            request, "recurring.html", page=recurring.page(adapter), gone=recurring.GONE, ran=ran
+        )
+
+    def recurring_run(self, request: Request, form: FormData | None) -> Response:
+        name = request.path_params["name"]
+        job = recurring.run(queue_adapters.get(), name)
+        shown = {"ran": name, "job": job.provider_job_id or "", "job_id": job.job_id}
+        target = f"{path_for(request, 'recurring')}?{urlencode(shown)}"
+        return self._done(request, target, task=name, job_id=job.job_id,
+                          provider_job_id=job.provider_job_id)  # fmt: skip
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

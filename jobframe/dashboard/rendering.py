@@ -18,7 +18,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
-from jobframe.payload_summary import preview
+from jobframe.payload_summary import preview, recurring_task
 
 HERE = Path(__file__).parent
 #: Characters of arguments or error text a listing row shows before "show all N bytes".
@@ -84,7 +84,10 @@ def templates() -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, finalize=printable
     )
-    # preview: the start of an undecodable job's stored bytes, escaped
-    env.filters.update(pretty=pretty, compact=compact, fold=fold, preview=preview)
+    # preview: the start of an undecodable job's stored bytes, escaped; recurring_task: the
+    # task that enqueued a listed job (None for most, read without decoding them again)
+    env.filters.update(
+        pretty=pretty, compact=compact, fold=fold, preview=preview, recurring_task=recurring_task
+    )
     env.globals.update(url_for=_template_path_for, DETAIL_OPEN_AT=DETAIL_OPEN_AT)
     return Jinja2Templates(env=env)

@@ -335,3 +335,28 @@ def test_a_paused_queue_is_not_worked_until_resumed(context: Any, live: Live) ->
     watched.goto(live.url + "/queues")
     expect(row.locator("td").nth(1)).to_have_text("0")
     assert watched.errors == []
+
+
+def test_recurring_tasks_are_listed_and_run_now(context: Any, live: Live) -> None:
+    """On a backend that runs recurring tasks, "run now" enqueues the task's job, which the
+    worker runs; on one that does not, the page says so and offers no button."""
+    name = "browser-nightly"
+    jobframe.recurring("0 3 * * *", name=name, args=("recurring-now",))(BuildReportJob)
+    try:
+        watched = Watched(context)
+        page = watched.goto(live.url + "/recurring")
+        expect(page.locator("nav a.on")).to_have_text("Recurring")
+        row = page.locator(f"tr[data-task={name}]")
+        expect(row).to_contain_text("At 03:00")
+        expect(row).to_contain_text("reports.BuildReportJob")
+        if not type(live.adapter).capabilities.recurring:
+            expect(page.locator(".notice")).to_contain_text("no recurring support")
+            expect(row.get_by_role("button", name="Run now")).to_have_count(0)
+        else:
+            expect(row).to_contain_text("never")
+            row.get_by_role("button", name="Run now").click()
+            expect(page.locator(".notice")).to_contain_text(f"Enqueued {name} now")
+            wait_done("recurring-now")
+        assert watched.errors == [] and watched.violations() == []
+    finally:
+        jobframe.recurrence.forget(name)

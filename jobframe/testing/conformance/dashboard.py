@@ -4,13 +4,24 @@ the `Inspector`, so a backend whose inspector keeps the contract gets a working 
 
 from __future__ import annotations
 
+import html
+import re
 import secrets
-from datetime import timedelta
+import uuid
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
 
+from jobframe import recurrence
 from jobframe.backend.adapter import QueueAdapter
+from jobframe.backend.inspector import Inspector
 from jobframe.backend.worker import Outcome, ProcessInfo
+from jobframe.job.enqueuing import enqueue_claimed
+from jobframe.payload_summary import summarize
 from jobframe.testing.conformance.base import (
     ConformanceBase,
+    require,
     require_inspector,
     require_worker_backend,
     tells,
@@ -18,8 +29,25 @@ from jobframe.testing.conformance.base import (
 from jobframe.testing.conformance_jobs import RecordingJob
 from jobframe.testing.workers import wait_until
 
+if TYPE_CHECKING:
+    from starlette.testclient import TestClient
+
 PAGES = ("/", "/queues", "/workers", "/api/summary", "/jobs/ready", "/jobs/scheduled",
          "/jobs/running", "/jobs/dead", "/jobs/dead?page=2", "/jobs/ready?queue=shown")  # fmt: skip
+
+
+def _client(inspector: Inspector, browser: bool = False) -> TestClient:
+    """A client of the dashboard on ``inspector``: a script holding the token (which posts
+    without the CSRF token), or a ``browser`` holding it in a cookie (which must send it)."""
+    from starlette.testclient import TestClient
+
+    from jobframe.dashboard import Auth, create_app
+
+    token = secrets.token_urlsafe(24)
+    app = create_app(inspector, Auth(token=token))
+    if browser:
+        return TestClient(app, cookies={"jobframe_token": token})
+    return TestClient(app, headers={"Authorization": f"Bearer {token}"})
 
 
 class DashboardTests(ConformanceBase):
@@ -98,3 +126,66 @@ class DashboardTests(ConformanceBase):
             assert summary["stats"] == processed, "a failure is a processed job too"
         else:
             assert summary["stats"] == {}, "a backend that counts nothing claimed a count"
+
+    def test_the_dashboard_recurring_page_lists_tasks_and_runs_one_now(
+        self, quiet: QueueAdapter
+    ) -> None:
+        """The page shows a declared task (schedule in words, zone, next run), its last claimed
+        tick linked to the job; "run now" needs the CSRF token, then enqueues one job carrying
+        the task's name, which the job's page and the listing show."""
+        require(quiet, "recurring")
+        inspector = require_inspector(quiet)
+        # Jobs must stay where enqueueing put them: an adapter that runs its own workers (and
+        # its own scheduler, which would catch up on the tick claimed below) gives none.
+        require_worker_backend(quiet)
+        name = f"dash-{uuid.uuid4().hex[:8]}"
+        recurrence.recurring("30 2 * * *", name=name, args=("/dev/null", "recurring"),
+                             timezone="Europe/Berlin")(RecordingJob)  # fmt: skip
+        try:
+            (task,) = [task for task in recurrence.tasks() if task.name == name]
+            client = _client(inspector, browser=True)
+            page = client.get("/recurring")
+            assert page.status_code == 200, page.text
+            row = html.unescape(page.text.split(f'data-task="{name}"', 1)[1].split("</tr>")[0])
+            for shown in ("30 2 * * *", task.schedule.describe(), "Europe/Berlin", "never"):
+                assert shown in row, f"the row of {name} does not show {shown!r}: {row}"
+            next_run = task.schedule.next_after(datetime.now(UTC))
+            assert next_run.strftime("%Y-%m-%d %H:%M:%S UTC") in row
+            assert 'href="/recurring"' in page.text, "no link to the page in the navigation"
+
+            # A tick claimed by a scheduler: the last run, linked to its job while it waits.
+            tick = datetime(2026, 1, 5, 1, 30, tzinfo=UTC)
+            store = recurrence.store_of(quiet)
+            claimed = task.job(tick)
+            assert enqueue_claimed(claimed, quiet, partial(store.claim, name, tick))
+            row = client.get("/recurring").text.split(f'data-task="{name}"', 1)[1]
+            row = row.split("</tr>")[0]
+            assert "2026-01-05 01:30:00 UTC" in row, row
+            assert f'href="/job/{claimed.provider_job_id}">ready</a>' in row, row
+
+            run = f"/recurring/{name}/run"
+            assert client.post(run, data={}).status_code == 403
+            assert client.post(run, data={"csrf": "forged"}).status_code == 403
+            assert inspector.count("ready") == 1, "a refused run now enqueued a job"
+            token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+            assert token is not None, "the page has no run now form"
+            answer = client.post(run, data={"csrf": token[1]}, follow_redirects=False)
+            assert answer.status_code == 303, answer.text
+            ready = [info for info in inspector.jobs("ready") if info.id != claimed.provider_job_id]
+            assert len(ready) == 1 and summarize(ready[0].raw).recurring_task == name
+            assert summarize(ready[0].raw).scheduled_at is None, "a run out of schedule: no tick"
+            query = parse_qs(urlsplit(answer.headers["location"]).query)
+            assert query == {"ran": [name], "job": [ready[0].id], "job_id": [ready[0].job_id]}
+            message = client.get(answer.headers["location"]).text
+            assert f'href="/job/{ready[0].id}"' in message and name in message
+            assert (
+                f'<dd><a href="/recurring">{name}</a></dd>'
+                in client.get(f"/job/{ready[0].id}").text
+            )
+            assert f"recurring: {name}" in client.get("/jobs/ready").text
+            assert (
+                client.post("/recurring/no-such-task/run", data={"csrf": token[1]}).status_code
+                == 404
+            )
+        finally:
+            recurrence.forget(name)
