@@ -59,6 +59,10 @@ FEATURES: dict[str, str] = {
 }
 
 
+#: How the message says to do without a feature, where "drop the option" does not fit.
+DO_WITHOUT: dict[str, str] = {"recurring": "declare no recurring tasks for it"}
+
+
 def unsupported(adapter: QueueAdapter, feature: str) -> UnsupportedError:
     """The error for asking ``adapter`` for ``feature`` (a `Capabilities` field) it lacks.
 
@@ -70,9 +74,9 @@ def unsupported(adapter: QueueAdapter, feature: str) -> UnsupportedError:
     if able:
         head, _, last = able.rpartition(", ")
         able = f"{head} or {last}" if head else last
-        fix = f"use {able}, which can, or drop the option"
+        fix = f"use {able}, which can, or {DO_WITHOUT.get(feature, 'drop the option')}"
     else:
-        fix = "drop the option (no installed adapter can)"
+        fix = f"{DO_WITHOUT.get(feature, 'drop the option')} (no installed adapter can)"
     return UnsupportedError(
         f"the {name!r} adapter cannot {FEATURES.get(feature, feature)}: {fix}.", name, feature
     )

@@ -143,7 +143,9 @@ class RecurringTests(ConformanceBase):
             now = T0 + timedelta(seconds=second, milliseconds=300)
             barrier = threading.Barrier(len(schedulers))
 
-            def run(scheduler: Scheduler, now: datetime = now, gate: threading.Barrier = barrier) -> None:  # noqa: E501
+            def run(
+                scheduler: Scheduler, now: datetime = now, gate: threading.Barrier = barrier
+            ) -> None:
                 gate.wait(10)
                 scheduler.run_once(now)
 
