@@ -58,24 +58,24 @@ class SQLRecurring(RecurringStore):
 
     def claim(self, task: str, tick: datetime, job: Job) -> bool:
         adapter = self.adapter
+        attempt = 1
         try:
-            for attempt in range(1, ATTEMPTS + 1):
+            while True:
                 try:
                     claimed = self._attempt(task, _epoch_ms(tick), job)
+                    break
                 except _Again as again:
-                    job.provider_job_id = None
                     if attempt == ATTEMPTS:
                         raise again.cause from None
-                    continue
-                if claimed:
-                    adapter.wake_local()  # committed: idle workers on this machine look now
-                else:
-                    job.provider_job_id = None  # refused: no row has this id
-                return claimed
+                    attempt += 1
         except adapter.database_errors as exc:
             job.provider_job_id = None
             raise adapter.enqueue_error(exc) from exc
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        if claimed:
+            adapter.wake_local()  # committed: idle workers on this machine look now
+        else:
+            job.provider_job_id = None  # refused: no row has this id
+        return claimed
 
     def _attempt(self, task: str, tick: int, job: Job) -> bool:
         """One transaction: claim ``tick`` and write ``job``, or write nothing."""
