@@ -25,7 +25,6 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from jobframe.backend.capabilities import unsupported
-from jobframe.errors import JobframeError
 from jobframe.job.enqueuing import enqueue_claimed
 from jobframe.redact import mask_secrets
 
@@ -141,10 +140,11 @@ class Scheduler:
         while not stop.wait(pause):
             try:
                 self.run_once()
-            except (JobframeError, OSError) as exc:  # a backend outage: try again soon
+            except Exception as exc:  # a backend outage, or a store's own error:
+                # the thread must outlive it (it is the only scheduler of its process)
                 logger.warning(
-                    "Scheduler could not enqueue a recurring task (tried again in %.0fs): %s",
-                    RETRY_AFTER, mask_secrets(str(exc)),
+                    "Scheduler could not enqueue a recurring task (tried again in %.0fs): %s: %s",
+                    RETRY_AFTER, type(exc).__name__, mask_secrets(str(exc)),
                 )  # fmt: skip
                 self._claimed = None  # read the marks again: another scheduler may have gone on
                 pause = RETRY_AFTER
