@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from jobframe.doctor import Problem
     from jobframe.job.base import Job
     from jobframe_redis.inspector import RedisInspector
+    from jobframe_redis.recurring import RedisRecurring
     from jobframe_redis.worker_backend import RedisWorkerBackend
 
 BULK_CHUNK = 1000
@@ -44,7 +45,9 @@ class RedisAdapter(QueueAdapter):
     ``jobframe``), and redis-py client options (``socket_timeout``...)."""
 
     name = "redis"
-    capabilities = Capabilities(bulk=True, raw_payloads=True, durable=True, pause=True)
+    capabilities = Capabilities(
+        bulk=True, raw_payloads=True, durable=True, pause=True, recurring=True
+    )
 
     def __init__(
         self, url: str = "redis://127.0.0.1:6379/0", prefix: str = "jobframe", **options: Any
@@ -117,6 +120,13 @@ class RedisAdapter(QueueAdapter):
         from jobframe_redis.inspector import RedisInspector
 
         return RedisInspector(self.store)
+
+    def recurring(self) -> RedisRecurring:
+        """Tick marks in Redis, claimed with the job's enqueue in one script: schedulers in
+        every process and on every host that share this server and prefix claim each tick once."""
+        from jobframe_redis.recurring import RedisRecurring
+
+        return RedisRecurring(self)
 
     def check(self) -> list[Problem]:
         """Whether the server keeps jobs across a restart (AOF or RDB save points) and never

@@ -22,6 +22,7 @@ key                       type    holds
 ``{p}:dead:info``         hash    id -> JSON: error class, message, traceback, reason, queue
 ``{p}:stat:<kind>:<day>`` string  processed / failed counters per UTC day
 ``{p}:stat:<kind>:m``     hash    minute (epoch min) -> count, for the dashboard's charts
+``{p}:recurring``         hash    task -> latest claimed tick: "tick s|enqueued ms|id|job id"
 ========================  ======  =====================================================
 """
 
@@ -73,4 +74,5 @@ _SIMPLE = {
     "crashes": "crashes",
     "dead": "dead",
     "dead_info": "dead:info",
+    "recurring": "recurring",
 }

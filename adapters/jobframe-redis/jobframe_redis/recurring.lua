@@ -1,0 +1,12 @@
+-- The recurring claim: the front of a script whose rest is ENQUEUE's body (see recurring.py),
+-- so the job is stored exactly as a plain enqueue stores a ready job, in the same atomic step.
+-- KEYS: as ENQUEUE (jobs, seq, wake, scheduled, queues, waiting, inflight, paused), then
+--       recurring (task -> mark)
+-- ARGV: as ENQUEUE for one ready job (stem, now_ms, id, queue, priority, 0, payload), then
+--       task, tick (epoch s), the new mark ("tick s|enqueued ms|id|job id")
+-- Returns -1 when the task's mark is at or after tick (nothing written), else ENQUEUE's reply.
+local last = 7
+local task, tick = ARGV[8], tonumber(ARGV[9])
+local mark = redis.call('HGET', KEYS[9], task)
+if mark and tonumber(string.match(mark, '^(-?%d+)|')) >= tick then return -1 end
+redis.call('HSET', KEYS[9], task, ARGV[10])
