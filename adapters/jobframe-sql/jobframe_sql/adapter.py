@@ -16,7 +16,7 @@ from jobframe.backend.ids import new_id
 from jobframe.backend.payload import check_raw
 from jobframe.errors import ConfigurationError, EnqueueError
 from jobframe.redact import mask_secrets, mask_url
-from jobframe_sql.engine import create_engine, local_wake_key, now_ms, retrying
+from jobframe_sql.engine import create_engine, deadlocked, local_wake_key, now_ms, retrying
 from jobframe_sql.local_wake import poke
 from jobframe_sql.schema import jobs
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from jobframe.doctor import Problem
     from jobframe.job.base import Job
     from jobframe_sql.inspector import SQLInspector
+    from jobframe_sql.recurring import SQLRecurring
     from jobframe_sql.worker_backend import SQLWorkerBackend
 
 
@@ -99,13 +100,6 @@ def enqueue_in(session_or_connection: Any) -> Iterator[sa.Connection]:
         _current.reset(token)
 
 
-def _deadlocked(exc: BaseException) -> bool:
-    """Whether an autocommit INSERT was chosen as a deadlock victim, and so rolled back whole and
-    safe to send again. MariaDB's claims (``SELECT ... FOR UPDATE SKIP LOCKED``) take gap locks
-    on the claim index that an INSERT into the same range can deadlock with (error 1213)."""
-    code = exc.args[0] if exc.args else None
-    return code in (1205, 1213) or getattr(exc, "sqlstate", None) == "40P01"
-
 def _bad_url(url: object, exc: Exception) -> str:
     """Why `url` cannot make an engine, its password masked (SQLAlchemy's own message for a
     URL it cannot parse may quote the whole URL)."""
@@ -130,7 +124,12 @@ class SQLAdapter(QueueAdapter):
 
     name = "sql"
     capabilities = Capabilities(
-        bulk=True, transactional_enqueue=True, raw_payloads=True, durable=True, pause=True
+        bulk=True,
+        transactional_enqueue=True,
+        raw_payloads=True,
+        durable=True,
+        pause=True,
+        recurring=True,
     )
 
     def __init__(
@@ -236,12 +235,20 @@ class SQLAdapter(QueueAdapter):
                     retrying(lambda: self._insert_alone(rows))
                 if any(r["state"] == "ready" for r in rows):
                     self.wake_local()  # committed: idle workers on this machine look now
-        except (sa.exc.SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error) as exc:
-            secret = self.engine.url.render_as_string(hide_password=False)
-            raise EnqueueError(
-                f"the database at {self.url} did not take the job(s): "
-                f"{mask_secrets(str(exc), secret)}"
-            ) from exc
+        except self.database_errors as exc:
+            raise self.enqueue_error(exc) from exc
+
+    @property
+    def database_errors(self) -> tuple[type[Exception], ...]:
+        """The exceptions a failing database raises through this adapter's engine."""
+        return (sa.exc.SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error)
+
+    def enqueue_error(self, exc: Exception) -> EnqueueError:
+        """The `EnqueueError` for a write that ``exc`` made fail, the URL's password masked."""
+        secret = self.engine.url.render_as_string(hide_password=False)
+        return EnqueueError(
+            f"the database at {self.url} did not take the job(s): {mask_secrets(str(exc), secret)}"
+        )
 
     def wake_local(self) -> None:
         """Without NOTIFY (SQLite, MariaDB, MySQL): wake the idle workers on this machine; call
@@ -285,7 +292,7 @@ class SQLAdapter(QueueAdapter):
                 dead = self._single.dialect.is_disconnect(exc, conn.dbapi_connection, None)
                 if dead:
                     conn.invalidate(exc)
-                if attempt == 3 or not (dead or _deadlocked(exc)):
+                if attempt == 3 or not (dead or deadlocked(exc)):
                     raise
             finally:
                 conn.close()
@@ -347,6 +354,11 @@ class SQLAdapter(QueueAdapter):
         from jobframe_sql.inspector import SQLInspector
 
         return SQLInspector(self)
+
+    def recurring(self) -> SQLRecurring:
+        from jobframe_sql.recurring import SQLRecurring
+
+        return SQLRecurring(self)
 
     def check(self) -> list[Problem]:
         """Whether the database answers, holds the tables at the current schema version, and,

@@ -12,10 +12,19 @@ from typing import Any
 import sqlalchemy as sa
 
 from jobframe.errors import ConfigurationError
-from jobframe_sql.schema import SCHEMA_VERSION, metadata, versions
+from jobframe_sql.schema import SCHEMA_VERSION, metadata, recurring, versions
 
-#: version -> steps that bring a database from the previous version to it
-MIGRATIONS: dict[int, list[Any]] = {1: []}  # version 1 is what `create_all` makes
+
+def _create_recurring(conn: sa.Connection) -> None:
+    recurring.create(conn, checkfirst=True)
+
+
+#: version -> steps that bring a database from the previous version to it (a new database gets
+#: the current tables from `create_all` and skips them)
+MIGRATIONS: dict[int, list[Any]] = {
+    1: [],
+    2: [_create_recurring],  # recurring tasks' tick marks
+}
 
 
 def current_version(conn: sa.Connection) -> int | None:

@@ -154,6 +154,15 @@ def retrying(operation: Callable[[], T]) -> T:
         return operation()
 
 
+def deadlocked(exc: BaseException) -> bool:
+    """Whether a statement was chosen as a deadlock victim (or gave up waiting for a lock), so
+    that its transaction, rolled back, is safe to run again. MariaDB's claims (``SELECT ... FOR
+    UPDATE SKIP LOCKED``) take gap locks on the claim index that an INSERT into the same range
+    can deadlock with (error 1213); so do two first claims of a recurring task."""
+    code = exc.args[0] if exc.args else None
+    return code in (1205, 1213) or getattr(exc, "sqlstate", None) == "40P01"
+
+
 def bump_stats(conn: sa.Connection, counts: dict[tuple[str, str], int]) -> None:
     """Add to the counters, inserting rows that don't exist yet (an upsert per dialect)."""
     if not counts:

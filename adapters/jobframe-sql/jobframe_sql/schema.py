@@ -2,7 +2,8 @@
 
 One row per enqueued job in ``jobframe_jobs``; its ``state`` moves
 ``scheduled -> ready -> claimed -> finished | failed`` (or back to ``ready`` when released or
-reaped). Claims and outcomes are guarded by ``claim_token``.
+reaped). Claims and outcomes are guarded by ``claim_token``. One row per recurring task in
+``jobframe_recurring``: the latest tick a scheduler claimed (`jobframe_sql.recurring`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 metadata = sa.MetaData()
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
@@ -67,6 +68,26 @@ stats = sa.Table(
     sa.Column("kind", sa.String(16), primary_key=True),  # processed | failed
     sa.Column("period", sa.String(16), primary_key=True),  # YYYY-MM-DD, or an epoch minute
     sa.Column("count", sa.BigInteger, nullable=False),
+)
+
+recurring = sa.Table(
+    "jobframe_recurring",
+    metadata,
+    # Task names are ASCII and case-sensitive: MariaDB's default collation would make "Report"
+    # and "report" one key.
+    sa.Column(
+        "task",
+        sa.String(128).with_variant(
+            mysql.VARCHAR(128, charset="ascii", collation="ascii_bin"), "mysql", "mariadb"
+        ),
+        primary_key=True,
+    ),
+    # Epoch ms, like every time here: an integer compares exactly on every database (no
+    # DATETIME rounding on MariaDB, no time zone handling on SQLite).
+    sa.Column("last_tick", sa.BigInteger, nullable=False),
+    sa.Column("job_id", sa.String(64), nullable=False),
+    sa.Column("provider_id", sa.String(40), nullable=False),  # jobframe_jobs.id of its job
+    sa.Column("enqueued_at", sa.BigInteger, nullable=False),
 )
 
 versions = sa.Table(

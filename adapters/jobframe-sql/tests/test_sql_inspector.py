@@ -165,6 +165,7 @@ def test_metadata_holds_every_table_for_alembic() -> None:
         "jobframe_jobs",
         "jobframe_processes",
         "jobframe_pauses",
+        "jobframe_recurring",
         "jobframe_stats",
         "jobframe_schema",
     }
