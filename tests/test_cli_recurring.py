@@ -21,8 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jobframe_redis.adapter import RedisAdapter
-from jobframe_redis.testing import redis_adapter
 
 from jobframe import queue_adapters
 from jobframe.cli import main
@@ -30,6 +28,8 @@ from jobframe.recurrence import store_of
 from jobframe.testing.conformance.recurring_processes import jobs_by_tick
 from jobframe.testing.reliability_jobs import SleepJob
 from jobframe.testing.workers import Journal, Workers, wait_until, write_config
+from jobframe_redis.adapter import RedisAdapter
+from jobframe_redis.testing import redis_adapter
 
 RECORDING = "jobframe.testing.conformance_jobs:RecordingJob"
 JOBS = ("jobframe.testing.reliability_jobs", "jobframe.testing.conformance_jobs")
@@ -153,7 +153,7 @@ def test_scheduler_enqueues_ticks_and_works_no_jobs(
     assert "Scheduler started" in stderr and "Scheduler stopped" in stderr
 
 
-BAD_TASKS = {
+BAD_TASKS: dict[str, tuple[dict[str, Any], str]] = {
     "schedule": ({"schedule": "every fortnight"}, "schedule"),
     "timezone": ({"timezone": "Mars/Olympus_Mons"}, "Mars/Olympus_Mons"),
     "job": ({"job": "no_such_module:Job"}, "cannot import 'no_such_module'"),
@@ -217,8 +217,10 @@ def test_work_on_an_adapter_without_recurring_warns_once_and_goes_on(
 def test_scheduler_on_an_adapter_without_recurring_exits_2(rabbitmq_project: Path) -> None:
     result = command(rabbitmq_project, "scheduler", *JOBS)
     assert result.returncode == 2
-    assert "2 recurring task(s) will not run (tick, tock): the 'rabbitmq' adapter cannot run " \
+    assert (
+        "2 recurring task(s) will not run (tick, tock): the 'rabbitmq' adapter cannot run "
         "recurring tasks" in result.stderr
+    )
 
 
 def test_recurring_list_and_run(

@@ -33,13 +33,13 @@ def check_tasks(adapter: QueueAdapter) -> list[RecurringTask]:
             ``priority`` on an adapter that does not order jobs by priority; each names the task.
     """
     found = tasks()
-    if not type(adapter).capabilities.priority:
-        for task in found:
-            if task.priority is not None:
-                where = f"recurring task {task.name!r}" + (f" ({task.source})" if task.source else "")
-                raise ConfigurationError(
-                    f"{where} sets priority = {task.priority}, but {unsupported(adapter, 'priority')}"
-                )
+    if type(adapter).capabilities.priority:
+        return found
+    for task in found:
+        if task.priority is not None:
+            where = f"recurring task {task.name!r}" + (f" ({task.source})" if task.source else "")
+            refusal = unsupported(adapter, "priority")
+            raise ConfigurationError(f"{where} sets priority = {task.priority}, but {refusal}")
     return found
 
 
@@ -47,7 +47,8 @@ def unsupported_message(adapter: QueueAdapter, found: Sequence[RecurringTask]) -
     """Why ``found`` will not run on ``adapter`` (which lacks ``Capabilities.recurring``), and
     the fix."""
     names = ", ".join(task.name for task in found)
-    return f"{len(found)} recurring task(s) will not run ({names}): {unsupported(adapter, 'recurring')}"
+    refusal = unsupported(adapter, "recurring")
+    return f"{len(found)} recurring task(s) will not run ({names}): {refusal}"
 
 
 def worker_scheduler(adapter: QueueAdapter) -> Scheduler | None:

@@ -35,7 +35,7 @@ def add_every_second_task(harness: WorkerHarness, name: str, journal: str) -> No
         f"\n[recurring.{json.dumps(name)}]\n"
         f'job = "{RecordingJob.__module__}:{RecordingJob.__qualname__}"\n'
         'schedule = "every second"\n'
-        f"args = [{json.dumps(journal)}, \"tick\"]\n"
+        f'args = [{json.dumps(journal)}, "tick"]\n'
     )
     config.write_text(config.read_text() + table)
 
@@ -75,7 +75,8 @@ class RecurringProcessTests(ConformanceBase):
 
         last = store_of(adapter).last_runs()[name].tick
         first = min(jobs_by_tick(journal, name))
-        expected = [first + timedelta(seconds=n) for n in range(int((last - first).total_seconds()) + 1)]  # fmt: skip
+        seconds = int((last - first).total_seconds())
+        expected = [first + timedelta(seconds=n) for n in range(seconds + 1)]
         drainer = workers.start("--no-recurring")  # runs what was enqueued but not yet worked
         try:
             wait_until(lambda: set(expected) <= set(jobs_by_tick(journal, name)), 30,
