@@ -46,6 +46,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pause": ("jobframe.admin:add_pause_arguments", "stop workers taking a queue's jobs"),
     "resume": ("jobframe.admin:add_pause_arguments", "let workers take a paused queue's jobs"),
     "doctor": ("jobframe.doctor:add_arguments", "check the configured backend for problems"),
+    "scheduler": (
+        "jobframe.recurrence.command:add_scheduler_arguments",
+        "run only the recurring-task scheduler (no worker)",
+    ),
+    "recurring": (
+        "jobframe.recurrence.command:add_recurring_arguments",
+        "recurring tasks: `recurring list`, `recurring run NAME`",
+    ),
 }
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from jobframe import config, queue_adapters
 from jobframe.errors import ConfigurationError, InvalidOptionError
 from jobframe.job.queue_name import validate_queue_name
+from jobframe.recurrence.startup import check_tasks, worker_scheduler
 from jobframe.worker.logs import setup_logging
 from jobframe.worker.runtime import Worker, WorkerOptions
 
@@ -119,6 +120,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fail a job that runs longer than this many seconds",
     )
     parser.add_argument(
+        "--no-recurring",
+        dest="recurring",
+        action="store_false",
+        help="run no recurring-task scheduler in this worker (by default every `jobframe work` "
+        "runs one; with --processes N, one of the N processes does)",
+    )
+    parser.add_argument(
         "--log-level",
         type=str.upper,
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
@@ -181,7 +189,10 @@ def run(args: argparse.Namespace) -> int:
     if args.processes > 1:
         from jobframe.worker.supervisor import supervise
 
-        return supervise(args.processes, sys.argv[1:])
+        if args.recurring:  # a bad task stops the command here, not each child in a loop
+            import_jobs(args.imports)
+            check_tasks(queue_adapters.get())
+        return supervise(args.processes, sys.argv[1:], args.recurring)
     import_jobs(args.imports)
     adapter = queue_adapters.get()
     backend = adapter.worker_backend()
@@ -195,7 +206,8 @@ def run(args: argparse.Namespace) -> int:
     from jobframe.doctor import warn_at_start
 
     warn_at_start(adapter)
-    code = Worker(backend, options).run()
+    scheduler = worker_scheduler(adapter) if args.recurring else None
+    code = Worker(backend, options, [scheduler] if scheduler else []).run()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -23,10 +23,10 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 from jobframe import config
 from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
@@ -81,12 +81,26 @@ class WorkerOptions:
         return order
 
 
-class Worker:
-    """One worker process's runtime. ``run()`` blocks until stopped; returns the exit code."""
+class Companion(Protocol):
+    """A thread that runs beside a worker (the recurring scheduler)."""
 
-    def __init__(self, backend: WorkerBackend, options: WorkerOptions) -> None:
+    def start(self) -> object: ...
+    def stop(self) -> None: ...
+
+
+class Worker:
+    """One worker process's runtime. ``run()`` blocks until stopped; returns the exit code.
+
+    ``companions`` start once the worker is registered and stop first on shutdown, before the
+    running jobs drain (a scheduler must not enqueue into a worker that is going away).
+    """
+
+    def __init__(
+        self, backend: WorkerBackend, options: WorkerOptions, companions: Sequence[Companion] = ()
+    ) -> None:
         self.backend = backend
         self.options = options
+        self.companions = list(companions)
         self.process = ProcessInfo(str(uuid.uuid4()), options.queues, options.concurrency)
         prefetch = options.concurrency if options.prefetch is None else options.prefetch
         # Claims held at most: running ones plus those fetched ahead for threads about to be free.
@@ -122,6 +136,8 @@ class Worker:
         self._reporter.start()
         self._start(self._maintain, "jobframe-heartbeat")
         self._pool.start()
+        for companion in self.companions:
+            companion.start()
         log.info(
             "worker %s started: queues=%s concurrency=%d",
             self.process.id,
@@ -346,6 +362,8 @@ class Worker:
 
     def _shutdown(self) -> None:
         deadline = time.monotonic() + self.options.shutdown_timeout
+        for companion in self.companions:
+            companion.stop()
         with self._slots:
             self._slots.notify_all()  # threads waiting for work see the stop and end
             # A fetch in flight ends within the fetch timeout; what it brings lands in _ready.

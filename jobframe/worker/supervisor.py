@@ -23,7 +23,7 @@ from types import FrameType
 log = logging.getLogger("jobframe.worker")
 
 
-def _child_argv(argv: list[str]) -> list[str]:
+def _child_argv(argv: list[str], recurring: bool = False) -> list[str]:
     out: list[str] = []
     skip = False
     for arg in argv:
@@ -36,14 +36,22 @@ def _child_argv(argv: list[str]) -> list[str]:
         if arg.startswith("--processes="):
             continue
         out.append(arg)
-    return [sys.executable, "-m", "jobframe", *out, "--processes", "1"]
+    scheduler = [] if recurring else ["--no-recurring"]
+    return [sys.executable, "-m", "jobframe", *out, "--processes", "1", *scheduler]
 
 
-def supervise(count: int, argv: list[str]) -> int:
-    command = _child_argv(argv)
+def supervise(count: int, argv: list[str], recurring: bool = False) -> int:
+    """Run ``count`` children of ``jobframe work ARGV`` until they stop after a signal.
+
+    With ``recurring``, the first child (and whichever replaces it) runs the recurring
+    scheduler and the others get ``--no-recurring``: one scheduler per command is enough,
+    since the backend enqueues each tick once anyway, and the supervisor stays free of
+    backend connections and application code at run time.
+    """
+    commands = [_child_argv(argv, recurring and index == 0) for index in range(count)]
     env = {**os.environ, "JOBFRAME_SUPERVISED": "1"}
     children: list[subprocess.Popen[bytes]] = [
-        subprocess.Popen(command, env=env) for _ in range(count)
+        subprocess.Popen(command, env=env) for command in commands
     ]
     stopping = {"signals": 0}
     restarts = [0] * count
@@ -68,7 +76,7 @@ def supervise(count: int, argv: list[str]) -> int:
                 pause = min(0.5 * restarts[index], 10.0)
                 log.warning("worker %d exited with %s; restarting in %.1fs", child.pid, code, pause)
                 time.sleep(pause)
-                children[index] = subprocess.Popen(command, env=env)
+                children[index] = subprocess.Popen(commands[index], env=env)
                 alive = True
         if not alive:
             return 0

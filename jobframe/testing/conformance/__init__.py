@@ -33,6 +33,7 @@ from jobframe.testing.conformance.inspector import InspectorTests
 from jobframe.testing.conformance.load import LoadTests
 from jobframe.testing.conformance.outcomes import OutcomeTests
 from jobframe.testing.conformance.recurring import RecurringTests
+from jobframe.testing.conformance.recurring_processes import RecurringProcessTests
 from jobframe.testing.conformance.reliability import ReliabilityTests
 
 
@@ -45,6 +46,7 @@ class BackendConformance(
     FaultTests,
     LoadTests,
     RecurringTests,
+    RecurringProcessTests,
 ):
     """Every test of the suite. Subclass it in your backend's tests (see the module's doc)."""
 

@@ -4,7 +4,8 @@ enqueues carry their task and tick; `Scheduler` catches up once and only once.
 
 The schedulers here run in threads of the test's process, on a clock the test sets: the claim is
 one atomic step in the backend (a script, a transaction), so threads race as processes would.
-The test that runs three real ``jobframe work`` processes and kills one is in `reliability`.
+The test that runs three real ``jobframe work`` processes and kills one is in
+`recurring_processes`.
 """
 
 from __future__ import annotations
