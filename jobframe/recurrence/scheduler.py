@@ -2,8 +2,9 @@
 `RecurringStore`, which lets exactly one scheduler claim a tick.
 
 Every ``jobframe work`` runs one in a thread (``jobframe scheduler`` runs only it). A scheduler
-sleeps until the next tick of any task (at most `MAX_SLEEP`), then, for each task, claims the
-latest tick due at that instant if it is later than the last one it knows of:
+sleeps until the next tick of any task (at most `MAX_SLEEP`), then, for each task, claims each
+tick due since the last one it knows of, oldest first (a scheduler that woke late claims the
+ticks it slept through, up to `MAX_LATE`):
 
 - a task with an earlier claim (by any scheduler, in any process) and ``catch_up = "last"``
   gets its latest missed tick once when a scheduler comes back after a gap; older ones are
@@ -20,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,10 @@ logger = logging.getLogger("jobframe.recurring")
 #: The longest a scheduler sleeps between looks at the clock (seconds), so a wrong system clock
 #: that is corrected, or a task whose next tick is far away, is seen again within this.
 MAX_SLEEP = 60.0
+#: The most ticks of one task a scheduler claims in one look, when it slept through several
+#: (a stalled process, a suspended host): the latest ones; older ones are skipped, not a burst.
+MAX_LATE = 10
+_SECOND = timedelta(seconds=1)
 #: How long a scheduler waits before it tries a tick again after a backend fault (seconds).
 RETRY_AFTER = 1.0
 
@@ -91,16 +96,40 @@ class Scheduler:
         """The ticks this scheduler would claim at ``now``, one per task at most."""
         if self._claimed is None:
             self._claimed = {name: run.tick for name, run in self.store.last_runs().items()}
-        found = []
+        found: list[tuple[RecurringTask, datetime]] = []
         for task in self.tasks:
-            tick = task.schedule.latest_at_or_before(now)
-            last = self._claimed.get(task.name)
-            if last is not None and tick <= last:
-                continue
-            if (last is None or task.catch_up == "none") and tick < self.started:
-                continue
-            found.append((task, tick))
+            found.extend((task, tick) for tick in self._ticks(task, now))
         return found
+
+    def _ticks(self, task: RecurringTask, now: datetime) -> list[datetime]:
+        """``task``'s ticks to claim at ``now``, oldest first: the latest one missed before this
+        scheduler started (``catch_up = "last"``, for a task claimed before), then every tick
+        since it started that it has not seen claimed yet (a scheduler that woke late, on a
+        loaded machine, claims the ticks it slept through, at most `MAX_LATE` of them)."""
+        assert self._claimed is not None
+        last = self._claimed.get(task.name)
+        latest = task.schedule.latest_at_or_before(now)
+        if last is not None and latest <= last:
+            return []
+        ticks: list[datetime] = []
+        before_start = task.schedule.latest_at_or_before(self.started - _SECOND)
+        if (
+            last is not None
+            and task.catch_up == "last"
+            and before_start > last
+            and before_start <= now
+        ):
+            ticks.append(before_start)
+        tick = max(last or before_start, before_start)
+        since_start: list[datetime] = []
+        while True:
+            tick = task.schedule.next_after(tick)
+            if tick > now:
+                break
+            since_start.append(tick)
+            if len(since_start) > MAX_LATE:
+                del since_start[0]  # a scheduler that slept long: only the latest ticks
+        return ticks + since_start
 
     def run_once(self, now: datetime | None = None) -> list[Job]:
         """Claim what is due at ``now`` (default: the clock); return the jobs this scheduler

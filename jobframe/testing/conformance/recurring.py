@@ -19,6 +19,7 @@ from jobframe.backend.adapter import QueueAdapter
 from jobframe.backend.recurring import RecurringStore
 from jobframe.job.enqueuing import enqueue_claimed
 from jobframe.recurrence import RecurringTask, Scheduler
+from jobframe.recurrence.scheduler import MAX_LATE
 from jobframe.testing.conformance.base import ConformanceBase, require
 from jobframe.testing.conformance_jobs import RecordingJob, read
 
@@ -176,6 +177,23 @@ class RecurringTests(ConformanceBase):
         assert sorted(e["scheduled_at"] for e in entries) == [
             T0.isoformat(), (T0 + timedelta(hours=1)).isoformat()
         ]  # fmt: skip
+
+    def test_a_scheduler_that_woke_late_claims_each_tick_it_slept_through(
+        self, quiet: QueueAdapter, journal: str
+    ) -> None:
+        store = self._store(quiet)
+        task = _task(journal)
+        scheduler = Scheduler(quiet, [task], clock=_Clock(T0))
+        assert [j.scheduled_at for j in scheduler.run_once(T0 + timedelta(milliseconds=300))] == [
+            T0
+        ]
+        late = scheduler.run_once(T0 + timedelta(seconds=3, milliseconds=500))
+        assert [j.scheduled_at for j in late] == [T0 + timedelta(seconds=s) for s in (1, 2, 3)]
+        asleep = scheduler.run_once(T0 + timedelta(minutes=5))  # capped: the latest ones only
+        assert [j.scheduled_at for j in asleep] == [
+            T0 + timedelta(minutes=5, seconds=s) for s in range(-MAX_LATE + 1, 1)
+        ]
+        assert store.last_runs()[task.name].tick == T0 + timedelta(minutes=5)
 
     def test_catch_up_none_skips_missed_ticks(self, quiet: QueueAdapter, journal: str) -> None:
         store = self._store(quiet)
