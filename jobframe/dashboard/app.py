@@ -22,7 +22,6 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from jobframe import queue_adapters
 from jobframe.backend import STATES, HistoryKind, Inspector, JobInfo, State
 from jobframe.config import is_origin
 from jobframe.dashboard import recurring
@@ -31,6 +30,7 @@ from jobframe.dashboard.rendering import HERE, path_for, templates
 from jobframe.dashboard.security import Auth, csrf_ok, csrf_token, refusal, secured
 from jobframe.errors import ConfigurationError
 from jobframe.payload_summary import summarize
+from jobframe.recurrence import scheduling_adapter
 
 PAGE_SIZE = 25
 #: The highest page number accepted: 9 digits keep every offset within any database's integers.
@@ -64,7 +64,7 @@ def _state(request: Request) -> State:
 class Dashboard:
     """Routes bound to one inspector. Every page and action goes through `secured`.
 
-    The Recurring page reads the configured adapter (``jobframe.queue_adapters.get()``): the
+    The Recurring page reads the configured adapter (``jobframe.scheduling_adapter()``): the
     one every ``jobframe work`` schedules the tasks on, and `jobframe.recurrence.run_now`
     enqueues through.
     """
@@ -320,7 +320,7 @@ class Dashboard:
         return self.render(request, "workers.html", workers=workers, now=time.time())
 
     def recurring(self, request: Request, form: FormData | None) -> Response:
-        adapter = queue_adapters.get()
+        adapter = scheduling_adapter()
         # What "run now" redirected here with; only ever shown escaped, as any job data.
         ran = {k: request.query_params.get(k) or "" for k in ("ran", "job", "job_id")}
         return self.render(
@@ -329,7 +329,7 @@ class Dashboard:
 
     def recurring_run(self, request: Request, form: FormData | None) -> Response:
         name = request.path_params["name"]
-        job = recurring.run(queue_adapters.get(), name)
+        job = recurring.run(scheduling_adapter(), name)
         shown = {"ran": name, "job": job.provider_job_id or "", "job_id": job.job_id}
         target = f"{path_for(request, 'recurring')}?{urlencode(shown)}"
         return self._done(request, target, task=name, job_id=job.job_id,

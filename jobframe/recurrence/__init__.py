@@ -10,7 +10,7 @@
 from jobframe.recurrence.overview import TaskStatus, overview
 from jobframe.recurrence.registry import forget, recurring, tasks
 from jobframe.recurrence.schedule import Schedule, ScheduleError
-from jobframe.recurrence.scheduler import Scheduler, run_now, store_of
+from jobframe.recurrence.scheduler import Scheduler, run_now, scheduling_adapter, store_of
 from jobframe.recurrence.task import RecurringTask
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "overview",
     "recurring",
     "run_now",
+    "scheduling_adapter",
     "store_of",
     "tasks",
 ]

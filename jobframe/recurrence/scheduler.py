@@ -197,6 +197,14 @@ class Scheduler:
             self._thread.join(timeout)
 
 
+def scheduling_adapter() -> QueueAdapter:
+    """The adapter the schedulers of this configuration claim ticks on: the configured one
+    (the dashboard's Recurring page reads it, knowing no backend)."""
+    from jobframe import queue_adapters
+
+    return queue_adapters.get()
+
+
 def run_now(task: RecurringTask) -> Job:
     """Enqueue ``task``'s job now, out of schedule (``jobframe recurring run``, the dashboard's
     "run now"). It carries ``recurring_task`` but no tick, and claims none: the schedule goes
@@ -208,4 +216,4 @@ def run_now(task: RecurringTask) -> Job:
     return task.job(None).enqueue()
 
 
-__all__ = ["MAX_SLEEP", "Scheduler", "run_now", "store_of"]
+__all__ = ["MAX_SLEEP", "Scheduler", "run_now", "scheduling_adapter", "store_of"]
