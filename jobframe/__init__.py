@@ -11,15 +11,19 @@ from typing import Any as _Any
 
 from jobframe import log_subscriber as _log_subscriber  # noqa: F401 - installs the default logger
 from jobframe.backend import QueueAdapter
+from jobframe.cancellation import cancel
 from jobframe.config import configure, settings
 from jobframe.errors import (
     Abort,
+    Cancelled,
     ConfigurationError,
     DeserializationError,
+    DuplicateJobError,
     EnqueueError,
     InvalidOptionError,
     JobDefinitionError,
     JobframeError,
+    JobTimeout,
     RecordNotFound,
     SerializationError,
     UnknownAdapterError,
@@ -38,6 +42,7 @@ from jobframe.job.callbacks import (
     before_perform,
 )
 from jobframe.job.exceptions import discard_on, polynomially_longer, rescue_from, retry_on
+from jobframe.job.flow_control import limits_concurrency, rate_limit, unique
 from jobframe.notifications import Event, subscribe
 from jobframe.recurrence import recurring
 from jobframe.serializers import ObjectSerializer
@@ -64,15 +69,18 @@ def __getattr__(name: str) -> _Any:
 
 __all__ = [
     "Abort",
+    "Cancelled",
     "ConfigurationError",
     "ConfiguredJob",
     "DeserializationError",
+    "DuplicateJobError",
     "EnqueueError",
     "Event",
     "GlobalID",
     "InvalidOptionError",
     "Job",
     "JobDefinitionError",
+    "JobTimeout",
     "JobframeError",
     "ObjectSerializer",
     "QueueAdapter",
@@ -92,14 +100,18 @@ __all__ = [
     "around_perform",
     "before_enqueue",
     "before_perform",
+    "cancel",
     "configure",
     "discard_on",
     "hookimpl",
+    "limits_concurrency",
     "perform_all_later",
     "polynomially_longer",
+    "rate_limit",
     "recurring",
     "rescue_from",
     "retry_on",
     "settings",
     "subscribe",
+    "unique",
 ]

@@ -78,3 +78,24 @@ class UnsupportedError(InvalidOptionError):
 
 
 __all__ += ["UnsupportedError"]
+
+
+class DuplicateJobError(EnqueueError):
+    """``@jobframe.unique``: an equal job (same class and key) is already waiting (or running),
+    so this one was not enqueued. ``key`` is the lock's name in the backend."""
+
+    def __init__(self, message: str, key: str = "") -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class JobTimeout(TimeoutError, JobframeError):
+    """A job ran longer than its ``timeout`` (or the worker's ``--job-timeout``); raised in the
+    job, so ``retry_on``/``discard_on``/``rescue_from`` handle it like any error."""
+
+
+class Cancelled(JobframeError):
+    """`jobframe.cancel` asked this running job to stop: raised at its next checkpoint."""
+
+
+__all__ += ["Cancelled", "DuplicateJobError", "JobTimeout"]

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from jobframe import notifications
-from jobframe.errors import Abort
+from jobframe.errors import Abort, DuplicateJobError
 from jobframe.notifications import Event
 
 logger = logging.getLogger("jobframe")
@@ -47,6 +47,8 @@ def on_event(event: Event) -> None:
         in_caller = event.adapter is not None and event.adapter.capabilities.performs_in_caller
         if exc is not None and in_caller:
             pass  # inline: the job itself failed, and its perform event said so
+        elif isinstance(exc, DuplicateJobError):
+            logger.info("Skipped enqueuing %s: %s", _describe(job), exc)
         elif exc is not None:
             logger.error("Failed enqueuing %s to %s: %r", _describe(job), _adapter(event), exc)
         elif logger.isEnabledFor(logging.INFO) and job.successfully_enqueued:

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from jobframe.backend.capabilities import Capabilities, unsupported
+from jobframe.errors import DuplicateJobError
 
 if TYPE_CHECKING:
     from jobframe.backend.inspector import Inspector
@@ -66,13 +67,18 @@ class QueueAdapter(abc.ABC):
 
         The default loops over `enqueue`/`enqueue_at`. With ``capabilities.bulk`` the adapter
         MUST write the whole batch in one round trip (a pipeline, a multi-row insert), all or
-        nothing."""
+        nothing. With ``capabilities.unique``, a duplicate (`jobframe.backend.flow`) is left out,
+        its ``enqueue_error`` a `jobframe.DuplicateJobError`, and the others written."""
         count = 0
         for job in jobs:
-            if job.scheduled_at is not None:
-                self.enqueue_at(job, job.scheduled_at)
-            else:
-                self.enqueue(job)
+            try:
+                if job.scheduled_at is not None:
+                    self.enqueue_at(job, job.scheduled_at)
+                else:
+                    self.enqueue(job)
+            except DuplicateJobError as exc:  # @jobframe.unique: that one is left out
+                job.enqueue_error = exc
+                continue
             job.successfully_enqueued = True
             count += 1
         return count

@@ -44,6 +44,19 @@ class Capabilities:
     #: tick and enqueues its job in one atomic step, so each tick is enqueued once however many
     #: schedulers run.
     recurring: bool = False
+    #: ``@jobframe.unique``: the lock is taken with the enqueue, released at its ``until``
+    #: point (`jobframe.backend.flow` has every duty of the flow-control capabilities).
+    unique: bool = False
+    #: ``@jobframe.limits_concurrency``: `WorkerBackend.fetch` blocks a job whose key is full.
+    concurrency_limits: bool = False
+    #: ``@jobframe.rate_limit``: `WorkerBackend.reserve` and `WorkerBackend.defer`.
+    rate_limits: bool = False
+    #: ``expires_in``: a job not started in time is dropped as expired (by the worker runtime).
+    expiry: bool = False
+    #: ``timeout``: the worker runtime stops a job that runs too long.
+    timeouts: bool = False
+    #: `jobframe.cancel`: `Inspector.cancel` and `WorkerBackend.cancelled`.
+    cancel: bool = False
 
     def names(self) -> list[str]:
         """The capabilities this backend has, in declaration order."""
@@ -56,11 +69,21 @@ FEATURES: dict[str, str] = {
     "priority": "order jobs by priority (set(priority=...))",
     "raw_payloads": "store raw payloads (enqueue_raw)",
     "recurring": "run recurring tasks (@jobframe.recurring or [tool.jobframe.recurring])",
+    "unique": "keep jobs unique (@jobframe.unique)",
+    "concurrency_limits": "limit concurrency (@jobframe.limits_concurrency)",
+    "rate_limits": "rate-limit jobs (@jobframe.rate_limit)",
+    "expiry": "expire jobs (expires_in)",
+    "cancel": "cancel jobs (jobframe.cancel)",
 }
 
 
 #: How the message says to do without a feature, where "drop the option" does not fit.
-DO_WITHOUT: dict[str, str] = {"recurring": "declare no recurring tasks for it"}
+DO_WITHOUT: dict[str, str] = {
+    "recurring": "declare no recurring tasks for it",
+    "unique": "remove @jobframe.unique from the job class",
+    "concurrency_limits": "remove @jobframe.limits_concurrency from the job class",
+    "rate_limits": "remove @jobframe.rate_limit from the job class",
+}
 
 
 def unsupported(adapter: QueueAdapter, feature: str) -> UnsupportedError:

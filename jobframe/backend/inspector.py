@@ -13,11 +13,17 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal, TypedDict
 
 #: Where a job is: waiting to run, waiting for its time, claimed by a worker, or in the dead set.
-State = Literal["ready", "scheduled", "running", "dead"]
-STATES: tuple[State, ...] = ("ready", "scheduled", "running", "dead")
+#: ``blocked``: ready, but waiting for a slot of its concurrency limit
+#: (`jobframe.limits_concurrency`); never on a backend without ``capabilities.concurrency_limits``
+State = Literal["ready", "scheduled", "running", "dead", "blocked"]
+STATES: tuple[State, ...] = ("ready", "scheduled", "running", "dead", "blocked")
 
 #: What `Inspector.history` counts.
-HistoryKind = Literal["processed", "failed"]
+#: ``expired``, ``cancelled``: jobs settled so (`Status`); ``throttled``: starts the rate
+#: limiter put back (`WorkerBackend.defer`)
+HistoryKind = Literal["processed", "failed", "expired", "cancelled", "throttled"]
+#: What `Inspector.cancel` did.
+CancelResult = Literal["cancelled", "running", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,17 @@ class Inspector(abc.ABC):
     ) -> int:
         """Delete jobs in ``state``; return how many."""
 
+    def cancel(self, job_id: str) -> CancelResult:
+        """Cancel the job whose ``job_id`` (not the backend's id) is given.
+
+        A ready, scheduled or blocked job is removed (its unique lock released) and counted as
+        ``cancelled`` in the history: returns ``"cancelled"``. A running job is flagged, so the
+        worker holding it sees `WorkerBackend.cancelled` name its claim: returns ``"running"``.
+        Otherwise (finished, dead, unknown) returns ``"unknown"``. Required with
+        ``capabilities.cancel``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot cancel jobs")
+
     @abc.abstractmethod
     def run_now(self, ids: list[str] | None = None, all: bool = False) -> int:
         """Make scheduled jobs ready now; return how many."""
@@ -191,6 +208,7 @@ class Inspector(abc.ABC):
 
 __all__ = [
     "STATES",
+    "CancelResult",
     "HistoryKind",
     "Inspector",
     "JobInfo",

@@ -18,8 +18,11 @@ if TYPE_CHECKING:
     from jobframe.backend.adapter import QueueAdapter
     from jobframe.job.base import Job
 
-#: How a claimed job ended: finished, failed (a retry may follow), or dead (no retry follows).
-Status = Literal["done", "failed", "dead"]
+#: How a claimed job ended: finished, failed (a retry may follow), dead (no retry follows),
+#: expired (not started before its ``expires_in``: dropped unrun) or cancelled (`jobframe.cancel`).
+#: ``expired`` and ``cancelled`` settle the claim as ``done`` does; each is counted in the
+#: history under its own name.
+Status = Literal["done", "failed", "dead", "expired", "cancelled"]
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,27 @@ class WorkerBackend(abc.ABC):
     @abc.abstractmethod
     def wake(self) -> None:
         """Make fetches blocked in this process return now (used at shutdown)."""
+
+    # -- flow control (see jobframe.backend.flow); the defaults say "not here" ----------------
+
+    def reserve(self, key: str, interval: float) -> float:
+        """Reserve the next start of rate limit ``key``, whose starts are ``interval`` seconds
+        apart, and return it (epoch seconds): ``max(now, next free start)``; the next free
+        start becomes that plus ``interval``. One atomic step, shared by every worker.
+        Required with ``capabilities.rate_limits``."""
+        raise NotImplementedError(f"{type(self).__name__} has no rate limiter")
+
+    def defer(self, process_id: str, claim: Claim, at: float, payload: bytes) -> None:
+        """Give a claimed job back as scheduled at ``at`` (epoch seconds) with ``payload`` as its
+        new payload, counting no attempt and no crash, and count one ``throttled`` in the
+        history; a claim no longer held is ignored. Required with ``capabilities.rate_limits``."""
+        raise NotImplementedError(f"{type(self).__name__} cannot defer a claim")
+
+    def cancelled(self, process_id: str, tokens: list[str]) -> set[str]:
+        """Which of these claims (by ``token``) hold a job that `Inspector.cancel` asked to stop.
+        The runtime asks about its running jobs about once a second. Required with
+        ``capabilities.cancel``."""
+        raise NotImplementedError(f"{type(self).__name__} cannot cancel running jobs")
 
 
 __all__ = ["Claim", "Outcome", "ProcessInfo", "Status", "WorkerBackend"]

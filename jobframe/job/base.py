@@ -10,6 +10,7 @@ from jobframe.job.core import Core
 from jobframe.job.enqueuing import Enqueuing
 from jobframe.job.exceptions import Exceptions
 from jobframe.job.execution import Execution
+from jobframe.job.flow_control import FlowControlled
 from jobframe.job.instrumentation import Instrumentation
 from jobframe.job.logging import Logging
 from jobframe.job.queue_adapter import QueueAdapterMixin
@@ -26,6 +27,7 @@ class Job(
     Execution,
     Callbacks,
     Exceptions,
+    FlowControlled,
     Instrumentation,
     Logging,
     Core,

@@ -81,11 +81,11 @@ def wait_until_utc(until: object, origin: str = "wait_until") -> datetime:
 
 def validate_options(options: dict[str, Any]) -> dict[str, Any]:
     """Check ``set()`` options up front, so a bad value fails at the call site."""
-    unknown = set(options) - {"wait", "wait_until", "queue", "priority"}
+    unknown = set(options) - {"wait", "wait_until", "queue", "priority", "expires_in"}
     if unknown:
         raise InvalidOptionError(
             f"unknown job option(s) {', '.join(sorted(unknown))}; "
-            "use wait=, wait_until=, queue= or priority=."
+            "use wait=, wait_until=, queue=, priority= or expires_in=."
         )
     if options.get("wait") is not None and options.get("wait_until") is not None:
         raise InvalidOptionError("pass either wait= or wait_until=, not both.")
@@ -98,6 +98,12 @@ def validate_options(options: dict[str, Any]) -> dict[str, Any]:
         clean["queue"] = validate_queue_name(options["queue"], "the queue= option")
     if "priority" in options:
         clean["priority"] = validate_priority(options["priority"], "priority")
+    if options.get("expires_in") is not None:
+        clean["expires_in"] = wait_seconds(options["expires_in"], "expires_in")
+        if clean["expires_in"] <= 0:
+            raise InvalidOptionError(
+                f"expires_in must be more than 0 seconds, got {options['expires_in']!r}."
+            )
     return clean
 
 
@@ -108,6 +114,8 @@ def apply_options(job: Job, options: dict[str, Any]) -> None:
     if "priority" in options:
         job.priority = options["priority"]
         job._priority_requested = options["priority"] is not None
+    if "expires_in" in options:
+        job._expires_in_option = options["expires_in"]
     if "wait" in options:
         job.scheduled_at = datetime.now(UTC) + timedelta(seconds=options["wait"])
     elif "wait_until" in options:

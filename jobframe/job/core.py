@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from jobframe import arguments, registry
+from jobframe.backend.flow import FlowControl
 from jobframe.errors import DeserializationError, JobDefinitionError
 
 WIRE_VERSION = 1
@@ -124,6 +125,9 @@ class Core:
     timezone: str | None
     #: the name of the recurring task that enqueued this job, or None
     recurring_task: str | None
+    #: the flow control the payload carries (`jobframe.backend.flow`): computed when the job is
+    #: enqueued (see `jobframe.job.flow_control`), read back by `deserialize`
+    flow: FlowControl | None
     successfully_enqueued: bool
     enqueue_error: BaseException | None
 
@@ -152,6 +156,7 @@ class Core:
         self.locale = None
         self.timezone = None
         self.recurring_task = None
+        self.flow = None
         self.successfully_enqueued = False
         self.enqueue_error = None
         self._payload_cache: dict[str, Any] | None = None
@@ -257,6 +262,8 @@ class Core:
         }
         if self.recurring_task is not None:  # only then: other jobs' payloads stay as they were
             data["recurring_task"] = self.recurring_task
+        if self.flow:
+            data["flow"] = self.flow.to_json()
         return data
 
     @classmethod
@@ -316,6 +323,8 @@ class Core:
         if recurring_task is not None and not isinstance(recurring_task, str):
             raise TypeError(f"'recurring_task' must be a string or null, got {recurring_task!r}")
         self.recurring_task = recurring_task
+        flow = data.get("flow")
+        self.flow = None if flow is None else FlowControl.from_json(flow)
         self.enqueued_at = _parse_time(data.get("enqueued_at"), "enqueued_at")
         self.scheduled_at = _parse_time(data.get("scheduled_at"), "scheduled_at")
         self.successfully_enqueued = self.enqueued_at is not None

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Self
 from jobframe import arguments, notifications, transactions
 from jobframe.backend.adapter import QueueAdapter
 from jobframe.backend.capabilities import unsupported
-from jobframe.errors import Abort, EnqueueError, JobframeError
+from jobframe.errors import Abort, DuplicateJobError, EnqueueError, JobframeError
 from jobframe.job.callbacks import CallbackChain
 from jobframe.job.configured import apply_options, validate_options
 from jobframe.redact import mask_secrets
@@ -46,6 +46,18 @@ def _check_supported(job: Job, adapter: QueueAdapter) -> None:
         job.scheduled_at = None  # due already (wait=0): no delay is asked of the adapter
     if job._priority_requested and not capabilities.priority:
         raise unsupported(adapter, "priority")
+    if capabilities.performs_in_caller:
+        return  # inline: the job runs now, in the caller; nothing waits to be controlled
+    cls = type(job)
+    for spec, feature in (
+        (cls._unique_spec, "unique"),
+        (cls._concurrency_spec, "concurrency_limits"),
+        (cls._rate_spec, "rate_limits"),
+    ):
+        if spec is not None and not getattr(capabilities, feature):
+            raise unsupported(adapter, feature)
+    if job._expires_in_option is not None and not capabilities.expiry:
+        raise unsupported(adapter, "expiry")
 
 
 def _prepare(job: Job) -> None:
@@ -56,6 +68,8 @@ def _prepare(job: Job) -> None:
 
 
 def _freeze(job: Job) -> None:
+    if job.flow is None:  # a new job; a retry keeps the flow its first enqueue computed
+        job.flow = job.compute_flow()
     job.enqueued_at = job.now()
     job._payload_cache = None
     job._payload_cache = job.serialize()
@@ -149,6 +163,15 @@ class Enqueuing:
         if not retrying and not transactions.hold([self], bulk=False):
             return self  # held until the application's transaction commits
         event = "enqueue_at" if self.scheduled_at is not None else "enqueue"
+        try:
+            return self._write(adapter, event, retrying)
+        except DuplicateJobError as exc:
+            self.enqueue_error = exc
+            if self.on_duplicate() == "raise":
+                raise
+            return self
+
+    def _write(self: Any, adapter: QueueAdapter, event: str, retrying: bool) -> Any:
         try:
             with CallbackChain(self, "enqueue"), self._instrument(event, adapter=adapter):
                 _freeze(self)

@@ -14,8 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from jobframe.errors import JobTimeout
 from jobframe.job.base import Job
 from jobframe.job.exceptions import discard_on, retry_on
+from jobframe.job.flow_control import limits_concurrency, rate_limit, unique
 
 
 def record(journal: str, **entry: Any) -> None:
@@ -110,3 +112,175 @@ class AsyncRecordingJob(Job):
     async def perform(self, journal: str, tag: str) -> None:
         await asyncio.sleep(0.01)
         _entry(self, journal, tag, in_loop=asyncio.get_running_loop().is_running())
+
+
+# -- flow control (jobframe.testing.conformance.flow) ---------------------------------------------
+
+
+def _wait_for_file(path: str | None, timeout: float = 30.0) -> None:
+    """Block until ``path`` exists (the test creates it to let the job end), at most ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while path and not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.01)  # another process (the test) creates the file: no event to share
+
+
+@unique(key=lambda journal, key, **_: key)
+class UniqueJob(Job):
+    """Unique by ``key`` until finished; ``hold`` names a file the run waits for."""
+
+    job_name = "jobframe.conformance.UniqueJob"
+
+    def perform(self, journal: str, key: str, hold: str | None = None, fail: bool = False) -> None:
+        _entry(self, journal, key, phase="start")
+        _wait_for_file(hold)
+        if fail:
+            raise RuntimeError(f"unique job {key} fails on purpose")
+
+
+@unique(key=lambda journal, key, **_: key, on_conflict="raise")
+class UniqueRaisingJob(Job):
+    job_name = "jobframe.conformance.UniqueRaisingJob"
+
+    def perform(self, journal: str, key: str) -> None:
+        _entry(self, journal, key)
+
+
+@unique(key=lambda journal, key, **_: key, until="started")
+class UniqueUntilStartedJob(Job):
+    job_name = "jobframe.conformance.UniqueUntilStartedJob"
+
+    def perform(self, journal: str, key: str, hold: str | None = None) -> None:
+        _entry(self, journal, key, phase="start")
+        _wait_for_file(hold)
+
+
+@unique(key=lambda journal, key, **_: key, until="scheduled")
+class UniqueUntilScheduledJob(Job):
+    job_name = "jobframe.conformance.UniqueUntilScheduledJob"
+
+    def perform(self, journal: str, key: str) -> None:
+        _entry(self, journal, key)
+
+
+@unique(key=lambda journal, key, **_: key, for_=1.0)
+class UniqueBrieflyJob(Job):
+    """Its lock lapses after one second, whatever became of the job."""
+
+    job_name = "jobframe.conformance.UniqueBrieflyJob"
+
+    def perform(self, journal: str, key: str) -> None:
+        _entry(self, journal, key)
+
+
+@retry_on(ConformanceFlaky, wait=1.0, attempts=2, jitter=0)
+@unique(key=lambda journal, key, **_: key)
+class UniqueFlakyJob(Job):
+    """Fails its first run; the lock stays with it through its retry."""
+
+    job_name = "jobframe.conformance.UniqueFlakyJob"
+
+    def perform(self, journal: str, key: str) -> None:
+        _entry(self, journal, key)
+        if self.executions == 1:
+            raise ConformanceFlaky(f"the first run of {key} fails on purpose")
+
+
+def _overlap_entry(job: Job, journal: str, key: str, seconds: float) -> None:
+    start = time.time()
+    time.sleep(seconds)
+    _entry(job, journal, key, start=start, end=time.time(), pid=os.getpid())
+
+
+@limits_concurrency(to=2, key=lambda journal, key, seconds=0.2: key, duration=30)
+class LimitedJob(Job):
+    """At most two run at once per ``key``; each records when it ran."""
+
+    job_name = "jobframe.conformance.LimitedJob"
+
+    def perform(self, journal: str, key: str, seconds: float = 0.2) -> None:
+        _overlap_entry(self, journal, key, seconds)
+
+
+@limits_concurrency(to=1, group="conformance-shared", duration=30)
+class SharedLimitJobA(Job):
+    job_name = "jobframe.conformance.SharedLimitJobA"
+
+    def perform(self, journal: str, key: str, seconds: float = 0.2) -> None:
+        _overlap_entry(self, journal, key, seconds)
+
+
+@limits_concurrency(to=1, group="conformance-shared", duration=30)
+class SharedLimitJobB(Job):
+    job_name = "jobframe.conformance.SharedLimitJobB"
+
+    def perform(self, journal: str, key: str, seconds: float = 0.2) -> None:
+        _overlap_entry(self, journal, key, seconds)
+
+
+@limits_concurrency(to=1, key=lambda journal, key, hold=None: key, duration=30)
+class HeldLimitJob(Job):
+    """One at a time per ``key``; each run waits for the file ``hold``."""
+
+    job_name = "jobframe.conformance.HeldLimitJob"
+
+    def perform(self, journal: str, key: str, hold: str | None = None) -> None:
+        _entry(self, journal, key, phase="start")
+        _wait_for_file(hold)
+
+
+@rate_limit("10/second", key=lambda journal, key: key)
+class RatedJob(Job):
+    """At most ten starts a second per ``key``."""
+
+    job_name = "jobframe.conformance.RatedJob"
+
+    def perform(self, journal: str, key: str) -> None:
+        _entry(self, journal, key, start=time.time())
+
+
+class ExpiringJob(Job):
+    job_name = "jobframe.conformance.ExpiringJob"
+    expires_in = 0.3
+
+    def perform(self, journal: str, tag: str) -> None:
+        _entry(self, journal, tag)
+
+
+class CancellableJob(Job):
+    """Runs until cancelled (checking every 10 ms), for at most 30 s."""
+
+    job_name = "jobframe.conformance.CancellableJob"
+
+    def perform(self, journal: str, tag: str) -> None:
+        _entry(self, journal, tag, phase="start")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            self.check_cancelled()
+            time.sleep(0.01)
+        _entry(self, journal, tag, phase="not cancelled")
+
+
+@discard_on(JobTimeout)
+class TimedJob(Job):
+    """Sleeps longer than its ``timeout``: stopped with JobTimeout, then discarded."""
+
+    job_name = "jobframe.conformance.TimedJob"
+    timeout = 0.5
+
+    def perform(self, journal: str, tag: str, seconds: float = 10.0) -> None:
+        _entry(self, journal, tag, phase="start")
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+        _entry(self, journal, tag, phase="not stopped")
+
+
+@discard_on(JobTimeout)
+class AsyncTimedJob(Job):
+    job_name = "jobframe.conformance.AsyncTimedJob"
+    timeout = 0.5
+
+    async def perform(self, journal: str, tag: str, seconds: float = 10.0) -> None:
+        _entry(self, journal, tag, phase="start")
+        await asyncio.sleep(seconds)
+        _entry(self, journal, tag, phase="not stopped")

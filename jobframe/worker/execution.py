@@ -17,14 +17,9 @@ from typing import Any
 from jobframe.backend.payload import PayloadError, load_payload
 from jobframe.backend.worker import Claim, Outcome, WorkerBackend
 from jobframe.config import DEFAULT_MAX_PAYLOAD_BYTES
-from jobframe.errors import DeserializationError, UnknownJobError
+from jobframe.errors import DeserializationError, JobTimeout, UnknownJobError
 from jobframe.job.base import Job
 from jobframe.job.enqueuing import retry_handoff
-
-
-class JobTimeout(TimeoutError):
-    """A job ran longer than the worker's ``--job-timeout``."""
-
 
 current_claim: ContextVar[Claim | None] = ContextVar("jobframe_current_claim", default=None)
 

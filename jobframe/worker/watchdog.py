@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Hashable
 
-from jobframe.worker.execution import JobTimeout
+from jobframe.errors import JobTimeout
 
 
 class Watchdog:

@@ -23,7 +23,7 @@ from jobframe import queue_adapters
 from jobframe.backend.worker import Outcome
 from jobframe.testing.reliability_jobs import SleepJob
 from jobframe.testing.services import RedisServer, port_open, redis_server
-from jobframe.worker.execution import JobTimeout
+from jobframe.errors import JobTimeout
 from jobframe.worker.runtime import Worker, WorkerOptions
 from jobframe_redis.adapter import RedisAdapter
 

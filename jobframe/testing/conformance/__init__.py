@@ -28,6 +28,7 @@ from jobframe.testing.conformance.base import ConformanceBase
 from jobframe.testing.conformance.dashboard import DashboardTests
 from jobframe.testing.conformance.enqueue import SAMPLE_VALUES, EnqueueTests
 from jobframe.testing.conformance.faults import FaultTests
+from jobframe.testing.conformance.flow import FlowTests
 from jobframe.testing.conformance.harness import WorkerHarness
 from jobframe.testing.conformance.inspector import InspectorTests
 from jobframe.testing.conformance.load import LoadTests
@@ -46,6 +47,7 @@ class BackendConformance(
     FaultTests,
     LoadTests,
     RecurringTests,
+    FlowTests,
     RecurringProcessTests,
 ):
     """Every test of the suite. Subclass it in your backend's tests (see the module's doc)."""
