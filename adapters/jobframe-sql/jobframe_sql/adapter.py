@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-import weakref
 from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -208,9 +207,6 @@ class SQLAdapter(QueueAdapter):
         # 3,100/s for the bare driver on PostgreSQL here). Only for engines built from a URL.
         self._single: sa.Engine | None = None
         self._worker_engine: sa.Engine | None = None
-        # Wake-up connections and sockets of this adapter's worker backends: one whose process
-        # never deregistered (a test, an embedding app) is closed with the adapter.
-        self._wakers: weakref.WeakSet[Any] = weakref.WeakSet()
         if self._autocommit is not None and engine is None:
             self._single = create_engine(
                 url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, **engine_options
@@ -445,13 +441,7 @@ class SQLAdapter(QueueAdapter):
 
         return check(self.engine, self.url)
 
-    def close_on_shutdown(self, waker: Any) -> None:
-        """Close ``waker`` (its ``close()``) when the adapter shuts down, if it is still open."""
-        self._wakers.add(waker)
-
     def shutdown(self, timeout: float | None = None) -> None:
-        for waker in list(self._wakers):
-            waker.close()
         self.engine.dispose()
         if self._single is not None:
             self._single.dispose()

@@ -117,7 +117,6 @@ class SQLWorkerBackend(upkeep.Upkeep, WorkerBackend):
             from jobframe_sql.notify import Listener
 
             self._listener = Listener(self.engine.url)
-            adapter.close_on_shutdown(self._listener)
         self._local: Any = None  # no NOTIFY: the socket an enqueue pokes (local_wake.py)
         self._no_local = False
 
@@ -182,7 +181,6 @@ class SQLWorkerBackend(upkeep.Upkeep, WorkerBackend):
 
             try:
                 self._local = LocalWaiter(key)
-                self.adapter.close_on_shutdown(self._local)
             except OSError as exc:
                 self._no_local = True
                 log.warning("no wake-up socket for %s (%s); polling only", key, exc)
