@@ -7,7 +7,8 @@ state = 'claimed'``: a claim taken back by the reaper cannot finish, fail or rel
 Each claimed row gets a token of its own (the fetch's, then ``:seq``), so `cancelled` names one job.
 
 Flow control (`jobframe_sql.flow`) rides in the same transactions. A plain job pays a check: its
-row's flow columns are NULL, and a claim whose payload has no ``"flow":`` is settled as before.
+row's flow columns are NULL, and a claim whose payload has no unique lock or concurrency limit is
+settled as before.
 """
 
 from __future__ import annotations
@@ -36,14 +37,20 @@ log = logging.getLogger("jobframe.worker")
 _CLAIMED = (jobs.c.seq, jobs.c.id, jobs.c.queue, jobs.c.priority, jobs.c.payload, jobs.c.job_id,
             jobs.c.unique_key, jobs.c.unique_until, jobs.c.concurrency_key,
             jobs.c.concurrency_limit)  # fmt: skip
-#: in a payload that asks for flow control (compact JSON); a false hit costs one SELECT
-_FLOW = b'"flow":'
+#: in a payload whose row holds a unique lock or a concurrency slot (compact JSON: the keys of
+#: its "flow" object); a false hit (an argument's text) costs one SELECT
+_HOLDS = (b'"unique":{', b'"concurrency":{')
 #: claim rounds of one fetch: a round that blocked jobs of a full key leaves room for others
 _ROUNDS = 4
 
 
 def dump(payload: dict[str, Any]) -> bytes:
     return dump_payload(payload)
+
+
+def _holds(claim: Claim) -> bool:
+    payload = claim.payload
+    return _HOLDS[0] in payload or _HOLDS[1] in payload
 
 
 def _plain(outcome: Outcome, flowed: set[str]) -> bool:
@@ -268,7 +275,7 @@ class SQLWorkerBackend(upkeep.Upkeep, WorkerBackend):
     def complete(self, process_id: str, outcomes: list[Outcome]) -> None:
         ms = now_ms()
         day, minute = day_and_minute(ms)
-        flowed = {o.claim.id for o in outcomes if _FLOW in o.claim.payload}
+        flowed = {o.claim.id for o in outcomes if _holds(o.claim)}
         plain = [o for o in outcomes if _plain(o, flowed)]
         counted = dict.fromkeys(("processed", "failed", "expired", "cancelled"), 0)
         with self.engine.begin() as conn:
@@ -348,7 +355,7 @@ class SQLWorkerBackend(upkeep.Upkeep, WorkerBackend):
     def release(self, process_id: str, claims: list[Claim]) -> None:
         readied = 0
         with self.engine.begin() as conn:
-            info = self._info(conn, {c.id for c in claims if _FLOW in c.payload})
+            info = self._info(conn, {c.id for c in claims if _holds(c)})
             freed = []
             for claim in claims:
                 done = conn.execute(self._release_statement().where(self._guard(claim)))
@@ -378,7 +385,7 @@ class SQLWorkerBackend(upkeep.Upkeep, WorkerBackend):
     def defer(self, process_id: str, claim: Claim, at: float, payload: bytes) -> None:
         ms = now_ms()
         with self.engine.begin() as conn:
-            info = self._info(conn, {claim.id} if _FLOW in claim.payload else set())
+            info = self._info(conn, {claim.id} if _holds(claim) else set())
             later = {"state": "scheduled", "run_at": math.ceil(at * 1000), "payload": payload}
             moved = conn.execute(
                 sa.update(jobs)
