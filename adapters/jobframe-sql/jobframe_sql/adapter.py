@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +25,8 @@ from jobframe_sql.engine import (
 )
 from jobframe_sql.local_wake import poke
 from jobframe_sql.schema import jobs
+from jobframe_sql.transactional import check_same_database, current, wake_after_commit
+from jobframe_sql.transactional import enqueue_in as enqueue_in  # also importable from here
 
 if TYPE_CHECKING:
     from jobframe.doctor import Problem
@@ -34,18 +34,6 @@ if TYPE_CHECKING:
     from jobframe_sql.inspector import SQLInspector
     from jobframe_sql.recurring import SQLRecurring
     from jobframe_sql.worker_backend import SQLWorkerBackend
-
-
-class _Scope:
-    """An `enqueue_in` block: the application's connection (and session, if it gave one)."""
-
-    def __init__(self, connection: sa.Connection, session: Any) -> None:
-        self.connection = connection
-        self.session = session
-        self.wakes = False  # a wake-up of local workers is set to follow the commit
-
-
-_current: ContextVar[_Scope | None] = ContextVar("jobframe_sql_connection", default=None)
 
 
 #: the columns of an enqueued row, as `row` fills them
@@ -80,36 +68,6 @@ def row(job: Job, at: datetime | None) -> dict[str, Any]:
         "attempts": 0,
         **(flow.columns(job) if job.flow else _PLAIN),
     }
-
-
-@contextmanager
-def enqueue_in(session_or_connection: Any) -> Iterator[sa.Connection]:
-    """Write jobs enqueued in this block through the application's own transaction.
-
-    ``session_or_connection`` is a SQLAlchemy ``Session`` or ``Connection`` on the same database
-    as the adapter; the jobs commit or roll back with it (``perform_later`` returns with
-    ``successfully_enqueued`` True once the row is written in that transaction)::
-
-        with Session.begin() as session, jobframe_sql.enqueue_in(session):
-            session.add(order)
-            SendReceiptJob.perform_later(order)
-    """
-    from sqlalchemy.orm import Session, scoped_session
-
-    connection, session = session_or_connection, None
-    if isinstance(connection, Session | scoped_session):
-        session = connection.registry() if isinstance(connection, scoped_session) else connection
-        connection = session.connection()  # begins the session's transaction if needed
-    if not isinstance(connection, sa.Connection):
-        raise ConfigurationError(
-            "enqueue_in() needs a SQLAlchemy Session or Connection (sync), got "
-            f"{type(session_or_connection).__name__}."
-        )
-    token = _current.set(_Scope(connection, session))
-    try:
-        yield connection
-    finally:
-        _current.reset(token)
 
 
 def _duplicate(job: Job) -> DuplicateJobError:
@@ -273,15 +231,15 @@ class SQLAdapter(QueueAdapter):
         if not jobs_:
             wanted = [None] * len(rows)
         refused: list[int] = []
-        scope = _current.get()
+        scope = current.get()
         try:
             if scope is not None:
-                self._check_same_database(scope.connection)
+                check_same_database(scope.connection, self.engine, self.url)
                 refused = self._insert_locked(scope.connection, rows, wanted)
                 out = set(refused)
                 ready = any(r["state"] == "ready" for i, r in enumerate(rows) if i not in out)
                 if ready and self._wake_key is not None and not scope.wakes:
-                    self._wake_after_commit(scope)
+                    wake_after_commit(scope, self._wake_key)
                 return refused
             if locking:
                 refused = in_transaction(
@@ -330,25 +288,6 @@ class SQLAdapter(QueueAdapter):
         if self._wake_key is not None:
             poke(self._wake_key)
 
-    def _wake_after_commit(self, scope: _Scope) -> None:
-        """Poke the idle workers on this machine when the application's transaction commits
-        (nothing on a rollback). A Session's ``after_commit`` follows the commit; a bare
-        Connection only tells just before it, which is enough on SQLite (a woken worker's claim
-        waits for the write lock the committing transaction holds) and best effort elsewhere
-        (a worker that looked too early finds the job at its next poll)."""
-        key = self._wake_key
-        assert key is not None
-        scope.wakes = True
-
-        def committed(*_: Any) -> None:
-            scope.wakes = False  # the block may go on into another transaction
-            poke(key)
-
-        if scope.session is not None:
-            sa.event.listen(scope.session, "after_commit", committed, once=True)
-        else:
-            sa.event.listen(scope.connection, "commit", committed, once=True)
-
     def _insert_single(self, values: dict[str, Any]) -> None:
         """One row, straight through the driver on an autocommit connection; a pooled connection
         found dead (the server restarted) is dropped and the INSERT sent once more."""
@@ -392,20 +331,6 @@ class SQLAdapter(QueueAdapter):
                     copy.write_row([values[column] for column in ROW])
             return
         conn.execute(sa.insert(jobs), rows)
-
-    def _check_same_database(self, connection: sa.Connection) -> None:
-        theirs = connection.engine.url
-        if (theirs.drivername.split("+")[0], theirs.host, theirs.port, theirs.database) != (
-            self.engine.url.drivername.split("+")[0],
-            self.engine.url.host,
-            self.engine.url.port,
-            self.engine.url.database,
-        ):
-            raise ConfigurationError(
-                f"enqueue_in() got a connection to "
-                f"{mask_url(theirs.render_as_string(hide_password=True))}, "
-                f"but the sql adapter writes to {self.url}; a transaction cannot span both."
-            )
 
     def worker_engine(self, make: Callable[[SQLAdapter], sa.Engine]) -> sa.Engine:
         """The engine workers of this adapter share (made once by ``make``, disposed with the

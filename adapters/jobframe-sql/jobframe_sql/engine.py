@@ -8,12 +8,15 @@ import sqlite3
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from jobframe_sql.schema import stats
+
+if TYPE_CHECKING:
+    from jobframe_sql.adapter import SQLAdapter
 
 T = TypeVar("T")
 
@@ -142,6 +145,37 @@ def create_engine(url: str, **options: Any) -> sa.Engine:
     # found dead is invalidated by SQLAlchemy and the operation retried once (see `retrying`).
     options.setdefault("pool_recycle", 3600)
     return sa.create_engine(url, **options)
+
+
+def read_committed_engine(adapter: SQLAdapter) -> sa.Engine:
+    """The worker's own MariaDB/MySQL engine, reading committed rows (`jobframe_sql.flow`: a
+    key's slots counted after locking it must include claims committed while it waited; under
+    REPEATABLE READ the count would read the snapshot of the claim's first SELECT)."""
+    options = {k: v for k, v in adapter.options.items() if k != "url"}
+    return create_engine(
+        adapter.engine.url.render_as_string(hide_password=False),
+        isolation_level="READ COMMITTED",
+        **options,
+    )
+
+
+def async_commit_engine(adapter: SQLAdapter) -> sa.Engine:
+    """The worker's own PostgreSQL engine, committing without waiting for the WAL flush.
+
+    Every write a worker makes (claims, outcomes with the retries they carry, heartbeats) may be
+    lost to a crash of the database server without losing a job: a lost claim or outcome leaves
+    the job ready or claimed by a process the reaper takes it back from, and it runs again (which
+    at-least-once allows). Only enqueues must survive such a crash, and they keep the adapter's
+    synchronous commits. This saves a disk flush per claim and per batch of outcomes.
+    """
+    options = {k: v for k, v in adapter.options.items() if k != "url"}
+    connect_args = dict(options.pop("connect_args", {}))
+    connect_args["options"] = f"{connect_args.get('options', '')} -c synchronous_commit=off".strip()
+    return create_engine(
+        adapter.engine.url.render_as_string(hide_password=False),
+        connect_args=connect_args,
+        **options,
+    )
 
 
 def retrying(operation: Callable[[], T]) -> T:

@@ -25,7 +25,14 @@ import sqlalchemy as sa
 from jobframe.backend.payload import dump_payload
 from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
 from jobframe_sql import flow, upkeep
-from jobframe_sql.engine import bump_stats, create_engine, day_and_minute, in_transaction, now_ms
+from jobframe_sql.engine import (
+    async_commit_engine,
+    bump_stats,
+    day_and_minute,
+    in_transaction,
+    now_ms,
+    read_committed_engine,
+)
 from jobframe_sql.schema import jobs, pauses, processes
 
 if TYPE_CHECKING:
@@ -58,37 +65,6 @@ def _plain(outcome: Outcome, flowed: set[str]) -> bool:
     return outcome.status == "done" and not outcome.retries and outcome.claim.id not in flowed
 
 
-def _read_committed(adapter: SQLAdapter) -> sa.Engine:
-    """The worker's own MariaDB/MySQL engine, reading committed rows (`jobframe_sql.flow`: a
-    key's slots counted after locking it must include claims committed while it waited; under
-    REPEATABLE READ the count would read the snapshot of the claim's first SELECT)."""
-    options = {k: v for k, v in adapter.options.items() if k != "url"}
-    return create_engine(
-        adapter.engine.url.render_as_string(hide_password=False),
-        isolation_level="READ COMMITTED",
-        **options,
-    )
-
-
-def _worker_engine(adapter: SQLAdapter) -> sa.Engine:
-    """The worker's own PostgreSQL engine, committing without waiting for the WAL flush.
-
-    Every write a worker makes (claims, outcomes with the retries they carry, heartbeats) may be
-    lost to a crash of the database server without losing a job: a lost claim or outcome leaves
-    the job ready or claimed by a process the reaper takes it back from, and it runs again (which
-    at-least-once allows). Only enqueues must survive such a crash, and they keep the adapter's
-    synchronous commits. This saves a disk flush per claim and per batch of outcomes.
-    """
-    options = {k: v for k, v in adapter.options.items() if k != "url"}
-    connect_args = dict(options.pop("connect_args", {}))
-    connect_args["options"] = f"{connect_args.get('options', '')} -c synchronous_commit=off".strip()
-    return create_engine(
-        adapter.engine.url.render_as_string(hide_password=False),
-        connect_args=connect_args,
-        **options,
-    )
-
-
 class SQLWorkerBackend(upkeep.Upkeep, WorkerBackend):
     """Implements `jobframe.backend.WorkerBackend` on the ``jobframe_*`` tables."""
 
@@ -103,10 +79,10 @@ class SQLWorkerBackend(upkeep.Upkeep, WorkerBackend):
         self.engine = adapter.engine
         self.dialect = self.engine.dialect.name
         if self.dialect == "postgresql" and adapter._single is not None:  # built from a URL
-            self.engine = adapter.worker_engine(_worker_engine)
+            self.engine = adapter.worker_engine(async_commit_engine)
         elif self.dialect in ("mysql", "mariadb"):
             self.engine = (
-                adapter.worker_engine(_read_committed)
+                adapter.worker_engine(read_committed_engine)
                 if adapter._single is not None
                 else self.engine.execution_options(isolation_level="READ COMMITTED")
             )
