@@ -21,7 +21,7 @@ from jobframe.testing.tcp_proxy import Proxy
 from jobframe_sql import db
 from jobframe_sql.adapter import SQLAdapter
 from jobframe_sql.doctor import check
-from jobframe_sql.schema import jobs, recurring, versions
+from jobframe_sql.schema import SCHEMA_VERSION, jobs, recurring, versions
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 
@@ -125,6 +125,6 @@ def test_a_version_1_database_is_told_to_upgrade_and_then_claims(adapter: SQLAda
     assert "schema version 1" in str(problem) and "jobframe db upgrade" in str(problem)
     with pytest.raises(jobframe.EnqueueError, match="jobframe_recurring"):
         _claim(adapter, _task(), T0)
-    assert db.upgrade(engine) == (1, 2)
+    assert db.upgrade(engine) == (1, SCHEMA_VERSION)
     assert check(engine, adapter.url) == []
     assert _claim(adapter, _task(), T0)

@@ -168,6 +168,9 @@ def test_metadata_holds_every_table_for_alembic() -> None:
         "jobframe_recurring",
         "jobframe_stats",
         "jobframe_schema",
+        "jobframe_locks",
+        "jobframe_semaphores",
+        "jobframe_rates",
     }
     assert {i.name for i in tables["jobframe_jobs"].indexes} >= {
         "jobframe_jobs_claim",
