@@ -226,10 +226,10 @@ class SQLAdapter(QueueAdapter):
     def _write(self, rows: list[dict[str, Any]], jobs_: Sequence[Job] = ()) -> list[int]:
         """Write ``rows`` (of ``jobs_``, when they are jobs) with their unique locks. Returns
         the indexes of the rows left out because their lock is held by another job."""
-        wanted = [flow.wanted(job, values) for job, values in zip(jobs_, rows, strict=True)]
+        wanted: list[flow.Lock | None] = [None] * len(rows)  # raw payloads: no job, no lock
+        if jobs_:
+            wanted = [flow.wanted(job, values) for job, values in zip(jobs_, rows, strict=True)]
         locking = any(wanted)
-        if not jobs_:
-            wanted = [None] * len(rows)
         refused: list[int] = []
         scope = current.get()
         try:
