@@ -81,10 +81,10 @@ def test_a_child_killed_with_sigkill_is_replaced_and_jobs_keep_running(
 def test_a_job_stuck_past_its_timeout_recycles_its_process_and_counts_a_crash(
     sqlite: object, tmp_path: Path
 ) -> None:
-    from jobframe_sql.adapter import SQLAdapter
     from worker.stuck_jobs import StuckJob
 
     from jobframe.testing.workers import RELIABILITY_JOBS
+    from jobframe_sql.adapter import SQLAdapter
 
     assert isinstance(sqlite, SQLAdapter)
     inspector = sqlite.inspector()
