@@ -13,72 +13,41 @@ cannot make the process look dead.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import os
 import queue
-import random
 import signal
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any, Protocol
 
 from jobframe import config
 from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
 from jobframe.worker import execution, logs
-from jobframe.worker.outage import Outage
+from jobframe.worker.flow_control import flow_middleware
+from jobframe.worker.middleware import Chain, Middleware, WorkerContext
+from jobframe.worker.options import WorkerOptions
+from jobframe.worker.outage import Outage, retry_briefly
 from jobframe.worker.pool import JobPool
 from jobframe.worker.reporter import Reporter
-from jobframe.worker.watchdog import Watchdog
 
 log = logging.getLogger("jobframe.worker")
 
 #: seconds within which a supervised worker takes a repeated signal as the same one
 DUPLICATE_WINDOW = 1.0
+#: exit code of a worker that abandoned a job it could not stop (its supervisor replaces it)
+EXIT_ABANDONED = 3
 
 
 def _key(claim: Claim) -> tuple[str, str]:
     """What identifies one claim: the job's id and the claim token (guards check both)."""
     return (claim.id, claim.token)
-
-
-@dataclass
-class WorkerOptions:
-    """Tuning of one worker process; the CLI's flags map onto these."""
-
-    queues: list[str]
-    weights: dict[str, int] | None = None  # set: weighted random queue order per fetch
-    concurrency: int = 5
-    shutdown_timeout: float = 25.0
-    heartbeat_interval: float = 5.0
-    heartbeat_timeout: float = 30.0
-    max_crashes: int = 3
-    scheduler_interval: float = 0.2
-    fetch_timeout: float = 1.0
-    report_batch: int = 500
-    report_linger: float = 0.002  # a small batch waits this long for more outcomes to join it
-    prefetch: int | None = None  # claims held beyond `concurrency`; None: as many as concurrency
-    job_timeout: float | None = None
-    max_payload_bytes: int | None = None  # larger ones go to the dead set; None: the setting
-    # A stopping worker gives up reporting to an unreachable backend after this many seconds.
-    report_timeout: float = 5.0
-
-    def queue_order(self) -> list[str]:
-        """Strict order as given, or a fresh weighted-random order for each fetch."""
-        if not self.weights:
-            return self.queues
-        pool = dict(self.weights)
-        order = []
-        while pool:
-            name = random.choices(list(pool), weights=list(pool.values()))[0]
-            order.append(name)
-            del pool[name]
-        return order
 
 
 class Companion(Protocol):
@@ -93,10 +62,15 @@ class Worker:
 
     ``companions`` start once the worker is registered and stop first on shutdown, before the
     running jobs drain (a scheduler must not enqueue into a worker that is going away).
+    ``middleware`` defaults to the flow control (`jobframe.worker.flow_control`).
     """
 
     def __init__(
-        self, backend: WorkerBackend, options: WorkerOptions, companions: Sequence[Companion] = ()
+        self,
+        backend: WorkerBackend,
+        options: WorkerOptions,
+        companions: Sequence[Companion] = (),
+        middleware: Sequence[Middleware] | None = None,
     ) -> None:
         self.backend = backend
         self.options = options
@@ -119,7 +93,11 @@ class Worker:
         self._release_now = threading.Event()
         self._threads: list[threading.Thread] = []
         self.processed = 0
-        self._watchdog = Watchdog(options.job_timeout)
+        self._abandoned = False
+        if middleware is None:
+            middleware = flow_middleware(backend, options.job_timeout, options.timeout_grace)
+        self._chain = Chain(middleware)
+        self._chain.bind(WorkerContext(backend, self.process.id, self._abandon))
         self._max_payload = options.max_payload_bytes or config.settings().max_payload_bytes
         self._fetch_outage = Outage("fetching jobs")
         self._reporter = Reporter(
@@ -148,7 +126,7 @@ class Worker:
             self._stop.wait()  # the job threads fetch and run; this one waits for a stop
         finally:
             self._shutdown()
-        return 0
+        return EXIT_ABANDONED if self._abandoned else 0
 
     def _register(self) -> bool:
         """Record this process, waiting with backoff while the backend is unreachable (a worker
@@ -251,7 +229,7 @@ class Worker:
             # to the backend rather than hold claims no thread will run.
             log.exception("preparing %d fetched job(s) failed; releasing them", len(claims))
             if claims:
-                self._call_with_retry(
+                retry_briefly(
                     lambda: self.backend.release(self.process.id, claims),
                     "releasing a batch that could not be prepared",
                 )
@@ -302,25 +280,47 @@ class Worker:
             self._outcomes.put(logs.unloadable(outcome))
         return work
 
-    def _run_sync(self, claim: Claim, job: Any) -> Outcome:
-        if self.options.job_timeout is None:
-            return execution.run_sync(claim, job, self.backend)
-        self._watchdog.start(_key(claim))
+    # A job is admitted (expired? throttled?) on the thread that runs it, not by the fetching
+    # leader: a leader that deferred a whole batch of throttled jobs first would start its own
+    # job late (measured on MariaDB: 8 reserve+defer round trips, 130 ms).
+
+    def _run_sync(self, claim: Claim, job: Any) -> Outcome | None:
+        verdict = self._chain.admit(claim, job)
+        if verdict is not None:
+            return verdict if isinstance(verdict, Outcome) else None  # else: it settled it
+        self._chain.started(claim, job)
         try:
-            return execution.run_sync(claim, job, self.backend)
-        finally:
-            self._watchdog.finish(_key(claim))
+            outcome = execution.run_sync(claim, job, self.backend)
+        except BaseException as exc:  # a late JobTimeout, outside the job: still its failure
+            outcome = Outcome(claim, "failed", execution.error_info(exc, "worker error"))
+        return self._chain.finished(claim, job, outcome)
 
-    def _run_async(self, claim: Claim, job: Any) -> Coroutine[Any, Any, Outcome]:
-        return execution.run_async(claim, job, self.options.job_timeout, self.backend)
+    async def _run_async(self, claim: Claim, job: Any) -> Outcome | None:
+        # With flow control, admitting may take round trips (reserve, defer): not on the loop.
+        admit = self._chain.admit
+        verdict = await asyncio.to_thread(admit, claim, job) if job.flow else admit(claim, job)
+        if verdict is not None:
+            return verdict if isinstance(verdict, Outcome) else None  # else: it settled it
+        self._chain.started(claim, job)
+        outcome = await execution.run_async(claim, job, self.backend)
+        return self._chain.finished(claim, job, outcome)
 
-    def _finish(self, claim: Claim, outcome: Outcome) -> None:
+    def _abandon(self, claim: Claim) -> None:
+        """Leave ``claim`` unreleased and stop at once (see `jobframe.worker.time_limits`)."""
+        with self._slots:
+            self._claimed.pop(_key(claim), None)
+            self._abandoned = True
+        self.stop(release_now=True)
+
+    def _finish(self, claim: Claim, outcome: Outcome | None) -> None:
+        """Forget a claim; report its outcome (None: a middleware settled it, e.g. deferred)."""
         with self._slots:
             if self._claimed.pop(_key(claim), None) is None:
                 return  # released at shutdown: the job belongs to its queue again
-            self.processed += 1
+            self.processed += outcome is not None
             self._slots.notify()
-        self._outcomes.put(outcome)
+        if outcome is not None:
+            self._outcomes.put(outcome)
 
     # -- background threads ---------------------------------------------------------------------
 
@@ -336,7 +336,7 @@ class Worker:
         down_since: float | None = None  # when the backend stopped answering
         grace_until, extra = 0.0, 0.0
         while not self._stop.wait(options.scheduler_interval):
-            self._watchdog.check()
+            self._chain.tick(time.monotonic())
             self._pool.revive()
             now = time.monotonic()
             if now < retry_at:
@@ -388,7 +388,10 @@ class Worker:
         if leftovers:
             log.info("releasing %d unfinished job(s) back to their queues", len(leftovers))
             self._release(leftovers)
-        if not self._call_with_retry(
+        if self._abandoned:
+            # Its record must outlive it: the reaper takes the abandoned job back as a crash.
+            log.error("worker %s stopped; it abandoned a job it could not stop", self.process.id)
+        elif not retry_briefly(
             lambda: self.backend.deregister(self.process.id), "deregistering the worker"
         ):
             log.warning(
@@ -399,7 +402,7 @@ class Worker:
         log.info("worker %s stopped after %d job(s)", self.process.id, self.processed)
 
     def _release(self, claims: list[Claim]) -> None:
-        if not self._call_with_retry(
+        if not retry_briefly(
             lambda: self.backend.release(self.process.id, claims), "releasing jobs at shutdown"
         ):
             log.error(
@@ -409,17 +412,5 @@ class Worker:
                 ", ".join(claim.id for claim in claims),
             )
 
-    def _call_with_retry(self, step: Callable[[], None], what: str, attempts: int = 5) -> bool:
-        """Run a shutdown step, with a few quick retries (about 1.5 s in all); False: it failed."""
-        outage = Outage(what)
-        for attempt in range(attempts):
-            try:
-                step()
-            except Exception as exc:
-                delay = outage.failed(exc)
-                if attempt + 1 < attempts:
-                    time.sleep(delay)
-            else:
-                outage.recovered()
-                return True
-        return False
+
+__all__ = ["EXIT_ABANDONED", "Companion", "Worker", "WorkerOptions"]

@@ -48,3 +48,7 @@ class Listener:
                 conn.close()
             except Exception:  # closing a broken connection may fail too; nothing to keep
                 log.debug("closing the LISTEN connection failed", exc_info=True)
+
+    def __del__(self) -> None:
+        # A backend dropped without deregister() (a script, a test) must not leak its connection.
+        self.close()
