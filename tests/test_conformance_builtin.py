@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from jobframe import queue_adapters
 from jobframe.backend.adapter import QueueAdapter
 from jobframe.queue_adapters.async_adapter import AsyncAdapter
 from jobframe.queue_adapters.inline import InlineAdapter
@@ -48,6 +49,16 @@ class TestAsyncAdapterAutostarted(BackendConformance):
         adapter = AsyncAdapter(concurrency=3)
         yield adapter
         adapter.shutdown(timeout=5)
+
+    @pytest.fixture
+    def quiet(self, adapter: QueueAdapter) -> Iterator[QueueAdapter]:
+        """No worker runs: its threads start with the first enqueue, so a test that looks at
+        waiting jobs (a unique lock held, a job to cancel) holds them off, as if no job had been
+        enqueued yet. Otherwise they race the test, and it asserts on a job already run."""
+        assert isinstance(adapter, AsyncAdapter)
+        adapter.autostart = False
+        with queue_adapters.override(adapter):
+            yield adapter
 
     def drain(self, adapter: QueueAdapter, done: Callable[[], bool], timeout: float) -> None:
         assert isinstance(adapter, AsyncAdapter)

@@ -6,6 +6,10 @@ the same claims, retries, dead set, pause and inspector as the durable backends,
 server. Nothing is durable: at interpreter exit the adapter stops promoting scheduled jobs, runs
 the ready ones for up to ``shutdown_timeout`` seconds, and logs how many it had to drop. Use a
 durable backend (redis, sql) in production.
+
+Flow control (`jobframe.backend.flow`) lives in the store as well, so every capability is
+declared: unique locks are taken under the lock that writes the job, concurrency slots and the
+jobs they block change with the claims, and the rate limiter is shared by the worker threads.
 """
 
 from __future__ import annotations
