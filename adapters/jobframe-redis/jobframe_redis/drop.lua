@@ -13,7 +13,7 @@ for i = 5, #ARGV, 2 do
     local held = redis.call('HGET', stem .. 'blocked', id)
     if held then
       redis.call('HDEL', stem .. 'blocked', id)
-      redis.call('LREM', stem .. 'blocked:' .. string.match(held, '^[^|]*|[^|]*|(.*)$'), 1, id)
+      redis.call('ZREM', stem .. 'blocked:' .. string.match(held, '^[^|]*|[^|]*|(.*)$'), id)
       gone = true
     end
   end
@@ -26,6 +26,7 @@ for i = 5, #ARGV, 2 do
     local f, jid = flow_of(redis.call('HGET', KEYS[1], id))
     if f then unique_release(stem, f, jid, nil) end
     redis.call('HDEL', KEYS[1], id)
+    redis.call('SREM', stem .. 'cancel', id)
     dropped = dropped + 1
   elseif mode == 'cancel' and redis.call('HEXISTS', KEYS[4], id) == 1 then
     redis.call('SADD', stem .. 'cancel', id)

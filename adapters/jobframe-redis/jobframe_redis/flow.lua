@@ -2,8 +2,9 @@
 -- A job's flow is read from its payload ("flow" object). Plain jobs pay one plain string.find:
 -- the compact JSON writes the key as "flow":{ and a string value cannot hold that unescaped.
 -- Keys: {p}:unique:<key> (owner job_id, PX), {p}:slots:<key> (zset id -> lapses at ms),
--- {p}:blocked:<key> (list of ids, oldest first), {p}:blocked (hash id -> "queue|score|key"),
--- {p}:limits (hash key -> limit, the keys that blocked a job), {p}:cancel (set of ids).
+-- {p}:blocked:<key> (zset id -> its ready score, so a job blocked again keeps its place),
+-- {p}:blocked (hash id -> "queue|score|key"), {p}:limits (hash key -> limit, the keys that
+-- blocked a job), {p}:cancel (set of ids).
 local function flow_of(payload)
   if not payload or not string.find(payload, '"flow":{', 1, true) then return nil end
   local ok, doc = pcall(cjson.decode, payload)
@@ -53,9 +54,9 @@ end
 local function unblock_key(stem, key, n)
   local done, list = 0, stem .. 'blocked:' .. key
   while done < n do
-    local bid = redis.call('LPOP', list)
-    if not bid then break end
-    done = done + unblock(stem, bid)
+    local popped = redis.call('ZPOPMIN', list)
+    if #popped == 0 then break end
+    done = done + unblock(stem, popped[1])
   end
   return done
 end
@@ -68,7 +69,7 @@ local function flow_start(stem, id, q, score, f, jid, now)
     local slots = stem .. 'slots:' .. c.key
     redis.call('ZREMRANGEBYSCORE', slots, '-inf', now)
     if redis.call('ZCARD', slots) >= tonumber(c.limit) then
-      redis.call('RPUSH', stem .. 'blocked:' .. c.key, id)
+      redis.call('ZADD', stem .. 'blocked:' .. c.key, score, id)
       redis.call('HSET', stem .. 'blocked', id, q .. '|' .. score .. '|' .. c.key)
       redis.call('HSET', stem .. 'limits', c.key, c.limit)
       return false
