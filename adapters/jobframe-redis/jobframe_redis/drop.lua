@@ -24,7 +24,7 @@ for i = 5, #ARGV, 2 do
   end
   if gone then
     local f, jid = flow_of(redis.call('HGET', KEYS[1], id))
-    if f then unique_release(stem, f, jid, nil) end
+    if f then flow().unique_release(stem, f, jid, nil) end
     redis.call('HDEL', KEYS[1], id)
     redis.call('SREM', stem .. 'cancel', id)
     dropped = dropped + 1
@@ -33,5 +33,5 @@ for i = 5, #ARGV, 2 do
     flagged = flagged + 1
   end
 end
-if mode == 'cancel' then count(stem, 'cancelled', dropped, ARGV[3], ARGV[4]) end
+if mode == 'cancel' then flow().count(stem, 'cancelled', dropped, ARGV[3], ARGV[4]) end
 return {dropped, flagged}
