@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 import jobframe
+from jobframe.backend.payload import dump_payload
 from jobframe.backend.worker import Claim, Outcome, ProcessInfo
 from jobframe.testing.workers import wait_until
 from jobframe_redis.adapter import BULK_CHUNK, RedisAdapter
@@ -116,3 +119,16 @@ def test_a_plain_job_whose_arguments_mention_flow_is_a_plain_job(adapter: RedisA
     assert len(claims) == 2 and inspector.count("blocked") == 0
     backend.complete("p1", [Outcome(claim, "done") for claim in claims])
     wait_until(lambda: inspector.pending() == 0, 5, "both settled")
+
+
+def test_a_raw_payload_asking_for_a_held_lock_is_refused(adapter: RedisAdapter) -> None:
+    first, second = LockedJob(7), LockedJob(7)  # equal jobs: two job_ids, one lock
+    raws = []
+    for job in (first, second):
+        job.flow = job.compute_flow()
+        raws.append(dump_payload(job.serialize()))
+    adapter.enqueue_raw("limited", raws[0])
+    adapter.enqueue_raw("limited", raws[0])  # the same job_id again (a retry): no conflict
+    with pytest.raises(jobframe.DuplicateJobError):
+        adapter.enqueue_raw("limited", raws[1])
+    assert adapter.inspector().count("ready") == 2
