@@ -16,8 +16,8 @@ from stores import store_adapter
 
 import jobframe
 from jobframe import queue_adapters
-from jobframe.cli import main
 from jobframe.backend.worker import ProcessInfo
+from jobframe.cli import main
 from jobframe.testing.outcomes import fail_ready
 
 LONG_AGO = datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)
