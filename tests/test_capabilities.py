@@ -193,7 +193,8 @@ def test_the_documented_table_is_every_adapters_real_capabilities() -> None:
 
 def test_the_flow_control_pages_table_is_every_adapters_real_capabilities() -> None:
     columns, documented = _documented_table("flow-control.md", "flow-control-table")
-    assert columns == ["unique", "concurrency_limits", "rate_limits", "expiry", "timeouts", "cancel"]
+    flow = ["unique", "concurrency_limits", "rate_limits", "expiry", "timeouts", "cancel"]
+    assert columns == flow
     installed = {}
     for info in plugins.adapters():
         factory = info.factory
