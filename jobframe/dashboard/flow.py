@@ -65,11 +65,11 @@ def cancel_one(inspector: Inspector, id: str) -> tuple[JobInfo, CancelResult]:
 
 def day_charts(
     inspector: Inspector, now: int
-) -> tuple[dict[str, int], list[tuple[str, str, list[int]]]]:
+) -> tuple[dict[str, int], list[tuple[str, HistoryKind, list[int]]]]:
     """The flow kinds' totals over the day before minute ``now`` and their hourly charts (none
     where the inspector does not `counts_outcomes`)."""
     totals: dict[str, int] = {}
-    charts: list[tuple[str, str, list[int]]] = []
+    charts: list[tuple[str, HistoryKind, list[int]]] = []
     for kind, caption in FLOW_KINDS if inspector.counts_outcomes else ():
         day = hourly(inspector.history(kind, now - 1439), now)
         totals[kind] = sum(day)
