@@ -1,7 +1,8 @@
 """Instrumentation events: the job layer emits them, subscribers (logging, metrics) consume them.
 
 Events: ``enqueue``, ``enqueue_at``, ``enqueue_all``, ``perform_start``, ``perform``,
-``enqueue_retry``, ``retry_stopped``, ``discard``. Each carries the job (or jobs), the adapter, the
+``enqueue_retry``, ``retry_stopped``, ``discard``, and the worker's flow control: ``expire``,
+``throttle``, ``cancel``, ``timeout`` (see `jobframe.worker.middleware`). Each carries the job (or jobs), the adapter, the
 duration in seconds and the exception, if one was raised.
 """
 
@@ -27,6 +28,10 @@ EVENTS = frozenset(
         "enqueue_retry",
         "retry_stopped",
         "discard",
+        "expire",
+        "throttle",
+        "cancel",
+        "timeout",
     }
 )
 

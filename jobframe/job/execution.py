@@ -5,13 +5,22 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, Protocol, TypeVar, overload
 
-from jobframe.errors import Abort, JobframeError
+from jobframe.errors import Abort, Cancelled, JobframeError, JobTimeout
 from jobframe.job.callbacks import CallbackChain
 from jobframe.job.core import hybridmethod
 
 R = TypeVar("R", covariant=True)
+
+#: ``(deadline, limit)``: the event-loop time by which the ``async def perform`` of the job
+#: running in this task must end, and its limit in seconds; set by the worker's time limits
+#: (`jobframe.worker.time_limits`). Past it, the job is cancelled and gets `JobTimeout` inside
+#: its error handling (``retry_on``, ``discard_on``).
+perform_deadline: ContextVar[tuple[float, float] | None] = ContextVar(
+    "jobframe_perform_deadline", default=None
+)
 
 
 class _Performs(Protocol[R]):
@@ -53,6 +62,20 @@ def _perform_now(self: Any) -> Any:
         return self._handle_failure(exc)
 
 
+async def _within_deadline(job: Any, awaitable: Awaitable[Any]) -> Any:
+    limit = perform_deadline.get()
+    if limit is None:
+        return await awaitable
+    timeout = asyncio.timeout_at(limit[0])
+    try:
+        async with timeout:
+            return await awaitable
+    except TimeoutError:
+        if not timeout.expired():
+            raise  # the job's own TimeoutError, not its time limit
+        raise JobTimeout(f"{type(job).__qualname__} ran longer than {limit[1]:g}s") from None
+
+
 class _PerformNow(hybridmethod[Any]):
     """`hybridmethod` typed for ``perform_now``: the result is what the job's ``perform``
     returns (awaited, for an ``async def perform``), or None."""
@@ -85,7 +108,7 @@ class Execution:
             with self._instrument("perform"), CallbackChain(self, "perform"):
                 result = self.perform(*self.args, **self.kwargs)
                 if inspect.isawaitable(result):
-                    result = await result
+                    result = await _within_deadline(self, result)
                 return result
         except Abort:
             return None
@@ -99,7 +122,8 @@ class Execution:
             pass
 
     def _handle_failure(self: Any, exc: Exception) -> None:
-        if self._rescue_with_handler(exc):
+        # A cancel is an operator's decision, not an error: no handler may retry or rescue it.
+        if not isinstance(exc, Cancelled) and self._rescue_with_handler(exc):
             return None
         self._run_after_discard(exc)
         raise exc

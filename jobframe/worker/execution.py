@@ -7,7 +7,6 @@ nothing in it is imported or called.
 
 from __future__ import annotations
 
-import asyncio
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ from typing import Any
 from jobframe.backend.payload import PayloadError, load_payload
 from jobframe.backend.worker import Claim, Outcome, WorkerBackend
 from jobframe.config import DEFAULT_MAX_PAYLOAD_BYTES
-from jobframe.errors import DeserializationError, JobTimeout, UnknownJobError
+from jobframe.errors import Cancelled, DeserializationError, UnknownJobError
 from jobframe.job.base import Job
 from jobframe.job.enqueuing import retry_handoff
 
@@ -86,8 +85,11 @@ def load_batch(
 
 
 def finished(claim: Claim, job: Job, exc: BaseException | None, retries: list[Any]) -> Outcome:
+    """Classify how ``job`` ended: done, cancelled (it raised `jobframe.Cancelled`) or failed."""
     if exc is None:
         return Outcome(claim, "done", attempts=job.executions, retries=tuple(retries))
+    if isinstance(exc, Cancelled):
+        return Outcome(claim, "cancelled", attempts=job.executions)
     return Outcome(
         claim, "failed", error_info(exc), attempts=job.executions, retries=tuple(retries)
     )
@@ -124,16 +126,11 @@ def run_sync(claim: Claim, job: Job, backend: WorkerBackend | None = None) -> Ou
     return finished(claim, job, None, retries)
 
 
-async def run_async(
-    claim: Claim, job: Job, timeout: float | None = None, backend: WorkerBackend | None = None
-) -> Outcome:
+async def run_async(claim: Claim, job: Job, backend: WorkerBackend | None = None) -> Outcome:
     """Perform a job whose ``perform`` is ``async def`` on the worker's event loop."""
     with _claimed(claim, backend) as retries:
         try:
-            try:
-                await asyncio.wait_for(job.perform_now_async(), timeout)
-            except TimeoutError as exc:
-                raise JobTimeout(f"{type(job).__qualname__} ran longer than {timeout}s") from exc
+            await job.perform_now_async()
         except Exception as exc:
             return finished(claim, job, exc, retries)
     return finished(claim, job, None, retries)

@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Protocol
@@ -31,15 +31,19 @@ from typing import Any, Protocol
 from jobframe import config
 from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
 from jobframe.worker import execution, logs
+from jobframe.worker.flow_control import flow_middleware
+from jobframe.worker.middleware import SETTLED, Chain, Middleware, WorkerContext
 from jobframe.worker.outage import Outage
 from jobframe.worker.pool import JobPool
 from jobframe.worker.reporter import Reporter
-from jobframe.worker.watchdog import Watchdog
+from jobframe.worker.time_limits import DEFAULT_GRACE
 
 log = logging.getLogger("jobframe.worker")
 
 #: seconds within which a supervised worker takes a repeated signal as the same one
 DUPLICATE_WINDOW = 1.0
+#: exit code of a worker that abandoned a job it could not stop (its supervisor replaces it)
+EXIT_ABANDONED = 3
 
 
 def _key(claim: Claim) -> tuple[str, str]:
@@ -63,7 +67,8 @@ class WorkerOptions:
     report_batch: int = 500
     report_linger: float = 0.002  # a small batch waits this long for more outcomes to join it
     prefetch: int | None = None  # claims held beyond `concurrency`; None: as many as concurrency
-    job_timeout: float | None = None
+    job_timeout: float | None = None  # no job runs longer (its class's `timeout` may be less)
+    timeout_grace: float = DEFAULT_GRACE  # a thread job not stopped by then: the process exits
     max_payload_bytes: int | None = None  # larger ones go to the dead set; None: the setting
     # A stopping worker gives up reporting to an unreachable backend after this many seconds.
     report_timeout: float = 5.0
@@ -93,10 +98,15 @@ class Worker:
 
     ``companions`` start once the worker is registered and stop first on shutdown, before the
     running jobs drain (a scheduler must not enqueue into a worker that is going away).
+    ``middleware`` defaults to the flow control (`jobframe.worker.flow_control`).
     """
 
     def __init__(
-        self, backend: WorkerBackend, options: WorkerOptions, companions: Sequence[Companion] = ()
+        self,
+        backend: WorkerBackend,
+        options: WorkerOptions,
+        companions: Sequence[Companion] = (),
+        middleware: Sequence[Middleware] | None = None,
     ) -> None:
         self.backend = backend
         self.options = options
@@ -119,7 +129,11 @@ class Worker:
         self._release_now = threading.Event()
         self._threads: list[threading.Thread] = []
         self.processed = 0
-        self._watchdog = Watchdog(options.job_timeout)
+        self._abandoned = False
+        if middleware is None:
+            middleware = flow_middleware(backend, options.job_timeout, options.timeout_grace)
+        self._chain = Chain(middleware)
+        self._chain.bind(WorkerContext(backend, self.process.id, self._abandon))
         self._max_payload = options.max_payload_bytes or config.settings().max_payload_bytes
         self._fetch_outage = Outage("fetching jobs")
         self._reporter = Reporter(
@@ -148,7 +162,7 @@ class Worker:
             self._stop.wait()  # the job threads fetch and run; this one waits for a stop
         finally:
             self._shutdown()
-        return 0
+        return EXIT_ABANDONED if self._abandoned else 0
 
     def _register(self) -> bool:
         """Record this process, waiting with backoff while the backend is unreachable (a worker
@@ -296,23 +310,48 @@ class Worker:
         return claims
 
     def _prepare(self, claims: list[Claim]) -> list[tuple[Claim, Any]]:
-        """The jobs of ``claims``; one that cannot become a job is logged and reported dead."""
-        work, dead = execution.load_batch(claims, self._max_payload)
+        """The jobs of ``claims`` to run: one that cannot become a job is logged and reported
+        dead; one the middleware settles (expired, throttled) is left out."""
+        loaded, dead = execution.load_batch(claims, self._max_payload)
         for outcome in dead:
             self._outcomes.put(logs.unloadable(outcome))
+        work, failed = [], []
+        for claim, job in loaded:
+            try:
+                verdict = self._chain.before_perform(claim, job)
+            except Exception:  # an outage of the rate limiter, say: the job goes back for now
+                log.exception("deciding whether job %s may start failed; releasing it", claim.id)
+                failed.append(claim)
+                continue
+            if verdict is None:
+                work.append((claim, job))
+            elif verdict is not SETTLED:
+                self._outcomes.put(verdict)
+        if failed:
+            self._call_with_retry(
+                lambda: self.backend.release(self.process.id, failed), "releasing jobs"
+            )
         return work
 
     def _run_sync(self, claim: Claim, job: Any) -> Outcome:
-        if self.options.job_timeout is None:
-            return execution.run_sync(claim, job, self.backend)
-        self._watchdog.start(_key(claim))
+        self._chain.started(claim, job)
         try:
-            return execution.run_sync(claim, job, self.backend)
-        finally:
-            self._watchdog.finish(_key(claim))
+            outcome = execution.run_sync(claim, job, self.backend)
+        except BaseException as exc:  # a late JobTimeout, outside the job: still its failure
+            outcome = Outcome(claim, "failed", execution.error_info(exc, "worker error"))
+        return self._chain.finished(claim, job, outcome)
 
-    def _run_async(self, claim: Claim, job: Any) -> Coroutine[Any, Any, Outcome]:
-        return execution.run_async(claim, job, self.options.job_timeout, self.backend)
+    async def _run_async(self, claim: Claim, job: Any) -> Outcome:
+        self._chain.started(claim, job)
+        outcome = await execution.run_async(claim, job, self.backend)
+        return self._chain.finished(claim, job, outcome)
+
+    def _abandon(self, claim: Claim) -> None:
+        """Leave ``claim`` unreleased and stop at once (see `jobframe.worker.time_limits`)."""
+        with self._slots:
+            self._claimed.pop(_key(claim), None)
+            self._abandoned = True
+        self.stop(release_now=True)
 
     def _finish(self, claim: Claim, outcome: Outcome) -> None:
         with self._slots:
@@ -336,7 +375,7 @@ class Worker:
         down_since: float | None = None  # when the backend stopped answering
         grace_until, extra = 0.0, 0.0
         while not self._stop.wait(options.scheduler_interval):
-            self._watchdog.check()
+            self._chain.tick(time.monotonic())
             self._pool.revive()
             now = time.monotonic()
             if now < retry_at:
@@ -388,7 +427,10 @@ class Worker:
         if leftovers:
             log.info("releasing %d unfinished job(s) back to their queues", len(leftovers))
             self._release(leftovers)
-        if not self._call_with_retry(
+        if self._abandoned:
+            # Its record must outlive it: the reaper takes the abandoned job back as a crash.
+            log.error("worker %s stopped; it abandoned a job it could not stop", self.process.id)
+        elif not self._call_with_retry(
             lambda: self.backend.deregister(self.process.id), "deregistering the worker"
         ):
             log.warning(

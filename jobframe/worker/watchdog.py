@@ -1,44 +1,71 @@
-"""``--job-timeout`` for sync jobs: raise `JobTimeout` inside a job's thread when it overruns.
+"""Deadlines of running jobs, and `JobTimeout` raised inside a thread job that overruns its own.
 
 Python cannot kill a thread; it can ask the interpreter to raise an exception in it at the next
 bytecode boundary (``PyThreadState_SetAsyncExc``). Pure-Python code stops there; code blocked in a
-C call (a socket read without a timeout) stops when the call returns.
+C call (``time.sleep(60)``, a socket read without a timeout) only when the call returns. A thread
+still running ``grace`` seconds after it was interrupted is reported *stuck*.
 """
 
 from __future__ import annotations
 
 import ctypes
 import threading
-import time
-from collections.abc import Hashable
+from dataclasses import dataclass
 
 from jobframe.errors import JobTimeout
 
+#: a running claim: its job id and claim token
+Key = tuple[str, str]
+
+
+@dataclass
+class _Running:
+    thread: int | None  # None: an async job (its event loop cancels it; nothing to interrupt)
+    deadline: float
+    interrupted_at: float | None = None
+
 
 class Watchdog:
-    def __init__(self, timeout: float | None) -> None:
-        self.timeout = timeout
+    """Running jobs with a deadline (`time.monotonic` seconds), checked by `check`."""
+
+    def __init__(self, grace: float) -> None:
+        self.grace = grace
         self._lock = threading.Lock()
-        self._running: dict[Hashable, tuple[int, float]] = {}
+        self._running: dict[Key, _Running] = {}
 
-    def start(self, token: Hashable) -> None:
+    def start(self, key: Key, deadline: float, thread: int | None) -> None:
+        """Watch ``key`` until `finish`; ``thread`` (an ident) gets `JobTimeout` at ``deadline``."""
         with self._lock:
-            self._running[token] = (threading.get_ident(), time.monotonic())
+            self._running[key] = _Running(thread, deadline)
 
-    def finish(self, token: Hashable) -> None:
+    def finish(self, key: Key) -> None:
         with self._lock:
-            self._running.pop(token, None)
+            self._running.pop(key, None)
 
-    def check(self) -> int:
-        """Interrupt every job past its deadline; return how many were interrupted."""
-        if self.timeout is None:
-            return 0
-        limit = time.monotonic() - self.timeout
+    def check(self, now: float) -> tuple[list[Key], list[Key]]:
+        """Interrupt every thread past its deadline.
+
+        Returns:
+            The keys past their deadline since the last check, and those whose thread was
+            interrupted more than ``grace`` seconds ago and still runs (stuck: each once).
+        """
+        overdue: list[Key] = []
+        stuck: list[Key] = []
         with self._lock:
-            late = [(tok, ident) for tok, (ident, began) in self._running.items() if began < limit]
-            for token, ident in late:
-                del self._running[token]
+            for key, entry in list(self._running.items()):
+                if entry.interrupted_at is not None:
+                    if now - entry.interrupted_at > self.grace:
+                        stuck.append(key)
+                        del self._running[key]
+                    continue
+                if now < entry.deadline:
+                    continue
+                overdue.append(key)
+                if entry.thread is None:
+                    del self._running[key]
+                    continue
+                entry.interrupted_at = now
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                    ctypes.c_ulong(ident), ctypes.py_object(JobTimeout)
+                    ctypes.c_ulong(entry.thread), ctypes.py_object(JobTimeout)
                 )
-        return len(late)
+        return overdue, stuck

@@ -20,6 +20,9 @@ class Runtime:
 
     def push(self, *jobs: Any, queue: str = "default", at: float | None = None) -> list[str]:
         """Store ``jobs`` (``jobframe.Job`` objects) on ``queue`` in one step; their ids."""
+        for job in jobs:
+            if job.flow is None:  # as enqueueing does: the flow control goes in the payload
+                job.flow = job.compute_flow()
         entries = [
             self.store.new_entry(
                 f"{queue}-{job.job_id}", queue, job.priority, dump_payload(job.serialize()), at
@@ -29,10 +32,11 @@ class Runtime:
         self.store.add(entries)
         return [entry.id for entry in entries]
 
-    def start(self, **options: Any) -> Worker:
-        """Run a `Worker` on the store with ``options`` (``queues`` defaults to every queue)."""
+    def start(self, middleware: Any = None, **options: Any) -> Worker:
+        """Run a `Worker` on the store with ``options`` (``queues`` defaults to every queue)
+        and ``middleware`` (default: the built-in flow control)."""
         options.setdefault("queues", ["*"])
-        worker = Worker(self.store, WorkerOptions(**options))
+        worker = Worker(self.store, WorkerOptions(**options), middleware=middleware)
         thread = threading.Thread(target=worker.run, kwargs={"install_signals": False})
         thread.start()
         self.running.append((worker, thread))

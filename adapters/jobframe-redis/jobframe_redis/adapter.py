@@ -12,7 +12,7 @@ from jobframe.backend.adapter import QueueAdapter
 from jobframe.backend.capabilities import Capabilities
 from jobframe.backend.ids import new_id
 from jobframe.backend.payload import check_raw
-from jobframe.errors import EnqueueError, InvalidOptionError
+from jobframe.errors import DuplicateJobError, EnqueueError, InvalidOptionError
 from jobframe.job.queue_priority import PRIORITY_RANGE
 from jobframe.redact import mask_secrets, mask_url
 from jobframe_redis.connection import Store, dump
@@ -40,13 +40,34 @@ def entry(job: Job, at: datetime | None) -> tuple[str, str, int, int, bytes]:
     return (job.provider_job_id, job.queue_name, priority, run_at, dump(job.serialize()))
 
 
+def duplicate(job: Job) -> DuplicateJobError:
+    """The error for ``job``, which ENQUEUE refused: another job holds its unique lock."""
+    job.provider_job_id = None  # nothing of it was stored
+    key = job.flow.unique.key if job.flow is not None and job.flow.unique is not None else ""
+    return DuplicateJobError(
+        f"{type(job).__name__} {job.job_id} was not enqueued: an equal job holds its unique "
+        f"lock {key!r}, until that job reaches its `until` point or the lock lapses.",
+        key,
+    )
+
+
 class RedisAdapter(QueueAdapter):
     """Options: ``url`` (default ``redis://127.0.0.1:6379/0``), ``prefix`` (default
     ``jobframe``), and redis-py client options (``socket_timeout``...)."""
 
     name = "redis"
     capabilities = Capabilities(
-        bulk=True, raw_payloads=True, durable=True, pause=True, recurring=True
+        bulk=True,
+        raw_payloads=True,
+        durable=True,
+        pause=True,
+        recurring=True,
+        unique=True,
+        concurrency_limits=True,
+        rate_limits=True,
+        expiry=True,
+        timeouts=True,
+        cancel=True,
     )
 
     def __init__(
@@ -56,10 +77,14 @@ class RedisAdapter(QueueAdapter):
         self.store = Store(url, prefix, **options)
 
     def enqueue(self, job: Job) -> None:
-        self._send_one(entry(job, None))
+        """Raises: DuplicateJobError: ``@jobframe.unique`` and an equal job holds the lock."""
+        if isinstance(self._send_one(entry(job, None)), list):
+            raise duplicate(job)
 
     def enqueue_at(self, job: Job, timestamp: datetime) -> None:
-        self._send_one(entry(job, timestamp))
+        """Raises: DuplicateJobError: ``@jobframe.unique`` and an equal job holds the lock."""
+        if isinstance(self._send_one(entry(job, timestamp)), list):
+            raise duplicate(job)
 
     def enqueue_raw(self, queue: str, payload: bytes) -> str:
         """Store ``payload`` as is as a ready job on ``queue`` (see `QueueAdapter.enqueue_raw`)."""
@@ -70,30 +95,37 @@ class RedisAdapter(QueueAdapter):
         self._send_one((id, name, 0, 0, data))
         return id
 
-    def _send_one(self, item: tuple[str, str, int, int, bytes]) -> None:
+    def _send_one(self, item: tuple[str, str, int, int, bytes]) -> Any:
         try:
-            self.store.enqueue_one(item)
+            return self.store.enqueue_one(item)
         except redis.RedisError as exc:
             raise EnqueueError(self._failure("the job", exc)) from exc
 
     def enqueue_all(self, jobs: Sequence[Job]) -> int:
         entries = [entry(job, job.scheduled_at) for job in jobs]
         if len(entries) <= BULK_CHUNK:
-            self._send(entries)
+            replies = [self._send(entries)]
         else:
-            self._send_chunks(entries)
-        for job in jobs:
-            job.successfully_enqueued = True
-        return len(jobs)
+            replies = self._send_chunks(entries)
+        refused: set[int] = set()
+        for chunk, reply in enumerate(replies):
+            if isinstance(reply, list):  # 1-based positions in that chunk
+                refused.update(chunk * BULK_CHUNK + int(n) - 1 for n in reply)
+        for index, job in enumerate(jobs):
+            if index in refused:
+                job.enqueue_error = duplicate(job)
+            else:
+                job.successfully_enqueued = True
+        return len(jobs) - len(refused)
 
-    def _send(self, entries: list[tuple[str, str, int, int, bytes]]) -> None:
+    def _send(self, entries: list[tuple[str, str, int, int, bytes]]) -> Any:
         store = self.store
         try:
-            store.run(store.enqueue, store.enqueue_keys, store.enqueue_args(entries))
+            return store.run(store.enqueue, store.enqueue_keys, store.enqueue_args(entries))
         except redis.RedisError as exc:
             raise EnqueueError(self._failure("the job(s)", exc)) from exc
 
-    def _send_chunks(self, entries: list[tuple[str, str, int, int, bytes]]) -> None:
+    def _send_chunks(self, entries: list[tuple[str, str, int, int, bytes]]) -> list[Any]:
         """Large batches: several script calls in one pipeline (one round trip, not atomic)."""
         store = self.store
         try:
@@ -103,7 +135,7 @@ class RedisAdapter(QueueAdapter):
                     store.enqueue(
                         keys=store.enqueue_keys, args=store.enqueue_args(chunk), client=pipe
                     )
-                pipe.execute()
+                return list(pipe.execute())
         except redis.RedisError as exc:
             raise EnqueueError(self._failure("the jobs", exc)) from exc
 

@@ -95,6 +95,10 @@ class Store:
         self.clear = self.client.register_script(scripts.CLEAR)
         self.pending = self.client.register_script(scripts.PENDING)
         self.unwait = self.client.register_script(scripts.UNWAIT)
+        self.reserve = self.client.register_script(scripts.RESERVE)
+        self.defer = self.client.register_script(scripts.DEFER)
+        self.drop = self.client.register_script(scripts.DROP)
+        self.run_now = self.client.register_script(scripts.RUN_NOW)
 
         k = self.keys
         self.stem = k.base

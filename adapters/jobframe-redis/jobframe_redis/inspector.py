@@ -3,12 +3,21 @@ the dashboard (`jobframe.backend.Inspector`)."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 from jobframe import payload_summary
-from jobframe.backend.inspector import Inspector, JobInfo, QueueInfo, State, Stats, WorkerInfo
+from jobframe.backend.inspector import (
+    CancelResult,
+    Inspector,
+    JobInfo,
+    QueueInfo,
+    State,
+    Stats,
+    WorkerInfo,
+)
 from jobframe.backend.payload import PayloadError, load_payload
 from jobframe_redis.connection import Store, day_and_minute, now_ms
 
@@ -108,6 +117,11 @@ class RedisInspector(Inspector):
             rows = [m.decode().split("|") for m in members]
             rows = [r for r in rows if queue is None or r[1] == queue]
             return [(r[0], r[1], {}) for r in (rows[offset : stop + 1] if queue else rows[offset:])]
+        if state == "blocked":
+            held = [(i.decode(), v.decode().split("|", 2)) for i, v in self._blocked().items()]
+            held.sort(key=lambda row: float(row[1][1]))  # their place in their queues
+            rows = [(id, parts[0], {}) for id, parts in held if queue in (None, parts[0])]
+            return rows[offset : stop + 1]
         if state == "dead":
             scored = self.client.zrevrange(k.dead, 0, -1 if queue else stop, withscores=True)
             ids = [i.decode() for i, _ in scored]
@@ -165,6 +179,8 @@ class RedisInspector(Inspector):
             return sum(self.client.zcard(k.queue(n)) for n in names)
         if queue is not None:
             return len(self._ids(state, queue, 0, 10**9))
+        if state == "blocked":
+            return int(self.client.hlen(k.blocked))
         key = {"scheduled": k.scheduled, "dead": k.dead}.get(state)
         return int(self.client.zcard(key)) if key else int(self.client.hlen(k.inflight))
 
@@ -189,6 +205,9 @@ class RedisInspector(Inspector):
         if held is not None:
             parts = held.decode().split("|")
             return self._info(id, "running", parts[2], raw, worker=parts[1])
+        blocked = self.client.hget(k.blocked, id)
+        if blocked is not None:
+            return self._info(id, "blocked", blocked.decode().split("|", 1)[0], raw)
         for member, _ in self.client.zscan_iter(k.scheduled, match=f"{id}|*"):
             return self._info(id, "scheduled", member.decode().split("|")[1], raw)
         named = payload_summary.summarize(raw).queue_name
@@ -216,39 +235,77 @@ class RedisInspector(Inspector):
     def discard(
         self, ids: list[str] | None = None, all: bool = False, state: State = "dead"
     ) -> int:
-        """Delete dead (or scheduled) jobs for good (by id, or all of them).
+        """Delete dead (or waiting: scheduled, ready, blocked) jobs for good (by id, or all of
+        them); a waiting job's unique lock is released.
 
         Raises:
             ValueError: ``state`` is ``running``: a running job is finished by its worker.
         """
         if state == "running":
             raise ValueError("running jobs cannot be discarded; their worker reports the outcome")
-        if state == "scheduled":
-            return self._scheduled_action(ids, all, run=False)
-        return self._dead_action("discard", ids, all)
+        if state == "dead":
+            return self._dead_action("discard", ids, all)
+        if all:
+            ids = [row[0] for row in self._ids(state, None, 0, 10**9)]
+        return self._drop("discard", ids or [])[0]
 
     def run_now(self, ids: list[str] | None = None, all: bool = False) -> int:
         """Make scheduled jobs due now; the next promotion moves them to their queues."""
         return self._scheduled_action(ids, all, run=True)
 
+    def _scheduled(self, ids: list[str] | None) -> dict[str, bytes]:
+        """id -> member of the scheduled set, for ``ids`` (None: every scheduled job)."""
+        wanted = None if ids is None else set(ids)
+        found = {}
+        for member, _ in self.client.zscan_iter(self.keys.scheduled):
+            id = member.decode().split("|", 1)[0]
+            if wanted is None or id in wanted:
+                found[id] = member
+        return found
+
     def _scheduled_action(self, ids: list[str] | None, all: bool, run: bool) -> int:
-        k = self.keys
-        wanted = None if all else set(ids or [])
-        members = [
-            m
-            for m, _ in self.client.zscan_iter(k.scheduled)
-            if wanted is None or m.decode().split("|", 1)[0] in wanted
-        ]
+        members = list(self._scheduled(None if all else ids or []).values())
         if not members:
             return 0
-        with self.client.pipeline() as pipe:  # MULTI: all or none
-            if run:
-                pipe.zadd(k.scheduled, {m: 0 for m in members}, xx=True)
-            else:
-                pipe.zrem(k.scheduled, *members)
-                pipe.hdel(k.jobs, *[m.decode().split("|", 1)[0] for m in members])
-            pipe.execute()
-        return len(members)
+        store, k = self.store, self.keys
+        keys = [k.jobs, k.scheduled, k.seq, k.wake]
+        return int(store.run(store.run_now, keys, [store.stem, *members]))
+
+    def _drop(self, mode: str, ids: list[str]) -> tuple[int, int]:
+        """Remove waiting jobs (drop.lua); with mode "cancel" flag running ones.
+        Returns (removed, flagged)."""
+        store, k = self.store, self.keys
+        day, minute = day_and_minute(now_ms())
+        scheduled = self._scheduled(ids)
+        dropped = flagged = 0
+        for start in range(0, len(ids), 1000):
+            args: list[Any] = [store.stem, mode, day, minute]
+            for id in ids[start : start + 1000]:
+                args += [id, scheduled.get(id, b"")]
+            keys = [k.jobs, k.scheduled, k.queues, k.inflight]
+            done, flags = store.run(store.drop, keys, args)
+            dropped, flagged = dropped + done, flagged + flags
+        return dropped, flagged
+
+    def cancel(self, job_id: str) -> CancelResult:
+        """Cancel the job whose ``job_id`` is given: removed if waiting, flagged if running.
+
+        Cost: Redis keeps no index by job_id (plain jobs would pay for it on every enqueue and
+        completion), so the stored payloads are scanned, in batches that never block the server.
+        """
+        needle = b'"job_id":' + json.dumps(job_id).encode()
+        ids = [
+            id.decode()
+            for id, raw in self.client.hscan_iter(self.keys.jobs, count=1000)
+            if needle in raw
+        ]
+        if not ids:
+            return "unknown"
+        dropped, flagged = self._drop("cancel", ids)
+        return "cancelled" if dropped else "running" if flagged else "unknown"
+
+    def _blocked(self) -> dict[bytes, bytes]:
+        return dict(self.client.hgetall(self.keys.blocked))
 
     def pause(self, queue: str) -> None:
         self.client.sadd(self.keys.paused, queue)
@@ -294,8 +351,9 @@ class RedisInspector(Inspector):
         return {"processed": int(processed or 0), "failed": int(failed or 0)}
 
     def history(self, kind: str, since_minute: int | None = None) -> dict[int, int]:
-        """Per-minute counts (epoch minute -> jobs) of ``processed`` or ``failed`` since
-        ``since_minute`` (default: the last 24 hours; kept for 3 days)."""
+        """Per-minute counts (epoch minute -> jobs) of ``kind`` (processed, failed, expired,
+        cancelled, throttled) since ``since_minute`` (default: the last 24 hours; kept for 3
+        days)."""
         now = now_ms() // 60000
         since = now - 1440 if since_minute is None else since_minute
         days = sorted({day_and_minute(m * 60000)[0] for m in (since, now)})

@@ -13,16 +13,23 @@ key                       type    holds
 ``{p}:waiting``           list    idle fetchers: "process|wait id|until ms|queues" (hand-off)
 ``{p}:inbox:<process>``   list    jobs handed to one idle process: "id|token|queue|payload"
 ``{p}:scheduled``         zset    id -> run at (epoch ms)
-``{p}:inflight``          hash    id -> "token|process|queue|score|claimed ms"
+``{p}:inflight``          hash    id -> "token|process|queue|score|claimed ms[|f]" (f: flow)
 ``{p}:claims:<process>``  set     ids claimed by one worker process
 ``{p}:processes``         zset    process id -> last heartbeat (epoch ms)
 ``{p}:process:<process>`` hash    hostname, pid, queues, concurrency, started
 ``{p}:crashes``           hash    id -> how many worker processes died running it
 ``{p}:dead``              zset    id -> died at (epoch ms)
 ``{p}:dead:info``         hash    id -> JSON: error class, message, traceback, reason, queue
-``{p}:stat:<kind>:<day>`` string  processed / failed counters per UTC day
+``{p}:stat:<kind>:<day>`` string  processed, failed, expired, cancelled, throttled per UTC day
 ``{p}:stat:<kind>:m``     hash    minute (epoch min) -> count, for the dashboard's charts
 ``{p}:recurring``         hash    task -> latest claimed tick: "tick s|enqueued ms|id|job id"
+``{p}:unique:<key>``      string  @jobframe.unique: the owner's job_id, expiring with the lock
+``{p}:slots:<key>``       zset    concurrency limit: id of a running job -> slot lapses (ms)
+``{p}:blocked:<key>``     list    ids of the jobs waiting for a slot of <key>, oldest first
+``{p}:blocked``           hash    id -> "queue|score|key" of every blocked job
+``{p}:limits``            hash    key -> limit, for the keys that have blocked jobs
+``{p}:rate:<key>``        string  rate limit: the next free start (epoch µs)
+``{p}:cancel``            set     ids of running jobs asked to stop (`Inspector.cancel`)
 ========================  ======  =====================================================
 """
 
@@ -75,4 +82,7 @@ _SIMPLE = {
     "dead": "dead",
     "dead_info": "dead:info",
     "recurring": "recurring",
+    "blocked": "blocked",
+    "limits": "limits",
+    "cancel": "cancel",
 }

@@ -91,7 +91,8 @@ class RedisRecurring(RecurringStore):
             reply = self.store.run(self.script, self.keys, args)
         except redis.RedisError as exc:
             raise EnqueueError(self.adapter._failure(f"the claim of task {task!r}", exc)) from exc
-        if int(reply) < 0:
+        # a list: @jobframe.unique refused the job (an equal one waits); the tick is claimed
+        if isinstance(reply, list) or int(reply) < 0:
             job.provider_job_id = None  # no job of that id was stored
             return False
         return True

@@ -8,6 +8,17 @@ numbers first, then first-in first-out. Scheduled members are ``id|queue|priorit
 
 from __future__ import annotations
 
+from importlib import resources
+
+
+#: flow control helpers (see flow.lua); plain jobs pay one string.find per step
+def _lua(name: str) -> str:
+    """A script kept in a ``.lua`` file of this package."""
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+
+
+_FLOW = _lua("flow.lua")
+
 _SHIFT = """
 local SHIFT = 1099511627776
 """
@@ -34,10 +45,12 @@ local function wake(key, n)
   redis.call('LTRIM', key, 0, 63)
 end
 """
-_HELPERS = _SHIFT + _SPLIT + _UNWAIT + _WAKE
+_HELPERS = _SHIFT + _SPLIT + _UNWAIT + _WAKE + _FLOW
 
 # KEYS: jobs, seq, wake, scheduled, queues, waiting, inflight, paused
 # ARGV: stem, now_ms, then (id, queue, priority, run_at_ms, payload) per job
+# Returns how many jobs became ready, or, when @jobframe.unique refused some (nothing of them
+# written), the list of their positions (1-based).
 # A ready job goes straight to an idle fetcher waiting for its queue, if there is one: claimed for
 # it here and pushed onto its inbox, which it is blocked on (one hop instead of a wake-up token, a
 # fetch and its reply). Otherwise it joins its queue and a wake-up token is pushed.
@@ -45,10 +58,10 @@ _HELPERS = _SHIFT + _SPLIT + _UNWAIT + _WAKE
 # check in front of it and its own arguments after the job's: ``last`` is the ARGV index of the
 # last job field.
 # Only the helpers it uses: defining the others costs 1.7 µs per call.
-ENQUEUE_HEAD = _SHIFT + _WAKE
+ENQUEUE_HEAD = _SHIFT + _WAKE + _FLOW
 ENQUEUE_BODY = """
 local stem, now = ARGV[1], tonumber(ARGV[2])
-local function handoff(id, queue, score, payload)
+local function handoff(id, queue, score, payload, mark)
   if redis.call('SISMEMBER', KEYS[8], queue) == 1 then return false end
   for _, e in ipairs(redis.call('LRANGE', KEYS[6], 0, -1)) do
     local pid, wid, untl, queues = string.match(e, '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
@@ -57,7 +70,7 @@ local function handoff(id, queue, score, payload)
     elseif queues == '*' or string.find(',' .. queues .. ',', ',' .. queue .. ',', 1, true) then
       redis.call('LREM', KEYS[6], 1, e)
       local token = wid .. ':' .. id
-      redis.call('HSET', KEYS[7], id, token .. '|' .. pid .. '|' .. queue .. '|' .. score .. '|' .. now)
+      redis.call('HSET', KEYS[7], id, token .. '|' .. pid .. '|' .. queue .. '|' .. score .. '|' .. now .. mark)
       redis.call('SADD', stem .. 'claims:' .. pid, id)
       redis.call('RPUSH', stem .. 'inbox:' .. pid, id .. '|' .. token .. '|' .. queue .. '|' .. payload)
       return true
@@ -65,20 +78,31 @@ local function handoff(id, queue, score, payload)
   end
   return false
 end
-local ready = 0
+local ready, refused = 0, {}
 -- Every idle fetcher is in the waiting list (FETCH puts it there before it blocks): with none,
 -- nobody is blocked, and no wake-up token is needed either.
 local anyone = redis.call('LLEN', KEYS[6]) > 0
 local waiters = anyone
 for i = 3, last, 5 do
   local id, queue, prio, at = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
-  redis.call('HSET', KEYS[1], id, ARGV[i + 4])
-  redis.call('SADD', KEYS[5], queue)
-  if at > now then
+  local f, jid = flow_of(ARGV[i + 4])
+  -- a job with a slot or an until="started" lock is handed out by FETCH, which takes them
+  local mark, direct = '', true
+  if f then
+    mark = marked(f) and '|f' or ''
+    direct = type(f.concurrency) ~= 'table' and not (type(f.unique) == 'table' and f.unique['until'] == 'started')
+  end
+  if f and type(f.unique) == 'table' and not unique_take(stem, f.unique, jid, at <= now, now) then
+    refused[#refused + 1] = (i - 3) / 5 + 1
+  elseif at > now then
+    redis.call('HSET', KEYS[1], id, ARGV[i + 4])
+    redis.call('SADD', KEYS[5], queue)
     redis.call('ZADD', KEYS[4], at, id .. '|' .. queue .. '|' .. prio)
   else
+    redis.call('HSET', KEYS[1], id, ARGV[i + 4])
+    redis.call('SADD', KEYS[5], queue)
     local score = string.format('%.0f', (prio + 2048) * SHIFT + redis.call('INCR', KEYS[2]))
-    if not (waiters and handoff(id, queue, score, ARGV[i + 4])) then
+    if not (waiters and direct and handoff(id, queue, score, ARGV[i + 4], mark)) then
       redis.call('ZADD', stem .. 'q:' .. queue, score, id)
       ready = ready + 1
       waiters = false
@@ -86,6 +110,7 @@ for i = 3, last, 5 do
   end
 end
 if anyone then wake(KEYS[3], ready) end
+if #refused > 0 then return refused end
 return ready
 """
 ENQUEUE = ENQUEUE_HEAD + "\nlocal last = #ARGV" + ENQUEUE_BODY
@@ -116,6 +141,7 @@ local function give(id, cur)
   local parts = split(cur)
   local token = fid .. ':' .. id
   local entry = token .. '|' .. parts[2] .. '|' .. parts[3] .. '|' .. parts[4] .. '|' .. parts[5]
+  if parts[6] then entry = entry .. '|' .. parts[6] end
   redis.call('HSET', KEYS[2], id, entry)
   out[#out + 1] = id
   out[#out + 1] = token
@@ -142,17 +168,27 @@ for _, q in ipairs(queues) do
   if got >= limit then break end
   if redis.call('SISMEMBER', KEYS[5], q) == 0 then
     local qkey = stem .. 'q:' .. q
-    local popped = redis.call('ZPOPMIN', qkey, limit - got)
-    for j = 1, #popped, 2 do
-      local id, score = popped[j], popped[j + 1]
-      local token = fid .. ':' .. id
-      redis.call('HSET', KEYS[2], id, token .. '|' .. pid .. '|' .. q .. '|' .. score .. '|' .. now)
-      redis.call('SADD', claims, id)
-      out[#out + 1] = id
-      out[#out + 1] = token
-      out[#out + 1] = q
-      out[#out + 1] = redis.call('HGET', KEYS[1], id) or ''
-      got = got + 1
+    -- more rounds only when a job popped had to wait blocked (concurrency limits)
+    while got < limit do
+      local want = limit - got
+      local popped = redis.call('ZPOPMIN', qkey, want)
+      for j = 1, #popped, 2 do
+        local id, score = popped[j], popped[j + 1]
+        local payload = redis.call('HGET', KEYS[1], id) or ''
+        local f, jid = flow_of(payload)
+        if not f or flow_start(stem, id, q, score, f, jid, tonumber(now)) then
+          local token = fid .. ':' .. id
+          local mark = (f and marked(f)) and '|f' or ''
+          redis.call('HSET', KEYS[2], id, token .. '|' .. pid .. '|' .. q .. '|' .. score .. '|' .. now .. mark)
+          redis.call('SADD', claims, id)
+          out[#out + 1] = id
+          out[#out + 1] = token
+          out[#out + 1] = q
+          out[#out + 1] = payload
+          got = got + 1
+        end
+      end
+      if #popped < 2 * want then break end
     end
     if got >= limit and redis.call('ZCARD', qkey) > 0 then wake(KEYS[3], 1) end
   end
@@ -174,7 +210,9 @@ COMPLETE = (
 local stem, pid, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local day, minute = ARGV[4], ARGV[5]
 local done, failed, ready = 0, 0, 0
+local settled = {expired = 0, cancelled = 0}
 local claims = stem .. 'claims:' .. pid
+local cancels = redis.call('EXISTS', stem .. 'cancel') == 1
 local i = 8
 while i <= #ARGV do
   local id, token, status, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 4])
@@ -184,7 +222,19 @@ while i <= #ARGV do
     redis.call('HDEL', KEYS[2], id)
     redis.call('SREM', claims, id)
     redis.call('HDEL', KEYS[5], id)
-    if status == 'done' then
+    if cancels then redis.call('SREM', stem .. 'cancel', id) end
+    if parts[6] == 'f' then
+      local f, jid = flow_of(redis.call('HGET', KEYS[1], id))
+      if f then
+        ready = ready + flow_settle(stem, id, f)
+        -- a retry written below takes the lock again, as its enqueue would
+        if status ~= 'failed' or n == 0 then unique_release(stem, f, jid, nil) end
+      end
+    end
+    if settled[status] then
+      redis.call('HDEL', KEYS[1], id)
+      settled[status] = settled[status] + 1
+    elseif status == 'done' then
       redis.call('HDEL', KEYS[1], id)
       done = done + 1
     else
@@ -195,6 +245,8 @@ while i <= #ARGV do
     -- the retries this run asked for are written only with its own outcome
     for r = i + 5, i + 4 + 5 * n, 5 do
       local rid, q, prio, at = ARGV[r], ARGV[r + 1], tonumber(ARGV[r + 2]), tonumber(ARGV[r + 3])
+      local rf, rjid = flow_of(ARGV[r + 4])
+      if rf and type(rf.unique) == 'table' then unique_take(stem, rf.unique, rjid, at <= now, now) end
       redis.call('HSET', KEYS[1], rid, ARGV[r + 4])
       redis.call('SADD', KEYS[9], q)
       if at > now then
@@ -208,6 +260,8 @@ while i <= #ARGV do
   i = i + 5 + 5 * n
 end
 wake(KEYS[7], ready)
+count(stem, 'expired', settled.expired, day, minute)
+count(stem, 'cancelled', settled.cancelled, day, minute)
 local ttl = 90 * 86400
 if done + failed > 0 then
   local k = stem .. 'stat:processed:' .. day
@@ -255,6 +309,10 @@ for i = 3, #ARGV, 2 do
     redis.call('HDEL', KEYS[1], id)
     redis.call('SREM', stem .. 'claims:' .. pid, id)
     released = released + 1
+    if parts[6] == 'f' then
+      local f = flow_of(redis.call('HGET', stem .. 'jobs', id))
+      if f then released = released + flow_settle(stem, id, f) end
+    end
   end
 end
 wake(KEYS[2], released)
@@ -264,49 +322,7 @@ return released
 
 # KEYS: jobs, scheduled, processes, inflight, crashes, dead, dead_info, wake, seq
 # ARGV: stem, now_ms, heartbeat_timeout_ms, max_crashes, promote_limit
-MAINTAIN = (
-    _HELPERS
-    + """
-local stem, now = ARGV[1], tonumber(ARGV[2])
-local timeout, max_crashes = tonumber(ARGV[3]), tonumber(ARGV[4])
-local promoted, requeued, dead = 0, 0, 0
-for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[5]))) do
-  redis.call('ZREM', KEYS[2], member)
-  local id, q, prio = string.match(member, '^(.-)|(.*)|(-?%d+)$')
-  local seq = redis.call('INCR', KEYS[9])
-  redis.call('ZADD', stem .. 'q:' .. q, (tonumber(prio) + 2048) * SHIFT + seq, id)
-  promoted = promoted + 1
-end
-local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - timeout)
-for _, pid in ipairs(expired) do
-  local claims = stem .. 'claims:' .. pid
-  for _, id in ipairs(redis.call('SMEMBERS', claims)) do
-    local cur = redis.call('HGET', KEYS[4], id)
-    if cur then
-      local parts = split(cur)
-      redis.call('HDEL', KEYS[4], id)
-      local crashes = redis.call('HINCRBY', KEYS[5], id, 1)
-      if crashes >= max_crashes then
-        local info = cjson.encode({reason = 'poison pill: its worker process died ' .. crashes ..
-          ' times while running it', class = 'jobframe.WorkerCrashed',
-          message = 'worker process ' .. pid .. ' stopped heartbeating', attempts = crashes})
-        redis.call('ZADD', KEYS[6], now, id)
-        redis.call('HSET', KEYS[7], id, parts[3] .. '|' .. parts[4] .. '|' .. info)
-        redis.call('HDEL', KEYS[5], id)
-        dead = dead + 1
-      else
-        redis.call('ZADD', stem .. 'q:' .. parts[3], parts[4], id)
-        requeued = requeued + 1
-      end
-    end
-  end
-  redis.call('DEL', claims, stem .. 'process:' .. pid, stem .. 'inbox:' .. pid)
-  redis.call('ZREM', KEYS[3], pid)
-end
-wake(KEYS[8], promoted + requeued)
-return {promoted, #expired, requeued, dead}
-"""
-)
+MAINTAIN = _HELPERS + _lua("maintain.lua")
 
 # KEYS: jobs, dead, dead_info, crashes, wake, seq
 # ARGV: stem, action ('retry' | 'discard'), ids...
@@ -339,20 +355,29 @@ return n
 
 # KEYS: jobs, queues
 # ARGV: stem, queue
-CLEAR = """
+CLEAR = (
+    _FLOW
+    + """
 local qkey = ARGV[1] .. 'q:' .. ARGV[2]
 local ids = redis.call('ZRANGE', qkey, 0, -1)
+-- discarding a waiting job releases its unique lock
+for _, id in ipairs(ids) do
+  local f, jid = flow_of(redis.call('HGET', KEYS[1], id))
+  if f then unique_release(ARGV[1], f, jid, nil) end
+end
 for i = 1, #ids, 1000 do
   redis.call('HDEL', KEYS[1], unpack(ids, i, math.min(i + 999, #ids)))
 end
 redis.call('DEL', qkey)
 return #ids
 """
+)
 
 # KEYS: queues, scheduled, inflight; ARGV: stem
-# Ready (every queue) + scheduled + running in one atomic read, for `RedisInspector.pending`.
+# Ready (every queue) + scheduled + running + blocked in one atomic read, for `RedisInspector.pending`.
 PENDING = """
 local n = redis.call('ZCARD', KEYS[2]) + redis.call('HLEN', KEYS[3])
+n = n + redis.call('HLEN', ARGV[1] .. 'blocked')
 for _, q in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   n = n + redis.call('ZCARD', ARGV[1] .. 'q:' .. q)
 end
@@ -368,3 +393,9 @@ unwait(KEYS[1], ARGV[1])
 return 0
 """
 )
+
+# Flow control (jobframe.backend.flow): each script's keys and arguments head its file.
+RESERVE = _lua("reserve.lua")
+DEFER = _SHIFT + _WAKE + _FLOW + _lua("defer.lua")
+DROP = _FLOW + _lua("drop.lua")
+RUN_NOW = _SHIFT + _WAKE + _FLOW + _lua("run_now.lua")

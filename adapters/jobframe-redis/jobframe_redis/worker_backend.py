@@ -153,6 +153,30 @@ class RedisWorkerBackend(WorkerBackend):
         )
         return {"promoted": promoted, "reaped": reaped, "requeued": requeued, "dead": dead}
 
+    def reserve(self, key: str, interval: float) -> float:
+        """The next start of rate limit ``key`` (epoch seconds, by the Redis server's clock),
+        reserved in one script (see reserve.lua)."""
+        store = self.store
+        start = store.run(store.reserve, [], [store.stem, key, interval * 1000])
+        return int(start) / 1e6
+
+    def defer(self, process_id: str, claim: Claim, at: float, payload: bytes) -> None:
+        """Give ``claim`` back as scheduled at ``at`` with ``payload``, one script (defer.lua):
+        no attempt or crash counted, one ``throttled`` in the history, its slot freed."""
+        store, k = self.store, self.store.keys
+        day, minute = day_and_minute(now_ms())
+        args = [store.stem, process_id, claim.id, claim.token, int(at * 1000), payload]
+        store.run(store.defer, [k.jobs, k.inflight, k.scheduled, k.wake], [*args, day, minute])
+
+    def cancelled(self, process_id: str, tokens: list[str]) -> set[str]:
+        """The tokens among ``tokens`` whose job `RedisInspector.cancel` flagged."""
+        if not tokens:
+            return set()
+        # a token is "<fetch id>:<job's backend id>"; the flags are kept by backend id
+        ids = [token.split(":", 1)[1] for token in tokens]
+        flags = self.store.client.smismember(self.store.keys.cancel, ids)
+        return {token for token, flag in zip(tokens, flags, strict=True) if flag}
+
     def wake(self) -> None:
         """Blocked fetches time out within the fetch timeout; tokens are not stolen from peers."""
 

@@ -1,0 +1,36 @@
+-- Remove waiting jobs (ready, scheduled or blocked) for good, releasing their unique locks:
+-- the inspector's discard and cancel. With mode "cancel", a job being run is flagged in
+-- {p}:cancel instead (WorkerBackend.cancelled) and dropped jobs count as "cancelled".
+-- KEYS: jobs, scheduled, queues, inflight
+-- ARGV: stem, mode ("discard" | "cancel"), day, minute, then (id, scheduled member or "")
+-- Returns {dropped, flagged}.
+local stem, mode = ARGV[1], ARGV[2]
+local dropped, flagged = 0, 0
+for i = 5, #ARGV, 2 do
+  local id, member = ARGV[i], ARGV[i + 1]
+  local gone = member ~= '' and redis.call('ZREM', KEYS[2], member) == 1
+  if not gone then
+    local held = redis.call('HGET', stem .. 'blocked', id)
+    if held then
+      redis.call('HDEL', stem .. 'blocked', id)
+      redis.call('LREM', stem .. 'blocked:' .. string.match(held, '^[^|]*|[^|]*|(.*)$'), 1, id)
+      gone = true
+    end
+  end
+  if not gone then
+    for _, q in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+      if redis.call('ZREM', stem .. 'q:' .. q, id) == 1 then gone = true break end
+    end
+  end
+  if gone then
+    local f, jid = flow_of(redis.call('HGET', KEYS[1], id))
+    if f then unique_release(stem, f, jid, nil) end
+    redis.call('HDEL', KEYS[1], id)
+    dropped = dropped + 1
+  elseif mode == 'cancel' and redis.call('HEXISTS', KEYS[4], id) == 1 then
+    redis.call('SADD', stem .. 'cancel', id)
+    flagged = flagged + 1
+  end
+end
+if mode == 'cancel' then count(stem, 'cancelled', dropped, ARGV[3], ARGV[4]) end
+return {dropped, flagged}

@@ -1,0 +1,61 @@
+-- Promote due scheduled jobs, reap processes whose heartbeat expired (their claims back on
+-- their queues, or dead after max_crashes), and the upkeep of concurrency limits.
+-- KEYS: jobs, scheduled, processes, inflight, crashes, dead, dead_info, wake, seq
+-- ARGV: stem, now_ms, heartbeat_timeout_ms, max_crashes, promote_limit
+local stem, now = ARGV[1], tonumber(ARGV[2])
+local timeout, max_crashes = tonumber(ARGV[3]), tonumber(ARGV[4])
+local promoted, requeued, dead = 0, 0, 0
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[5]))) do
+  redis.call('ZREM', KEYS[2], member)
+  local id, q, prio = string.match(member, '^(.-)|(.*)|(-?%d+)$')
+  local seq = redis.call('INCR', KEYS[9])
+  redis.call('ZADD', stem .. 'q:' .. q, (tonumber(prio) + 2048) * SHIFT + seq, id)
+  promoted = promoted + 1
+  local f, jid = flow_of(redis.call('HGET', KEYS[1], id))
+  if f then unique_release(stem, f, jid, 'scheduled') end
+end
+local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - timeout)
+for _, pid in ipairs(expired) do
+  local claims = stem .. 'claims:' .. pid
+  for _, id in ipairs(redis.call('SMEMBERS', claims)) do
+    local cur = redis.call('HGET', KEYS[4], id)
+    if cur then
+      local parts = split(cur)
+      redis.call('HDEL', KEYS[4], id)
+      local f, jid
+      if parts[6] == 'f' then
+        f, jid = flow_of(redis.call('HGET', KEYS[1], id))
+        if f then requeued = requeued + flow_settle(stem, id, f) end
+      end
+      local crashes = redis.call('HINCRBY', KEYS[5], id, 1)
+      if crashes >= max_crashes then
+        local info = cjson.encode({reason = 'poison pill: its worker process died ' .. crashes ..
+          ' times while running it', class = 'jobframe.WorkerCrashed',
+          message = 'worker process ' .. pid .. ' stopped heartbeating', attempts = crashes})
+        redis.call('ZADD', KEYS[6], now, id)
+        redis.call('HSET', KEYS[7], id, parts[3] .. '|' .. parts[4] .. '|' .. info)
+        redis.call('HDEL', KEYS[5], id)
+        if f then unique_release(stem, f, jid, nil) end
+        dead = dead + 1
+      else
+        redis.call('ZADD', stem .. 'q:' .. parts[3], parts[4], id)
+        requeued = requeued + 1
+      end
+    end
+  end
+  redis.call('DEL', claims, stem .. 'process:' .. pid, stem .. 'inbox:' .. pid)
+  redis.call('ZREM', KEYS[3], pid)
+end
+-- concurrency keys that blocked jobs: drop lapsed slots, ready blocked jobs while there is room
+local limits = stem .. 'limits'
+local unblocked = 0
+local lim = redis.call('HGETALL', limits)
+for j = 1, #lim, 2 do
+  local key, slots = lim[j], stem .. 'slots:' .. lim[j]
+  redis.call('ZREMRANGEBYSCORE', slots, '-inf', now)
+  local room = tonumber(lim[j + 1]) - redis.call('ZCARD', slots)
+  if room > 0 then unblocked = unblocked + unblock_key(stem, key, room) end
+  if redis.call('LLEN', stem .. 'blocked:' .. key) == 0 then redis.call('HDEL', limits, key) end
+end
+wake(KEYS[8], promoted + requeued + unblocked)
+return {promoted, #expired, requeued, dead}

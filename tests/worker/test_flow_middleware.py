@@ -1,0 +1,159 @@
+"""The runtime's flow control middleware on the in-memory store: expiry, time limits (a class's
+``timeout`` and ``--job-timeout``), cancelled jobs, and the `Middleware` interface itself."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from worker.memory_runtime import Runtime
+
+import jobframe
+from jobframe.backend.worker import Claim, Outcome
+from jobframe.testing.workers import wait_until
+from jobframe.worker.expiry import Expiry
+from jobframe.worker.middleware import Middleware
+from jobframe.worker.time_limits import TimeLimits, time_limit
+
+state: dict[str, Any] = {}
+
+
+class Recorder(Middleware):
+    """Records each finished job's outcome (what the runtime reports)."""
+
+    def __init__(self) -> None:
+        self.outcomes: dict[str, Outcome] = {}
+        self.performed: list[str] = []
+
+    def started(self, claim: Claim, job: Any) -> None:
+        self.performed.append(job.job_id)
+
+    def finished(self, claim: Claim, job: Any, outcome: Outcome) -> Outcome:
+        self.outcomes[job.job_id] = outcome
+        return outcome
+
+
+@pytest.fixture
+def events() -> Iterator[list[jobframe.Event]]:
+    seen: list[jobframe.Event] = []
+    stops = [jobframe.subscribe(name, seen.append) for name in ("expire", "timeout", "cancel")]
+    yield seen
+    for stop in stops:
+        stop()
+
+
+class NoteJob(jobframe.Job):
+    job_name = "tests.worker.flow.NoteJob"
+
+    def perform(self, tag: str) -> None:
+        state.setdefault("ran", []).append(tag)
+
+
+@jobframe.retry_on(jobframe.JobTimeout, wait=0, attempts=2)
+class SlowJob(jobframe.Job):
+    """Pure Python past its 0.3 s ``timeout``: JobTimeout, retried once, then dead."""
+
+    job_name = "tests.worker.flow.SlowJob"
+    timeout = 0.3
+
+    def perform(self) -> None:
+        state.setdefault("tries", []).append(time.monotonic())
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+@jobframe.retry_on(Exception, wait=0, attempts=5)
+class SelfCancellingJob(jobframe.Job):
+    """Cancelled by its own flag: retry_on(Exception) must not see it."""
+
+    job_name = "tests.worker.flow.SelfCancellingJob"
+
+    def perform(self) -> None:
+        state["runs"] = state.get("runs", 0) + 1
+        self._cancel_requested = True
+        self.check_cancelled()
+
+    @jobframe.after_discard
+    def note(self, exc: BaseException) -> None:
+        state["discarded_with"] = type(exc).__name__
+
+
+def test_an_expired_job_is_settled_expired_unrun(runtime: Runtime, events: list[Any]) -> None:
+    state.clear()
+    late = NoteJob("late").set(expires_in=0.05)
+    late.flow = late.compute_flow()
+    runtime.push(late, NoteJob("fresh").set(expires_in=60))
+    time.sleep(0.1)  # past the first job's expires_in: its expiry is what is tested
+    recorder = Recorder()
+    runtime.start(middleware=[recorder, Expiry()])
+    wait_until(lambda: state.get("ran") == ["fresh"], 10, "the fresh job")
+    wait_until(lambda: events, 10, "an expire event")
+    assert late.job_id not in recorder.performed
+    assert [(e.name, e.job.job_id) for e in events] == [("expire", late.job_id)]
+    assert events[0].payload["late"] > 0
+
+
+def test_the_smaller_of_the_class_timeout_and_the_job_timeout_wins() -> None:
+    job = SlowJob()
+    job.flow = job.compute_flow()
+    assert time_limit(job, None) == 0.3
+    assert time_limit(job, 0.1) == 0.1
+    assert time_limit(job, 5.0) == 0.3
+    plain = NoteJob("x")
+    plain.flow = plain.compute_flow()
+    assert time_limit(plain, None) is None and time_limit(plain, 2.0) == 2.0
+
+
+def test_a_class_timeout_raises_job_timeout_through_retry_on(
+    runtime: Runtime, events: list[Any]
+) -> None:
+    state.clear()
+    recorder = Recorder()
+    job = SlowJob()
+    runtime.push(job)
+    runtime.start(
+        middleware=[recorder, TimeLimits(job_timeout=None, grace=5)], scheduler_interval=0.05
+    )
+    wait_until(lambda: recorder.performed.count(job.job_id) == 2, 20, "its retry")
+    wait_until(lambda: recorder.outcomes[job.job_id].status == "failed", 20, "the retry failed")
+    assert len(state["tries"]) == 2, "retry_on(JobTimeout) retried it once"
+    error = recorder.outcomes[job.job_id].error
+    assert error is not None and error["class"].endswith("JobTimeout")
+    assert [e.name for e in events] == ["timeout", "timeout"]
+    assert events[0].payload["limit"] == 0.3
+
+
+def test_a_cancelled_job_is_settled_cancelled_not_retried(
+    runtime: Runtime, events: list[Any]
+) -> None:
+    state.clear()
+    job = SelfCancellingJob()
+    recorder = Recorder()
+    from jobframe.worker.cancelling import Cancelling
+
+    runtime.push(job)
+    runtime.start(middleware=[Cancelling(), recorder])
+    wait_until(lambda: job.job_id in recorder.outcomes, 10, "the job's outcome")
+    assert recorder.outcomes[job.job_id].status == "cancelled"
+    assert state["runs"] == 1, "retry_on(Exception) did not retry a cancel"
+    assert state["discarded_with"] == "Cancelled"
+    wait_until(lambda: [e.name for e in events] == ["cancel"], 5, "a cancel event")
+
+
+def test_a_failing_middleware_tick_does_not_stop_the_others(runtime: Runtime) -> None:
+    ticked = threading.Event()
+
+    class Broken(Middleware):
+        def tick(self, now: float) -> None:
+            raise RuntimeError("broken tick")
+
+    class Counting(Middleware):
+        def tick(self, now: float) -> None:
+            ticked.set()
+
+    runtime.start(middleware=[Broken(), Counting()], scheduler_interval=0.05)
+    assert ticked.wait(5)
