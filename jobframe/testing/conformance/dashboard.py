@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from jobframe import recurrence
 from jobframe.backend.adapter import QueueAdapter
-from jobframe.backend.inspector import Inspector
+from jobframe.backend.inspector import Inspector, State
 from jobframe.backend.worker import Outcome, ProcessInfo
 from jobframe.job.enqueuing import enqueue_claimed
 from jobframe.payload_summary import summarize
@@ -233,7 +233,7 @@ class DashboardTests(ConformanceBase):
             backend.complete("p-cancel", [Outcome(held, "done")])
         backend.deregister("p-cancel")
 
-        lists = [("scheduled", "delay"), ("blocked", "concurrency_limits")]
+        lists: list[tuple[State, str]] = [("scheduled", "delay"), ("blocked", "concurrency_limits")]
         for state, capability in lists:
             if not getattr(type(quiet).capabilities, capability):
                 continue
@@ -253,7 +253,7 @@ class DashboardTests(ConformanceBase):
             assert "cancelled per hour, last day" in overview
             assert "throttled (rate limit: put back, not failed)" in overview
 
-    def _waiting_in(self, adapter: QueueAdapter, state: str) -> list[str]:
+    def _waiting_in(self, adapter: QueueAdapter, state: State) -> list[str]:
         """Two jobs waiting in ``state`` (scheduled, or blocked behind a third, running one)."""
         if state == "scheduled":
             later = RecordingJob.set(wait=timedelta(hours=1))
