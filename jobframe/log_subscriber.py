@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from jobframe import notifications
-from jobframe.errors import Abort, DuplicateJobError
+from jobframe.errors import Abort, Cancelled, DuplicateJobError
 from jobframe.notifications import Event
 
 logger = logging.getLogger("jobframe")
@@ -62,7 +62,9 @@ def on_event(event: Event) -> None:
     elif name == "perform_start" and logger.isEnabledFor(logging.INFO):
         logger.info("Performing %s%s", _describe(job), _with_args(job))
     elif name == "perform":
-        if isinstance(exc, Abort):
+        if isinstance(exc, Cancelled):
+            pass  # the cancel event that follows says so
+        elif isinstance(exc, Abort):
             # A callback halted the job on purpose: say so, without a traceback.
             logger.info("Halted %s: a perform callback aborted it (%s)", _describe(job), exc)
         elif exc is not None and _handled(job, exc):
@@ -103,8 +105,33 @@ def on_event(event: Event) -> None:
     elif name == "discard":
         error = event.payload.get("error")
         logger.error("Discarded %s due to a %s (%s)", _describe(job), type(error).__name__, error)
+    elif name in _FLOW:
+        _FLOW[name](event)
 
 
+def _expired(event: Event) -> None:
+    late = event.payload.get("late", 0.0)
+    logger.warning("Expired %s unperformed: %.1fs past its expires_in", _describe(event.job), late)
+
+
+def _throttled(event: Event) -> None:
+    if logger.isEnabledFor(logging.INFO):
+        logger.info(
+            "Throttled %s: rate limit %r, starts in %.2fs",
+            _describe(event.job), event.payload.get("key"), event.payload.get("wait", 0.0),
+        )  # fmt: skip
+
+
+def _cancelled(event: Event) -> None:
+    logger.info("Cancelled %s while it ran", _describe(event.job))
+
+
+def _timed_out(event: Event) -> None:
+    limit = event.payload.get("limit", 0.0)
+    logger.warning("Stopping %s: it ran past its time limit of %gs", _describe(event.job), limit)
+
+
+_FLOW = {"expire": _expired, "throttle": _throttled, "cancel": _cancelled, "timeout": _timed_out}
 _unsubscribe = notifications.subscribe("*", on_event)
 
 

@@ -2,8 +2,8 @@
 
 Events: ``enqueue``, ``enqueue_at``, ``enqueue_all``, ``perform_start``, ``perform``,
 ``enqueue_retry``, ``retry_stopped``, ``discard``, and the worker's flow control: ``expire``,
-``throttle``, ``cancel``, ``timeout`` (see `jobframe.worker.middleware`). Each carries the job (or jobs), the adapter, the
-duration in seconds and the exception, if one was raised.
+``throttle``, ``cancel``, ``timeout`` (see `jobframe.worker.middleware`). Each carries the job
+(or jobs), the adapter, the duration in seconds and the exception, if one was raised.
 """
 
 from __future__ import annotations

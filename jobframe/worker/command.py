@@ -117,7 +117,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--job-timeout",
         type=float,
         default=None,
-        help="fail a job that runs longer than this many seconds",
+        help="stop a job that runs longer than this many seconds with JobTimeout (a job "
+        "class's `timeout` may be less)",
+    )
+    parser.add_argument(
+        "--timeout-grace",
+        type=float,
+        default=10.0,
+        help="seconds a thread job gets to stop after its JobTimeout; then the worker process "
+        "exits, its job is taken back as a crash, and --processes starts a new one (10)",
     )
     parser.add_argument(
         "--no-recurring",
@@ -169,6 +177,7 @@ def _options(args: argparse.Namespace) -> WorkerOptions:
         max_crashes=args.max_crashes,
         prefetch=args.prefetch,
         job_timeout=args.job_timeout,
+        timeout_grace=args.timeout_grace,
     )
 
 

@@ -91,6 +91,31 @@ class Chain:
                 return verdict
         return None
 
+    def screen(
+        self, loaded: list[tuple[Claim, Any]]
+    ) -> tuple[list[tuple[Claim, Any]], list[Outcome], list[Claim]]:
+        """`before_perform` for each job of a fetch.
+
+        Returns:
+            The jobs to run, the outcomes of those settled unperformed (for the runtime to
+            report), and the claims whose check failed (for the runtime to release).
+        """
+        work: list[tuple[Claim, Any]] = []
+        settled: list[Outcome] = []
+        failed: list[Claim] = []
+        for claim, job in loaded:
+            try:
+                verdict = self.before_perform(claim, job)
+            except Exception:
+                log.exception("deciding whether job %s may start failed; releasing it", claim.id)
+                failed.append(claim)
+                continue
+            if verdict is None:
+                work.append((claim, job))
+            elif verdict is not SETTLED:
+                settled.append(verdict)
+        return work, settled, failed
+
     def started(self, claim: Claim, job: Any) -> None:
         for item in self.middleware:
             item.started(claim, job)

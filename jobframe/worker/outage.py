@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 log = logging.getLogger("jobframe.worker")
 
@@ -67,3 +68,19 @@ class Outage:
             self.activity,
         )
         self.failures, self.since = 0, None
+
+
+def retry_briefly(step: Callable[[], None], what: str, attempts: int = 5) -> bool:
+    """Run a shutdown step, with a few quick retries (about 1.5 s in all); False: it failed."""
+    outage = Outage(what)
+    for attempt in range(attempts):
+        try:
+            step()
+        except Exception as exc:
+            delay = outage.failed(exc)
+            if attempt + 1 < attempts:
+                time.sleep(delay)
+        else:
+            outage.recovered()
+            return True
+    return False

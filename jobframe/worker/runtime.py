@@ -17,14 +17,12 @@ import inspect
 import logging
 import os
 import queue
-import random
 import signal
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from types import FrameType
 from typing import Any, Protocol
 
@@ -32,11 +30,11 @@ from jobframe import config
 from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
 from jobframe.worker import execution, logs
 from jobframe.worker.flow_control import flow_middleware
-from jobframe.worker.middleware import SETTLED, Chain, Middleware, WorkerContext
-from jobframe.worker.outage import Outage
+from jobframe.worker.middleware import Chain, Middleware, WorkerContext
+from jobframe.worker.options import WorkerOptions
+from jobframe.worker.outage import Outage, retry_briefly
 from jobframe.worker.pool import JobPool
 from jobframe.worker.reporter import Reporter
-from jobframe.worker.time_limits import DEFAULT_GRACE
 
 log = logging.getLogger("jobframe.worker")
 
@@ -49,41 +47,6 @@ EXIT_ABANDONED = 3
 def _key(claim: Claim) -> tuple[str, str]:
     """What identifies one claim: the job's id and the claim token (guards check both)."""
     return (claim.id, claim.token)
-
-
-@dataclass
-class WorkerOptions:
-    """Tuning of one worker process; the CLI's flags map onto these."""
-
-    queues: list[str]
-    weights: dict[str, int] | None = None  # set: weighted random queue order per fetch
-    concurrency: int = 5
-    shutdown_timeout: float = 25.0
-    heartbeat_interval: float = 5.0
-    heartbeat_timeout: float = 30.0
-    max_crashes: int = 3
-    scheduler_interval: float = 0.2
-    fetch_timeout: float = 1.0
-    report_batch: int = 500
-    report_linger: float = 0.002  # a small batch waits this long for more outcomes to join it
-    prefetch: int | None = None  # claims held beyond `concurrency`; None: as many as concurrency
-    job_timeout: float | None = None  # no job runs longer (its class's `timeout` may be less)
-    timeout_grace: float = DEFAULT_GRACE  # a thread job not stopped by then: the process exits
-    max_payload_bytes: int | None = None  # larger ones go to the dead set; None: the setting
-    # A stopping worker gives up reporting to an unreachable backend after this many seconds.
-    report_timeout: float = 5.0
-
-    def queue_order(self) -> list[str]:
-        """Strict order as given, or a fresh weighted-random order for each fetch."""
-        if not self.weights:
-            return self.queues
-        pool = dict(self.weights)
-        order = []
-        while pool:
-            name = random.choices(list(pool), weights=list(pool.values()))[0]
-            order.append(name)
-            del pool[name]
-        return order
 
 
 class Companion(Protocol):
@@ -265,7 +228,7 @@ class Worker:
             # to the backend rather than hold claims no thread will run.
             log.exception("preparing %d fetched job(s) failed; releasing them", len(claims))
             if claims:
-                self._call_with_retry(
+                retry_briefly(
                     lambda: self.backend.release(self.process.id, claims),
                     "releasing a batch that could not be prepared",
                 )
@@ -315,22 +278,11 @@ class Worker:
         loaded, dead = execution.load_batch(claims, self._max_payload)
         for outcome in dead:
             self._outcomes.put(logs.unloadable(outcome))
-        work, failed = [], []
-        for claim, job in loaded:
-            try:
-                verdict = self._chain.before_perform(claim, job)
-            except Exception:  # an outage of the rate limiter, say: the job goes back for now
-                log.exception("deciding whether job %s may start failed; releasing it", claim.id)
-                failed.append(claim)
-                continue
-            if verdict is None:
-                work.append((claim, job))
-            elif verdict is not SETTLED:
-                self._outcomes.put(verdict)
-        if failed:
-            self._call_with_retry(
-                lambda: self.backend.release(self.process.id, failed), "releasing jobs"
-            )
+        work, settled, failed = self._chain.screen(loaded)
+        for outcome in settled:
+            self._outcomes.put(outcome)
+        if failed:  # an outage of the rate limiter, say: the jobs go back for now
+            retry_briefly(lambda: self.backend.release(self.process.id, failed), "releasing jobs")
         return work
 
     def _run_sync(self, claim: Claim, job: Any) -> Outcome:
@@ -430,7 +382,7 @@ class Worker:
         if self._abandoned:
             # Its record must outlive it: the reaper takes the abandoned job back as a crash.
             log.error("worker %s stopped; it abandoned a job it could not stop", self.process.id)
-        elif not self._call_with_retry(
+        elif not retry_briefly(
             lambda: self.backend.deregister(self.process.id), "deregistering the worker"
         ):
             log.warning(
@@ -441,7 +393,7 @@ class Worker:
         log.info("worker %s stopped after %d job(s)", self.process.id, self.processed)
 
     def _release(self, claims: list[Claim]) -> None:
-        if not self._call_with_retry(
+        if not retry_briefly(
             lambda: self.backend.release(self.process.id, claims), "releasing jobs at shutdown"
         ):
             log.error(
@@ -451,17 +403,5 @@ class Worker:
                 ", ".join(claim.id for claim in claims),
             )
 
-    def _call_with_retry(self, step: Callable[[], None], what: str, attempts: int = 5) -> bool:
-        """Run a shutdown step, with a few quick retries (about 1.5 s in all); False: it failed."""
-        outage = Outage(what)
-        for attempt in range(attempts):
-            try:
-                step()
-            except Exception as exc:
-                delay = outage.failed(exc)
-                if attempt + 1 < attempts:
-                    time.sleep(delay)
-            else:
-                outage.recovered()
-                return True
-        return False
+
+__all__ = ["EXIT_ABANDONED", "Companion", "Worker", "WorkerOptions"]

@@ -52,9 +52,8 @@ class NoteJob(jobframe.Job):
         state.setdefault("ran", []).append(tag)
 
 
-@jobframe.retry_on(jobframe.JobTimeout, wait=0, attempts=2)
 class SlowJob(jobframe.Job):
-    """Pure Python past its 0.3 s ``timeout``: JobTimeout, retried once, then dead."""
+    """Pure Python past its 0.3 s ``timeout``: JobTimeout, which ``rescue_from`` takes."""
 
     job_name = "tests.worker.flow.SlowJob"
     timeout = 0.3
@@ -64,6 +63,10 @@ class SlowJob(jobframe.Job):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             time.sleep(0.01)
+
+    @jobframe.rescue_from(jobframe.JobTimeout)
+    def rescued(self, exc: Exception) -> None:
+        state["rescued"], state["stopped"] = str(exc), time.monotonic()
 
 
 @jobframe.retry_on(Exception, wait=0, attempts=5)
@@ -82,7 +85,9 @@ class SelfCancellingJob(jobframe.Job):
         state["discarded_with"] = type(exc).__name__
 
 
-def test_an_expired_job_is_settled_expired_unrun(runtime: Runtime, events: list[Any]) -> None:
+def test_an_expired_job_is_settled_expired_unrun(
+    runtime: Runtime, events: list[Any], caplog: pytest.LogCaptureFixture
+) -> None:
     state.clear()
     late = NoteJob("late").set(expires_in=0.05)
     late.flow = late.compute_flow()
@@ -95,6 +100,7 @@ def test_an_expired_job_is_settled_expired_unrun(runtime: Runtime, events: list[
     assert late.job_id not in recorder.performed
     assert [(e.name, e.job.job_id) for e in events] == [("expire", late.job_id)]
     assert events[0].payload["late"] > 0
+    assert f"Expired NoteJob (Job ID: {late.job_id})" in caplog.text
 
 
 def test_the_smaller_of_the_class_timeout_and_the_job_timeout_wins() -> None:
@@ -108,8 +114,8 @@ def test_the_smaller_of_the_class_timeout_and_the_job_timeout_wins() -> None:
     assert time_limit(plain, None) is None and time_limit(plain, 2.0) == 2.0
 
 
-def test_a_class_timeout_raises_job_timeout_through_retry_on(
-    runtime: Runtime, events: list[Any]
+def test_a_class_timeout_raises_job_timeout_through_rescue_from(
+    runtime: Runtime, events: list[Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     state.clear()
     recorder = Recorder()
@@ -118,18 +124,19 @@ def test_a_class_timeout_raises_job_timeout_through_retry_on(
     runtime.start(
         middleware=[recorder, TimeLimits(job_timeout=None, grace=5)], scheduler_interval=0.05
     )
-    wait_until(lambda: recorder.performed.count(job.job_id) == 2, 20, "its retry")
-    wait_until(lambda: recorder.outcomes[job.job_id].status == "failed", 20, "the retry failed")
-    assert len(state["tries"]) == 2, "retry_on(JobTimeout) retried it once"
-    error = recorder.outcomes[job.job_id].error
-    assert error is not None and error["class"].endswith("JobTimeout")
-    assert [e.name for e in events] == ["timeout", "timeout"]
+    wait_until(lambda: job.job_id in recorder.outcomes, 20, "the slow job stopped")
+    assert recorder.outcomes[job.job_id].status == "done", "rescue_from handled the JobTimeout"
+    assert "rescued" in state
+    assert 0.25 < state["stopped"] - state["tries"][0] < 1.5
+    assert [e.name for e in events] == ["timeout"]
     assert events[0].payload["limit"] == 0.3
+    assert "ran past its time limit of 0.3s" in caplog.text
 
 
 def test_a_cancelled_job_is_settled_cancelled_not_retried(
-    runtime: Runtime, events: list[Any]
+    runtime: Runtime, events: list[Any], caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level("INFO", "jobframe")
     state.clear()
     job = SelfCancellingJob()
     recorder = Recorder()
@@ -142,6 +149,8 @@ def test_a_cancelled_job_is_settled_cancelled_not_retried(
     assert state["runs"] == 1, "retry_on(Exception) did not retry a cancel"
     assert state["discarded_with"] == "Cancelled"
     wait_until(lambda: [e.name for e in events] == ["cancel"], 5, "a cancel event")
+    assert "Cancelled SelfCancellingJob" in caplog.text
+    assert "Error performing" not in caplog.text, "a cancel is no error"
 
 
 def test_a_failing_middleware_tick_does_not_stop_the_others(runtime: Runtime) -> None:
