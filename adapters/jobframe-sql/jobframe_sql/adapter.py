@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+import weakref
 from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -14,9 +15,17 @@ from jobframe.backend.adapter import QueueAdapter
 from jobframe.backend.capabilities import Capabilities
 from jobframe.backend.ids import new_id
 from jobframe.backend.payload import check_raw
-from jobframe.errors import ConfigurationError, EnqueueError
+from jobframe.errors import ConfigurationError, DuplicateJobError, EnqueueError
 from jobframe.redact import mask_secrets, mask_url
-from jobframe_sql.engine import create_engine, deadlocked, local_wake_key, now_ms, retrying
+from jobframe_sql import flow
+from jobframe_sql.engine import (
+    create_engine,
+    deadlocked,
+    in_transaction,
+    local_wake_key,
+    now_ms,
+    retrying,
+)
 from jobframe_sql.local_wake import poke
 from jobframe_sql.schema import jobs
 
@@ -42,7 +51,10 @@ _current: ContextVar[_Scope | None] = ContextVar("jobframe_sql_connection", defa
 
 #: the columns of an enqueued row, as `row` fills them
 ROW = ("id", "queue", "priority", "state", "run_at", "enqueued_at", "job_class", "job_id",
-       "payload", "crashes", "attempts")  # fmt: skip
+       "payload", "crashes", "attempts", "unique_key", "unique_until", "concurrency_key",
+       "concurrency_limit", "concurrency_ms", "cancel_requested")  # fmt: skip
+#: the flow-control columns, None in a plain job's row
+_PLAIN = dict.fromkeys(ROW[11:])
 
 
 _COPY = f"COPY {jobs.name} ({', '.join(ROW)}) FROM STDIN"
@@ -67,6 +79,7 @@ def row(job: Job, at: datetime | None) -> dict[str, Any]:
         "payload": dump(job.serialize()),
         "crashes": 0,
         "attempts": 0,
+        **(flow.columns(job) if job.flow else _PLAIN),
     }
 
 
@@ -100,6 +113,16 @@ def enqueue_in(session_or_connection: Any) -> Iterator[sa.Connection]:
         _current.reset(token)
 
 
+def _duplicate(job: Job) -> DuplicateJobError:
+    key = job.flow.unique.key if job.flow and job.flow.unique else ""
+    return DuplicateJobError(
+        f"{type(job).__qualname__} (Job ID: {job.job_id}) was not enqueued: an equal job holds "
+        f"its unique lock {key!r}; it is released when that job reaches its 'until' point, or "
+        "after for_.",
+        key,
+    )
+
+
 def _bad_url(url: object, exc: Exception) -> str:
     """Why `url` cannot make an engine, its password masked (SQLAlchemy's own message for a
     URL it cannot parse may quote the whole URL)."""
@@ -130,6 +153,12 @@ class SQLAdapter(QueueAdapter):
         durable=True,
         pause=True,
         recurring=True,
+        unique=True,
+        concurrency_limits=True,
+        rate_limits=True,
+        expiry=True,  # the shared worker runtime enforces expiry and timeouts
+        timeouts=True,
+        cancel=True,
     )
 
     def __init__(
@@ -179,6 +208,9 @@ class SQLAdapter(QueueAdapter):
         # 3,100/s for the bare driver on PostgreSQL here). Only for engines built from a URL.
         self._single: sa.Engine | None = None
         self._worker_engine: sa.Engine | None = None
+        # Wake-up connections and sockets of this adapter's worker backends: one whose process
+        # never deregistered (a test, an embedding app) is closed with the adapter.
+        self._wakers: weakref.WeakSet[Any] = weakref.WeakSet()
         if self._autocommit is not None and engine is None:
             self._single = create_engine(
                 url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, **engine_options
@@ -187,10 +219,20 @@ class SQLAdapter(QueueAdapter):
             self._single_sql = str(statement.compile(dialect=self._single.dialect, column_keys=ROW))
 
     def enqueue(self, job: Job) -> None:
-        self._write([row(job, None)])
+        self._enqueue_one(job, row(job, None))
 
     def enqueue_at(self, job: Job, timestamp: datetime) -> None:
-        self._write([row(job, timestamp)])
+        self._enqueue_one(job, row(job, timestamp))
+
+    def _enqueue_one(self, job: Job, values: dict[str, Any]) -> None:
+        """Write one job's row, and take its unique lock in the same transaction.
+
+        Raises:
+            DuplicateJobError: another job holds its unique lock; nothing was written.
+        """
+        if self._write([values], [job]):
+            job.provider_job_id = None
+            raise _duplicate(job)
 
     def enqueue_raw(self, queue: str, payload: bytes) -> str:
         """Store ``payload`` as is as a ready job on ``queue`` (see `QueueAdapter.enqueue_raw`);
@@ -209,34 +251,70 @@ class SQLAdapter(QueueAdapter):
             "payload": data,
             "crashes": 0,
             "attempts": 0,
+            **_PLAIN,
         }
         self._write([values])
         return str(values["id"])
 
     def enqueue_all(self, jobs_: Sequence[Job]) -> int:
-        self._write([row(job, job.scheduled_at) for job in jobs_])
-        for job in jobs_:
-            job.successfully_enqueued = True
-        return len(jobs_)
+        """Write the batch in one transaction; a job whose unique lock another job holds (one
+        written earlier in the batch included) is left out, with a `DuplicateJobError` as its
+        ``enqueue_error``."""
+        refused = set(self._write([row(job, job.scheduled_at) for job in jobs_], jobs_))
+        for index, job in enumerate(jobs_):
+            if index in refused:
+                job.provider_job_id = None
+                job.enqueue_error = _duplicate(job)
+            else:
+                job.successfully_enqueued = True
+        return len(jobs_) - len(refused)
 
-    def _write(self, rows: list[dict[str, Any]]) -> None:
+    def _write(self, rows: list[dict[str, Any]], jobs_: Sequence[Job] = ()) -> list[int]:
+        """Write ``rows`` (of ``jobs_``, when they are jobs) with their unique locks. Returns
+        the indexes of the rows left out because their lock is held by another job."""
+        wanted = [flow.wanted(job, values) for job, values in zip(jobs_, rows, strict=True)]
+        locking = any(wanted)
+        if not jobs_:
+            wanted = [None] * len(rows)
+        refused: list[int] = []
         scope = _current.get()
         try:
             if scope is not None:
                 self._check_same_database(scope.connection)
-                self.insert(scope.connection, rows)
-                ready = any(r["state"] == "ready" for r in rows)
+                refused = self._insert_locked(scope.connection, rows, wanted)
+                out = set(refused)
+                ready = any(r["state"] == "ready" for i, r in enumerate(rows) if i not in out)
                 if ready and self._wake_key is not None and not scope.wakes:
                     self._wake_after_commit(scope)
+                return refused
+            if locking:
+                refused = in_transaction(
+                    self.engine, lambda c: self._insert_locked(c, rows, wanted)
+                )
+            elif len(rows) == 1 and self._single is not None:
+                self._insert_single(rows[0])
             else:
-                if len(rows) == 1 and self._single is not None:
-                    self._insert_single(rows[0])
-                else:
-                    retrying(lambda: self._insert_alone(rows))
-                if any(r["state"] == "ready" for r in rows):
-                    self.wake_local()  # committed: idle workers on this machine look now
+                retrying(lambda: self._insert_alone(rows))
+            out = set(refused)
+            if any(r["state"] == "ready" for i, r in enumerate(rows) if i not in out):
+                self.wake_local()  # committed: idle workers on this machine look now
         except self.database_errors as exc:
             raise self.enqueue_error(exc) from exc
+        return refused
+
+    def _insert_locked(
+        self, conn: sa.Connection, rows: list[dict[str, Any]], wanted: list[flow.Lock | None]
+    ) -> list[int]:
+        """Take each row's lock, then write the rows whose lock was free (on ``conn``, in its
+        transaction). Returns the indexes of the others."""
+        now = now_ms()
+        refused = [i for i, lock in enumerate(wanted) if lock and not flow.take(conn, lock, now)]
+        if refused:
+            out = set(refused)
+            rows = [r for i, r in enumerate(rows) if i not in out]
+        if rows:
+            self.insert(conn, rows)
+        return refused
 
     @property
     def database_errors(self) -> tuple[type[Exception], ...]:
@@ -367,7 +445,13 @@ class SQLAdapter(QueueAdapter):
 
         return check(self.engine, self.url)
 
+    def close_on_shutdown(self, waker: Any) -> None:
+        """Close ``waker`` (its ``close()``) when the adapter shuts down, if it is still open."""
+        self._wakers.add(waker)
+
     def shutdown(self, timeout: float | None = None) -> None:
+        for waker in list(self._wakers):
+            waker.close()
         self.engine.dispose()
         if self._single is not None:
             self._single.dispose()

@@ -12,11 +12,37 @@ from typing import Any
 import sqlalchemy as sa
 
 from jobframe.errors import ConfigurationError
-from jobframe_sql.schema import SCHEMA_VERSION, metadata, recurring, versions
+from jobframe_sql.schema import (
+    FLOW_COLUMNS,
+    SCHEMA_VERSION,
+    jobs,
+    locks,
+    metadata,
+    rates,
+    recurring,
+    semaphores,
+    versions,
+)
 
 
 def _create_recurring(conn: sa.Connection) -> None:
     recurring.create(conn, checkfirst=True)
+
+
+def _add_flow_control(conn: sa.Connection) -> None:
+    """The flow-control columns and indexes of ``jobframe_jobs`` and their tables. Each step is
+    skipped where it is done already (a database that an interrupted upgrade left halfway)."""
+    have = {column["name"] for column in sa.inspect(conn).get_columns(jobs.name)}
+    for column in FLOW_COLUMNS:
+        if column.name not in have:
+            spec = sa.schema.CreateColumn(column).compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE {jobs.name} ADD COLUMN {spec}")
+    indexes = {index["name"] for index in sa.inspect(conn).get_indexes(jobs.name)}
+    for index in jobs.indexes:
+        if index.name not in indexes:
+            index.create(conn)
+    for table in (locks, semaphores, rates):
+        table.create(conn, checkfirst=True)
 
 
 #: version -> steps that bring a database from the previous version to it (a new database gets
@@ -24,6 +50,7 @@ def _create_recurring(conn: sa.Connection) -> None:
 MIGRATIONS: dict[int, list[Any]] = {
     1: [],
     2: [_create_recurring],  # recurring tasks' tick marks
+    3: [_add_flow_control],  # unique locks, concurrency limits, rate limits, cancellation
 }
 
 

@@ -154,6 +154,21 @@ def retrying(operation: Callable[[], T]) -> T:
         return operation()
 
 
+def in_transaction(engine: sa.Engine, work: Callable[[sa.Connection], T], attempts: int = 5) -> T:
+    """Run ``work`` in a transaction of its own, again when it was rolled back whole by a cause a
+    new attempt does not meet again: a pooled connection found dead, or a deadlock (MariaDB:
+    two transactions upserting one key's row, e.g. enqueues racing for a unique lock)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with engine.begin() as conn:
+                return work(conn)
+        except sa.exc.DBAPIError as exc:
+            again = exc.connection_invalidated or (exc.orig is not None and deadlocked(exc.orig))
+            if attempt == attempts or not again:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def deadlocked(exc: BaseException) -> bool:
     """Whether a statement was chosen as a deadlock victim (or gave up waiting for a lock), so
     that its transaction, rolled back, is safe to run again. MariaDB's claims (``SELECT ... FOR

@@ -10,16 +10,33 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from jobframe import payload_summary
-from jobframe.backend.inspector import Inspector, JobInfo, QueueInfo, State, Stats, WorkerInfo
+from jobframe.backend.inspector import (
+    CancelResult,
+    Inspector,
+    JobInfo,
+    QueueInfo,
+    State,
+    Stats,
+    WorkerInfo,
+)
 from jobframe.backend.payload import PayloadError, load_payload
-from jobframe_sql.engine import day_and_minute, now_ms
+from jobframe_sql import flow
+from jobframe_sql.engine import bump_stats, day_and_minute, now_ms
 from jobframe_sql.schema import jobs, pauses, processes, stats
 
 if TYPE_CHECKING:
     from jobframe_sql.adapter import SQLAdapter
 
 #: inspection state -> row state
-_STATES = {"ready": "ready", "scheduled": "scheduled", "running": "claimed", "dead": "failed"}
+_STATES = {
+    "ready": "ready",
+    "scheduled": "scheduled",
+    "running": "claimed",
+    "dead": "failed",
+    "blocked": "blocked",
+}
+#: the row states of jobs not started yet, which `SQLInspector.cancel` removes
+_WAITING = ("ready", "scheduled", "blocked")
 _BACK = {v: k for k, v in _STATES.items()}
 
 
@@ -105,6 +122,7 @@ class SQLInspector(Inspector):
             "scheduled": (jobs.c.run_at, jobs.c.seq),  # next due first
             "running": (jobs.c.claimed_at, jobs.c.seq),
             "dead": (jobs.c.finished_at.desc(), jobs.c.seq.desc()),  # newest failure first
+            "blocked": (jobs.c.seq,),  # the order they are let go in, per key
         }[state]
         query = sa.select(jobs).where(*self._where(state, queue, search, job_class))
         query = query.order_by(*order)
@@ -144,7 +162,7 @@ class SQLInspector(Inspector):
             return int(conn.execute(query).scalar_one())
 
     def pending(self) -> int:
-        states = (_STATES["ready"], _STATES["scheduled"], _STATES["running"])
+        states = (*_WAITING, _STATES["running"])
         query = sa.select(sa.func.count()).select_from(jobs).where(jobs.c.state.in_(states))
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())  # one statement: one snapshot
@@ -165,10 +183,11 @@ class SQLInspector(Inspector):
         done = 0
         with self.engine.begin() as conn:
             for chunk in chunks:
+                selected = self._selected(row_state, chunk, all)
+                if row_state == "scheduled":
+                    flow.release_leaving(conn, selected, until="scheduled")
                 done += conn.execute(
-                    sa.update(jobs)
-                    .where(self._selected(row_state, chunk, all))
-                    .values(state="ready", run_at=now_ms(), **values)
+                    sa.update(jobs).where(selected).values(state="ready", run_at=now_ms(), **values)
                 ).rowcount  # rows turning ready wake workers (a trigger on PostgreSQL)
         if done:
             self.adapter.wake_local()
@@ -197,9 +216,38 @@ class SQLInspector(Inspector):
         done = 0
         with self.engine.begin() as conn:
             for chunk in chunks:
-                query = sa.delete(jobs).where(self._selected(_STATES[state], chunk, all))
-                done += conn.execute(query).rowcount
+                selected = self._selected(_STATES[state], chunk, all)
+                flow.release_leaving(conn, selected)
+                done += conn.execute(sa.delete(jobs).where(selected)).rowcount
         return int(done)
+
+    def cancel(self, job_id: str) -> CancelResult:
+        """Remove the job's waiting row (ready, scheduled or blocked) and release its unique
+        lock, or flag its running row for `SQLWorkerBackend.cancelled`."""
+        with self.engine.begin() as conn:
+            waiting = conn.execute(
+                sa.select(jobs.c.seq, jobs.c.unique_key).where(
+                    jobs.c.job_id == job_id, jobs.c.state.in_(_WAITING)
+                )
+            ).all()
+            removed = 0
+            for seq, key in waiting:
+                # Guarded by its state: a row a worker claimed meanwhile is running, not removed.
+                gone = conn.execute(
+                    sa.delete(jobs).where(jobs.c.seq == seq, jobs.c.state.in_(_WAITING))
+                ).rowcount
+                if gone:
+                    removed += gone
+                    flow.release(conn, [(key, job_id)])
+            if removed:
+                bump_stats(conn, {("cancelled", day_and_minute(now_ms())[1]): removed})
+                return "cancelled"
+            flagged = conn.execute(
+                sa.update(jobs)
+                .where(jobs.c.job_id == job_id, jobs.c.state == "claimed")
+                .values(cancel_requested=True)
+            ).rowcount
+        return "running" if flagged else "unknown"
 
     def pause(self, queue: str) -> None:
         try:
@@ -219,8 +267,9 @@ class SQLInspector(Inspector):
 
     def clear(self, queue: str) -> int:
         with self.engine.begin() as conn:
-            query = sa.delete(jobs).where(jobs.c.state == "ready", jobs.c.queue == queue)
-            return int(conn.execute(query).rowcount)
+            selected = sa.and_(jobs.c.state == "ready", jobs.c.queue == queue)
+            flow.release_leaving(conn, selected)
+            return int(conn.execute(sa.delete(jobs).where(selected)).rowcount)
 
     def workers(self) -> list[WorkerInfo]:
         with self.engine.connect() as conn:
@@ -253,7 +302,7 @@ class SQLInspector(Inspector):
         return {"processed": found.get("processed", 0), "failed": found.get("failed", 0)}
 
     def history(self, kind: str, since_minute: int | None = None) -> dict[int, int]:
-        """Per-minute counts (epoch minute -> jobs) of ``processed`` or ``failed``."""
+        """Per-minute counts (epoch minute -> jobs) of ``kind`` (`HistoryKind`)."""
         since = since_minute if since_minute is not None else now_ms() // 60000 - 1440
         with self.engine.connect() as conn:
             rows = conn.execute(

@@ -2,8 +2,11 @@
 
 One row per enqueued job in ``jobframe_jobs``; its ``state`` moves
 ``scheduled -> ready -> claimed -> finished | failed`` (or back to ``ready`` when released or
-reaped). Claims and outcomes are guarded by ``claim_token``. One row per recurring task in
-``jobframe_recurring``: the latest tick a scheduler claimed (`jobframe_sql.recurring`).
+reaped; ``ready -> blocked -> ready`` while its concurrency limit is full). Claims and outcomes
+are guarded by ``claim_token``. One row per recurring task in ``jobframe_recurring``: the latest
+tick a scheduler claimed (`jobframe_sql.recurring`). Flow control (`jobframe_sql.flow`): unique
+locks in ``jobframe_locks``, a row per concurrency key to serialize its slots on in
+``jobframe_semaphores``, a rate limiter's next free start in ``jobframe_rates``.
 """
 
 from __future__ import annotations
@@ -11,11 +14,32 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 metadata = sa.MetaData()
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
 _BigSeq = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _key_type(length: int) -> sa.types.TypeEngine[str]:
+    """Flow-control keys hold class names and user values: MariaDB's default collation would make
+    "Report" and "report" (or "a" and "a ") one key."""
+    return sa.String(length).with_variant(
+        mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+    )
+
+
+#: ``jobframe_jobs`` columns added by schema version 3 (`jobframe_sql.db` adds them to older
+#: tables); filled at enqueue from the job's `jobframe.backend.flow.FlowControl`, NULL for plain
+#: jobs, so the scripts never parse a payload
+FLOW_COLUMNS = (
+    sa.Column("unique_key", _key_type(200)),
+    sa.Column("unique_until", sa.String(16)),
+    sa.Column("concurrency_key", _key_type(200)),
+    sa.Column("concurrency_limit", sa.Integer),
+    sa.Column("concurrency_ms", sa.BigInteger),  # how long a slot stays taken at most
+    sa.Column("cancel_requested", sa.Boolean),  # a running job `Inspector.cancel` asked to stop
+)
 
 jobs = sa.Table(
     "jobframe_jobs",
@@ -37,11 +61,23 @@ jobs = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("error", sa.Text),
     sa.Column("finished_at", sa.BigInteger),
+    *FLOW_COLUMNS,
     # Claiming reads (state, queue, priority, seq) in index order, whatever else the table holds.
     sa.Index("jobframe_jobs_claim", "state", "queue", "priority", "seq"),
     sa.Index("jobframe_jobs_due", "state", "run_at"),
     sa.Index("jobframe_jobs_claimed_by", "claimed_by"),
     sa.Index("jobframe_jobs_finished", "state", "finished_at"),
+    sa.Index("jobframe_jobs_job_id", "job_id"),  # `Inspector.cancel` finds a job by its job_id
+    # A key's live slots and oldest blocked job. Partial where the database can: plain jobs
+    # (NULL key) then add nothing to it (MariaDB indexes their NULLs).
+    sa.Index(
+        "jobframe_jobs_concurrency",
+        "concurrency_key",
+        "state",
+        "seq",
+        postgresql_where=sa.text("concurrency_key IS NOT NULL"),
+        sqlite_where=sa.text("concurrency_key IS NOT NULL"),
+    ),
 )
 
 processes = sa.Table(
@@ -88,6 +124,32 @@ recurring = sa.Table(
     sa.Column("job_id", sa.String(64), nullable=False),
     sa.Column("provider_id", sa.String(40), nullable=False),  # jobframe_jobs.id of its job
     sa.Column("enqueued_at", sa.BigInteger, nullable=False),
+)
+
+locks = sa.Table(
+    "jobframe_locks",
+    metadata,
+    sa.Column("key", _key_type(200), primary_key=True),
+    sa.Column("owner", sa.String(64), nullable=False),  # the job_id holding it
+    sa.Column("expires_at", sa.BigInteger, nullable=False),  # epoch ms: lapses then
+)
+
+semaphores = sa.Table(
+    "jobframe_semaphores",
+    metadata,
+    # Only locked (an upsert), never read: every change to a key's slots and blocked jobs
+    # happens holding this row, so two workers never both see a free slot.
+    sa.Column("key", _key_type(200), primary_key=True),
+    sa.Column("locked_at", sa.BigInteger, nullable=False),
+)
+
+rates = sa.Table(
+    "jobframe_rates",
+    metadata,
+    sa.Column("key", _key_type(200), primary_key=True),
+    # epoch microseconds: the next free start (GCRA's theoretical arrival time); exact integers
+    # on every database, and fine enough for 1,000 starts a second
+    sa.Column("tat", sa.BigInteger, nullable=False),
 )
 
 versions = sa.Table(

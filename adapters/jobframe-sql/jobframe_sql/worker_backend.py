@@ -4,12 +4,17 @@ Claims use ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL and MariaDB/MySQL
 transaction holds the database's write lock (``BEGIN IMMEDIATE``), which makes claims a single
 writer's. Every outcome and release is an ``UPDATE ... WHERE id = ? AND claim_token = ? AND
 state = 'claimed'``: a claim taken back by the reaper cannot finish, fail or release the job.
+Each claimed row gets a token of its own (the fetch's, then ``:seq``), so `cancelled` names one job.
+
+Flow control (`jobframe_sql.flow`) rides in the same transactions. A plain job pays a check: its
+row's flow columns are NULL, and a claim whose payload has no ``"flow":`` is settled as before.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -18,7 +23,8 @@ import sqlalchemy as sa
 
 from jobframe.backend.payload import dump_payload
 from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
-from jobframe_sql.engine import bump_stats, create_engine, day_and_minute, now_ms
+from jobframe_sql import flow, upkeep
+from jobframe_sql.engine import bump_stats, create_engine, day_and_minute, in_transaction, now_ms
 from jobframe_sql.schema import jobs, pauses, processes
 
 if TYPE_CHECKING:
@@ -27,11 +33,34 @@ if TYPE_CHECKING:
 log = logging.getLogger("jobframe.worker")
 
 
-_CLAIMED = (jobs.c.seq, jobs.c.id, jobs.c.queue, jobs.c.priority, jobs.c.payload)
+_CLAIMED = (jobs.c.seq, jobs.c.id, jobs.c.queue, jobs.c.priority, jobs.c.payload, jobs.c.job_id,
+            jobs.c.unique_key, jobs.c.unique_until, jobs.c.concurrency_key,
+            jobs.c.concurrency_limit)  # fmt: skip
+#: in a payload that asks for flow control (compact JSON); a false hit costs one SELECT
+_FLOW = b'"flow":'
+#: claim rounds of one fetch: a round that blocked jobs of a full key leaves room for others
+_ROUNDS = 4
 
 
 def dump(payload: dict[str, Any]) -> bytes:
     return dump_payload(payload)
+
+
+def _plain(outcome: Outcome, flowed: set[str]) -> bool:
+    """A success that settles alone: no retry to write, no lock or slot to let go."""
+    return outcome.status == "done" and not outcome.retries and outcome.claim.id not in flowed
+
+
+def _read_committed(adapter: SQLAdapter) -> sa.Engine:
+    """The worker's own MariaDB/MySQL engine, reading committed rows (`jobframe_sql.flow`: a
+    key's slots counted after locking it must include claims committed while it waited; under
+    REPEATABLE READ the count would read the snapshot of the claim's first SELECT)."""
+    options = {k: v for k, v in adapter.options.items() if k != "url"}
+    return create_engine(
+        adapter.engine.url.render_as_string(hide_password=False),
+        isolation_level="READ COMMITTED",
+        **options,
+    )
 
 
 def _worker_engine(adapter: SQLAdapter) -> sa.Engine:
@@ -53,7 +82,7 @@ def _worker_engine(adapter: SQLAdapter) -> sa.Engine:
     )
 
 
-class SQLWorkerBackend(WorkerBackend):
+class SQLWorkerBackend(upkeep.Upkeep, WorkerBackend):
     """Implements `jobframe.backend.WorkerBackend` on the ``jobframe_*`` tables."""
 
     def __init__(
@@ -68,6 +97,12 @@ class SQLWorkerBackend(WorkerBackend):
         self.dialect = self.engine.dialect.name
         if self.dialect == "postgresql" and adapter._single is not None:  # built from a URL
             self.engine = adapter.worker_engine(_worker_engine)
+        elif self.dialect in ("mysql", "mariadb"):
+            self.engine = (
+                adapter.worker_engine(_read_committed)
+                if adapter._single is not None
+                else self.engine.execution_options(isolation_level="READ COMMITTED")
+            )
         self.skip_locked = self.dialect in ("postgresql", "mysql", "mariadb")
         self.returning = self.dialect in ("postgresql", "sqlite")  # UPDATE ... RETURNING
         self.poll_interval = poll_interval
@@ -82,6 +117,7 @@ class SQLWorkerBackend(WorkerBackend):
             from jobframe_sql.notify import Listener
 
             self._listener = Listener(self.engine.url)
+            adapter.close_on_shutdown(self._listener)
         self._local: Any = None  # no NOTIFY: the socket an enqueue pokes (local_wake.py)
         self._no_local = False
 
@@ -146,6 +182,7 @@ class SQLWorkerBackend(WorkerBackend):
 
             try:
                 self._local = LocalWaiter(key)
+                self.adapter.close_on_shutdown(self._local)
             except OSError as exc:
                 self._no_local = True
                 log.warning("no wake-up socket for %s (%s); polling only", key, exc)
@@ -164,55 +201,65 @@ class SQLWorkerBackend(WorkerBackend):
                 found = self._take_ready(conn, queues, limit, process_id, token)
         with self._lock:
             self._unconfirmed = None
-        return [Claim(r.id, token, r.queue, r.payload or b"") for r in found]
+        return [Claim(r.id, f"{token}:{r.seq}", r.queue, r.payload or b"") for r in found]
 
     def _held(self, conn: sa.Connection, process_id: str, token: str) -> list[Any]:
         """Claims a previous fetch made but whose reply never came back (connection lost)."""
         query = sa.select(*_CLAIMED).where(
-            jobs.c.claimed_by == process_id, jobs.c.claim_token == token, jobs.c.state == "claimed"
+            jobs.c.claimed_by == process_id,
+            jobs.c.claim_token.startswith(f"{token}:", autoescape=True),
+            jobs.c.state == "claimed",
         )
         return sorted(conn.execute(query).all(), key=lambda r: (r.priority, r.seq))
 
     def _take_ready(
         self, conn: sa.Connection, queues: list[str], limit: int, process_id: str, token: str
     ) -> list[Any]:
-        """Claim up to ``limit`` ready jobs, queue by queue in the given order."""
+        """Claim up to ``limit`` ready jobs, queue by queue in the given order; block those whose
+        concurrency key is full, and release the locks of unique jobs ``until="started"``."""
+        now = now_ms()
         claim = {
             "state": "claimed",
             "claimed_by": process_id,
-            "claim_token": token,
-            "claimed_at": now_ms(),
+            "claim_token": sa.literal(f"{token}:") + sa.cast(jobs.c.seq, sa.String),
+            "claimed_at": now,
         }
         found: list[Any] = []
         for queue in [None] if queues == ["*"] else queues:
-            want = limit - len(found)
-            if want <= 0:
-                break
-            pick = sa.select(jobs.c.seq).where(
-                jobs.c.state == "ready", jobs.c.queue.not_in(sa.select(pauses.c.queue))
-            )
-            if queue is not None:
-                pick = pick.where(jobs.c.queue == queue)
-            pick = pick.order_by(jobs.c.priority, jobs.c.seq).limit(want)
-            if self.skip_locked:
-                pick = pick.with_for_update(skip_locked=True)
-            if self.returning:
-                # One statement: pick, lock and claim (PostgreSQL, SQLite).
-                update = sa.update(jobs).where(jobs.c.seq.in_(pick.scalar_subquery())).values(claim)
-                rows = conn.execute(update.returning(*_CLAIMED)).all()
+            for _ in range(_ROUNDS):
+                want = limit - len(found)
+                if want <= 0:
+                    break
+                rows = self._pick(conn, queue, want, claim)
+                blocked = 0
+                if any(r.concurrency_key is not None for r in rows):
+                    rows, blocked = flow.block(conn, rows, now)
                 found += sorted(rows, key=lambda r: (r.priority, r.seq))
-            else:
-                rows = conn.execute(
-                    sa.select(*_CLAIMED).where(
-                        jobs.c.seq.in_([seq for (seq,) in conn.execute(pick).all()])
-                    )
-                ).all()
-                if rows:
-                    conn.execute(
-                        sa.update(jobs).where(jobs.c.seq.in_([r.seq for r in rows])).values(claim)
-                    )
-                found += sorted(rows, key=lambda r: (r.priority, r.seq))
+                if not blocked:
+                    break
+        started = [(r.unique_key, r.job_id) for r in found if r.unique_until == "started"]
+        flow.release(conn, started)
         return found
+
+    def _pick(self, conn: sa.Connection, queue: str | None, want: int, claim: Any) -> list[Any]:
+        pick = sa.select(jobs.c.seq).where(
+            jobs.c.state == "ready", jobs.c.queue.not_in(sa.select(pauses.c.queue))
+        )
+        if queue is not None:
+            pick = pick.where(jobs.c.queue == queue)
+        pick = pick.order_by(jobs.c.priority, jobs.c.seq).limit(want)
+        if self.skip_locked:
+            pick = pick.with_for_update(skip_locked=True)
+        if self.returning:
+            # One statement: pick, lock and claim (PostgreSQL, SQLite).
+            update = sa.update(jobs).where(jobs.c.seq.in_(pick.scalar_subquery())).values(claim)
+            return list(conn.execute(update.returning(*_CLAIMED)).all())
+        seqs = [seq for (seq,) in conn.execute(pick).all()]
+        if not seqs:
+            return []
+        rows = conn.execute(sa.select(*_CLAIMED).where(jobs.c.seq.in_(seqs))).all()
+        conn.execute(sa.update(jobs).where(jobs.c.seq.in_(seqs)).values(claim))
+        return list(rows)
 
     @staticmethod
     def _guard(claim: Claim) -> Any:
@@ -223,30 +270,34 @@ class SQLWorkerBackend(WorkerBackend):
     def complete(self, process_id: str, outcomes: list[Outcome]) -> None:
         ms = now_ms()
         day, minute = day_and_minute(ms)
-        plain = [o for o in outcomes if o.status == "done" and not o.retries]
-        processed = failed = 0
+        flowed = {o.claim.id for o in outcomes if _FLOW in o.claim.payload}
+        plain = [o for o in outcomes if _plain(o, flowed)]
+        counted = dict.fromkeys(("processed", "failed", "expired", "cancelled"), 0)
         with self.engine.begin() as conn:
+            info = self._info(conn, flowed)
             if plain:
                 # Every plain success in one guarded statement: (id, token) pairs still held.
                 held = sa.tuple_(jobs.c.id, jobs.c.claim_token).in_(
                     [(o.claim.id, o.claim.token) for o in plain]
                 )
-                processed += conn.execute(
+                counted["processed"] += conn.execute(
                     sa.update(jobs)
                     .where(held, jobs.c.state == "claimed")
                     .values(state="finished", claimed_by=None, finished_at=ms)
                 ).rowcount
             retries: list[dict[str, Any]] = []
+            unlocked: list[tuple[str | None, str | None]] = []
+            freed: list[Any] = []
             for outcome in outcomes:
-                if outcome.status == "done" and not outcome.retries:
-                    continue
+                if _plain(outcome, flowed):
+                    continue  # settled above
                 values: dict[str, Any] = {
                     "claimed_by": None,
                     "finished_at": ms,
                     "attempts": outcome.attempts,
                     "state": "finished",
                 }
-                if outcome.status != "done":
+                if outcome.status in ("failed", "dead"):
                     values["state"] = "failed"
                     values["error"] = json.dumps(
                         {**(outcome.error or {}), "attempts": outcome.attempts}
@@ -256,18 +307,38 @@ class SQLWorkerBackend(WorkerBackend):
                 )
                 if done.rowcount != 1:
                     continue  # the claim was taken back: its retries go with it
-                processed += 1
-                failed += outcome.status != "done"
+                if outcome.status in ("expired", "cancelled"):
+                    counted[outcome.status] += 1
+                else:
+                    counted["processed"] += 1
+                    counted["failed"] += outcome.status != "done"
                 retries += outcome.retries
+                row = info.get(outcome.claim.id)
+                if row is not None:
+                    freed.append(row)
+                    if not outcome.retries:  # a retry written (retry_on) keeps the lock
+                        unlocked.append((row.unique_key, row.job_id))
             if retries:
                 self.adapter.insert(conn, retries)
-            counts = {
-                ("processed", day): processed,
-                ("processed", minute): processed,
-                ("failed", day): failed,
-                ("failed", minute): failed,
-            }
+            flow.release(conn, unlocked)
+            readied = flow.settled(conn, freed, ms)
+            counts = {(kind, minute): n for kind, n in counted.items()}
+            counts[("processed", day)] = counted["processed"]
+            counts[("failed", day)] = counted["failed"]
             bump_stats(conn, {key: n for key, n in counts.items() if n})
+        if readied:
+            self.adapter.wake_local()
+
+    @staticmethod
+    def _info(conn: sa.Connection, ids: set[str]) -> dict[str, Any]:
+        """The flow columns (`flow.INFO`) of the rows ``ids`` that have any."""
+        if not ids:
+            return {}
+        query = sa.select(*flow.INFO).where(
+            jobs.c.id.in_(sorted(ids)),
+            sa.or_(jobs.c.unique_key.is_not(None), jobs.c.concurrency_key.is_not(None)),
+        )
+        return {row.id: row for row in conn.execute(query)}
 
     def _release_statement(self) -> Any:
         return (
@@ -277,83 +348,17 @@ class SQLWorkerBackend(WorkerBackend):
         )
 
     def release(self, process_id: str, claims: list[Claim]) -> None:
+        readied = 0
         with self.engine.begin() as conn:
+            info = self._info(conn, {c.id for c in claims if _FLOW in c.payload})
+            freed = []
             for claim in claims:
-                conn.execute(self._release_statement().where(self._guard(claim)))
-
-    def maintain(self, heartbeat_timeout: float, max_crashes: int) -> dict[str, int]:
-        now = now_ms()
-        counts = {"promoted": 0, "reaped": 0, "requeued": 0, "dead": 0, "pruned": 0}
-        with self.engine.begin() as conn:
-            promoted = conn.execute(
-                sa.update(jobs)
-                .where(jobs.c.state == "scheduled", jobs.c.run_at <= now)
-                .values(state="ready")
-            ).rowcount
-            counts["promoted"] = promoted
-            expired = sa.select(processes.c.id).where(
-                processes.c.heartbeat_at < now - int(heartbeat_timeout * 1000)
-            )
-            for (process_id,) in conn.execute(expired).all():
-                counts["reaped"] += 1
-                counts["dead"] += self._reap(conn, process_id, max_crashes, now)
-                counts["requeued"] += conn.execute(
-                    self._release_statement()
-                    .where(jobs.c.claimed_by == process_id)
-                    .values(crashes=jobs.c.crashes + 1)
-                ).rowcount
-                conn.execute(sa.delete(processes).where(processes.c.id == process_id))
-        if time.monotonic() >= self._next_prune:
-            self._next_prune = time.monotonic() + self.prune_every
-            counts["pruned"] = self.prune(now - self.finished_retention_ms)
-        return counts
-
-    def _reap(self, conn: sa.Connection, process_id: str, max_crashes: int, now: int) -> int:
-        """Jobs of a dead process that crashed it ``max_crashes`` times go to failed (poison)."""
-        error = json.dumps(
-            {
-                "class": "jobframe.WorkerCrashed",
-                "message": f"worker process {process_id} stopped heartbeating",
-                "reason": f"poison pill: its worker died {max_crashes} times while running it",
-                "attempts": max_crashes,
-            }
-        )
-        return conn.execute(
-            sa.update(jobs)
-            .where(
-                jobs.c.claimed_by == process_id,
-                jobs.c.state == "claimed",
-                jobs.c.crashes + 1 >= max_crashes,
-            )
-            .values(
-                state="failed",
-                crashes=max_crashes,
-                error=error,
-                finished_at=now,
-                claimed_by=None,
-                claim_token=None,
-            )
-        ).rowcount
-
-    def prune(self, before_ms: int, batch: int = 1000) -> int:
-        """Delete finished jobs older than ``before_ms``, a batch per transaction."""
-        total = 0
-        while True:
-            with self.engine.begin() as conn:
-                old = (
-                    conn.execute(
-                        sa.select(jobs.c.seq)
-                        .where(jobs.c.state == "finished", jobs.c.finished_at < before_ms)
-                        .limit(batch)
-                    )
-                    .scalars()
-                    .all()
-                )
-                if old:
-                    conn.execute(sa.delete(jobs).where(jobs.c.seq.in_(old)))
-            total += len(old)
-            if len(old) < batch:
-                return total
+                done = conn.execute(self._release_statement().where(self._guard(claim)))
+                if done.rowcount == 1 and claim.id in info:
+                    freed.append(info[claim.id])
+            readied = flow.settled(conn, freed, now_ms())
+        if readied:
+            self.adapter.wake_local()
 
     def retry_entry(self, job: Any, adapter: Any) -> Any | None:
         from jobframe_sql.adapter import SQLAdapter, row
@@ -364,3 +369,36 @@ class SQLWorkerBackend(WorkerBackend):
 
     def wake(self) -> None:
         """An idle fetch waits at most the fetch timeout; nothing to interrupt."""
+
+    # -- flow control ---------------------------------------------------------------------------
+
+    def reserve(self, key: str, interval: float) -> float:
+        now_us = int(time.time() * 1_000_000)
+        start = in_transaction(self.engine, lambda conn: flow.reserve(conn, key, interval, now_us))
+        return start / 1_000_000
+
+    def defer(self, process_id: str, claim: Claim, at: float, payload: bytes) -> None:
+        ms = now_ms()
+        with self.engine.begin() as conn:
+            info = self._info(conn, {claim.id} if _FLOW in claim.payload else set())
+            later = {"state": "scheduled", "run_at": math.ceil(at * 1000), "payload": payload}
+            moved = conn.execute(
+                sa.update(jobs)
+                .where(self._guard(claim))
+                .values(claimed_by=None, claim_token=None, claimed_at=None, **later)
+            ).rowcount
+            if moved:
+                bump_stats(conn, {("throttled", day_and_minute(ms)[1]): 1})
+                readied = flow.settled(conn, info.values(), ms)  # its slot is free again
+        if moved and readied:
+            self.adapter.wake_local()
+
+    def cancelled(self, process_id: str, tokens: list[str]) -> set[str]:
+        query = sa.select(jobs.c.claim_token).where(
+            jobs.c.claimed_by == process_id,
+            jobs.c.state == "claimed",
+            jobs.c.cancel_requested.is_(True),
+        )
+        with self.engine.connect() as conn:
+            flagged = set(conn.execute(query).scalars())
+        return flagged & set(tokens)

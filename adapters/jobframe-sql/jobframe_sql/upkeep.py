@@ -1,0 +1,131 @@
+"""`Upkeep`: the SQL worker backend's `maintain` (promotion, the reaper, blocked jobs of keys with
+room, pruning), a part of `jobframe_sql.worker_backend.SQLWorkerBackend`."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from jobframe_sql import flow
+from jobframe_sql.engine import now_ms
+from jobframe_sql.schema import jobs, processes
+
+if TYPE_CHECKING:
+    from jobframe_sql.adapter import SQLAdapter
+
+#: how long an unused semaphore or rate limiter row is kept (ms); it is made again when needed
+IDLE_KEY_MS = 86_400_000
+
+
+class Upkeep:
+    adapter: SQLAdapter
+    engine: sa.Engine
+    finished_retention_ms: int
+    prune_every: float
+    _next_prune: float
+
+    def _release_statement(self) -> Any:
+        raise NotImplementedError
+
+    def maintain(self, heartbeat_timeout: float, max_crashes: int) -> dict[str, int]:
+        now = now_ms()
+        counts = {"promoted": 0, "reaped": 0, "requeued": 0, "dead": 0, "pruned": 0}
+        with self.engine.begin() as conn:
+            due = sa.and_(jobs.c.state == "scheduled", jobs.c.run_at <= now)
+            flow.release_leaving(conn, due, until="scheduled")  # ready now: "scheduled" passed
+            promoted = conn.execute(sa.update(jobs).where(due).values(state="ready")).rowcount
+            counts["promoted"] = promoted
+            expired = sa.select(processes.c.id).where(
+                processes.c.heartbeat_at < now - int(heartbeat_timeout * 1000)
+            )
+            freed: list[Any] = []
+            for (process_id,) in conn.execute(expired).all():
+                counts["reaped"] += 1
+                held = self._flowed(conn, process_id)
+                counts["dead"] += self._reap(conn, process_id, max_crashes, now)
+                counts["requeued"] += conn.execute(
+                    self._release_statement()
+                    .where(jobs.c.claimed_by == process_id)
+                    .values(crashes=jobs.c.crashes + 1)
+                ).rowcount
+                conn.execute(sa.delete(processes).where(processes.c.id == process_id))
+                dead = [(r.unique_key, r.job_id) for r in held if r.crashes + 1 >= max_crashes]
+                flow.release(conn, dead)
+                freed += held
+            readied = flow.settled(conn, freed, now)
+        with self.engine.begin() as conn:
+            readied += flow.unblock_with_room(conn, now)  # lapsed slots, lost wake-ups
+        counts["unblocked"] = readied
+        if readied:
+            self.adapter.wake_local()
+        if time.monotonic() >= self._next_prune:
+            self._next_prune = time.monotonic() + self.prune_every
+            counts["pruned"] = self.prune(now - self.finished_retention_ms)
+            with self.engine.begin() as conn:
+                flow.prune(conn, now, now - IDLE_KEY_MS)
+        return counts
+
+    @staticmethod
+    def _flowed(conn: sa.Connection, process_id: str) -> list[Any]:
+        """The claims of a dead process that hold a unique lock or a concurrency slot."""
+        query = sa.select(*flow.INFO, jobs.c.crashes).where(
+            jobs.c.claimed_by == process_id,
+            jobs.c.state == "claimed",
+            sa.or_(jobs.c.unique_key.is_not(None), jobs.c.concurrency_key.is_not(None)),
+        )
+        return list(conn.execute(query).all())
+
+    def _reap(self, conn: sa.Connection, process_id: str, max_crashes: int, now: int) -> int:
+        """Jobs of a dead process that crashed it ``max_crashes`` times go to failed (poison)."""
+        error = json.dumps(
+            {
+                "class": "jobframe.WorkerCrashed",
+                "message": f"worker process {process_id} stopped heartbeating",
+                "reason": f"poison pill: its worker died {max_crashes} times while running it",
+                "attempts": max_crashes,
+            }
+        )
+        return int(
+            conn.execute(
+                sa.update(jobs)
+                .where(
+                    jobs.c.claimed_by == process_id,
+                    jobs.c.state == "claimed",
+                    jobs.c.crashes + 1 >= max_crashes,
+                )
+                .values(
+                    state="failed",
+                    crashes=max_crashes,
+                    error=error,
+                    finished_at=now,
+                    claimed_by=None,
+                    claim_token=None,
+                )
+            ).rowcount
+        )
+
+    def prune(self, before_ms: int, batch: int = 1000) -> int:
+        """Delete finished jobs older than ``before_ms``, a batch per transaction."""
+        total = 0
+        while True:
+            with self.engine.begin() as conn:
+                old = (
+                    conn.execute(
+                        sa.select(jobs.c.seq)
+                        .where(jobs.c.state == "finished", jobs.c.finished_at < before_ms)
+                        .limit(batch)
+                    )
+                    .scalars()
+                    .all()
+                )
+                if old:
+                    conn.execute(sa.delete(jobs).where(jobs.c.seq.in_(old)))
+            total += len(old)
+            if len(old) < batch:
+                return total
+
+
+__all__ = ["Upkeep"]
