@@ -115,7 +115,7 @@ def _run_suite(tmp_path: Path, *args: str) -> str:
 def test_what_an_adapter_does_not_declare_is_reported_not_applicable_by_name(
     tmp_path: Path,
 ) -> None:
-    out = _run_suite(tmp_path, "-k", "TestInline and (backoff or sigkill_mid or dashboard)")
+    out = _run_suite(tmp_path, "-k", "TestInline and (backoff or sigkill_mid or every_dashboard)")
     assert (
         "not applicable: <InlineAdapter inline> does not declare Capabilities.delay"
         " [TestInline::test_a_retry_waits_for_its_backoff]" in out

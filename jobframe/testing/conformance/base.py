@@ -103,7 +103,7 @@ def counts(inspector: Inspector) -> dict[str, int]:
 
 def idle(dead: int = 0) -> dict[str, int]:
     """What `counts` is once every job has run."""
-    return {"ready": 0, "scheduled": 0, "running": 0, "dead": dead}
+    return {"ready": 0, "scheduled": 0, "running": 0, "dead": dead, "blocked": 0}
 
 
 class ConformanceBase:
