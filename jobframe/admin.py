@@ -162,6 +162,35 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cancel(args: argparse.Namespace) -> int:
+    """``jobframe jobs cancel ID``: `jobframe.cancel` the job, named by its ``job_id`` or by the
+    backend's id (resolved to its ``job_id``, which is what `Inspector.cancel` takes)."""
+    if not args.id:
+        args._parser.error("name the job: `jobframe jobs cancel ID` (its job_id or its ID)")
+    from jobframe.cancellation import cancel
+
+    job_id = args.id
+    info = inspector().job(args.id)
+    if info is not None and info.job_id:
+        job_id = info.job_id
+    result = cancel(job_id)
+    print(f"{args.id}: {result}")
+    if result == "running":
+        print(
+            f"jobs cancel: {args.id} is running; its worker raises jobframe.Cancelled at the "
+            "job's next checkpoint (self.check_cancelled()) and settles it as cancelled",
+            file=sys.stderr,
+        )
+    if result == "unknown":
+        print(
+            f"jobs cancel: no waiting or running job with job_id or ID {args.id!r} (finished, "
+            "dead or never enqueued); `jobframe jobs show ID` tells which",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def _bulk(action: str) -> Any:
     def run(args: argparse.Namespace) -> int:
         if not args.ids and not args.all:
@@ -218,7 +247,12 @@ def add_queues_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_jobs_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", nargs="?", choices=("show",), help="`show ID`: one job in detail")
+    parser.add_argument(
+        "action",
+        nargs="?",
+        choices=("show", "cancel"),
+        help="`show ID`: one job in detail; `cancel ID`: stop a waiting or running job",
+    )
     parser.add_argument("id", nargs="?", metavar="ID", help="the job's ID or its job_id")
     parser.add_argument("--state", choices=STATES, default="ready")
     parser.add_argument("--failed", action="store_true", help="the dead set (same as --state dead)")
@@ -230,6 +264,8 @@ def add_jobs_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _jobs_or_show(args: argparse.Namespace) -> int:
+    if args.action == "cancel":
+        return _cancel(args)
     return _show(args) if args.action == "show" else _jobs(args)
 
 

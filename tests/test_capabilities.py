@@ -147,10 +147,13 @@ def test_every_adapter_that_keeps_the_default_enqueue_raw_declares_it_cannot() -
         assert keeps_default != cls.capabilities.raw_payloads, info.name
 
 
-def _documented_table() -> tuple[list[str], dict[str, list[bool]]]:
-    """docs/capabilities.md's declared-capabilities table: its columns and adapter -> cells."""
-    page = (Path(__file__).resolve().parents[1] / "docs" / "capabilities.md").read_text()
-    after = page.split("<!-- capabilities-table:", 1)[1]
+def _documented_table(
+    name: str = "capabilities.md", marker: str = "capabilities-table"
+) -> tuple[list[str], dict[str, list[bool]]]:
+    """A docs page's table of adapters' capabilities (after ``<!-- marker:``): its columns and
+    adapter -> cells."""
+    page = (Path(__file__).resolve().parents[1] / "docs" / name).read_text()
+    after = page.split(f"<!-- {marker}:", 1)[1]
     table: list[list[str]] = []
     for line in after.splitlines()[2:]:
         if not line.startswith("|"):
@@ -186,3 +189,19 @@ def test_the_documented_table_is_every_adapters_real_capabilities() -> None:
     for name, real in installed.items():
         wrong = [c for c, d, r in zip(columns, documented[name], real, strict=True) if d != r]
         assert not wrong, f"docs/capabilities.md is wrong about {name!r} in columns {wrong}"
+
+
+def test_the_flow_control_pages_table_is_every_adapters_real_capabilities() -> None:
+    columns, documented = _documented_table("flow-control.md", "flow-control-table")
+    flow = ["unique", "concurrency_limits", "rate_limits", "expiry", "timeouts", "cancel"]
+    assert columns == flow
+    installed = {}
+    for info in plugins.adapters():
+        factory = info.factory
+        cls = factory.load() if isinstance(factory, LazyFactory) else factory
+        assert isinstance(cls, type) and issubclass(cls, QueueAdapter)
+        installed[info.name] = [getattr(cls.capabilities, column) for column in columns]
+    assert set(documented) == set(installed)
+    for name, real in installed.items():
+        wrong = [c for c, d, r in zip(columns, documented[name], real, strict=True) if d != r]
+        assert not wrong, f"docs/flow-control.md is wrong about {name!r} in columns {wrong}"

@@ -16,6 +16,7 @@ from stores import store_adapter
 
 import jobframe
 from jobframe import queue_adapters
+from jobframe.backend.worker import ProcessInfo
 from jobframe.cli import main
 from jobframe.testing.outcomes import fail_ready
 
@@ -151,3 +152,40 @@ def test_pausing_an_unknown_queue_warns_names_the_known_ones_and_pauses(
     assert capsys.readouterr().err == ""
     assert main(["resume", "admni"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_jobs_cancel_removes_a_waiting_job_and_flags_a_running_one(
+    adapter: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    by_job_id = AdminJob.perform_later("mistake 1")
+    by_backend_id = AdminJob.perform_later("mistake 2")
+
+    assert main(["jobs", "cancel", by_job_id.job_id]) == 0
+    assert capsys.readouterr().out == f"{by_job_id.job_id}: cancelled\n"
+    assert main(["jobs", "cancel", str(by_backend_id.provider_job_id)]) == 0
+    assert capsys.readouterr().out == f"{by_backend_id.provider_job_id}: cancelled\n"
+    assert adapter.inspector().count("ready") == 0
+
+    running = AdminJob.perform_later("long")
+    backend = adapter.worker_backend()
+    backend.register(ProcessInfo("cli-worker", ["*"], 1))
+    [claim] = backend.fetch("cli-worker", ["*"], 1, 0)
+    assert main(["jobs", "cancel", running.job_id]) == 0
+    out, err = capsys.readouterr()
+    assert out == f"{running.job_id}: running\n"
+    assert "raises jobframe.Cancelled at the job's next checkpoint" in err
+    assert backend.cancelled("cli-worker", [claim.token]) == {claim.token}
+
+    assert main(["jobs", "cancel", by_job_id.job_id]) == 1
+    out, err = capsys.readouterr()
+    assert out == f"{by_job_id.job_id}: unknown\n"
+    assert "no waiting or running job with job_id or ID" in err
+
+
+def test_jobs_cancel_on_an_adapter_that_cannot_cancel_names_the_fix(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with queue_adapters.override(queue_adapters.lookup("inline")):
+        assert main(["jobs", "cancel", "anyid"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("jobframe: error: the 'inline' adapter ")

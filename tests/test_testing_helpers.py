@@ -202,3 +202,78 @@ def test_queue_filters_accept_the_unprefixed_name(jobs: JobsHelper) -> None:
     assert jobs.enqueued_jobs[0].queue == "staging_mailers"
     jobs.assert_enqueued_jobs(1, queue="mailers")
     jobs.assert_enqueued_with(job=SignupMailJob, queue="mailers")
+
+
+@jobframe.unique(key=lambda name, again=False: name)
+class UniqueDigestJob(jobframe.Job):
+    def perform(self, name: str, again: bool = False) -> None:
+        if again:
+            seen.append(UniqueDigestJob.perform_later(name).successfully_enqueued)
+
+
+@jobframe.unique(key=lambda name, again=False: name, until="started")
+class UniqueUntilStartedJob(jobframe.Job):
+    def perform(self, name: str, again: bool = False) -> None:
+        if again:
+            seen.append(UniqueUntilStartedJob.perform_later(name).successfully_enqueued)
+
+
+@jobframe.unique(key=lambda name: name, until="scheduled", on_conflict="raise")
+class UniqueUntilScheduledJob(jobframe.Job):
+    def perform(self, name: str) -> None:
+        pass
+
+
+@jobframe.retry_on(Chained, wait=0, attempts=2)
+@jobframe.unique(key=lambda name: name)
+class UniqueRetriedJob(jobframe.Job):
+    def perform(self, name: str) -> None:
+        if self.executions == 1:
+            raise Chained("first run")
+
+
+seen: list[bool] = []
+
+
+def test_a_unique_job_is_skipped_while_an_equal_one_is_enqueued(jobs: JobsHelper) -> None:
+    first = UniqueDigestJob.perform_later("ann")
+    second = UniqueDigestJob.perform_later("ann")
+    assert first.successfully_enqueued and not second.successfully_enqueued
+    assert isinstance(second.enqueue_error, jobframe.DuplicateJobError)
+    assert "perform or clear that job first" in str(second.enqueue_error)
+    batch = [UniqueDigestJob("ann"), UniqueDigestJob("bob"), UniqueDigestJob("bob")]
+    assert jobframe.perform_all_later(batch) == 1
+    jobs.assert_enqueued_jobs(2, only=UniqueDigestJob)
+    jobs.clear_enqueued_jobs()
+    assert UniqueDigestJob.perform_later("ann").successfully_enqueued, "clearing releases it"
+
+
+def test_the_lock_is_held_until_its_until_point(jobs: JobsHelper) -> None:
+    seen.clear()
+    UniqueDigestJob.perform_later("cat", again=True)
+    UniqueUntilStartedJob.perform_later("cat", again=True)
+    jobs.perform_enqueued_jobs(only=[UniqueDigestJob, UniqueUntilStartedJob])
+    # each run enqueued an equal job: refused while running (finished), accepted once started
+    assert seen == [False, True]
+    jobs.assert_performed_jobs(3)  # the accepted one was performed too
+    assert UniqueDigestJob.perform_later("cat").successfully_enqueued, "finished: released"
+
+
+def test_until_scheduled_holds_only_while_the_job_is_due_later(jobs: JobsHelper) -> None:
+    UniqueUntilScheduledJob.set(wait=timedelta(hours=1)).perform_later("dan")
+    with pytest.raises(jobframe.DuplicateJobError):
+        UniqueUntilScheduledJob.perform_later("dan")
+    jobs.clear_enqueued_jobs()
+    UniqueUntilScheduledJob.perform_later("dan")  # ready at once: the lock is released
+    UniqueUntilScheduledJob.perform_later("dan")
+    jobs.assert_enqueued_jobs(2, only=UniqueUntilScheduledJob)
+
+
+def test_a_retry_keeps_the_lock_of_its_job(jobs: JobsHelper) -> None:
+    UniqueRetriedJob.perform_later("eve")
+    jobs.perform_enqueued_jobs(at=datetime.now(UTC) - timedelta(seconds=1))
+    assert [r.payload["executions"] for r in jobs.performed_jobs] == [0]
+    jobs.assert_enqueued_jobs(1, only=UniqueRetriedJob)  # the retry, holding the lock
+    assert not UniqueRetriedJob.perform_later("eve").successfully_enqueued
+    jobs.perform_enqueued_jobs()
+    assert UniqueRetriedJob.perform_later("eve").successfully_enqueued

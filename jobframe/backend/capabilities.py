@@ -83,6 +83,7 @@ DO_WITHOUT: dict[str, str] = {
     "unique": "remove @jobframe.unique from the job class",
     "concurrency_limits": "remove @jobframe.limits_concurrency from the job class",
     "rate_limits": "remove @jobframe.rate_limit from the job class",
+    "cancel": "let the job run to its end",
 }
 
 

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp
 
 from jobframe.backend import STATES, HistoryKind, Inspector, JobInfo, State
 from jobframe.config import is_origin
-from jobframe.dashboard import recurring
+from jobframe.dashboard import flow, recurring
 from jobframe.dashboard.headers import SecurityHeaders
 from jobframe.dashboard.rendering import HERE, path_for, templates
 from jobframe.dashboard.security import Auth, csrf_ok, csrf_token, refusal, secured
@@ -134,11 +134,15 @@ class Dashboard:
         return form
 
     def render(self, request: Request, name: str, **context: Any) -> Response:
-        context.update(csrf=csrf_token(request), states=STATES, nav=name.removesuffix(".html"))
+        context.update(
+            csrf=csrf_token(request), states=flow.SHOWN_STATES, nav=name.removesuffix(".html")
+        )
         # What the backend cannot tell is shown as not recorded, never as a 0 or an empty table.
         context.update(
             sees_workers=self.inspector.sees_workers,
             counts_outcomes=self.inspector.counts_outcomes,
+            can_cancel=flow.can_cancel(self.inspector),
+            cancellable=flow.CANCELLABLE,
         )
         return self.templates.TemplateResponse(request, name, context)
 
@@ -160,14 +164,12 @@ class Dashboard:
         for kind in kinds if self.inspector.counts_outcomes else ():
             series = self.inspector.history(kind, now - 1439)
             hour = [series.get(m, 0) for m in range(now - 59, now + 1)]
-            day = [
-                sum(series.get(m, 0) for m in range(h, h + 60))
-                for h in range(now - 1439, now + 1, 60)
-            ]
             charts += [
                 (f"{kind} per minute, last hour", kind, hour),
-                (f"{kind} per hour, last day", kind, day),
+                (f"{kind} per hour, last day", kind, flow.hourly(series, now)),
             ]
+        totals, flow_charts = flow.day_charts(self.inspector, now)
+        charts += flow_charts
         return self.render(
             request,
             "overview.html",
@@ -176,6 +178,7 @@ class Dashboard:
             stats=self.inspector.stats(),
             workers=len(self.inspector.workers()) if self.inspector.sees_workers else None,
             charts=charts,
+            flow_totals=totals,
         )
 
     def summary(self, request: Request, form: FormData | None) -> Response:
@@ -276,7 +279,11 @@ class Dashboard:
             return self.inspector.discard(ids=ids, all=all)
         if action == "discard" and state == "scheduled":
             return self.inspector.discard(ids=ids, all=all, state="scheduled")
-        raise HTTPException(400, "dead jobs: retry or discard; scheduled jobs: run_now or discard")
+        if action == "cancel" and state in flow.CANCELLABLE:
+            chosen = [r.id for r in self._every(state, None)] if all else ids or []
+            return sum(flow.cancel(self.inspector, state, chosen).values())
+        raise HTTPException(400, "dead jobs: retry or discard; scheduled jobs: run_now, discard "
+                            "or cancel; ready, blocked and running jobs: cancel")  # fmt: skip
 
     def bulk(self, request: Request, form: FormData | None) -> Response:
         assert form is not None  # a POST route
@@ -311,9 +318,19 @@ class Dashboard:
         assert form is not None  # a POST route
         id, action = request.path_params["id"], request.path_params["action"]
         state = str(form.get("state") or "dead")
+        if action == "cancel":
+            return self._cancel_one(request, id)
         count = self._act(state, action, [id])
         target = path_for(request, "jobs", state=state if state in STATES else "dead")
         return self._done(request, target, action=action, count=count)
+
+    def _cancel_one(self, request: Request, id: str) -> Response:
+        """A waiting job is gone: back to its list; a running one stays on its page."""
+        info, result = flow.cancel_one(self.inspector, id)
+        back = (path_for(request, "job", id=id) if result == "running"
+                else path_for(request, "jobs", state=info.state))  # fmt: skip
+        return self._done(request, back, action="cancel", result=result,
+                          count=int(result != "unknown"))  # fmt: skip
 
     def workers(self, request: Request, form: FormData | None) -> Response:
         workers = self.inspector.workers()

@@ -49,13 +49,18 @@ def _check_supported(job: Job, adapter: QueueAdapter) -> None:
     if capabilities.performs_in_caller:
         return  # inline: the job runs now, in the caller; nothing waits to be controlled
     cls = type(job)
-    for spec, feature in (
-        (cls._unique_spec, "unique"),
-        (cls._concurrency_spec, "concurrency_limits"),
-        (cls._rate_spec, "rate_limits"),
-    ):
-        if spec is not None and not getattr(capabilities, feature):
-            raise unsupported(adapter, feature)
+    if cls._unique_spec is not None and not capabilities.unique:
+        raise unsupported(adapter, "unique")
+    worker_side = (
+        (cls._concurrency_spec is not None and not capabilities.concurrency_limits)
+        or (cls._rate_spec is not None and not capabilities.rate_limits)
+    )
+    if worker_side and (capabilities.durable or adapter.worker_backend() is not None):
+        # Workers that cannot honour a limit refuse it. An adapter that runs no workers (the
+        # test adapter performs jobs where a test asks) has nothing to limit: it takes the job.
+        raise unsupported(
+            adapter, "concurrency_limits" if cls._concurrency_spec is not None else "rate_limits"
+        )
     if job._expires_in_option is not None and not capabilities.expiry:
         raise unsupported(adapter, "expiry")
 

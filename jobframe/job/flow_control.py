@@ -109,7 +109,9 @@ def unique(
     if until not in UNTIL:
         raise InvalidOptionError(f"unique(until=) must be one of {UNTIL}, got {until!r}.")
     if on_conflict not in ("skip", "raise"):
-        raise InvalidOptionError(f"unique(on_conflict=) must be 'skip' or 'raise', got {on_conflict!r}.")  # noqa: E501
+        raise InvalidOptionError(
+            f"unique(on_conflict=) must be 'skip' or 'raise', got {on_conflict!r}."
+        )
     spec = UniqueSpec(key, _seconds(for_, "unique(for_=)"), until, on_conflict)
 
     def decorate(cls: C) -> C:

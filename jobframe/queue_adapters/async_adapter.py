@@ -6,6 +6,10 @@ the same claims, retries, dead set, pause and inspector as the durable backends,
 server. Nothing is durable: at interpreter exit the adapter stops promoting scheduled jobs, runs
 the ready ones for up to ``shutdown_timeout`` seconds, and logs how many it had to drop. Use a
 durable backend (redis, sql) in production.
+
+Flow control (`jobframe.backend.flow`) lives in the store as well, so every capability is
+declared: unique locks are taken under the lock that writes the job, concurrency slots and the
+jobs they block change with the claims, and the rate limiter is shared by the worker threads.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from jobframe.backend.adapter import QueueAdapter
 from jobframe.backend.capabilities import Capabilities
 from jobframe.backend.ids import new_id
 from jobframe.backend.payload import check_raw
-from jobframe.errors import ConfigurationError, EnqueueError
+from jobframe.errors import ConfigurationError, DuplicateJobError, EnqueueError
 from jobframe.hookspecs import hookimpl
 from jobframe.queue_adapters.memory_store import Entry, MemoryStore
 from jobframe.recurrence.memory import MemoryRecurring, memory_recurring
@@ -44,7 +48,18 @@ class AsyncAdapter(QueueAdapter):
     the store for a `Worker` the caller runs (tests that look at jobs before any runs)."""
 
     name = "async"
-    capabilities = Capabilities(bulk=True, raw_payloads=True, pause=True, recurring=True)
+    capabilities = Capabilities(
+        bulk=True,
+        raw_payloads=True,
+        pause=True,
+        recurring=True,
+        unique=True,
+        concurrency_limits=True,
+        rate_limits=True,
+        expiry=True,
+        timeouts=True,
+        cancel=True,
+    )
 
     def __init__(
         self,
@@ -82,16 +97,32 @@ class AsyncAdapter(QueueAdapter):
     # -- enqueueing -----------------------------------------------------------------------------
 
     def enqueue(self, job: Job) -> None:
-        self._add([self.store.job_entry(job, None)])
+        """Store ``job`` as ready.
+
+        Raises:
+            DuplicateJobError: another job holds its unique lock; nothing was stored.
+        """
+        for entry in self._add([self.store.job_entry(job, None)]):
+            raise duplicate(entry)
 
     def enqueue_at(self, job: Job, timestamp: datetime) -> None:
-        self._add([self.store.job_entry(job, timestamp)])
+        """Store ``job`` as due at ``timestamp``.
+
+        Raises:
+            DuplicateJobError: another job holds its unique lock; nothing was stored.
+        """
+        for entry in self._add([self.store.job_entry(job, timestamp)]):
+            raise duplicate(entry)
 
     def enqueue_all(self, jobs: Sequence[Job]) -> int:
-        self._add([self.store.job_entry(job, job.scheduled_at) for job in jobs])
+        entries = [self.store.job_entry(job, job.scheduled_at) for job in jobs]
+        refused = {entry.id: entry for entry in self._add(entries)}
         for job in jobs:
-            job.successfully_enqueued = True
-        return len(jobs)
+            entry = refused.get(job.provider_job_id or "")
+            job.successfully_enqueued = entry is None
+            if entry is not None:
+                job.enqueue_error = duplicate(entry)
+        return len(jobs) - len(refused)
 
     def enqueue_raw(self, queue: str, payload: bytes) -> str:
         """Hold ``payload`` undecoded as a ready job on ``queue`` (see
@@ -100,14 +131,17 @@ class AsyncAdapter(QueueAdapter):
         name, data = check_raw(queue, payload)
         entry = self.store.new_entry(new_id(), name, None, data, None)
         entry.raw = True
-        self._add([entry])
+        for refused in self._add([entry]):
+            raise duplicate(refused)
         return entry.id
 
-    def _add(self, entries: list[Entry]) -> None:
+    def _add(self, entries: list[Entry]) -> list[Entry]:
+        """Store ``entries``; returns those refused as duplicates."""
         if self._stopping:
             raise EnqueueError("the async adapter is shutting down and accepts no more jobs")
-        self.store.add(entries)
+        refused = self.store.add(entries)
         self.ensure_started()
+        return refused
 
     def ensure_started(self) -> None:
         """Start the worker threads now unless they run already or ``autostart`` is off."""
@@ -181,12 +215,12 @@ class AsyncAdapter(QueueAdapter):
             return True
 
     def sizes(self) -> dict[str, int]:
-        """How many jobs are ``ready``, ``scheduled`` and ``running``."""
+        """How many jobs are ``ready``, ``scheduled``, ``running`` and ``blocked``."""
         with self.store.lock:
             return self._sizes()
 
     def _sizes(self) -> dict[str, int]:
-        found = {"ready": 0, "scheduled": 0, "running": 0}
+        found = {"ready": 0, "scheduled": 0, "running": 0, "blocked": 0}
         for (state, _), n in self.store.sizes.items():
             if state != "dead":
                 found["running" if state == "claimed" else state] += n
@@ -236,6 +270,18 @@ class AsyncAdapter(QueueAdapter):
         from jobframe.queue_adapters.async_inspector import AsyncInspector
 
         return AsyncInspector(self)
+
+
+def duplicate(entry: Entry) -> DuplicateJobError:
+    """The error for an entry the store refused: another job holds its unique lock."""
+    unique = entry.flow.unique if entry.flow else None
+    key = unique.key if unique else ""
+    return DuplicateJobError(
+        f"job {entry.job_id} was not enqueued: an equal job holds its unique lock {key!r} "
+        "(@jobframe.unique); it is enqueued once that job reaches its `until` point or the lock's "
+        "`for_` lapses",
+        key,
+    )
 
 
 @hookimpl

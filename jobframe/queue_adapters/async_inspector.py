@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from jobframe import payload_summary
 from jobframe.backend.inspector import (
+    CancelResult,
     HistoryKind,
     Inspector,
     JobInfo,
@@ -28,6 +29,7 @@ _STATES: dict[State, EntryState] = {
     "scheduled": "scheduled",
     "running": "claimed",
     "dead": "dead",
+    "blocked": "blocked",
 }
 _BACK: dict[EntryState, State] = {v: k for k, v in _STATES.items()}
 
@@ -66,7 +68,7 @@ class AsyncInspector(Inspector):
         key = {
             "ready": lambda e: (e.queue, e.priority, e.seq),  # the order workers take them in
             "scheduled": lambda e: (e.run_at, e.seq),  # next due first
-        }.get(state, lambda e: (e.seq,))
+        }.get(state, lambda e: (e.seq,))  # running, blocked: oldest first
         return sorted(found, key=key)
 
     @staticmethod
@@ -171,7 +173,8 @@ class AsyncInspector(Inspector):
     def discard(
         self, ids: list[str] | None = None, all: bool = False, state: State = "dead"
     ) -> int:
-        """Delete dead (or scheduled, or ready) jobs for good (by id, or all of them).
+        """Delete dead (or scheduled, ready or blocked) jobs for good (by id, or all of them);
+        a waiting job's unique lock is released.
 
         Raises:
             ValueError: ``state`` is ``running``: a running job is finished by its worker.
@@ -191,9 +194,12 @@ class AsyncInspector(Inspector):
                 if e.state == _STATES[state] and (all or e.id in wanted)
             ]
             for entry in doomed:
-                self.store.forget(entry)
+                self.store.drop(entry)
             self.store.changed.notify_all()
             return len(doomed)
+
+    def cancel(self, job_id: str) -> CancelResult:
+        return self.store.cancel(job_id)
 
     def pause(self, queue: str) -> None:
         with self.store.lock:
@@ -210,7 +216,7 @@ class AsyncInspector(Inspector):
                 e for e in self.store.entries.values() if e.queue == queue and e.state == "ready"
             ]
             for entry in doomed:
-                self.store.forget(entry)
+                self.store.drop(entry)
             self.store.changed.notify_all()
             return len(doomed)
 
@@ -247,8 +253,8 @@ class AsyncInspector(Inspector):
             }
 
     def history(self, kind: HistoryKind, since_minute: int | None = None) -> dict[int, int]:
-        """Per-minute counts (epoch minute -> jobs) of ``processed`` or ``failed`` since
-        ``since_minute`` (default: the last 24 hours)."""
+        """Per-minute counts (epoch minute -> jobs) of ``kind`` since ``since_minute``
+        (default: the last 24 hours)."""
         since = int(time.time() // 60) - 1440 if since_minute is None else since_minute
         with self.store.lock:
             counters = dict(self.store.counters)

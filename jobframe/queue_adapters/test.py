@@ -2,14 +2,19 @@
 
 Every job is round-tripped through the real JSON wire format when it is recorded, so a test fails
 where production would (an argument that cannot be serialized, a payload that cannot be read back).
+``@jobframe.unique`` is honoured too, so a test sees a duplicate skipped (or raised) as in
+production: a recorded job holds its lock while it waits in ``enqueued_jobs`` (and while it is
+performed, for ``until="finished"``), until the lock's ``for_`` lapses.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from jobframe import registry
@@ -17,6 +22,7 @@ from jobframe.backend.adapter import QueueAdapter
 from jobframe.backend.capabilities import Capabilities
 from jobframe.backend.ids import new_id
 from jobframe.backend.payload import check_raw
+from jobframe.errors import DuplicateJobError
 from jobframe.hookspecs import hookimpl
 from jobframe.log_values import loggable_repr
 from jobframe.recurrence.memory import MemoryRecurring, memory_recurring
@@ -74,6 +80,12 @@ class EnqueuedJob:
         job: Job = Job.deserialize(self.payload)
         return job
 
+    @property
+    def unique(self) -> dict[str, Any] | None:
+        """The payload's ``flow.unique`` (key, until, expires_at), if the job is unique."""
+        unique: dict[str, Any] | None = (self.payload.get("flow") or {}).get("unique")
+        return unique
+
     def describe(self) -> str:
         try:
             args = ", ".join(
@@ -106,12 +118,14 @@ class TestAdapter(QueueAdapter):
 
     __test__ = False  # not a pytest test class
     name = "test"
-    capabilities = Capabilities(bulk=True, raw_payloads=True, recurring=True)
+    capabilities = Capabilities(bulk=True, raw_payloads=True, recurring=True, unique=True)
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.enqueued_jobs: list[EnqueuedJob] = []
         self.performed_jobs: list[EnqueuedJob] = []
+        self._running: list[EnqueuedJob] = []  # being performed: holds an until="finished" lock
+        self._recording = threading.Lock()  # a unique check and its record are one step
         self.raw_enqueued: list[RawEnqueued] = []  # what enqueue_raw was given, in order
         self.perform_immediately: Filter | None = (
             None  # set: matching jobs run as they are enqueued
@@ -124,10 +138,16 @@ class TestAdapter(QueueAdapter):
         self._record(job, timestamp)
 
     def enqueue_all(self, jobs: Sequence[Job]) -> int:
+        count = 0
         for job in jobs:
-            self._record(job, job.scheduled_at)
+            try:
+                self._record(job, job.scheduled_at)
+            except DuplicateJobError as exc:  # a duplicate is left out, as a backend does
+                job.enqueue_error = exc
+                continue
             job.successfully_enqueued = True
-        return len(jobs)
+            count += 1
+        return count
 
     def enqueue_raw(self, queue: str, payload: bytes) -> str:
         """Record ``payload`` in ``raw_enqueued`` (see `QueueAdapter.enqueue_raw`); it is
@@ -138,19 +158,54 @@ class TestAdapter(QueueAdapter):
         return record.id
 
     def _record(self, job: Job, at: datetime | None) -> None:
+        """Record ``job`` (or perform it now, see `perform_immediately`).
+
+        Raises:
+            DuplicateJobError: another recorded job holds its unique lock; nothing recorded.
+        """
         payload = json.loads(json.dumps(job.serialize(), allow_nan=False))
         record = EnqueuedJob(payload, at)
-        if self.perform_immediately is not None and self.perform_immediately(record):
+        immediately = self.perform_immediately is not None and self.perform_immediately(record)
+        with self._recording:
+            holder = self._holder(record)
+            if holder is not None:
+                key = (record.unique or {}).get("key", "")
+                raise DuplicateJobError(
+                    f"{record.payload['job_class']} (Job ID: {record.job_id}) was not enqueued: "
+                    f"job {holder} holds its unique lock {key!r} (@jobframe.unique); perform or "
+                    "clear that job first (jobs.perform_enqueued_jobs(), "
+                    "jobs.clear_enqueued_jobs())",
+                    key,
+                )
+            if not immediately:
+                self.enqueued_jobs.append(record)
+        if immediately:
             self.perform(record)
-        else:
-            self.enqueued_jobs.append(record)
+
+    def _holder(self, record: EnqueuedJob) -> str | None:
+        """The ``job_id`` of another recorded job holding ``record``'s unique lock."""
+        unique = record.unique
+        if unique is None:
+            return None
+        now = time.time()
+        for other in [*self.enqueued_jobs, *self._running]:
+            lock = other.unique
+            if lock is None or lock["key"] != unique["key"] or other.job_id == record.job_id:
+                continue  # another key, or its own retry
+            if lock["expires_at"] > now and _holds(other, lock["until"], other in self._running):
+                return other.job_id
+        return None
 
     def perform(self, record: EnqueuedJob) -> None:
         """Perform one recorded job (it counts as performed even if it raises)."""
         from jobframe.job.base import Job
 
         self.performed_jobs.append(record)
-        Job.execute(record.payload)
+        self._running.append(record)
+        try:
+            Job.execute(record.payload)
+        finally:
+            self._running.remove(record)
 
     def perform_enqueued(
         self, matches: Filter, at: datetime | None = None, limit: int = 10_000
@@ -183,6 +238,14 @@ class TestAdapter(QueueAdapter):
     def recurring(self) -> MemoryRecurring:
         """Tick marks kept in this process: schedulers in it claim each tick once."""
         return memory_recurring(self)
+
+
+def _holds(record: EnqueuedJob, until: str, running: bool) -> bool:
+    """Whether ``record`` still holds its lock: until its ``until`` point, ``scheduled`` passed
+    once it is due, ``started`` once it is performed, ``finished`` once that ended."""
+    if running:
+        return until == "finished"
+    return until != "scheduled" or (record.at is not None and record.at > datetime.now(UTC))
 
 
 def _due(record: EnqueuedJob, at: datetime | None) -> bool:

@@ -1,8 +1,8 @@
 """Expiry: a job whose ``flow.expires_at`` passed before a worker took it is not performed; its
 claim is settled as ``expired`` with an ``expire`` event.
 
-The check is made when the job is fetched. A retry keeps its first enqueue's ``expires_at``, so a
-retry due after it expires too: the job's result was worthless by then.
+The check is made when a thread is about to perform the job. A retry keeps its first enqueue's
+``expires_at``, so a retry due after it expires too: the job's result was worthless by then.
 """
 
 from __future__ import annotations

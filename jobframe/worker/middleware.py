@@ -4,9 +4,9 @@ plugs into the worker runtime, in one small module each, instead of an ``if`` in
 Each hook does nothing by default; a middleware overrides the ones it needs. The runtime calls,
 for every claimed job:
 
-1. `Middleware.before_perform` in the thread that fetched it, before a thread takes it: a
-   middleware may settle the claim instead of performing it;
-2. `Middleware.started` in the thread (sync job) or event-loop task (async job) about to perform
+1. `Middleware.before_perform` in the thread about to perform it (for an async job with flow
+   control, a helper thread of its event loop): a middleware may settle the claim instead;
+2. `Middleware.started` in the thread (sync job) or event-loop task (async job) that performs
    it, and `Middleware.finished` in the same place once it ended (it may rewrite the `Outcome`);
 
 and `Middleware.tick` from the maintenance thread on every tick (every ``scheduler_interval``).
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobframe.backend.worker import Claim, Outcome, WorkerBackend
+from jobframe.worker.outage import retry_briefly
 
 log = logging.getLogger("jobframe.worker")
 
@@ -79,8 +80,10 @@ class Chain:
 
     def __init__(self, middleware: Sequence[Middleware]) -> None:
         self.middleware = list(middleware)
+        self._worker: WorkerContext | None = None
 
     def bind(self, worker: WorkerContext) -> None:
+        self._worker = worker
         for item in self.middleware:
             item.bind(worker)
 
@@ -91,30 +94,17 @@ class Chain:
                 return verdict
         return None
 
-    def screen(
-        self, loaded: list[tuple[Claim, Any]]
-    ) -> tuple[list[tuple[Claim, Any]], list[Outcome], list[Claim]]:
-        """`before_perform` for each job of a fetch.
-
-        Returns:
-            The jobs to run, the outcomes of those settled unperformed (for the runtime to
-            report), and the claims whose check failed (for the runtime to release).
-        """
-        work: list[tuple[Claim, Any]] = []
-        settled: list[Outcome] = []
-        failed: list[Claim] = []
-        for claim, job in loaded:
-            try:
-                verdict = self.before_perform(claim, job)
-            except Exception:
-                log.exception("deciding whether job %s may start failed; releasing it", claim.id)
-                failed.append(claim)
-                continue
-            if verdict is None:
-                work.append((claim, job))
-            elif verdict is not SETTLED:
-                settled.append(verdict)
-        return work, settled, failed
+    def admit(self, claim: Claim, job: Any) -> Verdict:
+        """`before_perform` of each middleware; one that fails (an outage of the rate limiter)
+        gives the claim back to the backend for now, and the answer is `SETTLED`."""
+        try:
+            return self.before_perform(claim, job)
+        except Exception:
+            log.exception("deciding whether job %s may start failed; releasing it", claim.id)
+        if self._worker is not None:
+            worker = self._worker
+            retry_briefly(lambda: worker.backend.release(worker.process_id, [claim]), "releasing")
+        return SETTLED
 
     def started(self, claim: Claim, job: Any) -> None:
         for item in self.middleware:

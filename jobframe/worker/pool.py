@@ -17,7 +17,8 @@ from typing import Any
 from jobframe.backend.worker import Claim, Outcome
 from jobframe.worker import execution
 
-Finish = Callable[[Claim, Outcome], None]
+#: None: no outcome to report (a middleware settled the claim itself)
+Finish = Callable[[Claim, Outcome | None], None]
 log = logging.getLogger("jobframe.worker")
 
 
@@ -28,8 +29,8 @@ class JobPool:
         self,
         concurrency: int,
         next_work: Callable[[], tuple[Claim, Any] | None],
-        run_sync: Callable[[Claim, Any], Outcome],
-        run_async: Callable[[Claim, Any], Coroutine[Any, Any, Outcome]],
+        run_sync: Callable[[Claim, Any], Outcome | None],
+        run_async: Callable[[Claim, Any], Coroutine[Any, Any, Outcome | None]],
         finish: Finish,
     ) -> None:
         self.concurrency = concurrency
@@ -90,6 +91,7 @@ class JobPool:
             if item is None:
                 return
             claim, job = item
+            outcome: Outcome | None
             try:
                 outcome = self._run_sync(claim, job)
             except BaseException as exc:  # the runtime itself failed around the job
@@ -118,9 +120,9 @@ def _run_until_stopped(loop: asyncio.AbstractEventLoop) -> None:
         loop.close()
 
 
-def _result(claim: Claim, future: Any) -> Outcome:
+def _result(claim: Claim, future: Any) -> Outcome | None:
     try:
-        outcome: Outcome = future.result()
+        outcome: Outcome | None = future.result()
     except BaseException as exc:
         outcome = Outcome(claim, "failed", execution.error_info(exc, "worker error"))
     return outcome

@@ -44,6 +44,7 @@ class Throttling(Middleware):
             return None
         backend = self._worker.backend
         start = backend.reserve(flow.rate.key, flow.rate.interval)
+        now = time.time()  # after the round trip: a start of "now" there may be later than ours
         if start <= now + EARLY:
             if slot is not None:
                 job.flow = dataclasses.replace(flow, rate_slot=None)

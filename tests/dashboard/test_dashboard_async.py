@@ -117,7 +117,10 @@ def test_overview_charts_the_last_hour_and_day(client: TestClient, adapter: Asyn
     for title in ("processed per minute, last hour", "failed per hour, last day"):
         assert title in html
     bars = re.findall(r'class="bar bar-(\w+)" title="(\d+)"', html)
-    assert len(bars) == 2 * (60 + 24)
+    # processed and failed: the last hour and the last day; expired, cancelled, throttled: the day
+    assert len(bars) == 2 * (60 + 24) + 3 * 24
+    flow = [kind for kind, n in bars if kind in ("expired", "cancelled", "throttled")]
+    assert flow == ["expired"] * 24 + ["cancelled"] * 24 + ["throttled"] * 24
     processed = [int(n) for kind, n in bars if kind == "processed"]
     assert sum(processed[:60]) == 2 and processed[-1] == 2  # in the last hour, and this hour
     assert sum(int(n) for kind, n in bars if kind == "failed") == 2

@@ -166,3 +166,32 @@ def test_a_failing_middleware_tick_does_not_stop_the_others(runtime: Runtime) ->
 
     runtime.start(middleware=[Broken(), Counting()], scheduler_interval=0.05)
     assert ticked.wait(5)
+
+
+@jobframe.rate_limit("4/second", key="tests-flow-rated")
+class RatedNoteJob(jobframe.Job):
+    job_name = "tests.worker.flow.RatedNoteJob"
+
+    def perform(self, tag: str) -> None:
+        state.setdefault("ran", []).append((tag, time.time(), self.executions, self.flow))
+
+
+def test_a_start_over_the_rate_is_deferred_to_its_slot_and_runs_then(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    state.clear()
+    caplog.set_level("INFO", "jobframe")
+    throttled: list[jobframe.Event] = []
+    stop = jobframe.subscribe("throttle", throttled.append)
+    try:
+        runtime.push(*[RatedNoteJob(str(n)) for n in range(3)])
+        runtime.start(concurrency=3, scheduler_interval=0.05)
+        wait_until(lambda: len(state.get("ran", [])) == 3, 10, "three rated jobs")
+    finally:
+        stop()
+    starts = sorted(start for _, start, _, _ in state["ran"])
+    assert starts[2] - starts[0] >= 2 * 0.25 - 0.01, "4/second: one start every 0.25 s"
+    assert len(throttled) == 2 and {e.payload["key"] for e in throttled} == {"tests-flow-rated"}
+    assert all(executions == 1 for _, _, executions, _ in state["ran"]), "no attempt counted"
+    assert all(flow.rate_slot is None for _, _, _, flow in state["ran"]), "a retry reserves anew"
+    assert "Throttled RatedNoteJob" in caplog.text

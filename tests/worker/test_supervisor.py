@@ -76,3 +76,50 @@ def test_a_child_killed_with_sigkill_is_replaced_and_jobs_keep_running(
         )
     finally:
         workers.stop()
+
+
+def test_a_job_stuck_past_its_timeout_recycles_its_process_and_counts_a_crash(
+    sqlite: object, tmp_path: Path
+) -> None:
+    from worker.stuck_jobs import StuckJob
+
+    from jobframe.testing.workers import RELIABILITY_JOBS
+    from jobframe_sql.adapter import SQLAdapter
+
+    assert isinstance(sqlite, SQLAdapter)
+    inspector = sqlite.inspector()
+    journal, marker = Journal(tmp_path / "journal.jsonl"), tmp_path / "stuck.pid"
+    tests = str(Path(__file__).parent.parent)
+    workers = Workers(tmp_path, (RELIABILITY_JOBS, "worker.stuck_jobs"), [tests], concurrency=2)
+    try:
+        supervisor = workers.start(
+            "--processes", "2", "--job-timeout", "0.5", "--timeout-grace", "1",
+            "--max-crashes", "1",
+        )  # fmt: skip
+
+        def children() -> set[int]:
+            pids = {info.pid for info in inspector.workers()}
+            return {pid for pid in pids if parent_of(pid) == supervisor.pid}
+
+        first = wait_until(lambda: len(children()) == 2 and children(), 30, "two children")
+        stuck = StuckJob.perform_later(str(marker))
+        wait_until(marker.exists, 30, "the stuck job to start")
+        wait_until(lambda: marker.read_text(), 5, "its process id")
+        victim = int(marker.read_text())
+        assert victim in first
+        wait_until(lambda: parent_of(victim) is None, 30, "its process to exit")
+        wait_until(
+            lambda: (now := children()) - first and len(now) == 2, 60, "a child in its place"
+        )
+        assert supervisor.poll() is None, "the supervisor exited"
+        # Taken back by the reaper as a crash: with --max-crashes 1 that sends it dead.
+        wait_until(lambda: inspector.count("dead") == 1, 30, "the stuck job dead")
+        [dead] = inspector.jobs("dead")
+        assert dead.job_id == stuck.job_id and dead.error is not None
+        assert dead.error["class"] == "jobframe.WorkerCrashed", dead.error
+        logs = "".join(p.read_text() for p in tmp_path.glob("worker-*.log"))
+        assert "did not stop within 1.0s of its time limit (0.5s)" in logs
+        after = RecordJob.perform_later(journal.name, "after")
+        wait_until(lambda: journal.ended()[after.job_id], 30, "a job after the recycle")
+    finally:
+        workers.stop()

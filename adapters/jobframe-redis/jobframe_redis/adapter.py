@@ -92,7 +92,12 @@ class RedisAdapter(QueueAdapter):
         if "|" in name:
             raise InvalidOptionError(f"queue names may not contain '|' (got {name!r}).")
         id = new_id()
-        self._send_one((id, name, 0, 0, data))
+        if isinstance(self._send_one((id, name, 0, 0, data)), list):
+            # a payload that asks for a unique lock another job holds (its "flow")
+            raise DuplicateJobError(
+                "the raw payload was not enqueued: an equal job holds the unique lock its "
+                "'flow' names.",
+            )
         return id
 
     def _send_one(self, item: tuple[str, str, int, int, bytes]) -> Any:

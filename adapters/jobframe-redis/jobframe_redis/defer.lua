@@ -10,10 +10,10 @@ redis.call('HDEL', KEYS[2], id)
 redis.call('SREM', stem .. 'claims:' .. pid, id)
 if mark == '|f' then
   local f = flow_of(redis.call('HGET', KEYS[1], id))
-  if f then wake(KEYS[4], flow_settle(stem, id, f)) end
+  if f then wake(KEYS[4], flow().settle(stem, id, f)) end
 end
 local prio = math.floor(tonumber(score) / SHIFT) - 2048
 redis.call('HSET', KEYS[1], id, ARGV[6])
 redis.call('ZADD', KEYS[3], ARGV[5], id .. '|' .. q .. '|' .. prio)
-count(stem, 'throttled', 1, ARGV[7], ARGV[8])
+flow().count(stem, 'throttled', 1, ARGV[7], ARGV[8])
 return 1

@@ -13,7 +13,7 @@ for i = 5, #ARGV, 2 do
     local held = redis.call('HGET', stem .. 'blocked', id)
     if held then
       redis.call('HDEL', stem .. 'blocked', id)
-      redis.call('LREM', stem .. 'blocked:' .. string.match(held, '^[^|]*|[^|]*|(.*)$'), 1, id)
+      redis.call('ZREM', stem .. 'blocked:' .. string.match(held, '^[^|]*|[^|]*|(.*)$'), id)
       gone = true
     end
   end
@@ -24,13 +24,14 @@ for i = 5, #ARGV, 2 do
   end
   if gone then
     local f, jid = flow_of(redis.call('HGET', KEYS[1], id))
-    if f then unique_release(stem, f, jid, nil) end
+    if f then flow().unique_release(stem, f, jid, nil) end
     redis.call('HDEL', KEYS[1], id)
+    redis.call('SREM', stem .. 'cancel', id)
     dropped = dropped + 1
   elseif mode == 'cancel' and redis.call('HEXISTS', KEYS[4], id) == 1 then
     redis.call('SADD', stem .. 'cancel', id)
     flagged = flagged + 1
   end
 end
-if mode == 'cancel' then count(stem, 'cancelled', dropped, ARGV[3], ARGV[4]) end
+if mode == 'cancel' then flow().count(stem, 'cancelled', dropped, ARGV[3], ARGV[4]) end
 return {dropped, flagged}

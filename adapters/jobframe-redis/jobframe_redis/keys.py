@@ -25,7 +25,7 @@ key                       type    holds
 ``{p}:recurring``         hash    task -> latest claimed tick: "tick s|enqueued ms|id|job id"
 ``{p}:unique:<key>``      string  @jobframe.unique: the owner's job_id, expiring with the lock
 ``{p}:slots:<key>``       zset    concurrency limit: id of a running job -> slot lapses (ms)
-``{p}:blocked:<key>``     list    ids of the jobs waiting for a slot of <key>, oldest first
+``{p}:blocked:<key>``     zset    id -> ready score, of the jobs waiting for a slot of <key>
 ``{p}:blocked``           hash    id -> "queue|score|key" of every blocked job
 ``{p}:limits``            hash    key -> limit, for the keys that have blocked jobs
 ``{p}:rate:<key>``        string  rate limit: the next free start (epoch µs)

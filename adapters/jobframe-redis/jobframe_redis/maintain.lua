@@ -5,6 +5,7 @@
 local stem, now = ARGV[1], tonumber(ARGV[2])
 local timeout, max_crashes = tonumber(ARGV[3]), tonumber(ARGV[4])
 local promoted, requeued, dead = 0, 0, 0
+local readied = {}  -- concurrency key -> blocked jobs a reaped claim's settle made ready
 for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[5]))) do
   redis.call('ZREM', KEYS[2], member)
   local id, q, prio = string.match(member, '^(.-)|(.*)|(-?%d+)$')
@@ -12,7 +13,7 @@ for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT
   redis.call('ZADD', stem .. 'q:' .. q, (tonumber(prio) + 2048) * SHIFT + seq, id)
   promoted = promoted + 1
   local f, jid = flow_of(redis.call('HGET', KEYS[1], id))
-  if f then unique_release(stem, f, jid, 'scheduled') end
+  if f then flow().unique_release(stem, f, jid, 'scheduled') end
 end
 local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - timeout)
 for _, pid in ipairs(expired) do
@@ -25,7 +26,11 @@ for _, pid in ipairs(expired) do
       local f, jid
       if parts[6] == 'f' then
         f, jid = flow_of(redis.call('HGET', KEYS[1], id))
-        if f then requeued = requeued + flow_settle(stem, id, f) end
+        if f then
+          local n = flow().settle(stem, id, f)
+          if n > 0 then readied[f.concurrency.key] = (readied[f.concurrency.key] or 0) + n end
+          requeued = requeued + n
+        end
       end
       local crashes = redis.call('HINCRBY', KEYS[5], id, 1)
       if crashes >= max_crashes then
@@ -35,7 +40,7 @@ for _, pid in ipairs(expired) do
         redis.call('ZADD', KEYS[6], now, id)
         redis.call('HSET', KEYS[7], id, parts[3] .. '|' .. parts[4] .. '|' .. info)
         redis.call('HDEL', KEYS[5], id)
-        if f then unique_release(stem, f, jid, nil) end
+        if f then flow().unique_release(stem, f, jid, nil) end
         dead = dead + 1
       else
         redis.call('ZADD', stem .. 'q:' .. parts[3], parts[4], id)
@@ -53,9 +58,9 @@ local lim = redis.call('HGETALL', limits)
 for j = 1, #lim, 2 do
   local key, slots = lim[j], stem .. 'slots:' .. lim[j]
   redis.call('ZREMRANGEBYSCORE', slots, '-inf', now)
-  local room = tonumber(lim[j + 1]) - redis.call('ZCARD', slots)
-  if room > 0 then unblocked = unblocked + unblock_key(stem, key, room) end
-  if redis.call('LLEN', stem .. 'blocked:' .. key) == 0 then redis.call('HDEL', limits, key) end
+  local room = tonumber(lim[j + 1]) - redis.call('ZCARD', slots) - (readied[key] or 0)
+  if room > 0 then unblocked = unblocked + flow().unblock_key(stem, key, room) end
+  if redis.call('ZCARD', stem .. 'blocked:' .. key) == 0 then redis.call('HDEL', limits, key) end
 end
 wake(KEYS[8], promoted + requeued + unblocked)
 return {promoted, #expired, requeued, dead}

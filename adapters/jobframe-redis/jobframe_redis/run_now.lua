@@ -8,7 +8,7 @@ for i = 2, #ARGV do
     local seq = redis.call('INCR', KEYS[3])
     redis.call('ZADD', stem .. 'q:' .. q, (tonumber(prio) + 2048) * SHIFT + seq, id)
     local f, jid = flow_of(redis.call('HGET', KEYS[1], id))
-    if f then unique_release(stem, f, jid, 'scheduled') end
+    if f then flow().unique_release(stem, f, jid, 'scheduled') end
     n = n + 1
   end
 end

@@ -11,7 +11,7 @@ from __future__ import annotations
 from importlib import resources
 
 
-#: flow control helpers (see flow.lua); plain jobs pay one string.find per step
+#: flow control helpers (see flow.lua): a plain job pays one string.find per step
 def _lua(name: str) -> str:
     """A script kept in a ``.lua`` file of this package."""
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
@@ -89,10 +89,10 @@ for i = 3, last, 5 do
   -- a job with a slot or an until="started" lock is handed out by FETCH, which takes them
   local mark, direct = '', true
   if f then
-    mark = marked(f) and '|f' or ''
+    mark = flow().marked(f) and '|f' or ''
     direct = type(f.concurrency) ~= 'table' and not (type(f.unique) == 'table' and f.unique['until'] == 'started')
   end
-  if f and type(f.unique) == 'table' and not unique_take(stem, f.unique, jid, at <= now, now) then
+  if f and type(f.unique) == 'table' and not flow().unique_take(stem, f.unique, jid, at <= now, now) then
     refused[#refused + 1] = (i - 3) / 5 + 1
   elseif at > now then
     redis.call('HSET', KEYS[1], id, ARGV[i + 4])
@@ -176,9 +176,9 @@ for _, q in ipairs(queues) do
         local id, score = popped[j], popped[j + 1]
         local payload = redis.call('HGET', KEYS[1], id) or ''
         local f, jid = flow_of(payload)
-        if not f or flow_start(stem, id, q, score, f, jid, tonumber(now)) then
+        if not f or flow().start(stem, id, q, score, f, jid, tonumber(now)) then
           local token = fid .. ':' .. id
-          local mark = (f and marked(f)) and '|f' or ''
+          local mark = (f and flow().marked(f)) and '|f' or ''
           redis.call('HSET', KEYS[2], id, token .. '|' .. pid .. '|' .. q .. '|' .. score .. '|' .. now .. mark)
           redis.call('SADD', claims, id)
           out[#out + 1] = id
@@ -226,9 +226,9 @@ while i <= #ARGV do
     if parts[6] == 'f' then
       local f, jid = flow_of(redis.call('HGET', KEYS[1], id))
       if f then
-        ready = ready + flow_settle(stem, id, f)
+        ready = ready + flow().settle(stem, id, f)
         -- a retry written below takes the lock again, as its enqueue would
-        if status ~= 'failed' or n == 0 then unique_release(stem, f, jid, nil) end
+        if status ~= 'failed' or n == 0 then flow().unique_release(stem, f, jid, nil) end
       end
     end
     if settled[status] then
@@ -246,7 +246,7 @@ while i <= #ARGV do
     for r = i + 5, i + 4 + 5 * n, 5 do
       local rid, q, prio, at = ARGV[r], ARGV[r + 1], tonumber(ARGV[r + 2]), tonumber(ARGV[r + 3])
       local rf, rjid = flow_of(ARGV[r + 4])
-      if rf and type(rf.unique) == 'table' then unique_take(stem, rf.unique, rjid, at <= now, now) end
+      if rf and type(rf.unique) == 'table' then flow().unique_take(stem, rf.unique, rjid, at <= now, now) end
       redis.call('HSET', KEYS[1], rid, ARGV[r + 4])
       redis.call('SADD', KEYS[9], q)
       if at > now then
@@ -260,8 +260,10 @@ while i <= #ARGV do
   i = i + 5 + 5 * n
 end
 wake(KEYS[7], ready)
-count(stem, 'expired', settled.expired, day, minute)
-count(stem, 'cancelled', settled.cancelled, day, minute)
+if settled.expired + settled.cancelled > 0 then
+  flow().count(stem, 'expired', settled.expired, day, minute)
+  flow().count(stem, 'cancelled', settled.cancelled, day, minute)
+end
 local ttl = 90 * 86400
 if done + failed > 0 then
   local k = stem .. 'stat:processed:' .. day
@@ -295,30 +297,7 @@ return {done, failed}
 
 # KEYS: inflight, wake
 # ARGV: stem, process, then (id, token) per claim
-RELEASE = (
-    _HELPERS
-    + """
-local stem, pid = ARGV[1], ARGV[2]
-local released = 0
-for i = 3, #ARGV, 2 do
-  local id, token = ARGV[i], ARGV[i + 1]
-  local cur = redis.call('HGET', KEYS[1], id)
-  if cur and string.sub(cur, 1, #token + 1) == token .. '|' then
-    local parts = split(cur)
-    redis.call('ZADD', stem .. 'q:' .. parts[3], parts[4], id)
-    redis.call('HDEL', KEYS[1], id)
-    redis.call('SREM', stem .. 'claims:' .. pid, id)
-    released = released + 1
-    if parts[6] == 'f' then
-      local f = flow_of(redis.call('HGET', stem .. 'jobs', id))
-      if f then released = released + flow_settle(stem, id, f) end
-    end
-  end
-end
-wake(KEYS[2], released)
-return released
-"""
-)
+RELEASE = _HELPERS + _lua("release.lua")
 
 # KEYS: jobs, scheduled, processes, inflight, crashes, dead, dead_info, wake, seq
 # ARGV: stem, now_ms, heartbeat_timeout_ms, max_crashes, promote_limit
@@ -363,7 +342,7 @@ local ids = redis.call('ZRANGE', qkey, 0, -1)
 -- discarding a waiting job releases its unique lock
 for _, id in ipairs(ids) do
   local f, jid = flow_of(redis.call('HGET', KEYS[1], id))
-  if f then unique_release(ARGV[1], f, jid, nil) end
+  if f then flow().unique_release(ARGV[1], f, jid, nil) end
 end
 for i = 1, #ids, 1000 do
   redis.call('HDEL', KEYS[1], unpack(ids, i, math.min(i + 999, #ids)))

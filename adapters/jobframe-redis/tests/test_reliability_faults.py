@@ -21,9 +21,9 @@ from reliability_support import Journal, Workers, free_port, wait_until, write_c
 import jobframe
 from jobframe import queue_adapters
 from jobframe.backend.worker import Outcome
+from jobframe.errors import JobTimeout
 from jobframe.testing.reliability_jobs import SleepJob
 from jobframe.testing.services import RedisServer, port_open, redis_server
-from jobframe.errors import JobTimeout
 from jobframe.worker.runtime import Worker, WorkerOptions
 from jobframe_redis.adapter import RedisAdapter
 

@@ -51,7 +51,8 @@ def test_every_page_renders_and_the_actions_work(adapter: RabbitMQAdapter) -> No
     assert "per minute" not in overview, "empty charts of outcomes nobody counts"
     assert "No live workers" not in client.get("/workers").text
     summary = client.get("/api/summary").json()
-    assert summary == {"counts": {"ready": 1, "scheduled": 1, "running": 0, "dead": 3}, "stats": {}}
+    counts = {"ready": 1, "scheduled": 1, "running": 0, "dead": 3, "blocked": 0}
+    assert summary == {"counts": counts, "stats": {}}
 
     match = re.search(r'name="csrf" value="([^"]+)"', client.get("/jobs/dead").text)
     assert match

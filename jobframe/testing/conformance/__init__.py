@@ -29,6 +29,7 @@ from jobframe.testing.conformance.dashboard import DashboardTests
 from jobframe.testing.conformance.enqueue import SAMPLE_VALUES, EnqueueTests
 from jobframe.testing.conformance.faults import FaultTests
 from jobframe.testing.conformance.flow import FlowTests
+from jobframe.testing.conformance.flow_processes import FlowProcessTests
 from jobframe.testing.conformance.harness import WorkerHarness
 from jobframe.testing.conformance.inspector import InspectorTests
 from jobframe.testing.conformance.load import LoadTests
@@ -49,6 +50,7 @@ class BackendConformance(
     RecurringTests,
     FlowTests,
     RecurringProcessTests,
+    FlowProcessTests,
 ):
     """Every test of the suite. Subclass it in your backend's tests (see the module's doc)."""
 

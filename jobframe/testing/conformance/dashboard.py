@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from jobframe import recurrence
 from jobframe.backend.adapter import QueueAdapter
-from jobframe.backend.inspector import Inspector
+from jobframe.backend.inspector import Inspector, State
 from jobframe.backend.worker import Outcome, ProcessInfo
 from jobframe.job.enqueuing import enqueue_claimed
 from jobframe.payload_summary import summarize
@@ -26,7 +26,7 @@ from jobframe.testing.conformance.base import (
     require_worker_backend,
     tells,
 )
-from jobframe.testing.conformance_jobs import RecordingJob
+from jobframe.testing.conformance_jobs import HeldLimitJob, RecordingJob
 from jobframe.testing.workers import wait_until
 
 if TYPE_CHECKING:
@@ -189,3 +189,84 @@ class DashboardTests(ConformanceBase):
             )
         finally:
             recurrence.forget(name)
+
+    def test_the_dashboard_cancels_jobs_and_shows_flow_control(self, quiet: QueueAdapter) -> None:
+        """Cancel on a waiting job's page (a POST that needs the CSRF token) removes it; on a
+        running job's page (where the inspector `sees_workers`) it asks the job to stop; the
+        scheduled and blocked lists cancel the selected jobs; the overview shows the cancelled
+        jobs' totals and chart (where it `counts_outcomes`) and Blocked in the navigation."""
+        require(quiet, "cancel")
+        inspector = require_inspector(quiet)
+        backend = require_worker_backend(quiet)
+        client = _client(inspector, browser=True)
+        as_json = {"Accept": "application/json"}
+        waiting = RecordingJob.set(queue="shown").perform_later("/dev/null", "<waiting>")
+        cancel = f"/job/{waiting.provider_job_id}/cancel"
+        page = client.get(f"/job/{waiting.provider_job_id}").text
+        assert f'action="{cancel}"' in page, "a waiting job's page has no Cancel button"
+        token = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert token is not None
+        assert client.post(cancel, data={"state": "ready"}).status_code == 403
+        assert client.post(cancel, data={"csrf": "forged"}).status_code == 403
+        assert inspector.count("ready") == 1, "a refused cancel removed the job"
+        answer = client.post(cancel, data={"csrf": token[1]}, follow_redirects=False)
+        assert (answer.status_code, answer.headers["location"]) == (303, "/jobs/ready")
+        assert inspector.count("ready") == 0
+        assert inspector.job(waiting.provider_job_id or "") is None
+        assert client.post(cancel, data={"csrf": token[1]}).status_code == 404
+        cancelled = 1
+
+        running = RecordingJob.set(queue="shown").perform_later("/dev/null", "running")
+        backend.register(ProcessInfo("p-cancel", ["*"], 1))
+        (held,) = wait_until(lambda: backend.fetch("p-cancel", ["*"], 1, 0.2), 10, "a claim")
+        assert held.id == running.provider_job_id
+        if tells(inspector, "sees_workers"):
+            assert "next checkpoint" in client.get(f"/job/{held.id}").text
+            answer = client.post(f"/job/{held.id}/cancel", data={"csrf": token[1]},
+                                 headers=as_json)  # fmt: skip
+            assert answer.json() == {"ok": True, "action": "cancel", "result": "running",
+                                     "count": 1}  # fmt: skip
+            assert backend.cancelled("p-cancel", [held.token]) == {held.token}
+            backend.complete("p-cancel", [Outcome(held, "cancelled")])
+            cancelled += 1
+        else:
+            backend.complete("p-cancel", [Outcome(held, "done")])
+        backend.deregister("p-cancel")
+
+        lists: list[tuple[State, str]] = [("scheduled", "delay"), ("blocked", "concurrency_limits")]
+        for state, capability in lists:
+            if not getattr(type(quiet).capabilities, capability):
+                continue
+            ids = self._waiting_in(quiet, state)
+            listing = client.get(f"/jobs/{state}").text
+            assert 'name="action" value="cancel"' in listing, f"no Cancel in the {state} list"
+            form = {"csrf": token[1], "action": "cancel", "id": ids[:1]}
+            answer = client.post(f"/jobs/{state}/bulk", data=form, headers=as_json)
+            assert answer.json()["count"] == 1 and inspector.count(state) == len(ids) - 1
+            cancelled += 1
+
+        overview = client.get("/").text
+        assert 'href="/jobs/blocked"' in overview, "Blocked is not in the navigation"
+        if tells(inspector, "counts_outcomes"):
+            assert sum(inspector.history("cancelled").values()) == cancelled
+            assert f'data-flow="cancelled">{cancelled}<' in overview
+            assert "cancelled per hour, last day" in overview
+            assert "throttled (rate limit: put back, not failed)" in overview
+
+    def _waiting_in(self, adapter: QueueAdapter, state: State) -> list[str]:
+        """Two jobs waiting in ``state`` (scheduled, or blocked behind a third, running one)."""
+        if state == "scheduled":
+            later = RecordingJob.set(wait=timedelta(hours=1))
+            return [later.perform_later("/dev/null", f"later {n}").provider_job_id or ""
+                    for n in range(2)]  # fmt: skip
+        backend = require_worker_backend(adapter)
+        key = f"dash-{uuid.uuid4().hex[:8]}"
+        for _ in range(3):
+            HeldLimitJob.perform_later("/dev/null", key)
+        backend.register(ProcessInfo("p-block", ["*"], 3))
+        (_running,) = wait_until(lambda: backend.fetch("p-block", ["*"], 3, 0.2), 10, "a claim")
+        inspector = require_inspector(adapter)
+        wait_until(lambda: inspector.count("blocked") == 2, 10, "two blocked jobs")
+        ids = [info.id for info in inspector.jobs("blocked")]
+        # the running job stays: settling it would ready a blocked one
+        return ids

@@ -348,6 +348,26 @@ class FlowTests(ConformanceBase):
         if tells(inspector, "counts_outcomes"):
             assert sum(inspector.history("cancelled").values()) == 1
 
+    def test_cancelling_one_running_job_leaves_the_others_of_its_fetch_running(
+        self, active: QueueAdapter, journal: str
+    ) -> None:
+        require(active, "cancel")
+        require_worker_backend(active)
+        inspector = require_inspector(active)
+        # One enqueue: the worker claims both in one fetch (a backend may share a claim token
+        # between them; a cancel must still reach only the job it names).
+        jobs = [CancellableJob(journal, "stop"), CancellableJob(journal, "keep")]
+        jobframe.perform_all_later(jobs)
+        self._wait_for(active, journal, 2)
+        assert jobframe.cancel(jobs[0].job_id) == "running"
+        wait_until(
+            lambda: inspector.count("running") == 1, self.wait_timeout, "the cancelled job ended"
+        )
+        time.sleep(1.5)  # more than one poll of the worker: the other job is still not told
+        assert inspector.count("running") == 1, "the job not cancelled was stopped too"
+        assert jobframe.cancel(jobs[1].job_id) == "running"
+        wait_until(lambda: inspector.count("running") == 0, self.wait_timeout, "both ended")
+
     # -- time limits ----------------------------------------------------------------------------
 
     def test_a_job_over_its_timeout_is_stopped_and_handled(
