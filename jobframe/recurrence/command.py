@@ -17,7 +17,7 @@ from jobframe.errors import ConfigurationError
 from jobframe.recurrence.overview import TaskStatus, overview
 from jobframe.recurrence.scheduler import Scheduler, run_now
 from jobframe.recurrence.startup import check_tasks, unsupported_message
-from jobframe.worker.command import import_jobs
+from jobframe.worker.command import add_log_arguments, import_jobs
 from jobframe.worker.logs import setup_logging
 
 #: the exit code of ``jobframe scheduler`` on an adapter that cannot run recurring tasks, and of
@@ -37,19 +37,7 @@ def _add_imports(parser: argparse.ArgumentParser) -> None:
 def add_scheduler_arguments(parser: argparse.ArgumentParser) -> None:
     """Configure ``jobframe scheduler``."""
     _add_imports(parser)
-    parser.add_argument(
-        "--log-level",
-        type=str.upper,
-        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
-        default="INFO",
-        help="DEBUG, INFO, WARNING or ERROR (INFO)",
-    )
-    parser.add_argument(
-        "--log-format",
-        choices=("text", "json"),
-        default="text",
-        help="text: readable lines; json: one JSON object per line for log collectors (text)",
-    )
+    add_log_arguments(parser)
     parser.set_defaults(func=run_scheduler)
 
 

@@ -134,6 +134,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run no recurring-task scheduler in this worker (by default every `jobframe work` "
         "runs one; with --processes N, one of the N processes does)",
     )
+    add_log_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def add_log_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--log-level`` and ``--log-format``, for every command that runs a long-lived process."""
     parser.add_argument(
         "--log-level",
         type=str.upper,
@@ -147,7 +153,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="text",
         help="text: readable lines; json: one JSON object per line for log collectors (text)",
     )
-    parser.set_defaults(func=run)
 
 
 def _options(args: argparse.Namespace) -> WorkerOptions:
