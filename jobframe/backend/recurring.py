@@ -55,7 +55,10 @@ class RecurringStore(abc.ABC):
         ``job`` as *ready* on its queue (not scheduled: its tick is due), sets
         ``job.provider_job_id`` if it has its own ids, records ``tick`` with the job's
         ``job_id``, ``provider_job_id`` and ``enqueued_at`` (see `last_runs`), and returns True.
-        Otherwise it writes nothing and returns False.
+        Otherwise it writes nothing and returns False. With ``capabilities.unique``, a job
+        whose unique lock is held by another job (`jobframe.backend.flow`) is refused as
+        `QueueAdapter.enqueue` refuses it, raising `jobframe.DuplicateJobError` having written
+        nothing (the scheduler then skips that tick); else the lock is taken in the same step.
 
         Raises:
             Exception: a backend fault. The step is atomic, so either nothing was written

@@ -26,6 +26,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from jobframe.backend.capabilities import unsupported
+from jobframe.errors import DuplicateJobError
 from jobframe.job.enqueuing import enqueue_claimed
 from jobframe.redact import mask_secrets
 
@@ -143,7 +144,17 @@ class Scheduler:
         enqueued = []
         for task, tick in self.due(now):
             job = task.job(tick)
-            if enqueue_claimed(job, self.adapter, partial(self.store.claim, task.name, tick)):
+            try:
+                claimed = enqueue_claimed(
+                    job, self.adapter, partial(self.store.claim, task.name, tick)
+                )
+            except DuplicateJobError as exc:
+                # @jobframe.unique on the task's job, and its last run still holds the lock: this
+                # tick is skipped (nothing was written), not tried again each second.
+                logger.info("Skipped the tick at %s of recurring task %r: %s",
+                            tick.isoformat(), task.name, exc)  # fmt: skip
+                claimed = False
+            if claimed:
                 enqueued.append(job)
             assert self._claimed is not None
             self._claimed[task.name] = tick  # claimed here or elsewhere: never claimed again

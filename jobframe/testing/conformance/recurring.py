@@ -20,8 +20,8 @@ from jobframe.backend.recurring import RecurringStore
 from jobframe.job.enqueuing import enqueue_claimed
 from jobframe.recurrence import RecurringTask, Scheduler
 from jobframe.recurrence.scheduler import MAX_LATE
-from jobframe.testing.conformance.base import ConformanceBase, require
-from jobframe.testing.conformance_jobs import RecordingJob, read
+from jobframe.testing.conformance.base import ConformanceBase, require, require_inspector
+from jobframe.testing.conformance_jobs import RecordingJob, UniqueJob, read
 
 #: a fixed instant the tests' clocks start from (a Monday, whole minute)
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -194,6 +194,30 @@ class RecurringTests(ConformanceBase):
             T0 + timedelta(minutes=5, seconds=s) for s in range(-MAX_LATE + 1, 1)
         ]
         assert store.last_runs()[task.name].tick == T0 + timedelta(minutes=5)
+
+    def test_a_tick_is_skipped_while_the_last_run_of_a_unique_job_holds_its_lock(
+        self, quiet: QueueAdapter, journal: str
+    ) -> None:
+        store = self._store(quiet)
+        require(quiet, "unique")
+        inspector = require_inspector(quiet)
+        task = RecurringTask.build(_name("unique"), UniqueJob, "every second", args=(journal, "u"))
+        scheduler = Scheduler(quiet, [task], clock=_Clock(T0))
+        [first] = scheduler.run_once(T0 + timedelta(milliseconds=300))
+        # the first run still waits, holding its lock (until="finished"): the next tick is skipped
+        assert scheduler.run_once(T0 + timedelta(seconds=1, milliseconds=300)) == []
+        assert store.last_runs()[task.name].tick == T0, "a skipped tick is not recorded"
+        waiting = [info for info in inspector.jobs("ready") if info.job_id == first.job_id]
+        assert len(waiting) == 1 and inspector.count("ready") == 1
+        assert inspector.discard([waiting[0].id], state="ready") == 1  # the lock is released
+        [third] = scheduler.run_once(T0 + timedelta(seconds=2, milliseconds=300))
+        assert third.scheduled_at == T0 + timedelta(seconds=2)
+        assert (
+            Scheduler(quiet, [task], clock=_Clock(T0)).run_once(
+                T0 + timedelta(seconds=2, milliseconds=400)
+            )
+            == []
+        ), "the lock of the job just enqueued holds"
 
     def test_catch_up_none_skips_missed_ticks(self, quiet: QueueAdapter, journal: str) -> None:
         store = self._store(quiet)
