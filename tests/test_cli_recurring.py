@@ -214,8 +214,11 @@ def test_work_on_an_adapter_without_recurring_warns_once_and_goes_on(
         pool.close()
 
 
-def test_scheduler_on_an_adapter_without_recurring_exits_2(rabbitmq_project: Path) -> None:
-    result = command(rabbitmq_project, "scheduler", *JOBS)
+@pytest.mark.parametrize("words", [("scheduler",), ("recurring", "list")])
+def test_scheduler_and_list_on_an_adapter_without_recurring_exit_2(
+    rabbitmq_project: Path, words: tuple[str, ...]
+) -> None:
+    result = command(rabbitmq_project, *words, *JOBS)
     assert result.returncode == 2
     assert (
         "2 recurring task(s) will not run (tick, tock): the 'rabbitmq' adapter cannot run "

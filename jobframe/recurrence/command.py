@@ -89,7 +89,11 @@ def _when(moment: datetime | None) -> str:
 def _list(args: argparse.Namespace) -> int:
     import_jobs(args.imports)
     adapter = queue_adapters.get()
-    statuses = overview(adapter, check_tasks(adapter))
+    tasks = check_tasks(adapter)
+    if not type(adapter).capabilities.recurring:  # as `jobframe scheduler` says it
+        print(f"jobframe: error: {unsupported_message(adapter, tasks)}", file=sys.stderr)
+        return USAGE
+    statuses = overview(adapter, tasks)
     if args.json:
         print(json.dumps([_row(status) for status in statuses], indent=2))
         return 0
