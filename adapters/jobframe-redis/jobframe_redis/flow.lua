@@ -23,12 +23,19 @@ local function flow()
     return type(f.concurrency) == 'table' or type(f.unique) == 'table'
   end
 
+  -- Whether job jid may take its unique lock (no other job holds it), writing nothing: the
+  -- recurring claim asks before it moves its mark.
+  function F.unique_free(stem, u, jid)
+    local holder = redis.call('GET', stem .. 'unique:' .. u.key)
+    return not holder or holder == jid, holder
+  end
+
   -- Take the unique lock for job jid (false: another job holds it). A job made ready at once
   -- with until="scheduled" only checks: its lock would be released in the same step.
   function F.unique_take(stem, u, jid, ready, now)
     local key = stem .. 'unique:' .. u.key
-    local holder = redis.call('GET', key)
-    if holder and holder ~= jid then return false end
+    local free, holder = F.unique_free(stem, u, jid)
+    if not free then return false end
     local lapse = math.floor(tonumber(u.expires_at) * 1000) - now
     if (ready and u['until'] == 'scheduled') or lapse <= 0 then
       if holder then redis.call('DEL', key) end

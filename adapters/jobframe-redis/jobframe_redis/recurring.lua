@@ -4,9 +4,16 @@
 --       recurring (task -> mark)
 -- ARGV: as ENQUEUE for one ready job (stem, now_ms, id, queue, priority, 0, payload), then
 --       task, tick (epoch s), the new mark ("tick s|enqueued ms|id|job id")
--- Returns -1 when the task's mark is at or after tick (nothing written), else ENQUEUE's reply.
+-- Returns -1 when the task's mark is at or after tick, {1} (ENQUEUE's refusal) when
+-- @jobframe.unique refuses the job: another job holds its lock; nothing written either way.
+-- Else ENQUEUE's reply. The lock is asked about before the mark moves, and ENQUEUE's body then
+-- takes it (it is free: the script is atomic).
 local last = 7
 local task, tick = ARGV[8], tonumber(ARGV[9])
 local mark = redis.call('HGET', KEYS[9], task)
 if mark and tonumber(string.match(mark, '^(-?%d+)|')) >= tick then return -1 end
+local f, jid = flow_of(ARGV[7])
+if f and type(f.unique) == 'table' and not flow().unique_free(ARGV[1], f.unique, jid) then
+  return {1}
+end
 redis.call('HSET', KEYS[9], task, ARGV[10])

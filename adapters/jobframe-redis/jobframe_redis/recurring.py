@@ -2,9 +2,10 @@
 
 A task's mark (its latest claimed tick, with the job enqueued for it) is a field of the
 ``{p}:recurring`` hash. A claim is one script: ``recurring.lua`` compares the tick with the mark
-and moves it, then ENQUEUE's own body (`scripts.ENQUEUE_BODY`) stores the job as a ready job,
-so a recurring job has the keys, priority order, hand-off to an idle worker and payload of any
-other job. The script text is assembled once, at import: one copy of the enqueue logic.
+and, unless another job holds the job's ``@jobframe.unique`` lock, moves it; then ENQUEUE's own
+body (`scripts.ENQUEUE_BODY`) takes that lock and stores the job as a ready job, so a recurring
+job has the keys, priority order, hand-off to an idle worker and payload of any other job. The
+script text is assembled once, at import: one copy of the enqueue logic.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import redis
 from jobframe.backend.recurring import RecurringRun, RecurringStore
 from jobframe.errors import EnqueueError
 from jobframe_redis import scripts
-from jobframe_redis.adapter import entry
+from jobframe_redis.adapter import duplicate, entry
 from jobframe_redis.connection import now_ms
 
 if TYPE_CHECKING:
@@ -70,6 +71,8 @@ class RedisRecurring(RecurringStore):
 
         Raises:
             InvalidOptionError: the job's priority or queue name does not fit Redis.
+            DuplicateJobError: ``@jobframe.unique`` and an equal job holds the lock; nothing
+                was written (not the tick's mark either).
             EnqueueError: Redis did not answer or refused; nothing was written.
         """
         id, queue, priority, _, payload = entry(job, None)
@@ -91,8 +94,9 @@ class RedisRecurring(RecurringStore):
             reply = self.store.run(self.script, self.keys, args)
         except redis.RedisError as exc:
             raise EnqueueError(self.adapter._failure(f"the claim of task {task!r}", exc)) from exc
-        # a list: @jobframe.unique refused the job (an equal one waits); the tick is claimed
-        if isinstance(reply, list) or int(reply) < 0:
+        if isinstance(reply, list):  # @jobframe.unique: an equal job holds the lock
+            raise duplicate(job)
+        if int(reply) < 0:  # the tick is claimed already
             job.provider_job_id = None  # no job of that id was stored
             return False
         return True

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from jobframe.errors import EnqueueError
+from jobframe.errors import DuplicateJobError, EnqueueError
 from jobframe.job.enqueuing import enqueue_claimed
 from jobframe.recurrence import RecurringTask
-from jobframe.testing.conformance_jobs import RecordingJob
+from jobframe.testing.conformance_jobs import RecordingJob, UniqueJob
 from jobframe.testing.tcp_proxy import Proxy
 from jobframe_redis.adapter import RedisAdapter
 
@@ -88,3 +88,28 @@ def test_the_claim_stores_the_job_as_a_plain_enqueue_does(adapter: RedisAdapter)
     assert job is not None and job.job_id == run.job_id and job.arguments["args"] == ["j", "tick"]
     assert client.hkeys(keys.recurring) == [b"urgent"]
     assert keys.recurring.startswith(keys.base)
+
+
+def test_a_claim_refused_by_a_unique_lock_leaves_the_lock_holder_alone(
+    adapter: RedisAdapter,
+) -> None:
+    """The lock is asked about before the mark moves: no mark, no job, the holder keeps it."""
+    holder = UniqueJob.perform_later("j", "report")
+    task = RecurringTask.build("report", UniqueJob, "every minute", args=("j", "report"))
+    client, keys = adapter.store.client, adapter.store.keys
+    assert holder.flow is not None and holder.flow.unique is not None
+    assert holder.provider_job_id is not None
+    lock = f"{keys.base}unique:{holder.flow.unique.key}"
+    assert client.get(lock) == holder.job_id.encode()
+    job = task.job(TICK)
+    with pytest.raises(DuplicateJobError, match="holds its unique lock"):
+        enqueue_claimed(job, adapter, lambda j: adapter.recurring().claim(task.name, TICK, j))
+    assert job.provider_job_id is None and not job.successfully_enqueued
+    assert not client.exists(keys.recurring)
+    assert client.hkeys(keys.jobs) == [holder.provider_job_id.encode()]
+    assert client.get(lock) == holder.job_id.encode()
+
+    client.delete(lock)  # as the holder's end releases it
+    assert _claim(adapter, task, TICK)
+    run = adapter.recurring().last_runs()["report"]
+    assert client.get(lock) == run.job_id.encode(), "the claim took the lock in its own step"
