@@ -70,7 +70,8 @@ def row(job: Job, at: datetime | None) -> dict[str, Any]:
     }
 
 
-def _duplicate(job: Job) -> DuplicateJobError:
+def duplicate(job: Job) -> DuplicateJobError:
+    """The error refusing ``job``, whose unique lock another job holds."""
     key = job.flow.unique.key if job.flow and job.flow.unique else ""
     return DuplicateJobError(
         f"{type(job).__qualname__} (Job ID: {job.job_id}) was not enqueued: an equal job holds "
@@ -186,7 +187,7 @@ class SQLAdapter(QueueAdapter):
         """
         if self._write([values], [job]):
             job.provider_job_id = None
-            raise _duplicate(job)
+            raise duplicate(job)
 
     def enqueue_raw(self, queue: str, payload: bytes) -> str:
         """Store ``payload`` as is as a ready job on ``queue`` (see `QueueAdapter.enqueue_raw`);
@@ -218,7 +219,7 @@ class SQLAdapter(QueueAdapter):
         for index, job in enumerate(jobs_):
             if index in refused:
                 job.provider_job_id = None
-                job.enqueue_error = _duplicate(job)
+                job.enqueue_error = duplicate(job)
             else:
                 job.successfully_enqueued = True
         return len(jobs_) - len(refused)
@@ -235,16 +236,14 @@ class SQLAdapter(QueueAdapter):
         try:
             if scope is not None:
                 check_same_database(scope.connection, self.engine, self.url)
-                refused = self._insert_locked(scope.connection, rows, wanted)
+                refused = self.insert_locked(scope.connection, rows, wanted)
                 out = set(refused)
                 ready = any(r["state"] == "ready" for i, r in enumerate(rows) if i not in out)
                 if ready and self._wake_key is not None and not scope.wakes:
                     wake_after_commit(scope, self._wake_key)
                 return refused
             if locking:
-                refused = in_transaction(
-                    self.engine, lambda c: self._insert_locked(c, rows, wanted)
-                )
+                refused = in_transaction(self.engine, lambda c: self.insert_locked(c, rows, wanted))
             elif len(rows) == 1 and self._single is not None:
                 self._insert_single(rows[0])
             else:
@@ -256,7 +255,7 @@ class SQLAdapter(QueueAdapter):
             raise self.enqueue_error(exc) from exc
         return refused
 
-    def _insert_locked(
+    def insert_locked(
         self, conn: sa.Connection, rows: list[dict[str, Any]], wanted: list[flow.Lock | None]
     ) -> list[int]:
         """Take each row's lock, then write the rows whose lock was free (on ``conn``, in its

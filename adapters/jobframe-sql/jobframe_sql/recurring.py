@@ -1,12 +1,13 @@
 """`SQLRecurring`: the SQL backend's `RecurringStore`, one row per task in ``jobframe_recurring``.
 
-A claim is one transaction: move the task's mark (``UPDATE ... WHERE last_tick < :tick``, or,
-for the task's first claim, an INSERT that the primary key refuses to a second scheduler), write
-the job's row as `SQLAdapter.enqueue` does, commit. A refused claim rolls back, and so does a
-fault at any step: nothing is written. Two schedulers making a task's first claim at once collide
-on the key: the second INSERT waits for the first transaction, then fails as a duplicate (or, on
-MariaDB, is chosen as a deadlock victim); the loser starts again and the UPDATE decides it
-against the row the winner committed. On SQLite every transaction takes the write lock at BEGIN
+A claim is one transaction: move the task's mark (``UPDATE ... WHERE last_tick < :tick``, or, for
+the task's first claim, an INSERT that the primary key refuses to a second scheduler), write the
+job's row as `SQLAdapter.enqueue` does (taking a ``@jobframe.unique`` job's lock with it), commit.
+A refused claim rolls back, and so does a lock held by another job (`DuplicateJobError`) or a fault
+at any step: nothing is written. Two schedulers making a task's first claim at once collide on the
+key: the second INSERT waits for the first transaction, then fails as a duplicate (or, on MariaDB,
+is chosen as a deadlock victim); the loser starts again and the UPDATE decides it against the row
+the winner committed. On SQLite every transaction takes the write lock at BEGIN
 (`jobframe_sql.engine.create_engine`): claims queue.
 """
 
@@ -20,7 +21,8 @@ import sqlalchemy as sa
 from jobframe.backend.recurring import RecurringRun, RecurringStore
 from jobframe.errors import EnqueueError
 from jobframe.redact import mask_secrets
-from jobframe_sql.adapter import row
+from jobframe_sql import flow
+from jobframe_sql.adapter import duplicate, row
 from jobframe_sql.engine import deadlocked
 from jobframe_sql.schema import recurring
 
@@ -57,6 +59,12 @@ class SQLRecurring(RecurringStore):
         self.adapter = adapter
 
     def claim(self, task: str, tick: datetime, job: Job) -> bool:
+        """See `RecurringStore.claim`.
+
+        Raises:
+            DuplicateJobError: ``job``'s unique lock is held by another job; nothing was written.
+            EnqueueError: the database failed; nothing was written, or all of it was.
+        """
         adapter = self.adapter
         attempt = 1
         try:
@@ -78,7 +86,12 @@ class SQLRecurring(RecurringStore):
         return claimed
 
     def _attempt(self, task: str, tick: int, job: Job) -> bool:
-        """One transaction: claim ``tick`` and write ``job``, or write nothing."""
+        """One transaction: claim ``tick`` and write ``job`` with its unique lock, or write
+        nothing.
+
+        Raises:
+            DuplicateJobError: the tick is free but another job holds ``job``'s unique lock.
+        """
         values = row(job, None)  # ready: its tick is due
         mark = {
             "last_tick": tick,
@@ -105,12 +118,17 @@ class SQLRecurring(RecurringStore):
                     if found:
                         return False  # claimed already, at this tick or a later one
                     conn.execute(sa.insert(recurring).values(task=task, **mark))
-                self.adapter.insert(conn, [values])
+                # Locked after the mark: a tick another scheduler claimed is refused as such
+                # (False), not as a duplicate of the job that scheduler just wrote.
+                if self.adapter.insert_locked(conn, [values], [flow.wanted(job, values)]):
+                    conn.rollback()
+                    job.provider_job_id = None
+                    raise duplicate(job)
                 conn.commit()
             except sa.exc.DBAPIError as exc:
                 stale = exc.connection_invalidated and not sent  # the pool's, dead since
-                duplicate = isinstance(exc, sa.exc.IntegrityError)  # a racing first claim
-                if stale or duplicate or (exc.orig is not None and deadlocked(exc.orig)):
+                racing = isinstance(exc, sa.exc.IntegrityError)  # a racing first claim
+                if stale or racing or (exc.orig is not None and deadlocked(exc.orig)):
                     raise _Again(exc) from exc
                 raise
         return True
