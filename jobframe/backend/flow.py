@@ -151,6 +151,10 @@ class FlowControl:
         return cls(unique, concurrency, rate, **optional)
 
 
+#: The flow control of a job that asks for none (one shared value: `FlowControl` is frozen)
+NO_FLOW = FlowControl()
+
+
 def _object(value: Any, name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TypeError(f"flow.{name} must be an object, got {value!r}")
@@ -181,6 +185,7 @@ def _count(data: dict[str, Any], field: str) -> int:
 
 __all__ = [
     "MAX_KEY",
+    "NO_FLOW",
     "UNTIL",
     "ConcurrencyLimit",
     "FlowControl",

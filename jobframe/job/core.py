@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from jobframe import arguments, registry
-from jobframe.backend.flow import FlowControl
+from jobframe.backend.flow import NO_FLOW, FlowControl
 from jobframe.errors import DeserializationError, JobDefinitionError
 
 WIRE_VERSION = 1
@@ -262,8 +262,9 @@ class Core:
         }
         if self.recurring_task is not None:  # only then: other jobs' payloads stay as they were
             data["recurring_task"] = self.recurring_task
-        if self.flow:
-            data["flow"] = self.flow.to_json()
+        flow = self.flow
+        if flow is not None and flow is not NO_FLOW and flow:
+            data["flow"] = flow.to_json()
         return data
 
     @classmethod

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 from jobframe import arguments
 from jobframe.backend.flow import (
+    NO_FLOW,
     UNTIL,
     ConcurrencyLimit,
     FlowControl,
@@ -223,6 +224,17 @@ class FlowControlled:
         """This job's `FlowControl`, from its class and options, as of now."""
         job: Any = self
         cls = type(job)
+        if (
+            self._expires_in_option is None
+            and cls._unique_spec is None
+            and cls._concurrency_spec is None
+            and cls._rate_spec is None
+            and cls.timeout is None
+            and cls.expires_in is None
+        ):
+            # Most jobs ask for nothing: one shared empty value, nothing computed (building it
+            # cost every perform_later about 3 us, 1.27x of a two-argument enqueue).
+            return NO_FLOW
         now = time.time()
         name = cls.job_class_name()[:150]
         unique = concurrency = rate = None
