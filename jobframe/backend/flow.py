@@ -98,7 +98,14 @@ class FlowControl:
     rate_slot: float | None = None
 
     def __bool__(self) -> bool:
-        return any(value is not None for value in self.__dict__.values())
+        return not (
+            self.unique is None
+            and self.concurrency is None
+            and self.rate is None
+            and self.expires_at is None
+            and self.timeout is None
+            and self.rate_slot is None
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The payload's ``flow`` object (only the parts asked for)."""

@@ -115,6 +115,9 @@ class Inspector(abc.ABC):
     #: are listed, counted and found by `job` (state ``"running"``, with their ``worker``).
     #: False: `workers` is empty and running jobs are invisible (listed nowhere, counted 0).
     sees_workers: ClassVar[bool] = True
+    #: True: `cancel` is implemented (exactly when the adapter declares ``capabilities.cancel``;
+    #: the conformance suite checks), so the dashboard offers Cancel.
+    cancels: ClassVar[bool] = False
 
     @abc.abstractmethod
     def queues(self) -> list[QueueInfo]:

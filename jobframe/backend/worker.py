@@ -12,7 +12,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 if TYPE_CHECKING:
     from jobframe.backend.adapter import QueueAdapter
@@ -139,6 +139,13 @@ class WorkerBackend(abc.ABC):
         """Make fetches blocked in this process return now (used at shutdown)."""
 
     # -- flow control (see jobframe.backend.flow); the defaults say "not here" ----------------
+
+    #: True: `reserve` and `defer` are implemented (exactly when the adapter declares
+    #: ``capabilities.rate_limits``), so the runtime throttles rate-limited jobs.
+    throttles: ClassVar[bool] = False
+    #: True: `cancelled` is implemented (exactly when the adapter declares
+    #: ``capabilities.cancel``), so the runtime asks it about its running jobs.
+    cancels: ClassVar[bool] = False
 
     def reserve(self, key: str, interval: float) -> float:
         """Reserve the next start of rate limit ``key``, whose starts are ``interval`` seconds

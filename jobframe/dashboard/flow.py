@@ -25,12 +25,10 @@ FLOW_KINDS: tuple[tuple[HistoryKind, str], ...] = (
 
 
 def can_cancel(inspector: Inspector) -> bool:
-    """Whether ``inspector`` implements `Inspector.cancel` (a backend with the ``cancel``
-    capability must). The dashboard is given an inspector, not its adapter, so it reads this
-    from the inspector rather than show a button that can only answer 501. Through the bound
-    method, so that a wrapper delegating to a real inspector tells the truth too."""
-    method = inspector.cancel
-    return getattr(method, "__func__", method) is not Inspector.cancel
+    """Whether ``inspector`` implements `Inspector.cancel` (its ``cancels`` flag): the dashboard
+    is given an inspector, not its adapter, and shows no button that can only answer 501. Read
+    on the instance, so that a wrapper delegating to a real inspector tells the truth too."""
+    return bool(inspector.cancels)
 
 
 def cancel(inspector: Inspector, state: State, ids: Iterable[str]) -> dict[str, int]:

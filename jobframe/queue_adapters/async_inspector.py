@@ -41,6 +41,8 @@ def _time(value: float | None) -> datetime | None:
 class AsyncInspector(Inspector):
     """Reads and manages the jobs of one `AsyncAdapter`'s store, under the store's lock."""
 
+    cancels = True
+
     def __init__(self, adapter: AsyncAdapter) -> None:
         self.adapter = adapter
         self.store = adapter.store

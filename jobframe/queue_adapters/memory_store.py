@@ -45,6 +45,9 @@ class MemoryStore(MemoryJobs, WorkerBackend):
         owner: the adapter that enqueues into this store (see `retry_entry`).
     """
 
+    throttles = True
+    cancels = True
+
     def __init__(self, keep_failed: int = 1000, owner: QueueAdapter | None = None) -> None:
         super().__init__(keep_failed)
         #: the adapter whose enqueues land here: its jobs' retries are written with the outcome

@@ -1,9 +1,8 @@
 """The flow control every worker runs (`jobframe.backend.flow`): expiry, throttling,
 cancellation of running jobs and time limits, as `Middleware`.
 
-Throttling and cancel polling are plugged in only for a backend that implements their
-`WorkerBackend` methods (an adapter declaring ``rate_limits`` / ``cancel`` must): a backend
-without them is never asked.
+Throttling and cancel polling are plugged in only for a backend that declares it implements their
+`WorkerBackend` methods (``throttles``, ``cancels``): a backend without them is never asked.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from __future__ import annotations
 from jobframe.backend.worker import WorkerBackend
 from jobframe.worker.cancelling import Cancelling
 from jobframe.worker.expiry import Expiry
-from jobframe.worker.middleware import Middleware, overrides
+from jobframe.worker.middleware import Middleware
 from jobframe.worker.throttling import Throttling
 from jobframe.worker.time_limits import TimeLimits
 
@@ -27,9 +26,9 @@ def flow_middleware(
             process is recycled.
     """
     middleware: list[Middleware] = [Expiry()]
-    if overrides(backend, "reserve"):
+    if backend.throttles:
         middleware.append(Throttling())
-    if overrides(backend, "cancelled"):
+    if backend.cancels:
         middleware.append(Cancelling())
     middleware.append(TimeLimits(job_timeout, timeout_grace))
     return middleware

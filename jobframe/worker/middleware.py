@@ -124,10 +124,4 @@ class Chain:
                 log.exception("%s failed on a maintenance tick", type(item).__name__)
 
 
-def overrides(backend: WorkerBackend, method: str) -> bool:
-    """True when ``backend`` implements an optional `WorkerBackend` method (``reserve``,
-    ``cancelled``) rather than inheriting the default that says "not here"."""
-    return getattr(type(backend), method) is not getattr(WorkerBackend, method)
-
-
-__all__ = ["SETTLED", "Chain", "Middleware", "Settled", "Verdict", "WorkerContext", "overrides"]
+__all__ = ["SETTLED", "Chain", "Middleware", "Settled", "Verdict", "WorkerContext"]

@@ -52,9 +52,9 @@ def test_throttled_starts_are_counted_and_worded_as_put_back(adapter: Any) -> No
 
 @pytest.fixture
 def unable(adapter: Any) -> Inspector:
-    """The backend's inspector as one that declares no cancel (the default `Inspector.cancel`)."""
+    """The backend's inspector as one that cannot cancel (`cancels` False, `Inspector.cancel`)."""
     real = adapter.inspector()
-    cannot = type("NoCancel", (type(real),), {"cancel": Inspector.cancel})
+    cannot = type("NoCancel", (type(real),), {"cancel": Inspector.cancel, "cancels": False})
     made = copy.copy(real)
     made.__class__ = cannot
     return made  # type: ignore[no-any-return]

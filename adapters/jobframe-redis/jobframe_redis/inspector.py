@@ -42,6 +42,8 @@ def _died(score: float) -> datetime:
 
 
 class RedisInspector(Inspector):
+    cancels = True
+
     def __init__(self, store: Store) -> None:
         self.store = store
         self.client: Any = store.client  # redis-py replies are loosely typed: treat them as Any

@@ -13,6 +13,9 @@ from jobframe_redis.connection import Store, day_and_minute, now_ms
 class RedisWorkerBackend(WorkerBackend):
     """Implements `jobframe.backend.WorkerBackend` with the scripts in `scripts`."""
 
+    throttles = True
+    cancels = True
+
     def __init__(
         self, store: Store, dead_max_size: int = 10_000, dead_max_age: float = 180 * 86400
     ) -> None:

@@ -58,6 +58,8 @@ def _error(text: str | None) -> dict[str, Any] | None:
 
 
 class SQLInspector(Inspector):
+    cancels = True
+
     def __init__(self, adapter: SQLAdapter) -> None:
         self.adapter = adapter
         self.engine = adapter.engine

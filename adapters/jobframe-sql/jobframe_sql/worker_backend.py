@@ -68,6 +68,9 @@ def _plain(outcome: Outcome, flowed: set[str]) -> bool:
 class SQLWorkerBackend(upkeep.Upkeep, WorkerBackend):
     """Implements `jobframe.backend.WorkerBackend` on the ``jobframe_*`` tables."""
 
+    throttles = True
+    cancels = True
+
     def __init__(
         self,
         adapter: SQLAdapter,

@@ -62,6 +62,16 @@ def _max_overlap(entries: list[dict[str, float]]) -> int:
 
 
 class FlowTests(ConformanceBase):
+    def test_the_flow_flags_match_the_declared_capabilities(self, adapter: QueueAdapter) -> None:
+        """The runtime and the dashboard read these flags; the adapter's `Capabilities` promise
+        the same methods."""
+        declared = type(adapter).capabilities
+        backend, inspector = adapter.worker_backend(), adapter.inspector()
+        if backend is not None:
+            assert (backend.throttles, backend.cancels) == (declared.rate_limits, declared.cancel)
+        if inspector is not None:
+            assert inspector.cancels == declared.cancel
+
     # -- unique ---------------------------------------------------------------------------------
 
     def test_a_unique_job_is_not_enqueued_while_an_equal_one_waits(
