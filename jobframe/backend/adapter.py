@@ -21,6 +21,7 @@ from jobframe.errors import DuplicateJobError
 if TYPE_CHECKING:
     from jobframe.backend.inspector import Inspector
     from jobframe.backend.recurring import RecurringStore
+    from jobframe.backend.results import ResultStore
     from jobframe.backend.worker import WorkerBackend
     from jobframe.doctor import Problem
     from jobframe.job.base import Job
@@ -119,6 +120,12 @@ class QueueAdapter(abc.ABC):
         """Where the schedulers of recurring tasks claim ticks (`RecurringStore`), or None when
         this adapter cannot run recurring tasks; given exactly when ``capabilities.recurring``.
         Overridden, like `worker_backend`, with the precise return type."""
+        return None
+
+    def results(self) -> ResultStore | None:
+        """Where job status, results, progress and batches are kept (`ResultStore`), or None;
+        given exactly when ``capabilities.results``. One store per adapter instance (the same
+        object on every call). Overridden with the precise return type."""
         return None
 
     def check(self) -> list[Problem]:

@@ -57,6 +57,21 @@ class Capabilities:
     timeouts: bool = False
     #: `jobframe.cancel`: `Inspector.cancel` and `WorkerBackend.cancelled`.
     cancel: bool = False
+    #: ``job.status()``, ``store_result``/``job.result()``, ``self.progress()``:
+    #: `QueueAdapter.results` gives a `jobframe.backend.results.ResultStore`, and
+    #: `jobframe.backend.worker.Outcome.records` are written with each outcome.
+    results: bool = False
+    #: ``jobframe.batch(...)``: jobs counted per batch at enqueue, callbacks fired once
+    #: (`jobframe.backend.results`). Requires ``results``.
+    batches: bool = False
+    #: ``jobframe.chain(...)``: the next link is enqueued in the same step as its predecessor's
+    #: outcome, and the rest are recorded ``cancelled`` when a link ends for good. Requires
+    #: ``results``.
+    chains: bool = False
+    #: ``self.step(...)``: a job interrupted at a checkpoint (graceful shutdown, a time limit)
+    #: is re-enqueued with its finished steps and cursor by the worker runtime, and resumes
+    #: there. Requires a `WorkerBackend` (or, in process, a runtime that can stop a job).
+    continuations: bool = False
 
     def names(self) -> list[str]:
         """The capabilities this backend has, in declaration order."""
@@ -74,6 +89,9 @@ FEATURES: dict[str, str] = {
     "rate_limits": "rate-limit jobs (@jobframe.rate_limit)",
     "expiry": "expire jobs (expires_in)",
     "cancel": "cancel jobs (jobframe.cancel)",
+    "results": "keep job status and results (job.status(), store_result, job.result())",
+    "batches": "group jobs in batches (jobframe.batch)",
+    "chains": "chain jobs (jobframe.chain)",
 }
 
 
@@ -84,6 +102,9 @@ DO_WITHOUT: dict[str, str] = {
     "concurrency_limits": "remove @jobframe.limits_concurrency from the job class",
     "rate_limits": "remove @jobframe.rate_limit from the job class",
     "cancel": "let the job run to its end",
+    "results": "set store_result = False and track completion in your own store",
+    "batches": "enqueue the jobs without jobframe.batch",
+    "chains": "enqueue each job from the end of the previous one's perform",
 }
 
 

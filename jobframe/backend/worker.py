@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from jobframe.backend.results import JobRecord
+
 if TYPE_CHECKING:
     from jobframe.backend.adapter import QueueAdapter
     from jobframe.job.base import Job
@@ -46,7 +48,12 @@ class Outcome:
 
     ``error`` holds ``class``, ``message``, ``traceback`` (and ``reason`` for a job the worker
     could not load) for failed and dead jobs. ``attempts`` is the job's ``executions``.
-    ``retries`` are backend entries from `WorkerBackend.retry_entry`, written in the same step.
+    ``retries`` are backend entries from `WorkerBackend.retry_entry`, written in the same step
+    (a retry, the next link of a chain, a continuation re-enqueued). ``records`` are the
+    `jobframe.backend.results.JobRecord` s to write in the same step (the job's own, and, when a
+    chain link ends for good, the ``cancelled`` records of the links after it), with their batch
+    counting (see `jobframe.backend.results`); empty on a backend without
+    ``capabilities.results``.
     """
 
     claim: Claim
@@ -54,6 +61,7 @@ class Outcome:
     error: dict[str, Any] | None = None
     attempts: int = 0
     retries: tuple[Any, ...] = ()
+    records: tuple[JobRecord, ...] = ()
 
 
 @dataclass
@@ -110,8 +118,9 @@ class WorkerBackend(abc.ABC):
     @abc.abstractmethod
     def complete(self, process_id: str, outcomes: list[Outcome]) -> None:
         """Apply outcomes, each as one atomic step: the claim is settled (done: removed; failed
-        or dead: recorded with its error) and its retries written. An outcome whose claim is no
-        longer held (reaped, released) is ignored, retries included."""
+        or dead: recorded with its error), its retries written and its records written (with
+        their batch counts and callbacks, `jobframe.backend.results`). An outcome whose claim is
+        no longer held (reaped, released) is ignored, retries and records included."""
 
     @abc.abstractmethod
     def release(self, process_id: str, claims: list[Claim]) -> None:
@@ -125,7 +134,10 @@ class WorkerBackend(abc.ABC):
         ``heartbeat_timeout`` s; a reaped job that has crashed ``max_crashes`` times goes dead.
 
         Safe to run from every worker at once: each due job is promoted, and each dead process
-        reaped, once. Returns counts, e.g. ``{"promoted": 3, "reaped": 1, "dead": 0}``.
+        reaped, once. A job sent dead here gets a ``dead`` record (with ``capabilities.results``).
+        A backend whose records need deleting also purges expired ones here, in bounded
+        batches (`jobframe.backend.results.ResultStore.purge`). Returns counts, e.g.
+        ``{"promoted": 3, "reaped": 1, "dead": 0}``.
         """
 
     @abc.abstractmethod
