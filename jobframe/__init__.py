@@ -46,6 +46,8 @@ from jobframe.job.flow_control import limits_concurrency, rate_limit, unique
 from jobframe.notifications import Event, subscribe
 from jobframe.recurrence import recurring
 from jobframe.serializers import ObjectSerializer
+from jobframe.tracking.batches import Batch, batch, batch_status
+from jobframe.tracking.chains import Chain, chain
 from jobframe.transactions import after_commit
 
 if _TYPE_CHECKING:  # imported on first use (see __getattr__); typed for users all the same
@@ -69,7 +71,9 @@ def __getattr__(name: str) -> _Any:
 
 __all__ = [
     "Abort",
+    "Batch",
     "Cancelled",
+    "Chain",
     "ConfigurationError",
     "ConfiguredJob",
     "DeserializationError",
@@ -98,9 +102,12 @@ __all__ = [
     "aperform_all_later",
     "around_enqueue",
     "around_perform",
+    "batch",
+    "batch_status",
     "before_enqueue",
     "before_perform",
     "cancel",
+    "chain",
     "configure",
     "discard_on",
     "hookimpl",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from jobframe.job.batching import Batching
 from jobframe.job.callbacks import Callbacks
 from jobframe.job.configured import Configured
 from jobframe.job.core import Core
@@ -20,6 +21,7 @@ from jobframe.job.queue_priority import QueuePriority
 
 class Job(
     Configured,
+    Batching,
     QueueAdapterMixin,
     QueueName,
     QueuePriority,

@@ -1,0 +1,1 @@
+"""Job status, results, progress, batches and chains (DESIGN.md 6.4)."""
