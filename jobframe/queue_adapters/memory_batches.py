@@ -21,15 +21,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from jobframe.backend.results import FINAL, BatchCallback, BatchInfo, JobRecord
+from jobframe.queue_adapters.memory_results import LiveState, MemoryResults
 
 if TYPE_CHECKING:
     from jobframe.backend.adapter import QueueAdapter
+    from jobframe.queue_adapters.memory_jobs import MemoryJobs
 
 log = logging.getLogger("jobframe")
 _COUNTERS = ("succeeded", "failed", "dead", "discarded", "cancelled")
@@ -143,6 +146,82 @@ class MemoryBatches:
             del self._batches[batch_id]
 
 
+class BatchedResults(MemoryResults):
+    """`MemoryResults` with batches: its ``_count``/``_count_enqueue`` hooks count in a
+    `MemoryBatches`, and due callbacks are enqueued through the adapter that owns the store.
+
+    Parameters:
+        owner: the adapter whose jobs these are (callbacks are enqueued through it).
+        jobs: the async adapter's job store, sharing ``lock``: callbacks are then stored in it
+            in the same step as the count that made them due.
+    """
+
+    def __init__(
+        self,
+        lock: threading.Lock | None = None,
+        live: LiveState | None = None,
+        owner: QueueAdapter | None = None,
+        jobs: MemoryJobs | None = None,
+    ) -> None:
+        super().__init__(lock, live)
+        self.book = MemoryBatches()
+        self.owner = owner
+        self.jobs = jobs
+        self._due: list[BatchCallback] = []
+
+    # -- the hooks of MemoryResults (lock held) ----------------------------------------------
+
+    def _count(self, record: JobRecord) -> None:
+        self._fire_locked(self.book.finish([record]))
+
+    def _count_enqueue(self, job_id: str, batch_id: str | None) -> None:
+        self.book.join(batch_id, job_id)
+
+    def _fire_locked(self, callbacks: list[BatchCallback]) -> None:
+        """Store due callbacks in the job store now, or keep them for `_fire_due`."""
+        jobs = self.jobs
+        if jobs is None:
+            self._due += callbacks
+            return
+        for callback in callbacks:
+            entry = jobs.new_entry(callback.id, callback.queue, callback.priority,
+                                   callback.payload, None)  # fmt: skip
+            jobs._add([entry], retries=True)  # a callback is written even if a lock is held
+
+    def _fire_due(self) -> None:
+        """Enqueue the callbacks kept by `_fire_locked` (lock not held: an inline adapter
+        performs them now)."""
+        with self.lock:
+            due, self._due = self._due, []
+        if due and self.owner is not None:
+            fire(self.owner, due)
+
+    # -- ResultStore ----------------------------------------------------------------------------
+
+    def write(self, records: list[JobRecord]) -> None:
+        super().write(records)
+        self._fire_due()
+
+    def open_batch(
+        self, batch: BatchInfo, callbacks: dict[str, BatchCallback], ttl: float
+    ) -> None:
+        with self.lock:
+            self.book.open(batch, callbacks, ttl)
+
+    def seal_batch(self, batch_id: str) -> None:
+        with self.lock:
+            self._fire_locked(self.book.seal(batch_id))
+        self._fire_due()
+
+    def batch(self, batch_id: str) -> BatchInfo | None:
+        with self.lock:
+            return self.book.get(batch_id)
+
+    def batches(self, offset: int = 0, limit: int = 50) -> list[BatchInfo]:
+        with self.lock:
+            return self.book.newest(offset, limit)
+
+
 def fire(adapter: QueueAdapter, callbacks: list[BatchCallback]) -> None:
     """Enqueue due callbacks through ``adapter`` (call without holding the store's lock)."""
     from jobframe.job.base import Job
@@ -155,4 +234,4 @@ def fire(adapter: QueueAdapter, callbacks: list[BatchCallback]) -> None:
             log.exception("enqueueing batch callback %s failed", callback.job_id)
 
 
-__all__ = ["MemoryBatches", "fire"]
+__all__ = ["BatchedResults", "MemoryBatches", "fire"]
