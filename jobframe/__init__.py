@@ -22,9 +22,12 @@ from jobframe.errors import (
     EnqueueError,
     InvalidOptionError,
     JobDefinitionError,
+    JobFailed,
     JobframeError,
     JobTimeout,
+    NoResultError,
     RecordNotFound,
+    ResultTimeout,
     SerializationError,
     UnknownAdapterError,
     UnknownJobError,
@@ -46,6 +49,7 @@ from jobframe.job.flow_control import limits_concurrency, rate_limit, unique
 from jobframe.notifications import Event, subscribe
 from jobframe.recurrence import recurring
 from jobframe.serializers import ObjectSerializer
+from jobframe.tracking import job_report, job_result, job_status
 from jobframe.tracking.batches import Batch, batch, batch_status
 from jobframe.tracking.chains import Chain, chain
 from jobframe.transactions import after_commit
@@ -84,11 +88,14 @@ __all__ = [
     "InvalidOptionError",
     "Job",
     "JobDefinitionError",
+    "JobFailed",
     "JobTimeout",
     "JobframeError",
+    "NoResultError",
     "ObjectSerializer",
     "QueueAdapter",
     "RecordNotFound",
+    "ResultTimeout",
     "SerializationError",
     "SignedGlobalID",
     "UnknownAdapterError",
@@ -111,6 +118,9 @@ __all__ = [
     "configure",
     "discard_on",
     "hookimpl",
+    "job_report",
+    "job_result",
+    "job_status",
     "limits_concurrency",
     "perform_all_later",
     "polynomially_longer",
