@@ -232,7 +232,7 @@ def test_a_poison_pill_and_a_cancelled_job_count_in_their_batch(
 
 def test_records_written_outside_a_claim_count_and_fire(adapter: SQLAdapter) -> None:
     store = adapter.results()
-    batch_id, ids = open_batch(adapter, "on_complete")
+    batch_id, _ = open_batch(adapter, "on_complete")
     jobs_ = [in_batch(batch_id, n) for n in range(2)]
     jobframe.perform_all_later(jobs_)
     store.seal_batch(batch_id)
