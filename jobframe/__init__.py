@@ -17,9 +17,11 @@ from jobframe.errors import (
     Abort,
     Cancelled,
     ConfigurationError,
+    ContinuationError,
     DeserializationError,
     DuplicateJobError,
     EnqueueError,
+    Interrupted,
     InvalidOptionError,
     JobDefinitionError,
     JobframeError,
@@ -41,6 +43,7 @@ from jobframe.job.callbacks import (
     before_enqueue,
     before_perform,
 )
+from jobframe.job.continuation import Step
 from jobframe.job.exceptions import discard_on, polynomially_longer, rescue_from, retry_on
 from jobframe.job.flow_control import limits_concurrency, rate_limit, unique
 from jobframe.notifications import Event, subscribe
@@ -72,11 +75,13 @@ __all__ = [
     "Cancelled",
     "ConfigurationError",
     "ConfiguredJob",
+    "ContinuationError",
     "DeserializationError",
     "DuplicateJobError",
     "EnqueueError",
     "Event",
     "GlobalID",
+    "Interrupted",
     "InvalidOptionError",
     "Job",
     "JobDefinitionError",
@@ -87,6 +92,7 @@ __all__ = [
     "RecordNotFound",
     "SerializationError",
     "SignedGlobalID",
+    "Step",
     "UnknownAdapterError",
     "UnknownJobError",
     "UnsupportedError",

@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from jobframe.job.callbacks import Callbacks
 from jobframe.job.configured import Configured
+from jobframe.job.continuation import Continuable
 from jobframe.job.core import Core
 from jobframe.job.enqueuing import Enqueuing
 from jobframe.job.exceptions import Exceptions
@@ -28,6 +29,7 @@ class Job(
     Callbacks,
     Exceptions,
     FlowControlled,
+    Continuable,
     Instrumentation,
     Logging,
     Core,
