@@ -59,6 +59,7 @@ class AsyncAdapter(QueueAdapter):
         expiry=True,
         timeouts=True,
         cancel=True,
+        continuations=True,
     )
 
     def __init__(

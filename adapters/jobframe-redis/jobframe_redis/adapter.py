@@ -68,6 +68,7 @@ class RedisAdapter(QueueAdapter):
         expiry=True,
         timeouts=True,
         cancel=True,
+        continuations=True,
     )
 
     def __init__(

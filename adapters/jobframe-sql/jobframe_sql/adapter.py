@@ -117,6 +117,7 @@ class SQLAdapter(QueueAdapter):
         expiry=True,  # the shared worker runtime enforces expiry and timeouts
         timeouts=True,
         cancel=True,
+        continuations=True,
     )
 
     def __init__(

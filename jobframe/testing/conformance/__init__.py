@@ -25,6 +25,7 @@ it runs live in `jobframe.testing.conformance_jobs` and `jobframe.testing.reliab
 """
 
 from jobframe.testing.conformance.base import ConformanceBase
+from jobframe.testing.conformance.continuations import ContinuationTests
 from jobframe.testing.conformance.dashboard import DashboardTests
 from jobframe.testing.conformance.enqueue import SAMPLE_VALUES, EnqueueTests
 from jobframe.testing.conformance.faults import FaultTests
@@ -51,6 +52,7 @@ class BackendConformance(
     FlowTests,
     RecurringProcessTests,
     FlowProcessTests,
+    ContinuationTests,
 ):
     """Every test of the suite. Subclass it in your backend's tests (see the module's doc)."""
 
