@@ -37,6 +37,7 @@ from jobframe.testing.conformance.outcomes import OutcomeTests
 from jobframe.testing.conformance.recurring import RecurringTests
 from jobframe.testing.conformance.recurring_processes import RecurringProcessTests
 from jobframe.testing.conformance.reliability import ReliabilityTests
+from jobframe.testing.conformance.results import ResultTests
 
 
 class BackendConformance(
@@ -51,6 +52,7 @@ class BackendConformance(
     FlowTests,
     RecurringProcessTests,
     FlowProcessTests,
+    ResultTests,
 ):
     """Every test of the suite. Subclass it in your backend's tests (see the module's doc)."""
 
