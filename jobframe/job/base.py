@@ -17,6 +17,7 @@ from jobframe.job.logging import Logging
 from jobframe.job.queue_adapter import QueueAdapterMixin
 from jobframe.job.queue_name import QueueName
 from jobframe.job.queue_priority import QueuePriority
+from jobframe.job.results import Results
 
 
 class Job(
@@ -30,6 +31,7 @@ class Job(
     Exceptions,
     FlowControlled,
     Continuable,
+    Results,
     Instrumentation,
     Logging,
     Core,

@@ -38,6 +38,7 @@ from jobframe.testing.conformance.outcomes import OutcomeTests
 from jobframe.testing.conformance.recurring import RecurringTests
 from jobframe.testing.conformance.recurring_processes import RecurringProcessTests
 from jobframe.testing.conformance.reliability import ReliabilityTests
+from jobframe.testing.conformance.results import ResultTests
 
 
 class BackendConformance(
@@ -53,6 +54,7 @@ class BackendConformance(
     RecurringProcessTests,
     FlowProcessTests,
     ContinuationTests,
+    ResultTests,
 ):
     """Every test of the suite. Subclass it in your backend's tests (see the module's doc)."""
 
