@@ -153,12 +153,31 @@ def test_a_stopped_worker_re_enqueues_at_the_checkpoint_and_another_resumes(
                                           "cursor": 11}  # fmt: skip
     assert "interrupted at step 'rows', cursor 11 (the worker is shutting down)" in caplog.text
     assert "Error performing" not in caplog.text
+    report = jobframe.job_report(job.job_id)
+    assert (report.status, report.attempts) == ("ready", None), "no record for the interruption"
     with worker_thread(adapter.store, options()):
         wait_until(lambda: ("end", -1, 1) in log, 10, "the resumed run to end")
     assert rows() == list(range(40)), "every row once"
     assert [what for what, _, _ in log].count("download") == 1
     assert rows(executions=1) == list(range(40)), "both runs are execution 1"
     assert adapter.wait_idle(5) and inspector.stats()["failed"] == 0
+    report = jobframe.job_report(job.job_id)
+    assert (report.status, report.attempts) == ("succeeded", 1)
+    assert report.steps == {"completed": ["download", "rows"], "current": None, "cursor": None}
+
+
+def test_a_running_continuation_shows_its_step_and_cursor_in_its_progress(
+    adapter: AsyncAdapter,
+) -> None:
+    """Written at most every 0.25 s: ten rows of 30 ms make one write in the rows step."""
+    job = RowsJob.perform_later(40, pause_at=10, pace=0.03)
+    with worker_thread(adapter.store, options()):
+        wait_until(reached.is_set, 10, "row 10")
+        report = jobframe.job_report(job.job_id)
+        release.set()
+    assert report.status == "running"
+    assert report.steps is not None and report.steps["completed"] == ["download"]
+    assert report.steps["current"] == "rows" and 1 <= report.steps["cursor"] <= 10
 
 
 @pytest.mark.parametrize("job_class", [TimedRowsJob, AsyncTimedRowsJob])
