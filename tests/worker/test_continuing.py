@@ -86,8 +86,12 @@ class AsyncTimedRowsJob(jobframe.Job):
     timeout = 0.3
 
     async def perform(self, count: int) -> None:
+        await self.astep("fetch", self.fetch)  # skipped on resume: the rows step still postpones
         await self.astep("rows", self.rows, cursor=0)
         log.append(("end", -1, self.executions))
+
+    def fetch(self, step: jobframe.Step) -> None:
+        log.append(("download", -1, self.executions))
 
     async def rows(self, step: jobframe.Step) -> None:
         for n in range(step.cursor, step.cursor + 1_000_000):
@@ -193,6 +197,7 @@ def test_a_time_limit_interrupts_at_a_checkpoint_instead_of_raising(
     with worker_thread(adapter.store, options(timeout_grace=5.0)):
         wait_until(lambda: any(what == "end" for what, _, _ in log), 20, "the last run to end")
     assert rows() == list(range(100))
+    assert [what for what, _, _ in log].count("download") == 1
     interrupts = [e for e in events if e.name == "interrupt"]
     assert len(interrupts) >= 2 and "(time limit)" in interrupts[0].payload["message"]
     assert not [e for e in events if e.name == "timeout"]
@@ -212,9 +217,12 @@ def test_a_job_that_reaches_no_checkpoint_still_times_out_after_the_grace(
 def test_a_cancel_mid_step_is_settled_cancelled_and_not_re_enqueued(
     adapter: AsyncAdapter,
 ) -> None:
-    CancelledMidStepJob.perform_later(10)
+    job = CancelledMidStepJob.perform_later(10)
     inspector = adapter.inspector()
     with worker_thread(adapter.store, options()):
         wait_until(lambda: sum(inspector.history("cancelled").values()), 10, "the cancel")
     assert rows() == [0, 1, 2, 3]
     assert inspector.count("ready") == inspector.count("scheduled") == 0
+    report = jobframe.job_report(job.job_id)
+    assert report.status == "cancelled", "settled cancelled, not re-enqueued"
+    assert report.steps == {"completed": ["download"], "current": "rows", "cursor": 4}
