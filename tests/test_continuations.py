@@ -27,8 +27,8 @@ def test_steps_run_in_order_with_their_cursor_and_a_job_without_steps_carries_no
     assert "continuation" not in job.serialize()
     job.perform_now()
     assert buffer == ["download", *(f"row {n}" for n in range(10))]
-    assert job.steps == {"completed": ["download", "rows"], "current": None, "cursor": None}
-    assert job.serialize()["continuation"] == job.steps
+    assert job.continuation == {"completed": ["download", "rows"], "current": None, "cursor": None}
+    assert job.serialize()["continuation"] == job.continuation
 
 
 def test_a_resumed_job_skips_finished_steps_and_starts_at_its_cursor() -> None:
@@ -91,7 +91,7 @@ def test_a_stop_before_any_progress_waits_for_the_first_checkpoint_inside_a_step
     with pytest.raises(Interrupted):
         job.perform_now()
     assert buffer == ["download"], "the download step ran; the rows step's start interrupted"
-    assert job.steps == {"completed": ["download"], "current": None, "cursor": None}
+    assert job.continuation == {"completed": ["download"], "current": None, "cursor": None}
 
 
 def test_a_time_limit_interrupts_with_its_reason() -> None:
@@ -113,7 +113,7 @@ def test_a_cancel_stops_at_a_checkpoint_with_cancelled_and_keeps_the_cursor() ->
     job = Cancelling()
     with pytest.raises(jobframe.Cancelled):
         job.perform_now()
-    assert job.steps == {"completed": ["download"], "current": "rows", "cursor": 3}
+    assert job.continuation == {"completed": ["download"], "current": "rows", "cursor": 3}
 
 
 def test_a_retry_resumes_from_the_last_checkpoint(jobs: Any) -> None:

@@ -247,9 +247,10 @@ class Continuable:
         self._leave(started, finished=True)
 
     @property
-    def steps(self) -> dict[str, Any] | None:
+    def continuation(self) -> dict[str, Any] | None:
         """Finished steps, the step under way and its cursor (JSON, as stored):
-        ``{"completed": [...], "current": name | None, "cursor": ...}``; None before any step."""
+        ``{"completed": [...], "current": name | None, "cursor": ...}``; None before any step.
+        (A record's and the progress's ``steps``.)"""
         return None if self._continuation is None else self._continuation.to_json()
 
     @property
@@ -265,7 +266,7 @@ class Continuable:
         """The payload's ``continuation``, once a step started (other payloads stay as they
         were)."""
         super()._payload_extras(data)  # type: ignore[misc]
-        state = self.steps
+        state = self.continuation
         if state is not None:
             data["continuation"] = state
 
@@ -277,7 +278,7 @@ class Continuable:
     def _record_fields(self) -> dict[str, Any]:
         """A record's ``steps`` (finished steps, the step under way, its cursor)."""
         fields: dict[str, Any] = super()._record_fields()  # type: ignore[misc]
-        state = self.steps
+        state = self.continuation
         if state is not None:
             fields["steps"] = state
         return fields
@@ -291,7 +292,7 @@ class Continuable:
         """Show the steps in the running job's progress (`jobframe.job.results`), if tracked."""
         progress = self._progress
         if progress is not None:
-            progress.steps(self.steps)
+            progress.steps(self.continuation)
 
     # -- internals -------------------------------------------------------------------------------
 

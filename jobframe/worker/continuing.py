@@ -88,7 +88,7 @@ class Continuing(Middleware):
             )  # fmt: skip
         job._resumes_later = True  # no record (`jobframe.worker.recording`)
         reason = (outcome.error or {}).get("message", "")
-        with notifications.instrument("interrupt", job, message=reason, steps=job.steps):
+        with notifications.instrument("interrupt", job, message=reason, steps=job.continuation):
             pass
         # No record: the re-enqueued job's live state says where it is.
         return Outcome(claim, "done", attempts=job.executions, retries=tuple(retries))
