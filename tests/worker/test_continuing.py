@@ -20,9 +20,11 @@ from jobframe.backend.payload import load_payload
 from jobframe.queue_adapters.async_adapter import AsyncAdapter
 from jobframe.testing.workers import wait_until, worker_thread
 from jobframe.worker.runtime import WorkerOptions
+from jobframe.worker.watchdog import Watchdog
 
 log: list[tuple[str, int, int]] = []  # (what, row or -1, executions)
 reached, release = threading.Event(), threading.Event()
+times: dict[str, float] = {}
 
 
 @pytest.fixture
@@ -112,6 +114,7 @@ class StuckInStepJob(jobframe.Job):
         self.step("stuck", self.stuck)
 
     def stuck(self, step: jobframe.Step) -> None:
+        times["start"] = time.monotonic()
         log.append(("start", -1, self.executions))
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -119,6 +122,7 @@ class StuckInStepJob(jobframe.Job):
 
     @jobframe.rescue_from(jobframe.JobTimeout)
     def rescued(self, exc: Exception) -> None:
+        times["timeout"] = time.monotonic()
         log.append(("timeout", -1, self.executions))
 
 
@@ -212,6 +216,18 @@ def test_a_job_that_reaches_no_checkpoint_still_times_out_after_the_grace(
         wait_until(lambda: len(log) == 2, 10, "the JobTimeout")
     (_, _, _), (what, _, _) = log
     assert what == "timeout"
+    assert 0.3 + 0.5 <= times["timeout"] - times["start"] < 3.0, "not a grace after its limit"
+
+
+def test_the_watchdog_gives_a_job_that_stops_by_itself_a_grace_once() -> None:
+    watchdog = Watchdog(grace=1.0)
+    asked: list[str] = []
+    watchdog.start(("a", "t"), 10.0, None, lambda: asked.append("a") or True)
+    watchdog.start(("b", "t"), 10.0, None, lambda: False)
+    assert watchdog.check(10.0) == ([("b", "t")], [])  # b: at its deadline; a: a grace more
+    assert watchdog.check(10.5) == ([], [])
+    assert watchdog.check(11.0) == ([("a", "t")], [])
+    assert asked == ["a"], "asked once"
 
 
 def test_a_cancel_mid_step_is_settled_cancelled_and_not_re_enqueued(
