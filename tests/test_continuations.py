@@ -208,3 +208,19 @@ def test_async_steps_run_with_astep_and_are_skipped_on_resume() -> None:
     job = AsyncImport.deserialize({**AsyncImport().serialize(), "continuation": progress})
     job.perform_now()
     assert buffer == ["row 2"]
+
+
+def test_interrupt_at_stops_where_asked_and_gives_back_the_job_to_resume() -> None:
+    from jobframe.testing import interrupt_at
+
+    job = ImportJob()
+    job.executions = 2  # a job on its third run
+    resumed = interrupt_at(job, "rows", cursor=4)
+    assert buffer == ["download", "row 0", "row 1", "row 2", "row 3"]
+    assert resumed.job_id == job.job_id and resumed.executions == 2, "the run is not counted"
+    assert resumed.continuation == {"completed": ["download"], "current": "rows", "cursor": 4}
+    buffer.clear()
+    resumed.perform_now()
+    assert buffer == [f"row {n}" for n in range(4, 10)]
+    with pytest.raises(AssertionError, match="without a checkpoint at step 'rows' with cursor 99"):
+        interrupt_at(ImportJob(), "rows", cursor=99)
