@@ -7,6 +7,7 @@ from typing import ClassVar
 from jobframe.job.batching import Batching
 from jobframe.job.callbacks import Callbacks
 from jobframe.job.configured import Configured
+from jobframe.job.continuation import Continuable
 from jobframe.job.core import Core
 from jobframe.job.enqueuing import Enqueuing
 from jobframe.job.exceptions import Exceptions
@@ -31,6 +32,7 @@ class Job(
     Callbacks,
     Exceptions,
     FlowControlled,
+    Continuable,
     Results,
     Instrumentation,
     Logging,

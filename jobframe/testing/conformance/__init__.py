@@ -29,6 +29,7 @@ from jobframe.testing.conformance.base import ConformanceBase
 from jobframe.testing.conformance.batches import BatchTests
 from jobframe.testing.conformance.batches_processes import BatchProcessTests
 from jobframe.testing.conformance.chains import ChainTests
+from jobframe.testing.conformance.continuations import ContinuationTests
 from jobframe.testing.conformance.dashboard import DashboardTests
 from jobframe.testing.conformance.enqueue import SAMPLE_VALUES, EnqueueTests
 from jobframe.testing.conformance.faults import FaultTests
@@ -41,6 +42,7 @@ from jobframe.testing.conformance.outcomes import OutcomeTests
 from jobframe.testing.conformance.recurring import RecurringTests
 from jobframe.testing.conformance.recurring_processes import RecurringProcessTests
 from jobframe.testing.conformance.reliability import ReliabilityTests
+from jobframe.testing.conformance.results import ResultTests
 
 
 class BackendConformance(
@@ -58,6 +60,8 @@ class BackendConformance(
     BatchTests,
     ChainTests,
     BatchProcessTests,
+    ContinuationTests,
+    ResultTests,
 ):
     """Every test of the suite. Subclass it in your backend's tests (see the module's doc)."""
 
