@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import statistics
 import threading
 import time
@@ -32,9 +33,10 @@ from jobframe.testing.conformance.base import (
     not_applicable,
     require,
     require_inspector,
+    require_worker_backend,
 )
 from jobframe.testing.conformance.harness import WorkerHarness
-from jobframe.testing.conformance_jobs import read
+from jobframe.testing.conformance_jobs import CancellableJob, ExpiringJob, read
 from jobframe.testing.reliability_jobs import KillerJob
 from jobframe.testing.results_jobs import (
     RESULTS_JOBS,
@@ -46,7 +48,7 @@ from jobframe.testing.results_jobs import (
     UnstoredJob,
     ValueJob,
 )
-from jobframe.testing.workers import wait_until
+from jobframe.testing.workers import wait_until, worker_thread
 
 T = TypeVar("T")
 
@@ -292,6 +294,39 @@ class ResultTests(ConformanceBase):
         assert job.result() == "through"
         report = jobframe.job_report(job.job_id)
         assert report.status == "succeeded" and report.progress == (0.9, "almost")
+
+    def test_jobs_ended_unrun_have_records(self, adapter: QueueAdapter, journal: str) -> None:
+        """A job that expired before a worker took it is ``discarded`` (reason ``expired``); a
+        payload naming a ``job_id`` that cannot become a job is ``dead`` with its reason."""
+        require(adapter, "results")
+        require(adapter, "expiry")
+        backend = require_worker_backend(adapter)
+        with jobframe.queue_adapters.override(adapter):
+            late = ExpiringJob.perform_later(journal, "late")
+            lost = str(uuid.uuid4())
+            raw = {**UnstoredJob().serialize(), "job_class": "nowhere.Missing", "job_id": lost}
+            if type(adapter).capabilities.raw_payloads:
+                adapter.enqueue_raw("default", json.dumps(raw).encode())
+            time.sleep(0.4)  # past ExpiringJob.expires_in (0.3 s), before any worker runs
+            with worker_thread(backend, self.worker_options()):
+                wait_until(lambda: late.status() == "discarded", self.wait_timeout, "expired")
+                if type(adapter).capabilities.raw_payloads:
+                    wait_until(lambda: jobframe.job_status(lost) == "dead", 10, "a dead record")
+            assert (jobframe.job_report(late.job_id).error or {}).get("reason") == "expired"
+            if type(adapter).capabilities.raw_payloads:
+                report = jobframe.job_report(lost)
+                assert (report.error or {}).get("reason") == "unknown job class"
+                assert report.job_class == "nowhere.Missing"
+
+    def test_a_running_job_cancelled_is_cancelled(self, active: QueueAdapter, journal: str) -> None:
+        require(active, "results")
+        require(active, "cancel")
+        require_worker_backend(active)
+        job = CancellableJob.perform_later(journal, "running")
+        wait_until(lambda: job.status() == "running", self.wait_timeout, "the job to run")
+        assert jobframe.cancel(job.job_id) == "running"
+        wait_until(lambda: job.status() == "cancelled", self.wait_timeout, "it to be cancelled")
+        assert jobframe.job_report(job.job_id).job_class == CancellableJob.job_name
 
     def test_records_expire_after_their_ttl(self, active: QueueAdapter, journal: str) -> None:
         """``result_ttl`` for a stored result, ``history_ttl`` for the rest (1 s here)."""
