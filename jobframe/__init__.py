@@ -22,9 +22,12 @@ from jobframe.errors import (
     EnqueueError,
     InvalidOptionError,
     JobDefinitionError,
+    JobFailed,
     JobframeError,
     JobTimeout,
+    NoResultError,
     RecordNotFound,
+    ResultTimeout,
     SerializationError,
     UnknownAdapterError,
     UnknownJobError,
@@ -46,6 +49,7 @@ from jobframe.job.flow_control import limits_concurrency, rate_limit, unique
 from jobframe.notifications import Event, subscribe
 from jobframe.recurrence import recurring
 from jobframe.serializers import ObjectSerializer
+from jobframe.tracking import job_report, job_result, job_status
 from jobframe.transactions import after_commit
 
 if _TYPE_CHECKING:  # imported on first use (see __getattr__); typed for users all the same
@@ -80,11 +84,14 @@ __all__ = [
     "InvalidOptionError",
     "Job",
     "JobDefinitionError",
+    "JobFailed",
     "JobTimeout",
     "JobframeError",
+    "NoResultError",
     "ObjectSerializer",
     "QueueAdapter",
     "RecordNotFound",
+    "ResultTimeout",
     "SerializationError",
     "SignedGlobalID",
     "UnknownAdapterError",
@@ -104,6 +111,9 @@ __all__ = [
     "configure",
     "discard_on",
     "hookimpl",
+    "job_report",
+    "job_result",
+    "job_status",
     "limits_concurrency",
     "perform_all_later",
     "polynomially_longer",

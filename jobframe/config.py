@@ -53,6 +53,9 @@ class Settings:
     enqueue_after_commit: bool = False
     shutdown_timeout: float = 25.0
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
+    #: seconds a finished job's record (status, error) is kept: `jobframe.job_status` answers
+    #: "unknown" after it; a job that stores its result keeps it ``result_ttl`` instead
+    history_ttl: float = 86400.0
     dashboard_token: str | None = None
     dashboard_username: str | None = None
     dashboard_password: str | None = None
@@ -137,6 +140,10 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "recurring": (
         lambda v: isinstance(v, Mapping) and all(isinstance(t, Mapping) for t in v.values()),
         "a table of tables, one per task: [tool.jobframe.recurring.NAME] with job and schedule",
+    ),
+    "history_ttl": (
+        lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= 3.2e9,
+        "a number of seconds > 0 (default 86400: one day)",
     ),
     "max_payload_bytes": (
         lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1024,

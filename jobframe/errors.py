@@ -99,3 +99,39 @@ class Cancelled(JobframeError):
 
 
 __all__ += ["Cancelled", "DuplicateJobError", "JobTimeout"]
+
+
+class JobFailed(JobframeError):
+    """``job.result()`` / `jobframe.job_result` of a job that ended without a result: it failed
+    (no retry follows), went dead, was discarded or cancelled. ``status`` says which;
+    ``error_class``, ``message`` and ``traceback`` are the error as the worker recorded it
+    (None when none was recorded, e.g. a job cancelled before it ran)."""
+
+    def __init__(
+        self,
+        job_id: str,
+        status: str,
+        error_class: str | None = None,
+        message: str | None = None,
+        traceback: str | None = None,
+    ) -> None:
+        detail = f": {error_class}: {message}" if error_class else ""
+        super().__init__(f"job {job_id} {status}{detail}")
+        self.job_id = job_id
+        self.status = status
+        self.error_class = error_class
+        self.message = message
+        self.traceback = traceback
+
+
+class ResultTimeout(JobframeError, TimeoutError):
+    """The job had not finished within ``result(timeout=)`` (or had not finished at all, when
+    ``timeout`` is None: then nothing waits)."""
+
+
+class NoResultError(JobframeError):
+    """The result was asked of a job that keeps none: its class does not set
+    ``store_result = True`` (nor was it enqueued with ``set(store_result=True)``)."""
+
+
+__all__ += ["JobFailed", "NoResultError", "ResultTimeout"]

@@ -178,9 +178,7 @@ class ResultStore(abc.ABC):
 
     # -- batches (required with capabilities.batches) ----------------------------------------
 
-    def open_batch(
-        self, batch: BatchInfo, callbacks: dict[str, BatchCallback], ttl: float
-    ) -> None:
+    def open_batch(self, batch: BatchInfo, callbacks: dict[str, BatchCallback], ttl: float) -> None:
         """Create an unsealed, empty batch with its serialized callbacks (keys ``on_success``,
         ``on_complete``). ``ttl``: how long the batch is kept once finished."""
         raise NotImplementedError(f"{type(self).__name__} has no batches")

@@ -158,6 +158,10 @@ class WorkerBackend(abc.ABC):
     #: True: `cancelled` is implemented (exactly when the adapter declares
     #: ``capabilities.cancel``), so the runtime asks it about its running jobs.
     cancels: ClassVar[bool] = False
+    #: True: `complete` writes `Outcome.records` (exactly when the adapter declares
+    #: ``capabilities.results``), so the runtime builds each job's record
+    #: (`jobframe.worker.recording`); False: the runtime leaves ``records`` empty.
+    records: ClassVar[bool] = False
 
     def reserve(self, key: str, interval: float) -> float:
         """Reserve the next start of rate limit ``key``, whose starts are ``interval`` seconds

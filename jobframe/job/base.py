@@ -16,6 +16,7 @@ from jobframe.job.logging import Logging
 from jobframe.job.queue_adapter import QueueAdapterMixin
 from jobframe.job.queue_name import QueueName
 from jobframe.job.queue_priority import QueuePriority
+from jobframe.job.results import Results
 
 
 class Job(
@@ -28,6 +29,7 @@ class Job(
     Callbacks,
     Exceptions,
     FlowControlled,
+    Results,
     Instrumentation,
     Logging,
     Core,

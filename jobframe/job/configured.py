@@ -1,4 +1,5 @@
-"""``Job.set(wait=, wait_until=, queue=, priority=)``: options for one enqueue."""
+"""``Job.set(wait=, wait_until=, queue=, priority=, expires_in=, store_result=, result_ttl=)``:
+options for one enqueue."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ J = TypeVar("J", bound="Job")
 MAX_WAIT = timedelta(days=36500)
 #: The earliest ``wait_until``: earlier times are a mistake, and not every database stores them.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+#: ``set()`` options of `jobframe.job.results`
+RESULT_OPTIONS = frozenset({"store_result", "result_ttl"})
 _WAIT_RANGE = f"from 0 to {MAX_WAIT.total_seconds():,.0f} seconds (100 years)"
 
 
@@ -81,11 +84,12 @@ def wait_until_utc(until: object, origin: str = "wait_until") -> datetime:
 
 def validate_options(options: dict[str, Any]) -> dict[str, Any]:
     """Check ``set()`` options up front, so a bad value fails at the call site."""
-    unknown = set(options) - {"wait", "wait_until", "queue", "priority", "expires_in"}
+    known = {"wait", "wait_until", "queue", "priority", "expires_in", *RESULT_OPTIONS}
+    unknown = set(options) - known
     if unknown:
         raise InvalidOptionError(
-            f"unknown job option(s) {', '.join(sorted(unknown))}; "
-            "use wait=, wait_until=, queue=, priority= or expires_in=."
+            f"unknown job option(s) {', '.join(sorted(unknown))}; use wait=, wait_until=, "
+            "queue=, priority=, expires_in=, store_result= or result_ttl=."
         )
     if options.get("wait") is not None and options.get("wait_until") is not None:
         raise InvalidOptionError("pass either wait= or wait_until=, not both.")
@@ -104,6 +108,10 @@ def validate_options(options: dict[str, Any]) -> dict[str, Any]:
             raise InvalidOptionError(
                 f"expires_in must be more than 0 seconds, got {options['expires_in']!r}."
             )
+    if options.keys() & RESULT_OPTIONS:
+        from jobframe.job.results import validate_result_options
+
+        validate_result_options(options, clean)
     return clean
 
 
@@ -116,6 +124,10 @@ def apply_options(job: Job, options: dict[str, Any]) -> None:
         job._priority_requested = options["priority"] is not None
     if "expires_in" in options:
         job._expires_in_option = options["expires_in"]
+    if "store_result" in options:
+        job._store_result_option = options["store_result"]
+    if "result_ttl" in options:
+        job._result_ttl_option = options["result_ttl"]
     if "wait" in options:
         job.scheduled_at = datetime.now(UTC) + timedelta(seconds=options["wait"])
     elif "wait_until" in options:

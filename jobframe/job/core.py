@@ -265,7 +265,16 @@ class Core:
         flow = self.flow
         if flow is not None and flow is not NO_FLOW and flow:
             data["flow"] = flow.to_json()
+        self._payload_extras(data)
         return data
+
+    def _payload_extras(self, data: dict[str, Any]) -> None:
+        """Add the optional payload keys of the job's mixins (``store_result``, ...) to ``data``:
+        each mixin overrides it, calls ``super()`` and adds its keys only when set, so the payload
+        of a job that uses none of them stays as it was."""
+
+    def _load_extras(self, data: dict[str, Any]) -> None:
+        """Read back what `_payload_extras` added (raise TypeError/ValueError when malformed)."""
 
     @classmethod
     def deserialize(cls, data: Any) -> Self:
@@ -328,6 +337,7 @@ class Core:
         self.flow = None if flow is None else FlowControl.from_json(flow)
         self.enqueued_at = _parse_time(data.get("enqueued_at"), "enqueued_at")
         self.scheduled_at = _parse_time(data.get("scheduled_at"), "scheduled_at")
+        self._load_extras(data)
         self.successfully_enqueued = self.enqueued_at is not None
         self.enqueue_error = None
         self._payload_cache = None

@@ -46,14 +46,15 @@ def _check_supported(job: Job, adapter: QueueAdapter) -> None:
         job.scheduled_at = None  # due already (wait=0): no delay is asked of the adapter
     if job._priority_requested and not capabilities.priority:
         raise unsupported(adapter, "priority")
+    if not capabilities.results and job._stores_result():
+        raise unsupported(adapter, "results")
     if capabilities.performs_in_caller:
         return  # inline: the job runs now, in the caller; nothing waits to be controlled
     cls = type(job)
     if cls._unique_spec is not None and not capabilities.unique:
         raise unsupported(adapter, "unique")
-    worker_side = (
-        (cls._concurrency_spec is not None and not capabilities.concurrency_limits)
-        or (cls._rate_spec is not None and not capabilities.rate_limits)
+    worker_side = (cls._concurrency_spec is not None and not capabilities.concurrency_limits) or (
+        cls._rate_spec is not None and not capabilities.rate_limits
     )
     if worker_side and (capabilities.durable or adapter.worker_backend() is not None):
         # Workers that cannot honour a limit refuse it. An adapter that runs no workers (the

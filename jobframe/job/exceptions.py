@@ -93,6 +93,8 @@ class RetryPolicy:
         if self.attempts == "unlimited" or count < self.attempts:
             job.retry_job(wait=self.delay(job.executions), queue=self.queue,
                           priority=self.priority, error=exc)  # fmt: skip
+            job._handled_as = "retrying"  # its record says so (jobframe.tracking.records)
+            job._handled_error = exc
             return
         with job._instrument("retry_stopped", error=exc) as event:
             event.exception = exc
@@ -152,6 +154,8 @@ def discard_on(*exceptions: type[BaseException]) -> Callable[[C], C]:
         with job._instrument("discard", error=exc) as event:
             event.exception = exc
             pass
+        job._handled_as = "discarded"  # its record says so (jobframe.tracking.records)
+        job._handled_error = exc
         job._run_after_discard(exc)
 
     def decorate(cls: C) -> C:

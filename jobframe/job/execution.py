@@ -55,7 +55,8 @@ def _perform_now(self: Any) -> Any:
     try:
         self._start_execution()
         with self._instrument("perform"), CallbackChain(self, "perform"):
-            return self.perform(*self.args, **self.kwargs)
+            self._returned = self.perform(*self.args, **self.kwargs)
+            return self._returned
     except Abort:
         return None
     except Exception as exc:
@@ -109,6 +110,7 @@ class Execution:
                 result = self.perform(*self.args, **self.kwargs)
                 if inspect.isawaitable(result):
                     result = await _within_deadline(self, result)
+                self._returned = result
                 return result
         except Abort:
             return None
@@ -117,6 +119,7 @@ class Execution:
 
     def _start_execution(self: Any) -> None:
         """Decode the arguments (a failure here reaches ``discard_on``) and announce the start."""
+        self._forget_last_run()
         self._load_arguments()
         with self._instrument("perform_start"):
             pass

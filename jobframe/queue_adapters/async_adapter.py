@@ -28,6 +28,7 @@ from jobframe.backend.ids import new_id
 from jobframe.backend.payload import check_raw
 from jobframe.errors import ConfigurationError, DuplicateJobError, EnqueueError
 from jobframe.hookspecs import hookimpl
+from jobframe.queue_adapters.memory_results import MemoryResults
 from jobframe.queue_adapters.memory_store import Entry, MemoryStore
 from jobframe.recurrence.memory import MemoryRecurring, memory_recurring
 
@@ -59,6 +60,7 @@ class AsyncAdapter(QueueAdapter):
         expiry=True,
         timeouts=True,
         cancel=True,
+        results=True,
     )
 
     def __init__(
@@ -265,6 +267,10 @@ class AsyncAdapter(QueueAdapter):
         (the adapter runs its own worker, and `jobframe work` in another process could not
         reach this process's memory)."""
         return None if self.autostart else self.store
+
+    def results(self) -> MemoryResults:
+        """Status, records and progress of this adapter's jobs, kept in its store."""
+        return self.store.results
 
     def inspector(self) -> AsyncInspector:
         from jobframe.queue_adapters.async_inspector import AsyncInspector

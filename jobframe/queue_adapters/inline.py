@@ -1,7 +1,9 @@
 """The inline adapter: ``perform_later`` performs the job at once, in the caller's thread.
 
 For development and scripts. Errors surface in the caller. Jobs cannot be scheduled for later;
-retries asked for by ``retry_on`` run immediately instead of after their delay.
+retries asked for by ``retry_on`` run immediately instead of after their delay. Each job's record
+(status, stored result) is kept in memory (`MemoryResults`), so ``job.status()`` and
+``job.result()`` answer as on any backend.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from jobframe.backend.adapter import QueueAdapter
 from jobframe.backend.capabilities import Capabilities
 from jobframe.errors import InvalidOptionError
 from jobframe.hookspecs import hookimpl
+from jobframe.queue_adapters.memory_results import MemoryResults, perform_recorded
 from jobframe.recurrence.memory import MemoryRecurring, memory_recurring
 
 if TYPE_CHECKING:
@@ -22,11 +25,24 @@ if TYPE_CHECKING:
 class InlineAdapter(QueueAdapter):
     name = "inline"
     capabilities = Capabilities(
-        delay=False, priority=False, performs_in_caller=True, recurring=True
+        delay=False, priority=False, performs_in_caller=True, recurring=True, results=True
     )
 
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._results = MemoryResults()
+
     def enqueue(self, job: Job) -> None:
-        job.execute(job.serialize())
+        batch_id = getattr(job, "batch_id", None)  # set by jobframe.tracking.batches
+        if batch_id is not None:
+            with self._results.lock:
+                self._results._count_enqueue(job.job_id, batch_id)
+        perform_recorded(self._results, job.serialize())
+
+    def results(self) -> MemoryResults:
+        """The records of the jobs performed here: ``job.result()`` answers at once, as the
+        job ran in ``perform_later``."""
+        return self._results
 
     def enqueue_at(self, job: Job, timestamp: datetime) -> None:
         # Never reached through the job layer (capabilities.delay is False): for direct callers.

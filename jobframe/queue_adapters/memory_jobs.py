@@ -51,6 +51,7 @@ class Entry:
     crashes: int = 0
     job_id: str | None = None
     flow: FlowControl | None = None
+    batch_id: str | None = None  # the batch its payload names (counted at enqueue)
 
 
 class MemoryJobs:
@@ -118,9 +119,13 @@ class MemoryJobs:
             self.entries[entry.id] = entry
             self.sizes[(entry.state, entry.queue)] += 1
             ready += self._place(entry, now)
+            self._enqueued(entry)
         if ready:
             self._work.notify(ready)
         return refused
+
+    def _enqueued(self, entry: Entry) -> None:
+        """An entry was stored (lock held): the store counts it in its batch."""
 
     def _place(self, entry: Entry, now: float) -> bool:
         """Put ``entry`` on its queue's ready heap or on the scheduled heap; True if ready."""
@@ -212,6 +217,7 @@ class MemoryJobs:
             now,
             job_id=job.job_id,
             flow=job.flow or None,
+            batch_id=getattr(job, "batch_id", None),  # set by jobframe.tracking.batches
         )
 
     # -- what the owner and the inspector read --------------------------------------------------

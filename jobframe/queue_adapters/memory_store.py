@@ -18,11 +18,15 @@ import itertools
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from jobframe.backend.inspector import State
+from jobframe.backend.results import JobRecord
 from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
 from jobframe.queue_adapters.memory_flow import read_flow
 from jobframe.queue_adapters.memory_jobs import NO_PRIORITY, Entry, EntryState, MemoryJobs
+from jobframe.queue_adapters.memory_results import MemoryResults
+from jobframe.tracking.records import build
 
 if TYPE_CHECKING:
     from jobframe.backend.adapter import QueueAdapter
@@ -47,6 +51,7 @@ class MemoryStore(MemoryJobs, WorkerBackend):
 
     throttles = True
     cancels = True
+    records = True
 
     def __init__(self, keep_failed: int = 1000, owner: QueueAdapter | None = None) -> None:
         super().__init__(keep_failed)
@@ -56,6 +61,26 @@ class MemoryStore(MemoryJobs, WorkerBackend):
         self._known: dict[str, ProcessInfo] = {}  # registered and not deregistered (reaped too)
         self._tokens = itertools.count()
         self._wakes = 0
+        #: status, records and progress of these jobs (the async adapter's `results()`),
+        #: under this store's lock: `complete` writes a job's records with its outcome
+        self.results = MemoryResults(self.lock, self._live)
+
+    def _live(self, job_id: str) -> State | None:
+        """Where the job ``job_id`` is (lock held): a scan, as the store keeps no index by
+        job_id (an in-process store holds few jobs; a status read is not on the hot path)."""
+        state: State | None = None
+        for entry in self.entries.values():
+            if entry.job_id == job_id:
+                if entry.state == "claimed":
+                    return "running"
+                state = entry.state
+        if state is None and any(e.job_id == job_id for e in self.dead.values()):
+            state = "dead"
+        return state
+
+    def _enqueued(self, entry: Entry) -> None:
+        if entry.batch_id is not None and entry.job_id is not None:
+            self.results._count_enqueue(entry.job_id, entry.batch_id)
 
     # -- WorkerBackend --------------------------------------------------------------------------
 
@@ -132,6 +157,7 @@ class MemoryStore(MemoryJobs, WorkerBackend):
         with self.lock:
             counts: Counter[str] = Counter()
             retries: list[Entry] = []
+            records: list[JobRecord] = []
             woken = 0
             for outcome in outcomes:
                 entry = self._held(outcome.claim)
@@ -140,6 +166,7 @@ class MemoryStore(MemoryJobs, WorkerBackend):
                 self.forget(entry)
                 woken += self._settle(entry, now)
                 retries += outcome.retries
+                records += outcome.records
                 if outcome.status != "failed" or not outcome.retries:
                     self.flow.unlock(entry, "finished")
                 if outcome.status in ("expired", "cancelled"):
@@ -151,6 +178,7 @@ class MemoryStore(MemoryJobs, WorkerBackend):
                     error = {**(outcome.error or {}), "attempts": outcome.attempts}
                     self._bury(entry, error, now)
             self._add(retries, retries=True)
+            self.results.write_locked(records)  # after the retries: a retry is not "unknown"
             for kind, n in counts.items():
                 self._count(kind, n, now)
             if woken:
@@ -220,6 +248,8 @@ class MemoryStore(MemoryJobs, WorkerBackend):
                 "attempts": max_crashes,
             }
             self._bury(entry, error, now)
+            if entry.job_id is not None:
+                self.results.write_locked([dead_record(entry, error)])
         if doomed:
             self._count("processed", len(doomed), now)
             self._count("failed", len(doomed), now)
@@ -276,10 +306,33 @@ class MemoryStore(MemoryJobs, WorkerBackend):
             waiting = [e for e in found if e.state != "claimed"]
             for entry in waiting:
                 self.drop(entry)
+            held = {e.job_id for e in running}
+            ended = {e.job_id: e for e in waiting if e.job_id is not None and e.job_id not in held}
+            self.results.write_locked([cancelled_record(e) for e in ended.values()])
             if waiting:
                 self._count("cancelled", len(waiting), time.time())
                 self.changed.notify_all()
         return "running" if running else "cancelled" if waiting else "unknown"
+
+
+def _fields(entry: Entry) -> dict[str, Any]:
+    fields: dict[str, Any] = {"queue": entry.queue, "enqueued_at": entry.enqueued_at}
+    if entry.batch_id is not None:
+        fields["batch_id"] = entry.batch_id
+    return fields
+
+
+def dead_record(entry: Entry, error: dict[str, Any]) -> JobRecord:
+    """The record of a job the store sent to the dead set itself (a poison pill)."""
+    assert entry.job_id is not None
+    return build(entry.job_id, "dead", error=error, extra=_fields(entry))
+
+
+def cancelled_record(entry: Entry) -> JobRecord:
+    """The record of a waiting job `cancel` removed."""
+    assert entry.job_id is not None
+    error = {"message": "cancelled before it ran", "reason": "cancelled"}
+    return build(entry.job_id, "cancelled", error=error, extra=_fields(entry))
 
 
 __all__ = ["NO_PRIORITY", "Entry", "EntryState", "MemoryStore"]

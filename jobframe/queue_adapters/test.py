@@ -25,9 +25,11 @@ from jobframe.backend.payload import check_raw
 from jobframe.errors import DuplicateJobError
 from jobframe.hookspecs import hookimpl
 from jobframe.log_values import loggable_repr
+from jobframe.queue_adapters.memory_results import MemoryResults, perform_recorded
 from jobframe.recurrence.memory import MemoryRecurring, memory_recurring
 
 if TYPE_CHECKING:
+    from jobframe.backend.inspector import State
     from jobframe.job.base import Job
 
 
@@ -118,7 +120,9 @@ class TestAdapter(QueueAdapter):
 
     __test__ = False  # not a pytest test class
     name = "test"
-    capabilities = Capabilities(bulk=True, raw_payloads=True, recurring=True, unique=True)
+    capabilities = Capabilities(
+        bulk=True, raw_payloads=True, recurring=True, unique=True, results=True
+    )
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -130,6 +134,20 @@ class TestAdapter(QueueAdapter):
         self.perform_immediately: Filter | None = (
             None  # set: matching jobs run as they are enqueued
         )
+        #: records of the jobs performed here: ``job.status()`` and ``job.result()`` in tests
+        self._results = MemoryResults(live=self._live)
+
+    def results(self) -> MemoryResults:
+        """Status and records of the jobs recorded and performed here."""
+        return self._results
+
+    def _live(self, job_id: str) -> State | None:
+        """A recorded job waits: ``scheduled`` when due later, else ``ready``."""
+        now = datetime.now(UTC)
+        for record in list(self.enqueued_jobs):
+            if record.job_id == job_id:
+                return "scheduled" if record.at is not None and record.at > now else "ready"
+        return None
 
     def enqueue(self, job: Job) -> None:
         self._record(job, None)
@@ -179,6 +197,10 @@ class TestAdapter(QueueAdapter):
                 )
             if not immediately:
                 self.enqueued_jobs.append(record)
+            batch_id = getattr(job, "batch_id", None)  # set by jobframe.tracking.batches
+            if batch_id is not None:
+                with self._results.lock:
+                    self._results._count_enqueue(job.job_id, batch_id)
         if immediately:
             self.perform(record)
 
@@ -198,12 +220,10 @@ class TestAdapter(QueueAdapter):
 
     def perform(self, record: EnqueuedJob) -> None:
         """Perform one recorded job (it counts as performed even if it raises)."""
-        from jobframe.job.base import Job
-
         self.performed_jobs.append(record)
         self._running.append(record)
         try:
-            Job.execute(record.payload)
+            perform_recorded(self._results, record.payload)
         finally:
             self._running.remove(record)
 
@@ -234,6 +254,7 @@ class TestAdapter(QueueAdapter):
         self.enqueued_jobs.clear()
         self.performed_jobs.clear()
         self.raw_enqueued.clear()
+        self._results.clear()
 
     def recurring(self) -> MemoryRecurring:
         """Tick marks kept in this process: schedulers in it claim each tick once."""

@@ -8,6 +8,8 @@ for every claimed job:
    control, a helper thread of its event loop): a middleware may settle the claim instead;
 2. `Middleware.started` in the thread (sync job) or event-loop task (async job) that performs
    it, and `Middleware.finished` in the same place once it ended (it may rewrite the `Outcome`);
+   a job settled unperformed (expired, or a payload that could not become a job) goes through
+   `Middleware.skipped` instead;
 
 and `Middleware.tick` from the maintenance thread on every tick (every ``scheduler_interval``).
 """
@@ -71,6 +73,12 @@ class Middleware:
         """The job ended; return its outcome (the same, or one that replaces it)."""
         return outcome
 
+    def skipped(self, claim: Claim, job: Any, outcome: Outcome) -> Outcome:
+        """A claim is settled unperformed with ``outcome``: a middleware's `before_perform`
+        verdict (expired), or a dead payload that could not become a job (``job`` is None).
+        Return the outcome (the same, or one that replaces it)."""
+        return outcome
+
     def tick(self, now: float) -> None:
         """One maintenance tick (``now``: `time.monotonic`); keep it short, it delays heartbeats."""
 
@@ -95,10 +103,14 @@ class Chain:
         return None
 
     def admit(self, claim: Claim, job: Any) -> Verdict:
-        """`before_perform` of each middleware; one that fails (an outage of the rate limiter)
-        gives the claim back to the backend for now, and the answer is `SETTLED`."""
+        """`before_perform` of each middleware (an `Outcome` verdict goes through `skipped`);
+        one that fails (an outage of the rate limiter) gives the claim back to the backend for
+        now, and the answer is `SETTLED`."""
         try:
-            return self.before_perform(claim, job)
+            verdict = self.before_perform(claim, job)
+            if isinstance(verdict, Outcome):
+                verdict = self.skipped(claim, job, verdict)
+            return verdict
         except Exception:
             log.exception("deciding whether job %s may start failed; releasing it", claim.id)
         if self._worker is not None:
@@ -113,6 +125,11 @@ class Chain:
     def finished(self, claim: Claim, job: Any, outcome: Outcome) -> Outcome:
         for item in reversed(self.middleware):
             outcome = item.finished(claim, job, outcome)
+        return outcome
+
+    def skipped(self, claim: Claim, job: Any, outcome: Outcome) -> Outcome:
+        for item in reversed(self.middleware):
+            outcome = item.skipped(claim, job, outcome)
         return outcome
 
     def tick(self, now: float) -> None:

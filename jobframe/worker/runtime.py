@@ -35,6 +35,7 @@ from jobframe.worker.middleware import Chain, Middleware, WorkerContext
 from jobframe.worker.options import WorkerOptions
 from jobframe.worker.outage import Outage, retry_briefly
 from jobframe.worker.pool import JobPool
+from jobframe.worker.recording import recording_middleware
 from jobframe.worker.reporter import Reporter
 
 log = logging.getLogger("jobframe.worker")
@@ -62,7 +63,8 @@ class Worker:
 
     ``companions`` start once the worker is registered and stop first on shutdown, before the
     running jobs drain (a scheduler must not enqueue into a worker that is going away).
-    ``middleware`` defaults to the flow control (`jobframe.worker.flow_control`).
+    ``middleware`` defaults to the records (`jobframe.worker.recording`, for a backend that
+    writes them) and the flow control (`jobframe.worker.flow_control`).
     """
 
     def __init__(
@@ -95,7 +97,10 @@ class Worker:
         self.processed = 0
         self._abandoned = False
         if middleware is None:
-            middleware = flow_middleware(backend, options.job_timeout, options.timeout_grace)
+            middleware = [
+                *recording_middleware(backend),  # first: its `finished` sees the final outcome
+                *flow_middleware(backend, options.job_timeout, options.timeout_grace),
+            ]
         self._chain = Chain(middleware)
         self._chain.bind(WorkerContext(backend, self.process.id, self._abandon))
         self._max_payload = options.max_payload_bytes or config.settings().max_payload_bytes
@@ -277,6 +282,7 @@ class Worker:
         """The jobs of ``claims``; one that cannot become a job is logged and reported dead."""
         work, dead = execution.load_batch(claims, self._max_payload)
         for outcome in dead:
+            outcome = self._chain.skipped(outcome.claim, None, outcome)
             self._outcomes.put(logs.unloadable(outcome))
         return work
 

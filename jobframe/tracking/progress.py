@@ -1,0 +1,59 @@
+"""`Progress`: what ``self.progress(fraction, message)`` writes while a job performs.
+
+A worker (or an in-process adapter) attaches one to the job it runs; without one, ``progress``
+is a no-op. Writes go to the job's `ResultStore` at most every `INTERVAL` seconds (a job that
+reports every row of a million must not make a million round trips), except a report of 1.0,
+always written; the last report, written or not, goes into the job's final record.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from jobframe.backend.results import ResultStore
+from jobframe.tracking import records
+
+log = logging.getLogger("jobframe.worker")
+
+#: the shortest time between two progress writes of one job, in seconds
+INTERVAL = 0.25
+
+
+class Progress:
+    """The progress of one running attempt of a job.
+
+    Parameters:
+        store: where writes go, or None to only keep the last report (for the final record).
+        ttl: seconds a write is kept (the job's record ttl).
+    """
+
+    def __init__(self, store: ResultStore | None, job_id: str, ttl: float) -> None:
+        self.store = store
+        self.job_id = job_id
+        self.ttl = ttl
+        self.started_at = time.time()
+        self.last: dict[str, Any] | None = None
+        self._written_at = -INTERVAL
+        self._lock = threading.Lock()
+
+    def report(self, fraction: float, message: str | None) -> None:
+        """Keep this report; write it unless the last write is under `INTERVAL` s old."""
+        now = time.monotonic()
+        with self._lock:
+            self.last = {"fraction": fraction, "message": message, "at": time.time()}
+            if fraction != 1.0 and now - self._written_at < INTERVAL:
+                return
+            self._written_at = now
+            data = records.encode({"progress": self.last, "started_at": self.started_at})
+        if self.store is None:
+            return
+        try:
+            self.store.progress(self.job_id, data, self.ttl)
+        except Exception as exc:  # an outage: progress is informative, the job goes on
+            log.warning("writing the progress of job %s failed: %r", self.job_id, exc)
+
+
+__all__ = ["INTERVAL", "Progress"]

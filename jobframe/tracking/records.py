@@ -1,0 +1,165 @@
+"""What a job's `JobRecord` says, and how it is encoded: the only place that writes and reads
+``JobRecord.data`` (a JSON object, `jobframe.backend.results`).
+
+Every key of the data is optional when read: a backend writes ``{}`` or only ``{"error": ...}``
+for a job it ended itself (a reaped poison pill, a job cancelled while it waited), and an older
+record may lack newer keys. Times are epoch seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from jobframe import arguments
+from jobframe.backend.results import FINAL, JobRecord, RecordStatus
+from jobframe.config import settings
+
+if TYPE_CHECKING:
+    from jobframe.backend.worker import Status
+    from jobframe.job.base import Job
+
+#: the `jobframe.backend.worker.Outcome` statuses and the record status each gives, before the
+#: job's own say (``discard_on`` and ``retry_on`` turn a ``done`` into discarded / retrying)
+OUTCOME_STATUS: dict[str, RecordStatus] = {
+    "done": "succeeded",
+    "failed": "failed",
+    "dead": "dead",
+    "expired": "discarded",
+    "cancelled": "cancelled",
+}
+
+
+def record_status(outcome: Status, job: Job | None) -> RecordStatus:
+    """The record status of a job whose claim ended with ``outcome``.
+
+    ``done`` is ``discarded`` when ``discard_on`` took the job's error and ``retrying`` when
+    ``retry_on`` scheduled another attempt (flags the job sets in `jobframe.job.exceptions`).
+    """
+    if outcome == "done" and job is not None and job._handled_as is not None:
+        return job._handled_as
+    return OUTCOME_STATUS[outcome]
+
+
+def encode(data: dict[str, Any]) -> bytes:
+    """A record's or a progress write's data as compact JSON bytes."""
+    return json.dumps(data, separators=(",", ":"), allow_nan=False, default=str).encode()
+
+
+def decode(data: bytes | str | None) -> dict[str, Any]:
+    """A record's data; ``{}`` for nothing, or for bytes that are not a JSON object (a record
+    written by a buggy producer must not break ``job.status()``)."""
+    if not data:
+        return {}
+    try:
+        found = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def history_ttl() -> float:
+    """Seconds to keep the record of a job that stores no result (the ``history_ttl``
+    setting, default one day)."""
+    return float(settings().history_ttl)
+
+
+def ttl_of(job: Job | None) -> float:
+    """How long ``job``'s record is kept: its ``result_ttl`` when it stores its result, else
+    ``history_ttl``."""
+    if job is not None and job._stores_result():
+        return job._result_ttl_seconds()
+    return history_ttl()
+
+
+def job_fields(job: Job) -> dict[str, Any]:
+    """What a record says of the job itself: class, queue, attempts, when it was enqueued, and
+    the fields other parts of the core add (`jobframe.job.results.Results._record_fields`)."""
+    data: dict[str, Any] = {
+        "job_class": job.job_class_name(),
+        "queue": job.queue_name,
+        "attempts": job.executions,
+    }
+    if job.enqueued_at is not None:
+        data["enqueued_at"] = job.enqueued_at.timestamp()
+    data.update(job._record_fields())
+    return data
+
+
+def build(
+    job_id: str,
+    status: RecordStatus,
+    job: Job | None = None,
+    *,
+    error: dict[str, Any] | None = None,
+    started_at: float | None = None,
+    progress: dict[str, Any] | None = None,
+    result: Any = None,
+    has_result: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> JobRecord:
+    """The record of one attempt's end. ``result`` is already serialized (`serialize_result`)
+    and kept only with ``has_result``; ``error`` is `jobframe.worker.execution.error_info`'s
+    shape (an ``attempts`` key in it is dropped: the record has its own)."""
+    data: dict[str, Any] = job_fields(job) if job is not None else {}
+    data["finished_at"] = time.time()
+    if started_at is not None:
+        data["started_at"] = started_at
+    if error is not None:
+        data["error"] = {k: v for k, v in error.items() if k != "attempts"}
+    if progress is not None:
+        data["progress"] = progress
+    data["has_result"] = has_result
+    if has_result:
+        data["result"] = result
+    if extra:
+        data.update(extra)
+    stores = job is not None and job._stores_result()
+    return JobRecord(
+        job_id,
+        status,
+        encode(data),
+        ttl_of(job),
+        batch_id=data.get("batch_id") if isinstance(data.get("batch_id"), str) else None,
+        notify=stores and status in FINAL,
+    )
+
+
+def serialize_result(job: Job, value: Any) -> Any:
+    """``value`` as a record keeps it (the argument serializers' JSON).
+
+    Raises:
+        SerializationError: it cannot be serialized; the message names the job, the type and
+            the fix.
+    """
+    from jobframe.errors import SerializationError
+
+    try:
+        return arguments.serialize_value(value, "result")
+    except SerializationError as exc:
+        name = type(job).__qualname__
+        raise SerializationError(
+            f"{name}.perform() returned a value of type {type(value).__qualname__}, which "
+            f"cannot be stored as its result: {exc} Return what a job argument may be, or set "
+            "store_result = False."
+        ) from exc
+
+
+def result_of(data: dict[str, Any]) -> Any:
+    """The stored result of a record's decoded data (`serialize_result` undone)."""
+    return arguments.deserialize_value(data.get("result"), "result")
+
+
+__all__ = [
+    "OUTCOME_STATUS",
+    "build",
+    "decode",
+    "encode",
+    "history_ttl",
+    "job_fields",
+    "record_status",
+    "result_of",
+    "serialize_result",
+    "ttl_of",
+]
