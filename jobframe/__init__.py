@@ -50,6 +50,8 @@ from jobframe.notifications import Event, subscribe
 from jobframe.recurrence import recurring
 from jobframe.serializers import ObjectSerializer
 from jobframe.tracking import job_report, job_result, job_status
+from jobframe.tracking.batches import Batch, batch, batch_status
+from jobframe.tracking.chains import Chain, chain
 from jobframe.transactions import after_commit
 
 if _TYPE_CHECKING:  # imported on first use (see __getattr__); typed for users all the same
@@ -73,7 +75,9 @@ def __getattr__(name: str) -> _Any:
 
 __all__ = [
     "Abort",
+    "Batch",
     "Cancelled",
+    "Chain",
     "ConfigurationError",
     "ConfiguredJob",
     "DeserializationError",
@@ -105,9 +109,12 @@ __all__ = [
     "aperform_all_later",
     "around_enqueue",
     "around_perform",
+    "batch",
+    "batch_status",
     "before_enqueue",
     "before_perform",
     "cancel",
+    "chain",
     "configure",
     "discard_on",
     "hookimpl",

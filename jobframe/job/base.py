@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from jobframe.job.batching import Batching
 from jobframe.job.callbacks import Callbacks
 from jobframe.job.configured import Configured
 from jobframe.job.core import Core
@@ -21,6 +22,7 @@ from jobframe.job.results import Results
 
 class Job(
     Configured,
+    Batching,
     QueueAdapterMixin,
     QueueName,
     QueuePriority,

@@ -16,6 +16,7 @@ from jobframe.errors import Abort, DuplicateJobError, EnqueueError, JobframeErro
 from jobframe.job.callbacks import CallbackChain
 from jobframe.job.configured import apply_options, validate_options
 from jobframe.redact import mask_secrets
+from jobframe.tracking import batches
 
 if TYPE_CHECKING:
     from jobframe.job.base import Job
@@ -40,6 +41,10 @@ def _check_supported(job: Job, adapter: QueueAdapter) -> None:
         UnsupportedError: the adapter cannot honour the request; nothing was enqueued.
     """
     capabilities = adapter.capabilities
+    if job.batch_id is not None:
+        batches.check(job, adapter)
+    if job.chain_info is not None and not capabilities.chains:
+        raise unsupported(adapter, "chains")
     if job.scheduled_at is not None and not capabilities.delay:
         if job.scheduled_at > job.now():
             raise unsupported(adapter, "delay")
@@ -67,8 +72,10 @@ def _check_supported(job: Job, adapter: QueueAdapter) -> None:
 
 
 def _prepare(job: Job) -> None:
-    """Serialize the arguments now, so a bad one fails in the caller before anything is written."""
+    """Serialize the arguments now, so a bad one fails in the caller before anything is written;
+    a job enqueued inside ``with jobframe.batch()`` joins that batch."""
     job._check_concrete()
+    batches.join(job)
     if job._serialized_arguments is None:
         job._serialized_arguments = arguments.serialize(job.args, job.kwargs)
 

@@ -139,6 +139,9 @@ class Execution:
             UnknownJobError, DeserializationError: the payload cannot become a job.
             Exception: whatever ``perform`` raised once retries ran out.
         """
+        from jobframe.tracking.batches import performing
+
         job = cls.deserialize(payload)  # type: ignore[attr-defined]
-        job.perform_now()
+        with performing(job):  # the jobs it enqueues join its batch
+            job.perform_now()
         return job

@@ -25,6 +25,9 @@ it runs live in `jobframe.testing.conformance_jobs` and `jobframe.testing.reliab
 """
 
 from jobframe.testing.conformance.base import ConformanceBase
+from jobframe.testing.conformance.batches import BatchTests
+from jobframe.testing.conformance.batches_processes import BatchProcessTests
+from jobframe.testing.conformance.chains import ChainTests
 from jobframe.testing.conformance.dashboard import DashboardTests
 from jobframe.testing.conformance.enqueue import SAMPLE_VALUES, EnqueueTests
 from jobframe.testing.conformance.faults import FaultTests
@@ -51,6 +54,9 @@ class BackendConformance(
     FlowTests,
     RecurringProcessTests,
     FlowProcessTests,
+    BatchTests,
+    ChainTests,
+    BatchProcessTests,
 ):
     """Every test of the suite. Subclass it in your backend's tests (see the module's doc)."""
 

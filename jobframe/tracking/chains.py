@@ -1,0 +1,164 @@
+"""Chains: ``jobframe.chain(FetchJob(url), ParseJob(), StoreJob()).perform_later()``.
+
+Each link runs after the previous one succeeded. Only the first link is enqueued by
+`Chain.perform_later`; it carries the serialized links after it (payload key ``chain``) and
+where it stands (``chain_info``: ``previous``, ``index``, ``length``, ``ids``). Every link's
+``job_id`` is assigned up front, so ``chain.jobs[-1].result(timeout=60)`` works at once.
+
+In a worker (`jobframe.worker.chaining`) the next link is enqueued in the same atomic step as
+its predecessor's outcome (the retry hand-off), so a crash neither loses nor doubles it. When a
+link ends for good without succeeding (failed, dead, discarded, cancelled), the links after it
+are recorded ``cancelled`` and never run. On the inline and test adapters the core does the
+same right after the link performed (`follow`).
+
+Decisions: a chain passes nothing implicitly; a link reads its predecessor's return value with
+``self.previous_result()`` (every link with a successor stores its result, whatever its
+``store_result``). A link retried by ``retry_on`` is still the same link: the chain goes on when
+the retry succeeds. A chain enqueued inside ``with jobframe.batch()`` counts every link in that
+batch as it is enqueued (links never enqueued, cancelled ones, are not counted).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from jobframe.backend.results import JobRecord
+from jobframe.errors import InvalidOptionError
+
+if TYPE_CHECKING:
+    from jobframe.job.base import Job
+
+#: how long the ``cancelled`` records of a broken chain's later links are kept (seconds)
+CANCELLED_TTL = 86400.0
+
+
+class Chain:
+    """Jobs that run one after the other, each once the previous one succeeded (see
+    `jobframe.tracking.chains`). Build it with `jobframe.chain`."""
+
+    def __init__(self, jobs: list[Job]) -> None:
+        if not jobs:
+            raise InvalidOptionError("jobframe.chain() needs at least one job")
+        if len({id(job) for job in jobs}) != len(jobs):
+            raise InvalidOptionError("jobframe.chain(): the same job object appears twice")
+        #: the links, in order; each is the handle of its job (``job_id``, ``status()``, ...)
+        self.jobs = list(jobs)
+
+    @property
+    def ids(self) -> list[str]:
+        """Every link's ``job_id``, in order."""
+        return [job.job_id for job in self.jobs]
+
+    def _link(self) -> Job:
+        """Put the chain keys on the links; returns the first, ready to enqueue.
+
+        Raises:
+            SerializationError: a link's arguments cannot be serialized; nothing was enqueued.
+        """
+        from jobframe.job.enqueuing import _prepare
+
+        ids = self.ids
+        length = len(self.jobs)
+        payloads: list[dict[str, Any]] = []
+        for index in range(length - 1, -1, -1):
+            job = self.jobs[index]
+            _prepare(job)
+            previous = ids[index - 1] if index else None
+            job.chain_info = {"previous": previous, "index": index, "length": length, "ids": ids}
+            job.chain = None  # the rest travels in the first link's payload only
+            if index:
+                job._payload_cache = None
+                payloads.insert(0, job.serialize())
+        first = self.jobs[0]
+        first.chain = payloads
+        return first
+
+    def perform_later(self) -> list[Job]:
+        """Enqueue the first link; returns every link's job (the handles, ids already final).
+
+        Raises:
+            UnsupportedError: the adapter does not declare ``Capabilities.chains``.
+            SerializationError: a link's arguments cannot be serialized; nothing was enqueued.
+            EnqueueError: the backend refused or is unreachable; nothing was enqueued.
+        """
+        self._link().enqueue()
+        return list(self.jobs)
+
+    async def aperform_later(self) -> list[Job]:
+        """`perform_later` for coroutines (the write runs in a worker thread)."""
+        await self._link().aenqueue()
+        return list(self.jobs)
+
+    def __repr__(self) -> str:
+        names = " -> ".join(type(job).__qualname__ for job in self.jobs)
+        return f"<jobframe.Chain {names}>"
+
+
+def chain(*jobs: Job) -> Chain:
+    """A chain of jobs (built, not enqueued): ``jobframe.chain(A(x), B(), C()).perform_later()``.
+
+    Raises:
+        InvalidOptionError: no job, or the same job object twice.
+    """
+    return Chain(list(jobs))
+
+
+def next_link(job: Job) -> Job | None:
+    """The link after ``job``, built from its payload and ready to enqueue; None at the end."""
+    from jobframe.job.base import Job as JobBase
+
+    rest, info = job.chain, job.chain_info
+    if not rest or info is None:
+        return None
+    link: Job = JobBase.deserialize(rest[0])
+    link.chain = rest[1:]
+    link.chain_info = {**(link.chain_info or info), "previous": job.job_id}
+    link.batch_id = job.batch_id
+    link.enqueued_at = None  # enqueued now, not when the chain was built
+    return link
+
+
+def has_successor(job: Job) -> bool:
+    """Whether ``job`` is a chain link with a link after it (it then stores its result)."""
+    return bool(job.chain)
+
+
+def cancelled_records(job: Job, reason: str) -> list[JobRecord]:
+    """``cancelled`` records for the links after ``job`` (it ended for good without
+    succeeding). They were never enqueued: no batch counts them."""
+    info = job.chain_info
+    if info is None or not job.chain:
+        return []
+    now = time.time()
+    records = []
+    for payload in job.chain:
+        data = {
+            "job_class": payload.get("job_class"),
+            "queue": payload.get("queue_name"),
+            "attempts": 0,
+            "finished_at": now,
+            "has_result": False,
+            "error": {
+                "class": "jobframe.ChainBroken",
+                "message": f"link {job.job_id} of its chain ended {reason}",
+                "reason": "chain broken",
+            },
+            "chain": _position(payload.get("chain_info") or {}),
+        }
+        body = json.dumps(data, separators=(",", ":")).encode()
+        records.append(JobRecord(str(payload["job_id"]), "cancelled", body, CANCELLED_TTL))
+    return records
+
+
+def _position(info: dict[str, Any]) -> dict[str, Any]:
+    """A record's ``chain`` object (previous, next, index, length) from a link's chain_info."""
+    ids: list[str] = info.get("ids") or []
+    index: int = info.get("index", 0)
+    following = ids[index + 1] if index + 1 < len(ids) else None
+    return {"previous": info.get("previous"), "next": following, "index": index,
+            "length": info.get("length", len(ids))}  # fmt: skip
+
+
+__all__ = ["Chain", "cancelled_records", "chain", "has_successor", "next_link"]
