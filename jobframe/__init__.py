@@ -17,9 +17,11 @@ from jobframe.errors import (
     Abort,
     Cancelled,
     ConfigurationError,
+    ContinuationError,
     DeserializationError,
     DuplicateJobError,
     EnqueueError,
+    Interrupted,
     InvalidOptionError,
     JobDefinitionError,
     JobFailed,
@@ -44,6 +46,7 @@ from jobframe.job.callbacks import (
     before_enqueue,
     before_perform,
 )
+from jobframe.job.continuation import Step
 from jobframe.job.exceptions import discard_on, polynomially_longer, rescue_from, retry_on
 from jobframe.job.flow_control import limits_concurrency, rate_limit, unique
 from jobframe.notifications import Event, subscribe
@@ -80,11 +83,13 @@ __all__ = [
     "Chain",
     "ConfigurationError",
     "ConfiguredJob",
+    "ContinuationError",
     "DeserializationError",
     "DuplicateJobError",
     "EnqueueError",
     "Event",
     "GlobalID",
+    "Interrupted",
     "InvalidOptionError",
     "Job",
     "JobDefinitionError",
@@ -98,6 +103,7 @@ __all__ = [
     "ResultTimeout",
     "SerializationError",
     "SignedGlobalID",
+    "Step",
     "UnknownAdapterError",
     "UnknownJobError",
     "UnsupportedError",

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from jobframe import notifications
-from jobframe.errors import Abort, Cancelled, DuplicateJobError
+from jobframe.errors import Abort, Cancelled, DuplicateJobError, Interrupted
 from jobframe.notifications import Event
 
 logger = logging.getLogger("jobframe")
@@ -62,8 +62,8 @@ def on_event(event: Event) -> None:
     elif name == "perform_start" and logger.isEnabledFor(logging.INFO):
         logger.info("Performing %s%s", _describe(job), _with_args(job))
     elif name == "perform":
-        if isinstance(exc, Cancelled):
-            pass  # the cancel event that follows says so
+        if isinstance(exc, Cancelled | Interrupted):
+            pass  # the cancel or interrupt event that follows says so
         elif isinstance(exc, Abort):
             # A callback halted the job on purpose: say so, without a traceback.
             logger.info("Halted %s: a perform callback aborted it (%s)", _describe(job), exc)
@@ -131,7 +131,12 @@ def _timed_out(event: Event) -> None:
     logger.warning("Stopping %s: it ran past its time limit of %gs", _describe(event.job), limit)
 
 
-_FLOW = {"expire": _expired, "throttle": _throttled, "cancel": _cancelled, "timeout": _timed_out}
+def _interrupted(event: Event) -> None:
+    logger.info("%s; re-enqueued to resume there", event.payload.get("message", "Interrupted"))
+
+
+_FLOW = {"expire": _expired, "throttle": _throttled, "cancel": _cancelled, "timeout": _timed_out,
+         "interrupt": _interrupted}  # fmt: skip
 _unsubscribe = notifications.subscribe("*", on_event)
 
 

@@ -2,8 +2,10 @@
 
 Events: ``enqueue``, ``enqueue_at``, ``enqueue_all``, ``perform_start``, ``perform``,
 ``enqueue_retry``, ``retry_stopped``, ``discard``, and the worker's flow control: ``expire``,
-``throttle``, ``cancel``, ``timeout`` (see `jobframe.worker.middleware`). Each carries the job
-(or jobs), the adapter, the duration in seconds and the exception, if one was raised.
+``throttle``, ``cancel``, ``timeout`` (see `jobframe.worker.middleware`), and ``interrupt``
+(a continuation stopped at a checkpoint and re-enqueued, `jobframe.worker.continuing`). Each
+carries the job (or jobs), the adapter, the duration in seconds and the exception, if one was
+raised.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ EVENTS = frozenset(
         "throttle",
         "cancel",
         "timeout",
+        "interrupt",
     }
 )
 

@@ -82,8 +82,8 @@ SCENARIOS: dict[str, Callable[[JobsHelper], Any]] = {
 
 
 #: published by the worker runtime's flow control; tests/worker/test_flow_middleware.py and the
-#: conformance FlowTests see each happen
-WORKER_EVENTS = {"expire", "throttle", "cancel", "timeout"}
+#: conformance FlowTests see each happen (``interrupt``: tests/worker/test_continuing.py)
+WORKER_EVENTS = {"expire", "throttle", "cancel", "timeout", "interrupt"}
 
 
 def test_every_event_has_a_scenario() -> None:

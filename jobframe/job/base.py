@@ -7,6 +7,7 @@ from typing import ClassVar
 from jobframe.job.batching import Batching
 from jobframe.job.callbacks import Callbacks
 from jobframe.job.configured import Configured
+from jobframe.job.continuation import Continuable
 from jobframe.job.core import Core
 from jobframe.job.enqueuing import Enqueuing
 from jobframe.job.exceptions import Exceptions
@@ -32,6 +33,7 @@ class Job(
     Exceptions,
     FlowControlled,
     Results,
+    Continuable,
     Instrumentation,
     Logging,
     Core,

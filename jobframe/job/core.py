@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 from jobframe import arguments, registry
 from jobframe.backend.flow import NO_FLOW, FlowControl
 from jobframe.errors import DeserializationError, JobDefinitionError
+from jobframe.job.continuation import Continuation
 
 WIRE_VERSION = 1
 _T = TypeVar("_T")
@@ -139,6 +140,9 @@ class Core:
     chain_info: dict[str, Any] | None = None
     successfully_enqueued: bool
     enqueue_error: BaseException | None
+    #: a continuation's finished steps and cursor (`jobframe.job.continuation`); None before
+    #: its first step
+    _continuation: Continuation | None = None
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -274,6 +278,9 @@ class Core:
         flow = self.flow
         if flow is not None and flow is not NO_FLOW and flow:
             data["flow"] = flow.to_json()
+        continuation = self._continuation.to_json() if self._continuation is not None else None
+        if continuation is not None:
+            data["continuation"] = continuation
         if self.batch_id is not None:
             data["batch_id"] = self.batch_id
         if self.chain_info is not None:
@@ -352,6 +359,8 @@ class Core:
         flow = data.get("flow")
         self.flow = None if flow is None else FlowControl.from_json(flow)
         self._load_links(data)
+        continuation = data.get("continuation")
+        self._continuation = None if continuation is None else Continuation.from_json(continuation)
         self.enqueued_at = _parse_time(data.get("enqueued_at"), "enqueued_at")
         self.scheduled_at = _parse_time(data.get("scheduled_at"), "scheduled_at")
         self._load_extras(data)

@@ -10,6 +10,7 @@ from typing import Any, Protocol, TypeVar, overload
 
 from jobframe.errors import Abort, Cancelled, JobframeError, JobTimeout
 from jobframe.job.callbacks import CallbackChain
+from jobframe.job.continuation import perform_timeout
 from jobframe.job.core import hybridmethod
 
 R = TypeVar("R", covariant=True)
@@ -68,6 +69,7 @@ async def _within_deadline(job: Any, awaitable: Awaitable[Any]) -> Any:
     if limit is None:
         return await awaitable
     timeout = asyncio.timeout_at(limit[0])
+    token = perform_timeout.set(timeout)  # a continuation's first step postpones it
     try:
         async with timeout:
             return await awaitable
@@ -75,6 +77,8 @@ async def _within_deadline(job: Any, awaitable: Awaitable[Any]) -> Any:
         if not timeout.expired():
             raise  # the job's own TimeoutError, not its time limit
         raise JobTimeout(f"{type(job).__qualname__} ran longer than {limit[1]:g}s") from None
+    finally:
+        perform_timeout.reset(token)
 
 
 class _PerformNow(hybridmethod[Any]):

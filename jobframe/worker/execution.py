@@ -16,11 +16,15 @@ from typing import Any
 from jobframe.backend.payload import PayloadError, load_payload
 from jobframe.backend.worker import Claim, Outcome, WorkerBackend
 from jobframe.config import DEFAULT_MAX_PAYLOAD_BYTES
-from jobframe.errors import Cancelled, DeserializationError, UnknownJobError
+from jobframe.errors import Cancelled, DeserializationError, Interrupted, UnknownJobError
 from jobframe.job.base import Job
 from jobframe.job.enqueuing import retry_handoff
 
 current_claim: ContextVar[Claim | None] = ContextVar("jobframe_current_claim", default=None)
+#: the ``reason`` of the error of a job stopped at a checkpoint (`jobframe.errors.Interrupted`):
+#: `jobframe.worker.continuing` turns that outcome into the job re-enqueued; without it, the
+#: job fails with this reason
+INTERRUPTED = "interrupted"
 
 
 def error_info(exc: BaseException, reason: str | None = None) -> dict[str, Any]:
@@ -85,19 +89,23 @@ def load_batch(
 
 
 def finished(claim: Claim, job: Job, exc: BaseException | None, retries: list[Any]) -> Outcome:
-    """Classify how ``job`` ended: done, cancelled (it raised `jobframe.Cancelled`) or failed."""
+    """Classify how ``job`` ended: done, cancelled (it raised `jobframe.Cancelled`), failed, or
+    failed with reason `INTERRUPTED` (stopped at a checkpoint, for `jobframe.worker.continuing`)."""
     if exc is None:
         return Outcome(claim, "done", attempts=job.executions, retries=tuple(retries))
     if isinstance(exc, Cancelled):
         return Outcome(claim, "cancelled", attempts=job.executions)
+    if isinstance(exc, Interrupted):
+        return Outcome(claim, "failed", error_info(exc, INTERRUPTED), attempts=job.executions)
     return Outcome(
         claim, "failed", error_info(exc), attempts=job.executions, retries=tuple(retries)
     )
 
 
 @contextmanager
-def _claimed(claim: Claim, backend: WorkerBackend | None) -> Iterator[list[Any]]:
-    """Mark ``claim`` as the one being run, and collect the retries its job asks for."""
+def handing_off(backend: WorkerBackend | None) -> Iterator[list[Any]]:
+    """Collect, as `WorkerBackend.retry_entry` s, the jobs re-enqueued as retries in the block
+    (written by `WorkerBackend.complete` with the claim's outcome, in one step)."""
     retries: list[Any] = []
 
     def handoff(job: Job, adapter: Any) -> bool:
@@ -107,12 +115,21 @@ def _claimed(claim: Claim, backend: WorkerBackend | None) -> Iterator[list[Any]]
         retries.append(entry)
         return True
 
-    claim_token = current_claim.set(claim)
-    handoff_token = retry_handoff.set(handoff)
+    token = retry_handoff.set(handoff)
     try:
         yield retries
     finally:
-        retry_handoff.reset(handoff_token)
+        retry_handoff.reset(token)
+
+
+@contextmanager
+def _claimed(claim: Claim, backend: WorkerBackend | None) -> Iterator[list[Any]]:
+    """Mark ``claim`` as the one being run, and collect the retries its job asks for."""
+    claim_token = current_claim.set(claim)
+    try:
+        with handing_off(backend) as retries:
+            yield retries
+    finally:
         current_claim.reset(claim_token)
 
 
@@ -121,7 +138,7 @@ def run_sync(claim: Claim, job: Job, backend: WorkerBackend | None = None) -> Ou
     with _claimed(claim, backend) as retries:
         try:
             job.perform_now()
-        except Exception as exc:
+        except (Exception, Interrupted) as exc:
             return finished(claim, job, exc, retries)
     return finished(claim, job, None, retries)
 
@@ -131,6 +148,6 @@ async def run_async(claim: Claim, job: Job, backend: WorkerBackend | None = None
     with _claimed(claim, backend) as retries:
         try:
             await job.perform_now_async()
-        except Exception as exc:
+        except (Exception, Interrupted) as exc:
             return finished(claim, job, exc, retries)
     return finished(claim, job, None, retries)

@@ -1,5 +1,6 @@
 """The flow control every worker runs (`jobframe.backend.flow`): expiry, throttling,
-cancellation of running jobs and time limits, as `Middleware`.
+cancellation of running jobs, continuations stopped at checkpoints and time limits, as
+`Middleware`.
 
 Throttling and cancel polling are plugged in only for a backend that declares it implements their
 `WorkerBackend` methods (``throttles``, ``cancels``): a backend without them is never asked.
@@ -10,6 +11,7 @@ from __future__ import annotations
 from jobframe.backend.worker import WorkerBackend
 from jobframe.worker.cancelling import Cancelling
 from jobframe.worker.chaining import Chaining
+from jobframe.worker.continuing import Continuing
 from jobframe.worker.expiry import Expiry
 from jobframe.worker.middleware import Middleware
 from jobframe.worker.throttling import Throttling
@@ -26,7 +28,8 @@ def flow_middleware(
         timeout_grace: seconds a thread job gets to stop after its `JobTimeout` before the
             process is recycled.
     """
-    middleware: list[Middleware] = [Chaining(), Expiry()]
+    # Continuing first: its `finished` runs last, on the outcome every other one has seen.
+    middleware: list[Middleware] = [Continuing(job_timeout, timeout_grace), Chaining(), Expiry()]
     if backend.throttles:
         middleware.append(Throttling())
     if backend.cancels:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import enum
 import logging
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from jobframe.backend.worker import Claim, Outcome, WorkerBackend
@@ -49,6 +50,8 @@ class WorkerContext:
     #: give up a claim whose job cannot be stopped: the process exits without releasing it, so
     #: the reaper takes it back as a crash (counted toward ``max_crashes``)
     abandon: Callable[[Claim], None]
+    #: set once the worker stops (SIGTERM): running continuations stop at their next checkpoint
+    stopping: threading.Event = field(default_factory=threading.Event)
 
 
 class Middleware:

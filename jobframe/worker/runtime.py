@@ -102,7 +102,7 @@ class Worker:
                 *flow_middleware(backend, options.job_timeout, options.timeout_grace),
             ]
         self._chain = Chain(middleware)
-        self._chain.bind(WorkerContext(backend, self.process.id, self._abandon))
+        self._chain.bind(WorkerContext(backend, self.process.id, self._abandon, self._stop))
         self._max_payload = options.max_payload_bytes or config.settings().max_payload_bytes
         self._fetch_outage = Outage("fetching jobs")
         self._reporter = Reporter(

@@ -8,6 +8,10 @@ A thread job gets the exception raised in its thread (`jobframe.worker.watchdog`
 not stop within ``grace`` seconds (stuck in a C call) is abandoned: the worker process exits
 without releasing it, its supervisor starts a new one, and the reaper gives the job back as a
 crash (counted toward ``max_crashes``).
+
+A job in a step of a continuation is first asked to stop at its next checkpoint
+(`jobframe.worker.continuing`); its `jobframe.JobTimeout` comes ``grace`` seconds after its
+deadline, if it still runs.
 """
 
 from __future__ import annotations
@@ -56,12 +60,13 @@ class TimeLimits(Middleware):
         key = (claim.id, claim.token)
         with self._lock:
             self._jobs[key] = (claim, job, limit)
+        soft = lambda: bool(job.stops_at_checkpoints)  # noqa: E731
         if inspect.iscoroutinefunction(type(job).perform):
             # Called inside the job's own task: the deadline is that task's alone.
             perform_deadline.set((asyncio.get_running_loop().time() + limit, limit))
-            self._watchdog.start(key, time.monotonic() + limit, None)
+            self._watchdog.start(key, time.monotonic() + limit, None, soft)
         else:
-            self._watchdog.start(key, time.monotonic() + limit, threading.get_ident())
+            self._watchdog.start(key, time.monotonic() + limit, threading.get_ident(), soft)
 
     def finished(self, claim: Claim, job: Any, outcome: Outcome) -> Outcome:
         key = (claim.id, claim.token)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from jobframe.errors import JobTimeout
@@ -23,6 +24,8 @@ class _Running:
     thread: int | None  # None: an async job (its event loop cancels it; nothing to interrupt)
     deadline: float
     interrupted_at: float | None = None
+    #: asked once at the deadline: True postpones the job's end by ``grace`` (it stops itself)
+    soft: Callable[[], bool] | None = None
 
 
 class Watchdog:
@@ -33,10 +36,14 @@ class Watchdog:
         self._lock = threading.Lock()
         self._running: dict[Key, _Running] = {}
 
-    def start(self, key: Key, deadline: float, thread: int | None) -> None:
-        """Watch ``key`` until `finish`; ``thread`` (an ident) gets `JobTimeout` at ``deadline``."""
+    def start(
+        self, key: Key, deadline: float, thread: int | None, soft: Callable[[], bool] | None = None
+    ) -> None:
+        """Watch ``key`` until `finish`; ``thread`` (an ident) gets `JobTimeout` at ``deadline``,
+        or ``grace`` seconds later if ``soft()`` says then that the job stops by itself (a
+        continuation, at its next checkpoint)."""
         with self._lock:
-            self._running[key] = _Running(thread, deadline)
+            self._running[key] = _Running(thread, deadline, soft=soft)
 
     def finish(self, key: Key) -> None:
         with self._lock:
@@ -59,6 +66,10 @@ class Watchdog:
                         del self._running[key]
                     continue
                 if now < entry.deadline:
+                    continue
+                soft, entry.soft = entry.soft, None
+                if soft is not None and soft():
+                    entry.deadline = now + self.grace
                     continue
                 overdue.append(key)
                 if entry.thread is None:
