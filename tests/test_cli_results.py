@@ -1,31 +1,39 @@
 """``jobframe jobs show ID`` with a job's report (status, progress, result folded, error,
-batch, chain) and ``jobframe batches [show ID]``, on the in-process async adapter (its
-`MemoryResults`): a finished job is shown by its ``job_id`` with no backend copy left."""
+batch, chain) and ``jobframe batches [show ID]``, on Redis and SQLite with a worker in a
+thread: a finished job is shown by its ``job_id`` with no backend copy left."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from fixture_jobs.tracked_jobs import FailingReportJob, FetchJob, NotifyJob, ParseJob, ReportJob
+from stores import store_adapter
 
 import jobframe
 from jobframe import queue_adapters
 from jobframe.cli import main
-from jobframe.queue_adapters.async_adapter import AsyncAdapter
+from jobframe.testing.workers import worker_thread
+from jobframe.worker.runtime import WorkerOptions
 
 
-@pytest.fixture
-def adapter() -> Iterator[AsyncAdapter]:
-    made = AsyncAdapter(concurrency=2)
-    with queue_adapters.override(made):
+@pytest.fixture(params=["redis", "sqlite"])
+def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A backend with results and batches, and a worker in a thread performing its jobs."""
+    options = WorkerOptions(queues=["*"], concurrency=2, heartbeat_interval=1.0, fetch_timeout=0.2)
+    with (
+        store_adapter(request.param, tmp_path, label="jfclires") as made,
+        queue_adapters.override(made),
+        worker_thread(made.worker_backend(), options),
+    ):
         yield made
-    made.shutdown(timeout=5)
 
 
 def test_a_finished_job_is_shown_by_its_job_id(
-    adapter: AsyncAdapter, capsys: pytest.CaptureFixture[str]
+    adapter: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     job = ReportJob.perform_later("daily")
     assert job.result(timeout=10)["path"] == "/tmp/daily.csv"
@@ -48,7 +56,7 @@ def test_a_finished_job_is_shown_by_its_job_id(
 
 
 def test_a_big_result_is_folded_in_text_and_whole_in_json(
-    adapter: AsyncAdapter, capsys: pytest.CaptureFixture[str]
+    adapter: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     job = ReportJob.perform_later("big", 5_000)
     job.result(timeout=10)
@@ -61,7 +69,7 @@ def test_a_big_result_is_folded_in_text_and_whole_in_json(
 
 
 def test_a_failed_job_shows_its_error_and_traceback(
-    adapter: AsyncAdapter, capsys: pytest.CaptureFixture[str]
+    adapter: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     job = FailingReportJob.perform_later("march")
     with pytest.raises(jobframe.JobFailed):
@@ -74,7 +82,7 @@ def test_a_failed_job_shows_its_error_and_traceback(
 
 
 def test_an_unknown_job_id_fails_and_says_how_long_jobs_are_kept(
-    adapter: AsyncAdapter, capsys: pytest.CaptureFixture[str]
+    adapter: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["jobs", "show", "no-such-job"]) == 1
     err = capsys.readouterr().err
@@ -82,7 +90,7 @@ def test_an_unknown_job_id_fails_and_says_how_long_jobs_are_kept(
 
 
 def test_a_chain_link_names_its_neighbours(
-    adapter: AsyncAdapter, capsys: pytest.CaptureFixture[str]
+    adapter: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first, second = jobframe.chain(FetchJob("a.example"), ParseJob()).perform_later()
     assert second.result(timeout=10) == len("<html>a.example</html>")
@@ -93,11 +101,9 @@ def test_a_chain_link_names_its_neighbours(
     assert f"CHAIN:     link 2 of 2; previous {first.job_id}\n" in capsys.readouterr().out
 
 
-def test_batches_lists_and_shows_a_batch(
-    adapter: AsyncAdapter, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_batches_lists_and_shows_a_batch(adapter: Any, capsys: pytest.CaptureFixture[str]) -> None:
     with jobframe.batch(on_success=NotifyJob("import"), description="nightly import") as batch:
-        ReportJob.perform_all_later([ReportJob(f"row{i}") for i in range(3)])
+        jobframe.perform_all_later([ReportJob(f"row{i}") for i in range(3)])
     callback_id = jobframe.batch_status(batch.id).callbacks["on_success"]  # type: ignore[union-attr]
     assert jobframe.job_result(callback_id, timeout=10) == "notified import"
 

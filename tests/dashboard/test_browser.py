@@ -366,7 +366,7 @@ def test_recurring_tasks_are_listed_and_run_now(context: Any, live: Live) -> Non
 
 def test_the_batches_page_links_counts_and_callbacks(context: Any, live: Live) -> None:
     with jobframe.batch(on_success=NotifyJob("browser"), description="browser import") as batch:
-        RowJob.perform_all_later([RowJob(i) for i in range(3)])
+        jobframe.perform_all_later([RowJob(i) for i in range(3)])
     info = jobframe.batch_status(batch.id)
     assert info is not None
     callback_id = info.callbacks["on_success"]

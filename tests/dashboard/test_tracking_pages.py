@@ -6,32 +6,42 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from fixture_jobs import tracked_jobs
 from fixture_jobs.tracked_jobs import FetchJob, GatedJob, NotifyJob, ParseJob, ReportJob, RowJob
 from starlette.testclient import TestClient
+from stores import store_adapter
 
 import jobframe
 from jobframe import queue_adapters
 from jobframe.dashboard import Auth, create_app
-from jobframe.queue_adapters.async_adapter import AsyncAdapter
+from jobframe.testing.workers import worker_thread
+from jobframe.worker.runtime import WorkerOptions
 
 TOKEN = "t" * 32
 
 
-@pytest.fixture
-def adapter() -> Iterator[AsyncAdapter]:
-    made = AsyncAdapter(concurrency=2)
-    with queue_adapters.override(made):
-        yield made
-    tracked_jobs.reset()
-    made.shutdown(timeout=5)
-    tracked_jobs.rearm()
+@pytest.fixture(params=["redis", "sqlite"])
+def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A backend with results and batches, and a worker in a thread performing its jobs."""
+    options = WorkerOptions(queues=["*"], concurrency=2, heartbeat_interval=1.0, fetch_timeout=0.2)
+    try:
+        with (
+            store_adapter(request.param, tmp_path, label="jfdashres") as made,
+            queue_adapters.override(made),
+            worker_thread(made.worker_backend(), options),
+        ):
+            yield made
+            tracked_jobs.reset()  # a job still waiting ends before the worker stops
+    finally:
+        tracked_jobs.rearm()
 
 
 @pytest.fixture
-def client(adapter: AsyncAdapter) -> TestClient:
+def client(adapter: Any) -> TestClient:
     app = create_app(adapter.inspector(), Auth(token=TOKEN), adapter=adapter)
     return TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"})
 
@@ -68,7 +78,7 @@ def test_a_big_result_is_folded(client: TestClient) -> None:
     assert '<details class="big result">' not in client.get(f"/job/{small.job_id}").text
 
 
-def test_a_running_job_shows_its_progress_live(client: TestClient, adapter: AsyncAdapter) -> None:
+def test_a_running_job_shows_its_progress_live(client: TestClient, adapter: Any) -> None:
     job = GatedJob.perform_later()
     assert tracked_jobs.reported.wait(10), "the job never reported progress"
     live = client.get(f"/api/job/{job.job_id}").json()
@@ -100,7 +110,7 @@ def test_chain_links_are_navigable(client: TestClient) -> None:
 def test_the_batches_pages_list_counts_and_link_the_callbacks(client: TestClient) -> None:
     assert "No batches" in words(client.get("/batches").text)
     with jobframe.batch(on_success=NotifyJob("rows"), description="row import") as batch:
-        RowJob.perform_all_later([RowJob(i) for i in range(4)])
+        jobframe.perform_all_later([RowJob(i) for i in range(4)])
     callback_id = jobframe.batch_status(batch.id).callbacks["on_success"]  # type: ignore[union-attr]
     assert jobframe.job_result(callback_id, timeout=10) == "notified rows"
 
