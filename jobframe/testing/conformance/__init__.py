@@ -40,6 +40,7 @@ from jobframe.testing.conformance.outcomes import OutcomeTests
 from jobframe.testing.conformance.recurring import RecurringTests
 from jobframe.testing.conformance.recurring_processes import RecurringProcessTests
 from jobframe.testing.conformance.reliability import ReliabilityTests
+from jobframe.testing.conformance.results import ResultTests
 
 
 class BackendConformance(
@@ -54,6 +55,7 @@ class BackendConformance(
     FlowTests,
     RecurringProcessTests,
     FlowProcessTests,
+    ResultTests,
     BatchTests,
     ChainTests,
     BatchProcessTests,
