@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from jobframe.backend.worker import WorkerBackend
 from jobframe.worker.cancelling import Cancelling
-from jobframe.worker.chaining import Chaining
 from jobframe.worker.continuing import Continuing
 from jobframe.worker.expiry import Expiry
 from jobframe.worker.middleware import Middleware
@@ -29,7 +28,7 @@ def flow_middleware(
             process is recycled.
     """
     # Continuing first: its `finished` runs last, on the outcome every other one has seen.
-    middleware: list[Middleware] = [Continuing(job_timeout, timeout_grace), Chaining(), Expiry()]
+    middleware: list[Middleware] = [Continuing(job_timeout, timeout_grace), Expiry()]
     if backend.throttles:
         middleware.append(Throttling())
     if backend.cancels:
