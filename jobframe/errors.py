@@ -101,6 +101,31 @@ class Cancelled(JobframeError):
 __all__ += ["Cancelled", "DuplicateJobError", "JobTimeout"]
 
 
+class Interrupted(BaseException):
+    """Internal: raised at a checkpoint of a continuation (``self.step``) when its worker must
+    stop it (a graceful shutdown, the job's time limit). The worker re-enqueues the job at once
+    with its finished steps and cursor; no attempt is counted and no record written.
+
+    A `BaseException`, like `KeyboardInterrupt`, not a `JobframeError`: an ``except Exception``
+    in the job (around a row's handling, say) must not swallow it, and ``retry_on``,
+    ``discard_on`` and ``rescue_from`` never see it. Never catch it in a job.
+    """
+
+    def __init__(self, message: str, reason: str = "stopping") -> None:
+        super().__init__(message)
+        #: ``"stopping"`` (the worker shuts down) or ``"time limit"``
+        self.reason = reason
+
+
+class ContinuationError(JobframeError):
+    """A continuation's steps are used wrongly: a step name repeated in one perform, steps in a
+    different order than the run being resumed, a step nested in another, a cursor that cannot
+    advance. The message names the fix."""
+
+
+__all__ += ["ContinuationError", "Interrupted"]
+
+
 class JobFailed(JobframeError):
     """``job.result()`` / `jobframe.job_result` of a job that ended without a result: it failed
     (no retry follows), went dead, was discarded or cancelled. ``status`` says which;
@@ -135,28 +160,3 @@ class NoResultError(JobframeError):
 
 
 __all__ += ["JobFailed", "NoResultError", "ResultTimeout"]
-
-
-class Interrupted(BaseException):
-    """Internal: raised at a checkpoint of a continuation (``self.step``) when its worker must
-    stop it (a graceful shutdown, the job's time limit). The worker re-enqueues the job at once
-    with its finished steps and cursor; no attempt is counted and no record written.
-
-    A `BaseException`, like `KeyboardInterrupt`, not a `JobframeError`: an ``except Exception``
-    in the job (around a row's handling, say) must not swallow it, and ``retry_on``,
-    ``discard_on`` and ``rescue_from`` never see it. Never catch it in a job.
-    """
-
-    def __init__(self, message: str, reason: str = "stopping") -> None:
-        super().__init__(message)
-        #: ``"stopping"`` (the worker shuts down) or ``"time limit"``
-        self.reason = reason
-
-
-class ContinuationError(JobframeError):
-    """A continuation's steps are used wrongly: a step name repeated in one perform, steps in a
-    different order than the run being resumed, a step nested in another, a cursor that cannot
-    advance. The message names the fix."""
-
-
-__all__ += ["ContinuationError", "Interrupted"]

@@ -16,6 +16,7 @@ RECIPES = (
     "bulk_import",
     "flaky_http",
     "recurring_tasks",
+    "long_import",
 )
 
 

@@ -41,7 +41,7 @@ import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobframe import arguments
 from jobframe.errors import (
@@ -50,6 +50,9 @@ from jobframe.errors import (
     Interrupted,
     SerializationError,
 )
+
+if TYPE_CHECKING:
+    from jobframe.tracking.progress import Progress
 
 #: The ``asyncio.Timeout`` of the ``async def perform`` running in this task, if it has a time
 #: limit (set by `jobframe.job.execution`): the first step of a run moves it ``grace`` seconds
@@ -175,6 +178,7 @@ class Step:
         self._state.wire_cursor = _encode_cursor(to, self.name)
         self.cursor = to
         self._state.advanced = True
+        self._job._publish_steps()
         self._job._checkpoint()
 
     def checkpoint(self) -> None:
@@ -193,6 +197,10 @@ class Continuable:
     _continuation: Continuation | None = None
     #: set by the worker that runs this job (`jobframe.worker.continuing`); None elsewhere
     _interruption: Interruption | None = None
+    #: set by the worker when this run stopped at a checkpoint and the job was re-enqueued
+    _resumes_later: bool = False
+    #: where ``self.progress`` writes while a worker runs the job (`jobframe.job.results`)
+    _progress: Progress | None
 
     def step(self, name: str, method: Callable[[Step], Any], cursor: Any = None) -> None:
         """Run ``method(step)`` as the step ``name``, unless an earlier run finished it (then
@@ -252,6 +260,40 @@ class Continuable:
         state = self._continuation
         return state is not None and state.run == self._executions() and bool(state.encountered)
 
+    # -- the payload, the record and the progress -----------------------------------------------
+
+    def _payload_extras(self, data: dict[str, Any]) -> None:
+        """The payload's ``continuation``, once a step started (other payloads stay as they
+        were)."""
+        super()._payload_extras(data)  # type: ignore[misc]
+        state = self.steps
+        if state is not None:
+            data["continuation"] = state
+
+    def _load_extras(self, data: dict[str, Any]) -> None:
+        super()._load_extras(data)  # type: ignore[misc]
+        state = data.get("continuation")
+        self._continuation = None if state is None else Continuation.from_json(state)
+
+    def _record_fields(self) -> dict[str, Any]:
+        """A record's ``steps`` (finished steps, the step under way, its cursor)."""
+        fields: dict[str, Any] = super()._record_fields()  # type: ignore[misc]
+        state = self.steps
+        if state is not None:
+            fields["steps"] = state
+        return fields
+
+    def _skips_record(self) -> bool:
+        """A run stopped at a checkpoint and re-enqueued writes no record: the job's live state
+        (ready, then running) says where it is."""
+        return self._resumes_later or bool(super()._skips_record())  # type: ignore[misc]
+
+    def _publish_steps(self) -> None:
+        """Show the steps in the running job's progress (`jobframe.job.results`), if tracked."""
+        progress = self._progress
+        if progress is not None:
+            progress.steps(self.steps)
+
     # -- internals -------------------------------------------------------------------------------
 
     def _executions(self) -> int:
@@ -286,6 +328,7 @@ class Continuable:
             state.current, state.wire_cursor = name, wire
             started = Step(self, state, name, cursor, resumed=False)
         state.running = started
+        self._publish_steps()
         return started
 
     def _leave(self, step: Step, finished: bool) -> None:
@@ -297,6 +340,7 @@ class Continuable:
         state.completed.append(step.name)
         state.current, state.wire_cursor = None, None
         state.advanced = True
+        self._publish_steps()
 
     def _checkpoint(self) -> None:
         """Raise `jobframe.Cancelled` or `Interrupted` if this job must stop here."""

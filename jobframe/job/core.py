@@ -12,7 +12,6 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 from jobframe import arguments, registry
 from jobframe.backend.flow import NO_FLOW, FlowControl
 from jobframe.errors import DeserializationError, JobDefinitionError
-from jobframe.job.continuation import Continuation
 
 WIRE_VERSION = 1
 _T = TypeVar("_T")
@@ -131,9 +130,6 @@ class Core:
     flow: FlowControl | None
     successfully_enqueued: bool
     enqueue_error: BaseException | None
-    #: a continuation's finished steps and cursor (`jobframe.job.continuation`); None before
-    #: its first step
-    _continuation: Continuation | None = None
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -269,9 +265,6 @@ class Core:
         flow = self.flow
         if flow is not None and flow is not NO_FLOW and flow:
             data["flow"] = flow.to_json()
-        continuation = self._continuation.to_json() if self._continuation is not None else None
-        if continuation is not None:
-            data["continuation"] = continuation
         self._payload_extras(data)
         return data
 
@@ -342,8 +335,6 @@ class Core:
         self.recurring_task = recurring_task
         flow = data.get("flow")
         self.flow = None if flow is None else FlowControl.from_json(flow)
-        continuation = data.get("continuation")
-        self._continuation = None if continuation is None else Continuation.from_json(continuation)
         self.enqueued_at = _parse_time(data.get("enqueued_at"), "enqueued_at")
         self.scheduled_at = _parse_time(data.get("scheduled_at"), "scheduled_at")
         self._load_extras(data)

@@ -60,6 +60,7 @@ class AsyncAdapter(QueueAdapter):
         expiry=True,
         timeouts=True,
         cancel=True,
+        continuations=True,
         results=True,
         batches=True,
         chains=True,

@@ -284,3 +284,34 @@ class AsyncTimedJob(Job):
         _entry(self, journal, tag, phase="start")
         await asyncio.sleep(seconds)
         _entry(self, journal, tag, phase="not stopped")
+
+
+class ContinuationFlaky(Exception):
+    """Raised by `ImportRowsJob` on purpose, to show a retry resuming at its checkpoint."""
+
+
+@retry_on(ContinuationFlaky, wait=0, attempts=2, jitter=0)
+class ImportRowsJob(Job):
+    """A continuation: a ``download`` step, then ``rows`` rows (the cursor is the next row), each
+    journaled with the pid that handled it and paced ``pace`` seconds (work, not a wait). The
+    first run fails at row ``fail_at`` (before handling it), to be retried."""
+
+    job_name = "jobframe.conformance.ImportRowsJob"
+
+    def perform(self, journal: str, rows: int, pace: float = 0.0, fail_at: int = -1) -> None:
+        self.journal, self.rows, self.pace, self.fail_at = journal, rows, pace, fail_at
+        self.step("download", self.download)
+        self.step("rows", self.import_rows, cursor=0)
+        _entry(self, journal, "end", pid=os.getpid())
+
+    def download(self, step: Any) -> None:
+        _entry(self, self.journal, "download", pid=os.getpid())
+
+    def import_rows(self, step: Any) -> None:
+        for n in range(step.cursor, self.rows):
+            if n == self.fail_at and self.executions == 1:
+                raise ContinuationFlaky(f"row {n} fails on the first run, on purpose")
+            _entry(self, self.journal, "row", row=n, pid=os.getpid())
+            if self.pace:
+                time.sleep(self.pace)
+            step.advance()

@@ -36,19 +36,40 @@ class Progress:
         self.ttl = ttl
         self.started_at = time.time()
         self.last: dict[str, Any] | None = None
+        self.last_steps: dict[str, Any] | None = None
         self._written_at = -INTERVAL
         self._lock = threading.Lock()
 
     def report(self, fraction: float, message: str | None) -> None:
         """Keep this report; write it unless the last write is under `INTERVAL` s old."""
-        now = time.monotonic()
         with self._lock:
             self.last = {"fraction": fraction, "message": message, "at": time.time()}
-            if fraction != 1.0 and now - self._written_at < INTERVAL:
-                return
-            self._written_at = now
-            data = records.encode({"progress": self.last, "started_at": self.started_at})
-        if self.store is None:
+            data = self._due(force=fraction == 1.0)
+        self._write(data)
+
+    def steps(self, steps: dict[str, Any] | None) -> None:
+        """Keep a continuation's steps and cursor (`jobframe.job.continuation`), written like a
+        report: at most every `INTERVAL` s."""
+        with self._lock:
+            self.last_steps = steps
+            data = self._due(force=False)
+        self._write(data)
+
+    def _due(self, force: bool) -> bytes | None:
+        """The data to write now (under the lock), or None if the last write is too recent."""
+        now = time.monotonic()
+        if not force and now - self._written_at < INTERVAL:
+            return None
+        self._written_at = now
+        data: dict[str, Any] = {"started_at": self.started_at}
+        if self.last is not None:
+            data["progress"] = self.last
+        if self.last_steps is not None:
+            data["steps"] = self.last_steps
+        return records.encode(data)
+
+    def _write(self, data: bytes | None) -> None:
+        if data is None or self.store is None:
             return
         try:
             self.store.progress(self.job_id, data, self.ttl)

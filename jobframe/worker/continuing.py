@@ -84,6 +84,7 @@ class Continuing(Middleware):
                 "aborted its re-enqueue: it will not resume",
                 type(job).__qualname__, job.job_id,
             )  # fmt: skip
+        job._resumes_later = True  # no record (`jobframe.worker.recording`)
         reason = (outcome.error or {}).get("message", "")
         with notifications.instrument("interrupt", job, message=reason, steps=job.steps):
             pass

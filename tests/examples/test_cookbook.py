@@ -134,6 +134,20 @@ def test_bulk_import_recipe(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_long_import_recipe(tmp_path: Path) -> None:
+    """SIGTERM mid-import: the job stops at a checkpoint, is re-enqueued under its id, and a new
+    worker resumes it at the checkpointed row; nothing is downloaded or imported twice."""
+    out = cook("long_import", tmp_path).stdout
+    assert "the worker exited with code 0" in out
+    assert "Waiting in the imports queue: 1 job, same id: True" in out
+    stopped_at = int(out.split("SIGTERM after ")[1].split(" ")[0])
+    assert 0 < stopped_at < 5000
+    assert f"Steps run: download, rows from row 0, rows from row {stopped_at}\n" in out
+    assert "Imported 5000 distinct rows, 0 twice; failed jobs: 0" in out
+    assert dead_jobs(tmp_path / "long_import") == 0
+
+
+@pytest.mark.slow
 def test_flaky_http_recipe(tmp_path: Path) -> None:
     result = cook("flaky_http", tmp_path)
     out = result.stdout

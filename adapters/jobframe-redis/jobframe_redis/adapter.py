@@ -72,6 +72,7 @@ class RedisAdapter(QueueAdapter):
         results=True,
         batches=True,
         chains=True,
+        continuations=True,
     )
 
     def __init__(

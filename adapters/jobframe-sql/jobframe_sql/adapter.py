@@ -122,6 +122,7 @@ class SQLAdapter(QueueAdapter):
         results=True,
         batches=True,
         chains=True,
+        continuations=True,
     )
 
     def __init__(

@@ -28,6 +28,7 @@ from jobframe.testing.conformance.base import ConformanceBase
 from jobframe.testing.conformance.batches import BatchTests
 from jobframe.testing.conformance.batches_processes import BatchProcessTests
 from jobframe.testing.conformance.chains import ChainTests
+from jobframe.testing.conformance.continuations import ContinuationTests
 from jobframe.testing.conformance.dashboard import DashboardTests
 from jobframe.testing.conformance.enqueue import SAMPLE_VALUES, EnqueueTests
 from jobframe.testing.conformance.faults import FaultTests
@@ -55,6 +56,7 @@ class BackendConformance(
     FlowTests,
     RecurringProcessTests,
     FlowProcessTests,
+    ContinuationTests,
     ResultTests,
     BatchTests,
     ChainTests,
