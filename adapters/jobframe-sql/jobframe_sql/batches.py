@@ -67,7 +67,7 @@ def count_final(conn: sa.Connection, records: Iterable[JobRecord], now: int) -> 
     )
     if conn.dialect.name != "sqlite":  # SQLite: the transaction holds the write lock already
         query = query.with_for_update()
-    found = dict(conn.execute(query).tuples().all())
+    found = {row.job_id: row.counter for row in conn.execute(query)}
     deltas: dict[str, Counter[str]] = {}
     moves: dict[str, list[str]] = {}
     joined: list[dict[str, Any]] = []

@@ -26,10 +26,10 @@ def insert_ignoring(conn: sa.Connection, table: sa.Table, rows: list[dict[str, A
         return 0
     insert = _insert(conn, table).values(rows)
     if conn.dialect.name in ("mysql", "mariadb"):
-        statement = insert.prefix_with("IGNORE")
-    else:
-        statement = insert.on_conflict_do_nothing()
-    return int(conn.execute(statement).rowcount)
+        return int(conn.execute(insert.prefix_with("IGNORE")).rowcount)
+    # psycopg reports no rowcount for a multi-row INSERT here: count the rows it returns
+    statement = insert.on_conflict_do_nothing().returning(*table.primary_key.columns)
+    return len(conn.execute(statement).all())
 
 
 def upsert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
