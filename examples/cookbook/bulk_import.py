@@ -1,14 +1,15 @@
-"""Recipe: import a CSV file as one job per row, enqueued in one round trip, as a batch that
-emails once every row is in.
+"""Recipe: import a CSV file as a batch of one job per row, with an email once all are in.
 
 ``jobframe.perform_all_later`` serializes every job first (a bad row fails before anything is
 written) and hands them to the sql adapter at once: one INSERT of all the rows, in one
 transaction. Workers then import the rows in parallel. Delivery is at-least-once, so the import is
 an upsert keyed by SKU: a row imported twice (after a crash) is updated, not duplicated.
 
-The enqueue runs inside ``with jobframe.batch(on_success=ImportDoneEmailJob(...))``: the backend
-counts the rows as they finish and enqueues the email job once, when the last one succeeded
-(docs/batches.md). The email goes to a file in the data folder's ``outbox/``.
+The enqueue runs inside ``with jobframe.batch(on_success=ImportDoneEmailJob(...))``: the batch is
+one row written when the block opens, and its 1,000 members one more multi-row INSERT in the same
+transaction as the jobs. The backend counts the rows as they finish and enqueues the email job
+once, when the last one succeeded (docs/batches.md). The email goes to a file in the data
+folder's ``outbox/``.
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ def count_inserts(statements: list[str]) -> Any:
 
     def note(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
         if statement.lstrip().upper().startswith("INSERT"):
-            rows = len(params) if many else 1
+            # executemany: one parameter set per row; else one multi-row VALUES list (or one row)
+            rows = len(params) if many else statement.count("), (") + 1
             statements.append(f"{statement.split('(')[0].strip()} ({rows} rows)")
 
     return note

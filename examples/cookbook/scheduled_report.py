@@ -1,5 +1,4 @@
-"""Recipe: generate a report later, at a set time, with ``set(wait_until=...)``, and read
-back where it was written.
+"""Recipe: generate a report at a set time with ``set(wait_until=...)``; ask for its path.
 
 The job is stored as *scheduled* and a worker's scheduler moves it to its queue once it is due, so
 it never starts early; it may start a little late (the scheduler's tick plus the poll interval).

@@ -128,7 +128,11 @@ def test_bulk_import_recipe(tmp_path: Path) -> None:
     [email] = (folder / "outbox").glob("*.eml")
     assert "All 1000 rows are in the shop." in email.read_text()
     assert "Enqueued 1000 jobs in " in out
-    assert "with 1 INSERT statement(s):\n  INSERT INTO jobframe_jobs (1000 rows)\n" in out
+    # the batch's row when it opens; then, in one transaction, the rows and their membership
+    assert (
+        "with 3 INSERT statement(s):\n  INSERT INTO jobframe_batches (1 rows)\n"
+        "  INSERT INTO jobframe_batch_jobs (1000 rows)\n  INSERT INTO jobframe_jobs (1000 rows)\n"
+    ) in out
     assert "Imported 1000 products in " in out
     assert dead_jobs(folder) == 0
 

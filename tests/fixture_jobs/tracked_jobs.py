@@ -79,7 +79,7 @@ class NotifyJob(jobframe.Job):
 
 class FetchJob(jobframe.Job):
     queue_as = "tracked"
-    store_result = True  # a link with a successor keeps its result anyway (the chain's rule)
+    # no store_result: a link with a successor keeps its result anyway (the chain's rule)
 
     def perform(self, url: str) -> str:
         return f"<html>{url}</html>"
