@@ -15,9 +15,10 @@ Per backend and round, the two runs take turns (which goes first alternates). Re
 - ``overhead µs/job``: (batch s - plain s) / jobs: the wall-clock cost of counting each job in
   the batch (at enqueue and when it finishes) and of firing the callback;
 - ``callback ms``: from the last row job's end to the callback's ``perform``;
-- ``round trips/job``: counted client-side in a separate in-process run (``--count-jobs`` jobs,
-  worker in a thread): Redis requests sent (a pipeline or a script call is one) or SQL statements
-  plus commits, batch minus plain, per job.
+- ``round trips/job plain/batch``: counted client-side in a separate in-process run
+  (``--count-jobs`` jobs, the worker in a thread): Redis requests sent (a pipeline or a script
+  call is one) or SQL statements plus commits, divided by the jobs; the enqueue, every fetch and
+  outcome, and the wait for the callback included.
 
 Peers (``--peers``): Celery's ``chord`` (a group with a callback; needs its Redis result
 backend) and RQ's ``depends_on`` on every job of a ``Group`` (RQ has groups but no group
@@ -163,19 +164,28 @@ def counting(name: str) -> Iterator[list[int]]:
     """Count this process's round trips to the backend while the block runs."""
     count = [0]
     if name == "redis":
+        # redis-py's requests (a pipeline is one), and jobframe_redis.wire's script calls
         from redis.connection import AbstractConnection
 
-        original = AbstractConnection.send_packed_command
+        from jobframe_redis.wire import Wire
 
-        def send(self: Any, *args: Any, **kwargs: Any) -> Any:
-            count[0] += 1
-            return original(self, *args, **kwargs)
+        patched = [(AbstractConnection, "send_packed_command"), (Wire, "request")]
+        originals = [getattr(cls, attr) for cls, attr in patched]
 
-        AbstractConnection.send_packed_command = send  # type: ignore[method-assign]
+        def counted(original: Any) -> Any:
+            def send(self: Any, *args: Any, **kwargs: Any) -> Any:
+                count[0] += 1
+                return original(self, *args, **kwargs)
+
+            return send
+
+        for (cls, attr), original in zip(patched, originals, strict=True):
+            setattr(cls, attr, counted(original))
         try:
             yield count
         finally:
-            AbstractConnection.send_packed_command = original  # type: ignore[method-assign]
+            for (cls, attr), original in zip(patched, originals, strict=True):
+                setattr(cls, attr, original)
         return
     import sqlalchemy as sa
 
@@ -192,8 +202,9 @@ def counting(name: str) -> Iterator[list[int]]:
             sa.event.remove(sa.Engine, event, note)
 
 
-def round_trips(name: str, jobs: int, folder: Path) -> float:
-    """Round trips per job a batch adds (batch minus plain), in-process, worker in a thread."""
+def round_trips(name: str, jobs: int, folder: Path) -> dict[str, float]:
+    """Round trips per job without and with a batch, in-process, worker in a thread (the
+    enqueue, every fetch and outcome, and the wait for the callback, all counted)."""
     counts = {}
     for kind, run in (("plain", run_plain), ("batch", run_batch)):
         with backend(name) as (adapter, _), queue_adapters.override(adapter):
@@ -206,7 +217,7 @@ def round_trips(name: str, jobs: int, folder: Path) -> float:
             with counting(name) as count, worker_thread(adapter.worker_backend(), options):
                 run(jobs, count_file, _InProcess())
             counts[kind] = count[0]
-    return (counts["batch"] - counts["plain"]) / jobs
+    return {kind: value / jobs for kind, value in counts.items()}
 
 
 class _InProcess:
@@ -263,7 +274,7 @@ def main() -> None:
     parser.add_argument("--peers", default="celery,rq", help="celery, rq, or none")
     options = parser.parse_args()
     results = {}
-    for name in [b.strip() for b in options.backends.split(",") if b.strip()]:
+    for name in [b.strip() for b in options.backends.split(",") if b.strip() not in ("", "none")]:
         print(
             f"jobframe on {name}: {options.jobs} jobs, {options.processes} processes x {options.concurrency} threads",
             flush=True,
@@ -286,13 +297,13 @@ def report(results: dict[str, Any], peers: dict[str, Any], options: argparse.Nam
         f"\n{options.jobs} jobs, {options.processes} worker processes x {options.concurrency} threads, median of {options.rounds} round(s)"
     )
     print(
-        f"{'':22} {'plain s':>8} {'batch s':>8} {'overhead µs/job':>16} {'enqueue ms plain/batch':>23} {'callback ms':>12} {'round trips/job':>16}"
+        f"{'':22} {'plain s':>8} {'batch s':>8} {'overhead µs/job':>16} {'enqueue ms plain/batch':>23} {'callback ms':>12} {'round trips/job plain/batch':>28}"
     )
     for name, r in results.items():
-        trips = "-" if r["round_trips"] is None else f"{r['round_trips']:.3f}"
+        trips = "-" if r["round_trips"] is None else f"{r['round_trips']['plain']:.2f} / {r['round_trips']['batch']:.2f}"
         enqueue = f"{r['plain_enqueue_ms']:.0f} / {r['batch_enqueue_ms']:.0f}"
         print(
-            f"jobframe {name:13} {r['plain_total_s']:8.2f} {r['batch_total_s']:8.2f} {r['overhead_us']:16.1f} {enqueue:>23} {r['batch_callback_ms']:12.1f} {trips:>16}"
+            f"jobframe {name:13} {r['plain_total_s']:8.2f} {r['batch_total_s']:8.2f} {r['overhead_us']:16.1f} {enqueue:>23} {r['batch_callback_ms']:12.1f} {trips:>28}"
         )
     for name, r in peers.items():
         if "error" in r:
@@ -300,7 +311,7 @@ def report(results: dict[str, Any], peers: dict[str, Any], options: argparse.Nam
             continue
         overhead = (r["batch_total_s"] - r["plain_total_s"]) / options.jobs * 1e6
         print(
-            f"{name + ' ' + r['what']:22} {r['plain_total_s']:8.2f} {r['batch_total_s']:8.2f} {overhead:16.1f} {'':>23} {r['callback_ms']:12.1f} {'-':>16}"
+            f"{name + ' ' + r['what']:22} {r['plain_total_s']:8.2f} {r['batch_total_s']:8.2f} {overhead:16.1f} {'':>23} {r['callback_ms']:12.1f} {'-':>28}"
         )
     for name, r in results.items():
         for key in ("plain_total_s", "batch_total_s"):
