@@ -300,7 +300,11 @@ def report(results: dict[str, Any], peers: dict[str, Any], options: argparse.Nam
         f"{'':22} {'plain s':>8} {'batch s':>8} {'overhead µs/job':>16} {'enqueue ms plain/batch':>23} {'callback ms':>12} {'round trips/job plain/batch':>28}"
     )
     for name, r in results.items():
-        trips = "-" if r["round_trips"] is None else f"{r['round_trips']['plain']:.2f} / {r['round_trips']['batch']:.2f}"
+        trips = (
+            "-"
+            if r["round_trips"] is None
+            else f"{r['round_trips']['plain']:.2f} / {r['round_trips']['batch']:.2f}"
+        )
         enqueue = f"{r['plain_enqueue_ms']:.0f} / {r['batch_enqueue_ms']:.0f}"
         print(
             f"jobframe {name:13} {r['plain_total_s']:8.2f} {r['batch_total_s']:8.2f} {r['overhead_us']:16.1f} {enqueue:>23} {r['batch_callback_ms']:12.1f} {trips:>28}"
