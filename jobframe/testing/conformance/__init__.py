@@ -29,7 +29,7 @@ from jobframe.testing.conformance.batches import BatchTests
 from jobframe.testing.conformance.batches_processes import BatchProcessTests
 from jobframe.testing.conformance.chains import ChainTests
 from jobframe.testing.conformance.continuations import ContinuationTests
-from jobframe.testing.conformance.dashboard import DashboardTests
+from jobframe.testing.conformance.dashboard import DashboardResultsTests, DashboardTests
 from jobframe.testing.conformance.enqueue import SAMPLE_VALUES, EnqueueTests
 from jobframe.testing.conformance.faults import FaultTests
 from jobframe.testing.conformance.flow import FlowTests
@@ -49,6 +49,7 @@ class BackendConformance(
     OutcomeTests,
     InspectorTests,
     DashboardTests,
+    DashboardResultsTests,
     ReliabilityTests,
     FaultTests,
     LoadTests,
