@@ -324,3 +324,19 @@ def test_adapters_declare_results_exactly_when_they_give_a_store() -> None:
     adapters: list[QueueAdapter] = [InlineAdapter(), TestAdapter(), NoResults()]
     for adapter in adapters:
         assert (adapter.results() is not None) == adapter.capabilities.results
+
+
+def test_a_job_run_again_is_not_answered_by_its_old_record(test_adapter: TestAdapter) -> None:
+    """Retried from the dead set, a job waits again beside its old ``failed`` record."""
+    job = Sum.perform_later(4, 4)
+    old = records.build(job.job_id, "failed", error={"class": "E", "message": "old"})
+    test_adapter.results().write([old])
+    assert job.status() == "ready"
+    with pytest.raises(jobframe.ResultTimeout):
+        job.result()
+    started = time.monotonic()
+    with pytest.raises(jobframe.ResultTimeout):
+        job.result(timeout=0.3)
+    assert time.monotonic() - started >= 0.3
+    test_adapter.perform_enqueued(lambda r: True)
+    assert job.result(timeout=1) == 8
