@@ -27,8 +27,8 @@ def test_steps_run_in_order_with_their_cursor_and_a_job_without_steps_carries_no
     assert "continuation" not in job.serialize()
     job.perform_now()
     assert buffer == ["download", *(f"row {n}" for n in range(10))]
-    assert job.steps == {"completed": ["download", "rows"], "current": None, "cursor": None}
-    assert job.serialize()["continuation"] == job.steps
+    assert job.continuation == {"completed": ["download", "rows"], "current": None, "cursor": None}
+    assert job.serialize()["continuation"] == job.continuation
 
 
 def test_a_resumed_job_skips_finished_steps_and_starts_at_its_cursor() -> None:
@@ -91,7 +91,7 @@ def test_a_stop_before_any_progress_waits_for_the_first_checkpoint_inside_a_step
     with pytest.raises(Interrupted):
         job.perform_now()
     assert buffer == ["download"], "the download step ran; the rows step's start interrupted"
-    assert job.steps == {"completed": ["download"], "current": None, "cursor": None}
+    assert job.continuation == {"completed": ["download"], "current": None, "cursor": None}
 
 
 def test_a_time_limit_interrupts_with_its_reason() -> None:
@@ -113,7 +113,7 @@ def test_a_cancel_stops_at_a_checkpoint_with_cancelled_and_keeps_the_cursor() ->
     job = Cancelling()
     with pytest.raises(jobframe.Cancelled):
         job.perform_now()
-    assert job.steps == {"completed": ["download"], "current": "rows", "cursor": 3}
+    assert job.continuation == {"completed": ["download"], "current": "rows", "cursor": 3}
 
 
 def test_a_retry_resumes_from_the_last_checkpoint(jobs: Any) -> None:
@@ -208,3 +208,19 @@ def test_async_steps_run_with_astep_and_are_skipped_on_resume() -> None:
     job = AsyncImport.deserialize({**AsyncImport().serialize(), "continuation": progress})
     job.perform_now()
     assert buffer == ["row 2"]
+
+
+def test_interrupt_at_stops_where_asked_and_gives_back_the_job_to_resume() -> None:
+    from jobframe.testing import interrupt_at
+
+    job = ImportJob()
+    job.executions = 2  # a job on its third run
+    resumed = interrupt_at(job, "rows", cursor=4)
+    assert buffer == ["download", "row 0", "row 1", "row 2", "row 3"]
+    assert resumed.job_id == job.job_id and resumed.executions == 2, "the run is not counted"
+    assert resumed.continuation == {"completed": ["download"], "current": "rows", "cursor": 4}
+    buffer.clear()
+    resumed.perform_now()
+    assert buffer == [f"row {n}" for n in range(4, 10)]
+    with pytest.raises(AssertionError, match="without a checkpoint at step 'rows' with cursor 99"):
+        interrupt_at(ImportJob(), "rows", cursor=99)

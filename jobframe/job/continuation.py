@@ -20,16 +20,11 @@ cursor (`jobframe.worker.continuing`). Finished steps, the step under way and it
 in the payload under ``continuation``, so a retry (``retry_on``) resumes from the last
 checkpoint too, not from zero.
 
-Decisions (docs/continuations.md states them):
-
-- A cancelled continuation is settled ``cancelled`` and not re-enqueued: its steps and cursor
-  stay in its record, but it does not resume (Active Job re-enqueues; an operator who cancels
-  means stop).
-- Interrupting needs progress: the start of the first step a run reaches is not a checkpoint
-  for a shutdown or a time limit (a job stopped there would come back with nothing done), only
-  for a cancel. Code outside steps runs on every run.
-- ``async def`` steps run with ``await self.astep(...)``; `step` refuses a coroutine function
-  (a forgotten ``await`` would silently skip the step).
+Decisions (docs/continuations.md has them all): a cancelled continuation is settled
+``cancelled``, not re-enqueued (its record keeps its steps and cursor); the start of the first
+step a run reaches is no checkpoint for a stop (the job would come back with nothing done);
+``async def`` steps run with ``await self.astep(...)``, and `step` refuses a coroutine function
+(a forgotten ``await`` would skip the step silently).
 """
 
 from __future__ import annotations
@@ -108,9 +103,12 @@ class Continuation:
         self.running: Step | None = None
         #: this run finished a step or moved a cursor: it may be interrupted at a step's start
         self.advanced = False
+        #: this run ran a step (not only skipped some): its async time limit was postponed
+        self.stepped = False
 
     def begin_run(self, executions: int) -> None:
-        self.run, self.encountered, self.running, self.advanced = executions, [], None, False
+        self.run, self.encountered, self.running = executions, [], None
+        self.advanced = self.stepped = False
 
     def to_json(self) -> dict[str, Any] | None:
         """The payload's ``continuation`` (and a record's ``steps``); None before any step."""
@@ -201,6 +199,7 @@ class Continuable:
     _resumes_later: bool = False
     #: where ``self.progress`` writes while a worker runs the job (`jobframe.job.results`)
     _progress: Progress | None
+    executions: int
 
     def step(self, name: str, method: Callable[[Step], Any], cursor: Any = None) -> None:
         """Run ``method(step)`` as the step ``name``, unless an earlier run finished it (then
@@ -248,9 +247,10 @@ class Continuable:
         self._leave(started, finished=True)
 
     @property
-    def steps(self) -> dict[str, Any] | None:
+    def continuation(self) -> dict[str, Any] | None:
         """Finished steps, the step under way and its cursor (JSON, as stored):
-        ``{"completed": [...], "current": name | None, "cursor": ...}``; None before any step."""
+        ``{"completed": [...], "current": name | None, "cursor": ...}``; None before any step.
+        (A record's and the progress's ``steps``.)"""
         return None if self._continuation is None else self._continuation.to_json()
 
     @property
@@ -258,7 +258,7 @@ class Continuable:
         """True once this run entered a step: its worker then stops it at a checkpoint at its
         time limit, and raises `jobframe.JobTimeout` only a grace period later."""
         state = self._continuation
-        return state is not None and state.run == self._executions() and bool(state.encountered)
+        return state is not None and state.run == self.executions and bool(state.encountered)
 
     # -- the payload, the record and the progress -----------------------------------------------
 
@@ -266,7 +266,7 @@ class Continuable:
         """The payload's ``continuation``, once a step started (other payloads stay as they
         were)."""
         super()._payload_extras(data)  # type: ignore[misc]
-        state = self.steps
+        state = self.continuation
         if state is not None:
             data["continuation"] = state
 
@@ -278,7 +278,7 @@ class Continuable:
     def _record_fields(self) -> dict[str, Any]:
         """A record's ``steps`` (finished steps, the step under way, its cursor)."""
         fields: dict[str, Any] = super()._record_fields()  # type: ignore[misc]
-        state = self.steps
+        state = self.continuation
         if state is not None:
             fields["steps"] = state
         return fields
@@ -292,12 +292,9 @@ class Continuable:
         """Show the steps in the running job's progress (`jobframe.job.results`), if tracked."""
         progress = self._progress
         if progress is not None:
-            progress.steps(self.steps)
+            progress.steps(self.continuation)
 
     # -- internals -------------------------------------------------------------------------------
-
-    def _executions(self) -> int:
-        return int(getattr(self, "executions", 0))
 
     def _enter(self, name: str, cursor: Any) -> Step | None:
         """Check ``name`` against this run and the one resumed; the step to run, or None when
@@ -305,18 +302,16 @@ class Continuable:
         state = self._continuation
         if state is None:
             state = self._continuation = Continuation()
-        if state.run != self._executions():
-            state.begin_run(self._executions())
+        if state.run != self.executions:
+            state.begin_run(self.executions)
         _check_step(state, name)
         state.encountered.append(name)
         if name in state.completed:
             return None
-        if len(state.encountered) == 1:
+        if not state.stepped:
+            state.stepped = True
             self._postpone_async_timeout()
-        if state.advanced:
-            self._checkpoint()
-        else:
-            _check_cancelled(self)
+        self._checkpoint(interrupt=state.advanced)
         if state.current == name:
             try:
                 value = arguments.deserialize_value(state.wire_cursor, f"step {name!r}'s cursor")
@@ -342,15 +337,15 @@ class Continuable:
         state.advanced = True
         self._publish_steps()
 
-    def _checkpoint(self) -> None:
-        """Raise `jobframe.Cancelled` or `Interrupted` if this job must stop here."""
-        _check_cancelled(self)
+    def _checkpoint(self, interrupt: bool = True) -> None:
+        """Raise `jobframe.Cancelled`, or (``interrupt``) `Interrupted`, if this job must stop."""
+        job: Any = self
+        job.check_cancelled()
         interruption = self._interruption
-        reason = interruption.reason() if interruption is not None else None
+        reason = interruption.reason() if interrupt and interruption is not None else None
         if reason is not None:
             state = self._continuation
             where = state.describe() if state is not None else "before its first step"
-            job: Any = self
             raise Interrupted(
                 f"{type(job).__qualname__} (Job ID: {job.job_id}) interrupted {where} "
                 f"({'the worker is shutting down' if reason == 'stopping' else reason})",
@@ -366,10 +361,6 @@ class Continuable:
         when = timeout.when()
         if when is not None:
             timeout.reschedule(when + interruption.grace)
-
-
-def _check_cancelled(job: Any) -> None:
-    job.check_cancelled()
 
 
 def _check_step(state: Continuation, name: str) -> None:

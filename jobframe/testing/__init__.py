@@ -2,6 +2,7 @@
 
 from jobframe.queue_adapters.test import EnqueuedJob, TestAdapter
 from jobframe.testing.conformance import AdapterConformance, BackendConformance, WorkerHarness
+from jobframe.testing.continuations import interrupt_at
 from jobframe.testing.helpers import JobsHelper
 from jobframe.testing.unittest import JobTestCase
 
@@ -13,4 +14,5 @@ __all__ = [
     "JobsHelper",
     "TestAdapter",
     "WorkerHarness",
+    "interrupt_at",
 ]

@@ -50,17 +50,19 @@ class Continuing(Middleware):
         self.job_timeout = job_timeout
         self.grace = grace
         self._worker: WorkerContext | None = None
+        self._untimed = Interruption(grace=grace)  # shared by the jobs without a time limit
 
     def bind(self, worker: WorkerContext) -> None:
         self._worker = worker
+        self._untimed = Interruption(worker.stopping, None, self.grace)
 
     def started(self, claim: Any, job: Any) -> None:
         limit = time_limit(job, self.job_timeout)
-        job._interruption = Interruption(
-            stopping=self._worker.stopping if self._worker is not None else None,
-            deadline=None if limit is None else time.monotonic() + limit,
-            grace=self.grace,
-        )
+        if limit is None:
+            job._interruption = self._untimed
+        else:
+            deadline = time.monotonic() + limit
+            job._interruption = Interruption(self._untimed.stopping, deadline, self.grace)
 
     def finished(self, claim: Any, job: Any, outcome: Outcome) -> Outcome:
         if not interrupted(outcome):
@@ -86,7 +88,7 @@ class Continuing(Middleware):
             )  # fmt: skip
         job._resumes_later = True  # no record (`jobframe.worker.recording`)
         reason = (outcome.error or {}).get("message", "")
-        with notifications.instrument("interrupt", job, message=reason, steps=job.steps):
+        with notifications.instrument("interrupt", job, message=reason, steps=job.continuation):
             pass
         # No record: the re-enqueued job's live state says where it is.
         return Outcome(claim, "done", attempts=job.executions, retries=tuple(retries))

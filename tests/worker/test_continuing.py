@@ -20,9 +20,11 @@ from jobframe.backend.payload import load_payload
 from jobframe.queue_adapters.async_adapter import AsyncAdapter
 from jobframe.testing.workers import wait_until, worker_thread
 from jobframe.worker.runtime import WorkerOptions
+from jobframe.worker.watchdog import Watchdog
 
 log: list[tuple[str, int, int]] = []  # (what, row or -1, executions)
 reached, release = threading.Event(), threading.Event()
+times: dict[str, float] = {}
 
 
 @pytest.fixture
@@ -86,8 +88,12 @@ class AsyncTimedRowsJob(jobframe.Job):
     timeout = 0.3
 
     async def perform(self, count: int) -> None:
+        await self.astep("fetch", self.fetch)  # skipped on resume: the rows step still postpones
         await self.astep("rows", self.rows, cursor=0)
         log.append(("end", -1, self.executions))
+
+    def fetch(self, step: jobframe.Step) -> None:
+        log.append(("download", -1, self.executions))
 
     async def rows(self, step: jobframe.Step) -> None:
         for n in range(step.cursor, step.cursor + 1_000_000):
@@ -108,6 +114,7 @@ class StuckInStepJob(jobframe.Job):
         self.step("stuck", self.stuck)
 
     def stuck(self, step: jobframe.Step) -> None:
+        times["start"] = time.monotonic()
         log.append(("start", -1, self.executions))
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -115,6 +122,7 @@ class StuckInStepJob(jobframe.Job):
 
     @jobframe.rescue_from(jobframe.JobTimeout)
     def rescued(self, exc: Exception) -> None:
+        times["timeout"] = time.monotonic()
         log.append(("timeout", -1, self.executions))
 
 
@@ -153,12 +161,31 @@ def test_a_stopped_worker_re_enqueues_at_the_checkpoint_and_another_resumes(
                                           "cursor": 11}  # fmt: skip
     assert "interrupted at step 'rows', cursor 11 (the worker is shutting down)" in caplog.text
     assert "Error performing" not in caplog.text
+    report = jobframe.job_report(job.job_id)
+    assert (report.status, report.attempts) == ("ready", None), "no record for the interruption"
     with worker_thread(adapter.store, options()):
         wait_until(lambda: ("end", -1, 1) in log, 10, "the resumed run to end")
     assert rows() == list(range(40)), "every row once"
     assert [what for what, _, _ in log].count("download") == 1
     assert rows(executions=1) == list(range(40)), "both runs are execution 1"
     assert adapter.wait_idle(5) and inspector.stats()["failed"] == 0
+    report = jobframe.job_report(job.job_id)
+    assert (report.status, report.attempts) == ("succeeded", 1)
+    assert report.steps == {"completed": ["download", "rows"], "current": None, "cursor": None}
+
+
+def test_a_running_continuation_shows_its_step_and_cursor_in_its_progress(
+    adapter: AsyncAdapter,
+) -> None:
+    """Written at most every 0.25 s: ten rows of 30 ms make one write in the rows step."""
+    job = RowsJob.perform_later(40, pause_at=10, pace=0.03)
+    with worker_thread(adapter.store, options()):
+        wait_until(reached.is_set, 10, "row 10")
+        report = jobframe.job_report(job.job_id)
+        release.set()
+    assert report.status == "running"
+    assert report.steps is not None and report.steps["completed"] == ["download"]
+    assert report.steps["current"] == "rows" and 1 <= report.steps["cursor"] <= 10
 
 
 @pytest.mark.parametrize("job_class", [TimedRowsJob, AsyncTimedRowsJob])
@@ -174,6 +201,7 @@ def test_a_time_limit_interrupts_at_a_checkpoint_instead_of_raising(
     with worker_thread(adapter.store, options(timeout_grace=5.0)):
         wait_until(lambda: any(what == "end" for what, _, _ in log), 20, "the last run to end")
     assert rows() == list(range(100))
+    assert [what for what, _, _ in log].count("download") == 1
     interrupts = [e for e in events if e.name == "interrupt"]
     assert len(interrupts) >= 2 and "(time limit)" in interrupts[0].payload["message"]
     assert not [e for e in events if e.name == "timeout"]
@@ -188,14 +216,29 @@ def test_a_job_that_reaches_no_checkpoint_still_times_out_after_the_grace(
         wait_until(lambda: len(log) == 2, 10, "the JobTimeout")
     (_, _, _), (what, _, _) = log
     assert what == "timeout"
+    assert 0.3 + 0.5 <= times["timeout"] - times["start"] < 3.0, "not a grace after its limit"
+
+
+def test_the_watchdog_gives_a_job_that_stops_by_itself_a_grace_once() -> None:
+    watchdog = Watchdog(grace=1.0)
+    asked: list[str] = []
+    watchdog.start(("a", "t"), 10.0, None, lambda: asked.append("a") or True)
+    watchdog.start(("b", "t"), 10.0, None, lambda: False)
+    assert watchdog.check(10.0) == ([("b", "t")], [])  # b: at its deadline; a: a grace more
+    assert watchdog.check(10.5) == ([], [])
+    assert watchdog.check(11.0) == ([("a", "t")], [])
+    assert asked == ["a"], "asked once"
 
 
 def test_a_cancel_mid_step_is_settled_cancelled_and_not_re_enqueued(
     adapter: AsyncAdapter,
 ) -> None:
-    CancelledMidStepJob.perform_later(10)
+    job = CancelledMidStepJob.perform_later(10)
     inspector = adapter.inspector()
     with worker_thread(adapter.store, options()):
         wait_until(lambda: sum(inspector.history("cancelled").values()), 10, "the cancel")
     assert rows() == [0, 1, 2, 3]
     assert inspector.count("ready") == inspector.count("scheduled") == 0
+    report = jobframe.job_report(job.job_id)
+    assert report.status == "cancelled", "settled cancelled, not re-enqueued"
+    assert report.steps == {"completed": ["download"], "current": "rows", "cursor": 4}

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+import jobframe
 from jobframe import queue_adapters
 from jobframe.backend.adapter import QueueAdapter
 from jobframe.testing.conformance.base import (
@@ -68,9 +69,19 @@ class ContinuationTests(ConformanceBase):
             if inspector is not None:
                 assert inspector.count("ready") == 1, "the interrupted job is not waiting"
                 assert inspector.count("dead") == 0, "an interruption is no failure"
+            if type(adapter).capabilities.results:
+                report = jobframe.job_report(job.job_id, adapter)
+                assert (report.status, report.attempts) == ("ready", None), (
+                    "the interrupted run wrote a record"
+                )
             with worker_thread(backend, self.worker_options()):
                 wait_until(lambda: tags(journal, "end"), 30, "the resumed run to end")
         assert_resumed(journal, job.job_id, 300, before)
+        if type(adapter).capabilities.results:
+            report = jobframe.job_report(job.job_id, adapter)
+            assert (report.status, report.attempts) == ("succeeded", 1)
+            assert report.steps == {"completed": ["download", "rows"], "current": None,
+                                    "cursor": None}  # fmt: skip
 
     def test_a_time_limit_interrupts_at_a_checkpoint_and_the_job_resumes(
         self, adapter: QueueAdapter, journal: str
