@@ -32,6 +32,7 @@ from jobframe.queue_adapters.memory_results import LiveState, MemoryResults
 
 if TYPE_CHECKING:
     from jobframe.backend.adapter import QueueAdapter
+    from jobframe.job.base import Job
     from jobframe.queue_adapters.memory_jobs import MemoryJobs
 
 log = logging.getLogger("jobframe")
@@ -177,10 +178,12 @@ class BatchedResults(MemoryResults):
     def _count_enqueue(self, job_id: str, batch_id: str | None) -> None:
         self.book.join(batch_id, job_id)
 
-    def _fire_locked(self, callbacks: list[BatchCallback]) -> None:
-        """Store due callbacks in the job store now, or keep them for `_fire_due`."""
+    def _fire_locked(self, callbacks: list[BatchCallback], later: bool = False) -> None:
+        """Store due callbacks in the job store now (in the step that counted), or keep them
+        for `_fire_due` (no job store; or ``later``: the seal, which enqueues through the
+        adapter so an async adapter that ran no job yet starts its worker)."""
         jobs = self.jobs
-        if jobs is None:
+        if jobs is None or (later and self.owner is not None):
             self._due += callbacks
             return
         for callback in callbacks:
@@ -202,15 +205,13 @@ class BatchedResults(MemoryResults):
         super().write(records)
         self._fire_due()
 
-    def open_batch(
-        self, batch: BatchInfo, callbacks: dict[str, BatchCallback], ttl: float
-    ) -> None:
+    def open_batch(self, batch: BatchInfo, callbacks: dict[str, BatchCallback], ttl: float) -> None:
         with self.lock:
             self.book.open(batch, callbacks, ttl)
 
     def seal_batch(self, batch_id: str) -> None:
         with self.lock:
-            self._fire_locked(self.book.seal(batch_id))
+            self._fire_locked(self.book.seal(batch_id), later=True)
         self._fire_due()
 
     def batch(self, batch_id: str) -> BatchInfo | None:
@@ -220,6 +221,26 @@ class BatchedResults(MemoryResults):
     def batches(self, offset: int = 0, limit: int = 50) -> list[BatchInfo]:
         with self.lock:
             return self.book.newest(offset, limit)
+
+
+def write_and_follow(results: MemoryResults, job: Job, record: JobRecord) -> None:
+    """Write the record of ``job`` performed in process (inline, test adapters), and if it is a
+    chain link enqueue the next link when it succeeded, or record the rest ``cancelled`` when
+    it ended for good (a worker does this in `jobframe.worker.chaining`).
+
+    The next link is counted in the batch before the record is written (as a worker writes
+    it with the outcome): the predecessor's count must not finish the batch before it."""
+    from jobframe.tracking.chains import cancelled_records, next_link
+
+    link = next_link(job) if job.chain and record.status == "succeeded" else None
+    if link is not None and link.batch_id is not None:
+        with results.lock:
+            results._count_enqueue(link.job_id, link.batch_id)
+    results.write([record])
+    if link is not None:
+        link._enqueue(retrying=True)  # its predecessor succeeded: no refusal, no commit hold
+    elif job.chain and record.status in FINAL:
+        results.write(cancelled_records(job, record.status))
 
 
 def fire(adapter: QueueAdapter, callbacks: list[BatchCallback]) -> None:
@@ -234,4 +255,4 @@ def fire(adapter: QueueAdapter, callbacks: list[BatchCallback]) -> None:
             log.exception("enqueueing batch callback %s failed", callback.job_id)
 
 
-__all__ = ["BatchedResults", "MemoryBatches", "fire"]
+__all__ = ["BatchedResults", "MemoryBatches", "fire", "write_and_follow"]

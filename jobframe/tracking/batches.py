@@ -39,13 +39,11 @@ from jobframe.backend.ids import new_id
 from jobframe.backend.payload import dump_payload
 from jobframe.backend.results import BatchCallback, BatchInfo, ResultStore
 from jobframe.errors import InvalidOptionError
+from jobframe.tracking.records import history_ttl
 
 if TYPE_CHECKING:
     from jobframe.backend.adapter import QueueAdapter
     from jobframe.job.base import Job
-
-#: how long a finished batch is kept, in seconds (its counts stay readable as long)
-BATCH_TTL = 86400.0
 
 
 @dataclass(frozen=True)
@@ -119,7 +117,7 @@ class Batch:
         """The batch's counts now (`jobframe.backend.results.BatchInfo`).
 
         Raises:
-            LookupError: the batch expired (it is kept ``BATCH_TTL`` seconds once finished).
+            LookupError: the batch expired (a finished batch is kept ``history_ttl`` seconds).
         """
         info = _store(self.adapter).batch(self.id)
         if info is None:
@@ -220,7 +218,7 @@ def batch(
         time.time(),
         callbacks={kind: cb.job_id for kind, cb in callbacks.items()},
     )
-    store.open_batch(info, callbacks, BATCH_TTL)
+    store.open_batch(info, callbacks, history_ttl())
     token = current_batch.set(OpenBatch(batch_id, adapter))
     try:
         yield Batch(batch_id, adapter, description)
@@ -239,5 +237,5 @@ def batch_status(batch_id: str, adapter: QueueAdapter | None = None) -> BatchInf
     return _store(queue_adapters.get(adapter)).batch(batch_id)
 
 
-__all__ = ["BATCH_TTL", "Batch", "OpenBatch", "batch", "batch_status", "current_batch",
+__all__ = ["Batch", "OpenBatch", "batch", "batch_status", "current_batch",
            "performing"]  # fmt: skip

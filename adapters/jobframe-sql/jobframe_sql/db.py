@@ -13,13 +13,18 @@ import sqlalchemy as sa
 
 from jobframe.errors import ConfigurationError
 from jobframe_sql.schema import (
+    BATCH_COLUMNS,
     FLOW_COLUMNS,
     SCHEMA_VERSION,
+    batch_jobs,
+    batches,
     jobs,
     locks,
     metadata,
+    progress,
     rates,
     recurring,
+    results,
     semaphores,
     versions,
 )
@@ -29,11 +34,11 @@ def _create_recurring(conn: sa.Connection) -> None:
     recurring.create(conn, checkfirst=True)
 
 
-def _add_flow_control(conn: sa.Connection) -> None:
-    """The flow-control columns and indexes of ``jobframe_jobs`` and their tables. Each step is
-    skipped where it is done already (a database that an interrupted upgrade left halfway)."""
+def _add_columns(conn: sa.Connection, columns: tuple[sa.Column[Any], ...]) -> None:
+    """Add ``columns`` to ``jobframe_jobs`` and create its missing indexes, skipping what an
+    interrupted upgrade did already."""
     have = {column["name"] for column in sa.inspect(conn).get_columns(jobs.name)}
-    for column in FLOW_COLUMNS:
+    for column in columns:
         if column.name not in have:
             spec = sa.schema.CreateColumn(column).compile(dialect=conn.dialect)
             conn.exec_driver_sql(f"ALTER TABLE {jobs.name} ADD COLUMN {spec}")
@@ -41,7 +46,21 @@ def _add_flow_control(conn: sa.Connection) -> None:
     for index in jobs.indexes:
         if index.name not in indexes:
             index.create(conn)
+
+
+def _add_flow_control(conn: sa.Connection) -> None:
+    """The flow-control columns and indexes of ``jobframe_jobs`` and their tables. Each step is
+    skipped where it is done already (a database that an interrupted upgrade left halfway)."""
+    _add_columns(conn, FLOW_COLUMNS)
     for table in (locks, semaphores, rates):
+        table.create(conn, checkfirst=True)
+
+
+def _add_results(conn: sa.Connection) -> None:
+    """``jobframe_jobs.batch_id`` and the tables of records, progress and batches (each step
+    skipped where it is done already)."""
+    _add_columns(conn, BATCH_COLUMNS)
+    for table in (results, progress, batches, batch_jobs):
         table.create(conn, checkfirst=True)
 
 
@@ -51,6 +70,7 @@ MIGRATIONS: dict[int, list[Any]] = {
     1: [],
     2: [_create_recurring],  # recurring tasks' tick marks
     3: [_add_flow_control],  # unique locks, concurrency limits, rate limits, cancellation
+    4: [_add_results],  # status, results, progress, batches
 }
 
 

@@ -20,9 +20,12 @@ from jobframe.backend.inspector import (
     WorkerInfo,
 )
 from jobframe.backend.payload import PayloadError, load_payload
+from jobframe.backend.results import JobRecord
 from jobframe_sql import flow
+from jobframe_sql import records as record_sql
 from jobframe_sql.engine import bump_stats, day_and_minute, now_ms
 from jobframe_sql.schema import jobs, pauses, processes, stats
+from jobframe_sql.upkeep import history_ttl
 
 if TYPE_CHECKING:
     from jobframe_sql.adapter import SQLAdapter
@@ -224,31 +227,39 @@ class SQLInspector(Inspector):
         return int(done)
 
     def cancel(self, job_id: str) -> CancelResult:
-        """Remove the job's waiting row (ready, scheduled or blocked) and release its unique
-        lock, or flag its running row for `SQLWorkerBackend.cancelled`."""
+        """Remove the job's waiting row (ready, scheduled or blocked), release its unique lock
+        and write its ``cancelled`` record (counted in its batch), or flag its running row for
+        `SQLWorkerBackend.cancelled`."""
+        written = record_sql.Written()
+        flagged = 0
         with self.engine.begin() as conn:
             waiting = conn.execute(
-                sa.select(jobs.c.seq, jobs.c.unique_key).where(
+                sa.select(jobs.c.seq, jobs.c.unique_key, jobs.c.batch_id).where(
                     jobs.c.job_id == job_id, jobs.c.state.in_(_WAITING)
                 )
             ).all()
             removed = 0
-            for seq, key in waiting:
+            batch_id = None
+            for seq, key, batch in waiting:
                 # Guarded by its state: a row a worker claimed meanwhile is running, not removed.
                 gone = conn.execute(
                     sa.delete(jobs).where(jobs.c.seq == seq, jobs.c.state.in_(_WAITING))
                 ).rowcount
                 if gone:
                     removed += gone
+                    batch_id = batch_id or batch
                     flow.release(conn, [(key, job_id)])
             if removed:
-                bump_stats(conn, {("cancelled", day_and_minute(now_ms())[1]): removed})
-                return "cancelled"
-            flagged = conn.execute(
-                sa.update(jobs)
-                .where(jobs.c.job_id == job_id, jobs.c.state == "claimed")
-                .values(cancel_requested=True)
-            ).rowcount
+                now = now_ms()
+                bump_stats(conn, {("cancelled", day_and_minute(now)[1]): removed})
+                record = JobRecord(job_id, "cancelled", b"{}", history_ttl(), batch_id, True)
+                written = record_sql.write(conn, [record], now)
+            else:
+                flag = sa.update(jobs).where(jobs.c.job_id == job_id, jobs.c.state == "claimed")
+                flagged = conn.execute(flag.values(cancel_requested=True)).rowcount
+        if removed:
+            self.adapter.results().written(written)
+            return "cancelled"
         return "running" if flagged else "unknown"
 
     def pause(self, queue: str) -> None:

@@ -7,6 +7,12 @@ are guarded by ``claim_token``. One row per recurring task in ``jobframe_recurri
 tick a scheduler claimed (`jobframe_sql.recurring`). Flow control (`jobframe_sql.flow`): unique
 locks in ``jobframe_locks``, a row per concurrency key to serialize its slots on in
 ``jobframe_semaphores``, a rate limiter's next free start in ``jobframe_rates``.
+
+Status, results and batches (schema version 4, `jobframe_sql.results`): a job's last record in
+``jobframe_results`` and a running job's progress in ``jobframe_progress`` (both by ``job_id``,
+purged by ``expires_at``); a batch's counters in ``jobframe_batches`` and which counter each of
+its jobs sits in (``pending`` or a final one) in ``jobframe_batch_jobs``, so a job counted twice
+(a retry, a job retried from the dead set) moves between counters instead of adding to them.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 metadata = sa.MetaData()
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
@@ -41,6 +47,12 @@ FLOW_COLUMNS = (
     sa.Column("cancel_requested", sa.Boolean),  # a running job `Inspector.cancel` asked to stop
 )
 
+#: ``jobframe_jobs`` columns added by schema version 4: the batch a job counts in (the reaper and
+#: `Inspector.cancel` count the jobs they end without reading payloads), NULL outside batches
+BATCH_COLUMNS = (sa.Column("batch_id", sa.String(64)),)
+
+_Blob = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+
 jobs = sa.Table(
     "jobframe_jobs",
     metadata,
@@ -62,6 +74,7 @@ jobs = sa.Table(
     sa.Column("error", sa.Text),
     sa.Column("finished_at", sa.BigInteger),
     *FLOW_COLUMNS,
+    *BATCH_COLUMNS,
     # Claiming reads (state, queue, priority, seq) in index order, whatever else the table holds.
     sa.Index("jobframe_jobs_claim", "state", "queue", "priority", "seq"),
     sa.Index("jobframe_jobs_due", "state", "run_at"),
@@ -150,6 +163,65 @@ rates = sa.Table(
     # epoch microseconds: the next free start (GCRA's theoretical arrival time); exact integers
     # on every database, and fine enough for 1,000 starts a second
     sa.Column("tat", sa.BigInteger, nullable=False),
+)
+
+results = sa.Table(
+    "jobframe_results",
+    metadata,
+    # job_ids are ASCII and case-sensitive (uuid4 hex by default; a caller's own otherwise)
+    sa.Column("job_id", _key_type(64), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),  # a `RecordStatus`
+    sa.Column("data", _Blob, nullable=False),  # JSON only the core reads
+    sa.Column("batch_id", sa.String(64)),
+    sa.Column("written_at", sa.BigInteger, nullable=False),  # epoch ms
+    sa.Column("expires_at", sa.BigInteger, nullable=False),  # epoch ms: purged after
+    sa.Index("jobframe_results_expires", "expires_at"),
+)
+
+progress = sa.Table(
+    "jobframe_progress",
+    metadata,
+    sa.Column("job_id", _key_type(64), primary_key=True),
+    sa.Column("data", _Blob, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Index("jobframe_progress_expires", "expires_at"),
+)
+
+batches = sa.Table(
+    "jobframe_batches",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("description", sa.Text),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    # ``pending`` is total minus the final counters: one fewer column to keep in step
+    sa.Column("total", sa.BigInteger, nullable=False, default=0),
+    sa.Column("succeeded", sa.BigInteger, nullable=False, default=0),
+    sa.Column("failed", sa.BigInteger, nullable=False, default=0),
+    sa.Column("dead", sa.BigInteger, nullable=False, default=0),
+    sa.Column("discarded", sa.BigInteger, nullable=False, default=0),
+    sa.Column("cancelled", sa.BigInteger, nullable=False, default=0),
+    sa.Column("sealed", sa.Boolean, nullable=False, default=False),
+    # the callbacks enqueued so far, comma-separated ("on_complete,on_success"); every firing is
+    # an UPDATE guarded by it, so a callback is enqueued once however many transactions race
+    sa.Column("fired", sa.String(64), nullable=False, default=""),
+    sa.Column("finished_at", sa.BigInteger),
+    sa.Column("ttl_ms", sa.BigInteger, nullable=False),  # kept this long once finished
+    sa.Column("expires_at", sa.BigInteger),  # finished_at + ttl_ms; NULL while unfinished
+    # {kind: {id, queue, priority, job_id, payload (text)}}: the serialized callback jobs
+    sa.Column("callbacks", sa.Text, nullable=False),
+    sa.Index("jobframe_batches_created", "created_at"),
+    sa.Index("jobframe_batches_expires", "expires_at"),
+)
+
+batch_jobs = sa.Table(
+    "jobframe_batch_jobs",
+    metadata,
+    # A job counts in one batch at most: its job_id is the key, and an enqueue of a job_id
+    # already here (a retry, a continuation) inserts nothing and counts nothing.
+    sa.Column("job_id", _key_type(64), primary_key=True),
+    sa.Column("batch_id", sa.String(64), nullable=False),
+    sa.Column("counter", sa.String(16), nullable=False),  # pending | a `BatchCounter`
+    sa.Index("jobframe_batch_jobs_batch", "batch_id"),
 )
 
 versions = sa.Table(

@@ -1,5 +1,6 @@
 """`Upkeep`: the SQL worker backend's `maintain` (promotion, the reaper, blocked jobs of keys with
-room, pruning), a part of `jobframe_sql.worker_backend.SQLWorkerBackend`."""
+room, pruning of finished jobs and of expired records and batches), a part of
+`jobframe_sql.worker_backend.SQLWorkerBackend`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from jobframe.backend.results import JobRecord
 from jobframe_sql import flow
+from jobframe_sql import records as record_sql
 from jobframe_sql.engine import now_ms
 from jobframe_sql.schema import jobs, processes
 
@@ -18,6 +21,15 @@ if TYPE_CHECKING:
 
 #: how long an unused semaphore or rate limiter row is kept (ms); it is made again when needed
 IDLE_KEY_MS = 86_400_000
+
+
+def history_ttl() -> float:
+    """How long records the backend writes itself (poison pills, cancelled jobs) are kept: the
+    ``history_ttl`` setting."""
+    from jobframe import config
+
+    # TODO(i15): config.settings().history_ttl once i15-results is merged
+    return float(getattr(config.settings(), "history_ttl", 86400))
 
 
 class Upkeep:
@@ -33,6 +45,7 @@ class Upkeep:
     def maintain(self, heartbeat_timeout: float, max_crashes: int) -> dict[str, int]:
         now = now_ms()
         counts = {"promoted": 0, "reaped": 0, "requeued": 0, "dead": 0, "pruned": 0}
+        written = record_sql.Written()
         with self.engine.begin() as conn:
             due = sa.and_(jobs.c.state == "scheduled", jobs.c.run_at <= now)
             flow.release_leaving(conn, due, until="scheduled")  # ready now: "scheduled" passed
@@ -45,7 +58,9 @@ class Upkeep:
             for (process_id,) in conn.execute(expired).all():
                 counts["reaped"] += 1
                 held = self._flowed(conn, process_id)
-                counts["dead"] += self._reap(conn, process_id, max_crashes, now)
+                poisoned, poison = self._reap(conn, process_id, max_crashes, now)
+                counts["dead"] += poisoned
+                written.add(poison)
                 counts["requeued"] += conn.execute(
                     self._release_statement()
                     .where(jobs.c.claimed_by == process_id)
@@ -59,6 +74,8 @@ class Upkeep:
         with self.engine.begin() as conn:
             readied += flow.unblock_with_room(conn, now)  # lapsed slots, lost wake-ups
         counts["unblocked"] = readied
+        if written.finals or written.callbacks:
+            self.adapter.results().written(written)
         if readied:
             self.adapter.wake_local()
         if time.monotonic() >= self._next_prune:
@@ -66,7 +83,19 @@ class Upkeep:
             counts["pruned"] = self.prune(now - self.finished_retention_ms)
             with self.engine.begin() as conn:
                 flow.prune(conn, now, now - IDLE_KEY_MS)
+            counts["purged"] = self.purge_results()
         return counts
+
+    def purge_results(self, limit: int = 1000) -> int:
+        """Delete expired records, progress and finished batches, ``limit`` rows a pass (each
+        pass its own short transactions), until none is left."""
+        store = self.adapter.results()
+        total = 0
+        while True:
+            done = store.purge(limit)
+            total += done
+            if done < limit:
+                return total
 
     @staticmethod
     def _flowed(conn: sa.Connection, process_id: str) -> list[Any]:
@@ -78,34 +107,48 @@ class Upkeep:
         )
         return list(conn.execute(query).all())
 
-    def _reap(self, conn: sa.Connection, process_id: str, max_crashes: int, now: int) -> int:
-        """Jobs of a dead process that crashed it ``max_crashes`` times go to failed (poison)."""
-        error = json.dumps(
-            {
-                "class": "jobframe.WorkerCrashed",
-                "message": f"worker process {process_id} stopped heartbeating",
-                "reason": f"poison pill: its worker died {max_crashes} times while running it",
-                "attempts": max_crashes,
-            }
+    def _reap(
+        self, conn: sa.Connection, process_id: str, max_crashes: int, now: int
+    ) -> tuple[int, record_sql.Written]:
+        """Jobs of a dead process that crashed it ``max_crashes`` times go to failed (poison),
+        each with a ``dead`` record counted in its batch. Returns how many, and the records'
+        wake-ups."""
+        error = {
+            "class": "jobframe.WorkerCrashed",
+            "message": f"worker process {process_id} stopped heartbeating",
+            "reason": f"poison pill: its worker died {max_crashes} times while running it",
+        }
+        poison = sa.and_(
+            jobs.c.claimed_by == process_id,
+            jobs.c.state == "claimed",
+            jobs.c.crashes + 1 >= max_crashes,
         )
-        return int(
-            conn.execute(
-                sa.update(jobs)
-                .where(
-                    jobs.c.claimed_by == process_id,
-                    jobs.c.state == "claimed",
-                    jobs.c.crashes + 1 >= max_crashes,
-                )
-                .values(
-                    state="failed",
-                    crashes=max_crashes,
-                    error=error,
-                    finished_at=now,
-                    claimed_by=None,
-                    claim_token=None,
-                )
-            ).rowcount
-        )
+        query = sa.select(jobs.c.job_id, jobs.c.batch_id).where(poison)
+        if conn.dialect.name != "sqlite":  # a second reaper waits, then finds none
+            query = query.with_for_update()
+        found = conn.execute(query).all()
+        if not found:
+            return 0, record_sql.Written()
+        dead = conn.execute(
+            sa.update(jobs)
+            .where(poison)
+            .values(
+                state="failed",
+                crashes=max_crashes,
+                error=json.dumps({**error, "attempts": max_crashes}),
+                finished_at=now,
+                claimed_by=None,
+                claim_token=None,
+            )
+        ).rowcount
+        data = json.dumps({"error": error}).encode()
+        ttl = history_ttl()
+        dead_records = [
+            JobRecord(job_id, "dead", data, ttl, batch_id=batch_id, notify=True)
+            for job_id, batch_id in found
+            if job_id is not None  # a raw payload's row: no job id to keep a record by
+        ]
+        return int(dead), record_sql.write(conn, dead_records, now)
 
     def prune(self, before_ms: int, batch: int = 1000) -> int:
         """Delete finished jobs older than ``before_ms``, a batch per transaction."""

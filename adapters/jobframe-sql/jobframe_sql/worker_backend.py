@@ -13,7 +13,6 @@ settled as before.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -23,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from jobframe.backend.payload import dump_payload
-from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
+from jobframe.backend.worker import Claim, ProcessInfo, WorkerBackend
 from jobframe_sql import flow, upkeep
+from jobframe_sql.completion import Completion, holds
 from jobframe_sql.engine import (
     async_commit_engine,
     bump_stats,
@@ -44,9 +44,6 @@ log = logging.getLogger("jobframe.worker")
 _CLAIMED = (jobs.c.seq, jobs.c.id, jobs.c.queue, jobs.c.priority, jobs.c.payload, jobs.c.job_id,
             jobs.c.unique_key, jobs.c.unique_until, jobs.c.concurrency_key,
             jobs.c.concurrency_limit)  # fmt: skip
-#: in a payload whose row holds a unique lock or a concurrency slot (compact JSON: the keys of
-#: its "flow" object); a false hit (an argument's text) costs one SELECT
-_HOLDS = (b'"unique":{', b'"concurrency":{')
 #: claim rounds of one fetch: a round that blocked jobs of a full key leaves room for others
 _ROUNDS = 4
 
@@ -55,21 +52,13 @@ def dump(payload: dict[str, Any]) -> bytes:
     return dump_payload(payload)
 
 
-def _holds(claim: Claim) -> bool:
-    payload = claim.payload
-    return _HOLDS[0] in payload or _HOLDS[1] in payload
-
-
-def _plain(outcome: Outcome, flowed: set[str]) -> bool:
-    """A success that settles alone: no retry to write, no lock or slot to let go."""
-    return outcome.status == "done" and not outcome.retries and outcome.claim.id not in flowed
-
-
-class SQLWorkerBackend(upkeep.Upkeep, WorkerBackend):
+class SQLWorkerBackend(Completion, upkeep.Upkeep, WorkerBackend):
     """Implements `jobframe.backend.WorkerBackend` on the ``jobframe_*`` tables."""
 
     throttles = True
     cancels = True
+    #: `complete` writes `Outcome.records` in the outcome's transaction
+    records = True
 
     def __init__(
         self,
@@ -245,85 +234,6 @@ class SQLWorkerBackend(upkeep.Upkeep, WorkerBackend):
         conn.execute(sa.update(jobs).where(jobs.c.seq.in_(seqs)).values(claim))
         return list(rows)
 
-    @staticmethod
-    def _guard(claim: Claim) -> Any:
-        return sa.and_(
-            jobs.c.id == claim.id, jobs.c.claim_token == claim.token, jobs.c.state == "claimed"
-        )
-
-    def complete(self, process_id: str, outcomes: list[Outcome]) -> None:
-        ms = now_ms()
-        day, minute = day_and_minute(ms)
-        flowed = {o.claim.id for o in outcomes if _holds(o.claim)}
-        plain = [o for o in outcomes if _plain(o, flowed)]
-        counted = dict.fromkeys(("processed", "failed", "expired", "cancelled"), 0)
-        with self.engine.begin() as conn:
-            info = self._info(conn, flowed)
-            if plain:
-                # Every plain success in one guarded statement: (id, token) pairs still held.
-                held = sa.tuple_(jobs.c.id, jobs.c.claim_token).in_(
-                    [(o.claim.id, o.claim.token) for o in plain]
-                )
-                counted["processed"] += conn.execute(
-                    sa.update(jobs)
-                    .where(held, jobs.c.state == "claimed")
-                    .values(state="finished", claimed_by=None, finished_at=ms)
-                ).rowcount
-            retries: list[dict[str, Any]] = []
-            unlocked: list[tuple[str | None, str | None]] = []
-            freed: list[Any] = []
-            for outcome in outcomes:
-                if _plain(outcome, flowed):
-                    continue  # settled above
-                values: dict[str, Any] = {
-                    "claimed_by": None,
-                    "finished_at": ms,
-                    "attempts": outcome.attempts,
-                    "state": "finished",
-                }
-                if outcome.status in ("failed", "dead"):
-                    values["state"] = "failed"
-                    values["error"] = json.dumps(
-                        {**(outcome.error or {}), "attempts": outcome.attempts}
-                    )
-                done = conn.execute(
-                    sa.update(jobs).where(self._guard(outcome.claim)).values(**values)
-                )
-                if done.rowcount != 1:
-                    continue  # the claim was taken back: its retries go with it
-                if outcome.status in ("expired", "cancelled"):
-                    counted[outcome.status] += 1
-                else:
-                    counted["processed"] += 1
-                    counted["failed"] += outcome.status != "done"
-                retries += outcome.retries
-                row = info.get(outcome.claim.id)
-                if row is not None:
-                    freed.append(row)
-                    if not outcome.retries:  # a retry written (retry_on) keeps the lock
-                        unlocked.append((row.unique_key, row.job_id))
-            if retries:
-                self.adapter.insert(conn, retries)
-            flow.release(conn, unlocked)
-            readied = flow.settled(conn, freed, ms)
-            counts = {(kind, minute): n for kind, n in counted.items()}
-            counts[("processed", day)] = counted["processed"]
-            counts[("failed", day)] = counted["failed"]
-            bump_stats(conn, {key: n for key, n in counts.items() if n})
-        if readied:
-            self.adapter.wake_local()
-
-    @staticmethod
-    def _info(conn: sa.Connection, ids: set[str]) -> dict[str, Any]:
-        """The flow columns (`flow.INFO`) of the rows ``ids`` that have any."""
-        if not ids:
-            return {}
-        query = sa.select(*flow.INFO).where(
-            jobs.c.id.in_(sorted(ids)),
-            sa.or_(jobs.c.unique_key.is_not(None), jobs.c.concurrency_key.is_not(None)),
-        )
-        return {row.id: row for row in conn.execute(query)}
-
     def _release_statement(self) -> Any:
         return (
             sa.update(jobs)
@@ -334,7 +244,7 @@ class SQLWorkerBackend(upkeep.Upkeep, WorkerBackend):
     def release(self, process_id: str, claims: list[Claim]) -> None:
         readied = 0
         with self.engine.begin() as conn:
-            info = self._info(conn, {c.id for c in claims if _holds(c)})
+            info = self._info(conn, {c.id for c in claims if holds(c)})
             freed = []
             for claim in claims:
                 done = conn.execute(self._release_statement().where(self._guard(claim)))
@@ -364,7 +274,7 @@ class SQLWorkerBackend(upkeep.Upkeep, WorkerBackend):
     def defer(self, process_id: str, claim: Claim, at: float, payload: bytes) -> None:
         ms = now_ms()
         with self.engine.begin() as conn:
-            info = self._info(conn, {claim.id} if _holds(claim) else set())
+            info = self._info(conn, {claim.id} if holds(claim) else set())
             later = {"state": "scheduled", "run_at": math.ceil(at * 1000), "payload": payload}
             moved = conn.execute(
                 sa.update(jobs)

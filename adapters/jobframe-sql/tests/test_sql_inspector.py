@@ -171,6 +171,10 @@ def test_metadata_holds_every_table_for_alembic() -> None:
         "jobframe_locks",
         "jobframe_semaphores",
         "jobframe_rates",
+        "jobframe_results",
+        "jobframe_progress",
+        "jobframe_batches",
+        "jobframe_batch_jobs",
     }
     assert {i.name for i in tables["jobframe_jobs"].indexes} >= {
         "jobframe_jobs_claim",
