@@ -47,7 +47,7 @@ _COUNTERS = ("total", "pending", "succeeded", "failed", "dead", "discarded", "ca
 def history_ms() -> int:
     """The ``history_ttl`` setting (seconds, default one day) in milliseconds: how long the
     records the backend writes itself are kept."""
-    return int(float(getattr(settings(), "history_ttl", 86400)) * 1000)
+    return int(settings().history_ttl * 1000)
 
 
 def record_args(record: JobRecord) -> list[Any]:
