@@ -64,6 +64,11 @@ class Results:
         self._handled_error = None
         self._returned = UNSET
 
+    def _skips_record(self) -> bool:
+        """True when this run ended without a record: a continuation interrupted at a
+        checkpoint and re-enqueued at once (its live state is enough). Overridden there."""
+        return False
+
     def _record_fields(self) -> dict[str, Any]:
         """Fields this job adds to its records (the batch, the chain, the steps): other mixins
         override it and merge their fields into ``super()._record_fields()``."""

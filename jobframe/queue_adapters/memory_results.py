@@ -189,6 +189,8 @@ def perform_recorded(results: MemoryResults, payload: dict[str, Any]) -> Job:
     finally:
         with results.lock:
             results.running.discard(job.job_id)
+        if record is not None and job._skips_record():
+            record = None
         if record is not None and not results.written_since(job.job_id, started):
             results.write([record])
     return job

@@ -97,6 +97,8 @@ class Recording(Middleware):
         track(job)
 
     def finished(self, claim: Claim, job: Any, outcome: Outcome) -> Outcome:
+        if job._skips_record():
+            return outcome
         try:
             record = record_for(job, outcome.status, outcome.error)
         except SerializationError as exc:
