@@ -128,15 +128,6 @@ class Core:
     #: the flow control the payload carries (`jobframe.backend.flow`): computed when the job is
     #: enqueued (see `jobframe.job.flow_control`), read back by `deserialize`
     flow: FlowControl | None
-    #: the batch this job counts in (`jobframe.batch`), or None; set at enqueue from the
-    #: enclosing ``with jobframe.batch()`` block (or the batch job performing in a worker)
-    batch_id: str | None = None
-    #: for a batch's ``on_success``/``on_complete`` callback job: the batch it fired for
-    callback_batch_id: str | None = None
-    #: a chain link (`jobframe.chain`): the serialized payloads of the links after this one
-    chain: list[dict[str, Any]] | None = None
-    #: a chain link: ``previous`` (job_id or None), ``index``, ``length``, ``ids`` (every link's)
-    chain_info: dict[str, Any] | None = None
     successfully_enqueued: bool
     enqueue_error: BaseException | None
 
@@ -275,13 +266,6 @@ class Core:
         if flow is not None and flow is not NO_FLOW and flow:
             data["flow"] = flow.to_json()
         self._payload_extras(data)
-        if self.batch_id is not None:
-            data["batch_id"] = self.batch_id
-        if self.chain_info is not None:
-            data["chain"] = self.chain or []
-            data["chain_info"] = self.chain_info
-        if self.callback_batch_id is not None:
-            data["callback_batch_id"] = self.callback_batch_id
         return data
 
     def _payload_extras(self, data: dict[str, Any]) -> None:
@@ -351,28 +335,12 @@ class Core:
         self.recurring_task = recurring_task
         flow = data.get("flow")
         self.flow = None if flow is None else FlowControl.from_json(flow)
-        self._load_links(data)
         self.enqueued_at = _parse_time(data.get("enqueued_at"), "enqueued_at")
         self.scheduled_at = _parse_time(data.get("scheduled_at"), "scheduled_at")
         self._load_extras(data)
         self.successfully_enqueued = self.enqueued_at is not None
         self.enqueue_error = None
         self._payload_cache = None
-
-    def _load_links(self, data: dict[str, Any]) -> None:
-        """Read the batch and chain keys (`jobframe.tracking.batches`, `.chains`)."""
-        batch_id, callback_batch_id = data.get("batch_id"), data.get("callback_batch_id")
-        chain, chain_info = data.get("chain"), data.get("chain_info")
-        if batch_id is not None and not isinstance(batch_id, str):
-            raise TypeError(f"'batch_id' must be a string or null, got {batch_id!r}")
-        if callback_batch_id is not None and not isinstance(callback_batch_id, str):
-            raise TypeError(f"'callback_batch_id' must be a string, got {callback_batch_id!r}")
-        if chain_info is not None and (
-            not isinstance(chain_info, dict) or not isinstance(chain, list | None)
-        ):
-            raise TypeError("'chain' must be a list and 'chain_info' an object")
-        self.batch_id, self.callback_batch_id = batch_id, callback_batch_id
-        self.chain, self.chain_info = chain, chain_info
 
     def _load_arguments(self) -> None:
         """Decode the arguments of a deserialized job (its wire form stays, for retries)."""

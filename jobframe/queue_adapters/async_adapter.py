@@ -61,6 +61,8 @@ class AsyncAdapter(QueueAdapter):
         timeouts=True,
         cancel=True,
         results=True,
+        batches=True,
+        chains=True,
     )
 
     def __init__(

@@ -15,6 +15,7 @@ from jobframe.backend.adapter import QueueAdapter
 from jobframe.backend.capabilities import Capabilities
 from jobframe.errors import InvalidOptionError
 from jobframe.hookspecs import hookimpl
+from jobframe.queue_adapters.memory_batches import BatchedResults
 from jobframe.queue_adapters.memory_results import MemoryResults, perform_recorded
 from jobframe.recurrence.memory import MemoryRecurring, memory_recurring
 
@@ -25,12 +26,18 @@ if TYPE_CHECKING:
 class InlineAdapter(QueueAdapter):
     name = "inline"
     capabilities = Capabilities(
-        delay=False, priority=False, performs_in_caller=True, recurring=True, results=True
+        delay=False,
+        priority=False,
+        performs_in_caller=True,
+        recurring=True,
+        results=True,
+        batches=True,
+        chains=True,
     )
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self._results = MemoryResults()
+        self._results = BatchedResults(owner=self)
 
     def enqueue(self, job: Job) -> None:
         batch_id = getattr(job, "batch_id", None)  # set by jobframe.tracking.batches

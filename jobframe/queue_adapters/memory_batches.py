@@ -1,5 +1,6 @@
-"""Batches in this process's memory: the counting and callbacks of `MemoryResults`
-(`jobframe.queue_adapters.memory_results`), for the async, inline and test adapters.
+"""Batches in this process's memory: `BatchedResults`, the `MemoryResults`
+(`jobframe.queue_adapters.memory_results`) of the async, inline and test adapters, with batch
+counting and callbacks filled into its ``_count``/``_count_enqueue`` hooks.
 
 `MemoryBatches` is the book: it counts a job in its batch when it is enqueued (`join`), moves it
 to a final counter when a final record of it is written (`finish`), seals (`seal`), and returns
@@ -7,9 +8,11 @@ the callbacks that became due so the caller enqueues them. It takes no lock: its
 with the host's lock held, so a count and the record (or enqueue) that caused it are one step,
 and each callback is handed out once (``fired`` is marked in that step).
 
-The host enqueues the returned callbacks *after* releasing its lock (`fire`): an in-process
-adapter may perform a job as it enqueues it (inline), and that job's own record takes the lock
-again. In memory nothing survives a crash, so that split loses no guarantee.
+Due callbacks are stored in the async adapter's job store in the very step that counted the job
+that made them due (`MemoryStore.complete`). The inline and test adapters enqueue them *after*
+the lock is released (`fire`): inline performs a job as it enqueues it, and that job's own
+record takes the lock again. In memory nothing survives a crash, so that split loses no
+guarantee; ``fired`` is marked under the lock, so each callback is handed out once.
 
 A host writing a claim's outcome writes its retries (with `join`) before its records (with
 `finish`): the next link of a chain, enqueued with its predecessor's outcome, must be counted in
@@ -32,6 +35,7 @@ from jobframe.queue_adapters.memory_results import LiveState, MemoryResults
 
 if TYPE_CHECKING:
     from jobframe.backend.adapter import QueueAdapter
+    from jobframe.job.base import Job
     from jobframe.queue_adapters.memory_jobs import MemoryJobs
 
 log = logging.getLogger("jobframe")
@@ -113,14 +117,12 @@ class MemoryBatches:
         due: list[BatchCallback] = []
         fired = list(info.fired)
         now = time.time()
-        if "on_complete" not in fired:
-            fired.append("on_complete")
-            if "on_complete" in found.callbacks:
-                due.append(found.callbacks["on_complete"])
-        if "on_success" not in fired and info.succeeded == info.total:
-            fired.append("on_success")
-            if "on_success" in found.callbacks:
-                due.append(found.callbacks["on_success"])
+        for kind in ("on_complete", "on_success"):
+            if kind in fired or kind not in found.callbacks:
+                continue  # fired already, or the batch has no such callback
+            if kind == "on_complete" or info.succeeded == info.total:
+                fired.append(kind)
+                due.append(found.callbacks[kind])
         found.info = dataclasses.replace(info, fired=tuple(fired),
                                          finished_at=info.finished_at or now)  # fmt: skip
         found.expires_at = now + found.ttl
@@ -177,10 +179,12 @@ class BatchedResults(MemoryResults):
     def _count_enqueue(self, job_id: str, batch_id: str | None) -> None:
         self.book.join(batch_id, job_id)
 
-    def _fire_locked(self, callbacks: list[BatchCallback]) -> None:
-        """Store due callbacks in the job store now, or keep them for `_fire_due`."""
+    def _fire_locked(self, callbacks: list[BatchCallback], later: bool = False) -> None:
+        """Store due callbacks in the job store now (in the step that counted), or keep them
+        for `_fire_due` (no job store; or ``later``: the seal, which enqueues through the
+        adapter so an async adapter that ran no job yet starts its worker)."""
         jobs = self.jobs
-        if jobs is None:
+        if jobs is None or (later and self.owner is not None):
             self._due += callbacks
             return
         for callback in callbacks:
@@ -202,15 +206,13 @@ class BatchedResults(MemoryResults):
         super().write(records)
         self._fire_due()
 
-    def open_batch(
-        self, batch: BatchInfo, callbacks: dict[str, BatchCallback], ttl: float
-    ) -> None:
+    def open_batch(self, batch: BatchInfo, callbacks: dict[str, BatchCallback], ttl: float) -> None:
         with self.lock:
             self.book.open(batch, callbacks, ttl)
 
     def seal_batch(self, batch_id: str) -> None:
         with self.lock:
-            self._fire_locked(self.book.seal(batch_id))
+            self._fire_locked(self.book.seal(batch_id), later=True)
         self._fire_due()
 
     def batch(self, batch_id: str) -> BatchInfo | None:
@@ -220,6 +222,26 @@ class BatchedResults(MemoryResults):
     def batches(self, offset: int = 0, limit: int = 50) -> list[BatchInfo]:
         with self.lock:
             return self.book.newest(offset, limit)
+
+
+def write_and_follow(results: MemoryResults, job: Job, record: JobRecord) -> None:
+    """Write the record of ``job`` performed in process (inline, test adapters), and if it is a
+    chain link enqueue the next link when it succeeded, or record the rest ``cancelled`` when
+    it ended for good (a worker does this in `jobframe.worker.chaining`).
+
+    The next link is counted in the batch before the record is written (as a worker writes
+    it with the outcome): the predecessor's count must not finish the batch before it."""
+    from jobframe.tracking.chains import cancelled_records, next_link
+
+    link = next_link(job) if job.chain and record.status == "succeeded" else None
+    if link is not None and link.batch_id is not None:
+        with results.lock:
+            results._count_enqueue(link.job_id, link.batch_id)
+    results.write([record])
+    if link is not None:
+        link._enqueue(retrying=True)  # its predecessor succeeded: no refusal, no commit hold
+    elif job.chain and record.status in FINAL:
+        results.write(cancelled_records(job, record.status))
 
 
 def fire(adapter: QueueAdapter, callbacks: list[BatchCallback]) -> None:
@@ -234,4 +256,4 @@ def fire(adapter: QueueAdapter, callbacks: list[BatchCallback]) -> None:
             log.exception("enqueueing batch callback %s failed", callback.job_id)
 
 
-__all__ = ["BatchedResults", "MemoryBatches", "fire"]
+__all__ = ["BatchedResults", "MemoryBatches", "fire", "write_and_follow"]

@@ -163,6 +163,8 @@ def perform_recorded(results: MemoryResults, payload: dict[str, Any]) -> Job:
     """
     from jobframe.errors import Cancelled, SerializationError
     from jobframe.job.base import Job
+    from jobframe.queue_adapters.memory_batches import write_and_follow
+    from jobframe.tracking.batches import performing
     from jobframe.worker.execution import error_info
     from jobframe.worker.recording import record_for, track
 
@@ -174,7 +176,8 @@ def perform_recorded(results: MemoryResults, payload: dict[str, Any]) -> Job:
         results.running.add(job.job_id)
     try:
         try:
-            job.perform_now()
+            with performing(job):  # the jobs it enqueues join its batch
+                job.perform_now()
         except Cancelled:
             record = record_for(job, "cancelled", None)
             raise
@@ -192,7 +195,7 @@ def perform_recorded(results: MemoryResults, payload: dict[str, Any]) -> Job:
         if record is not None and job._skips_record():
             record = None
         if record is not None and not results.written_since(job.job_id, started):
-            results.write([record])
+            write_and_follow(results, job, record)  # a chain link: its next one follows
     return job
 
 

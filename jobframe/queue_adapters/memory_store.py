@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 from jobframe.backend.inspector import State
 from jobframe.backend.results import JobRecord
 from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
+from jobframe.queue_adapters.memory_batches import BatchedResults
 from jobframe.queue_adapters.memory_flow import read_flow
 from jobframe.queue_adapters.memory_jobs import NO_PRIORITY, Entry, EntryState, MemoryJobs
-from jobframe.queue_adapters.memory_results import MemoryResults
 from jobframe.tracking.records import build
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class MemoryStore(MemoryJobs, WorkerBackend):
         self._wakes = 0
         #: status, records and progress of these jobs (the async adapter's `results()`),
         #: under this store's lock: `complete` writes a job's records with its outcome
-        self.results = MemoryResults(self.lock, self._live)
+        self.results = BatchedResults(self.lock, self._live, owner=owner, jobs=self)
 
     def _live(self, job_id: str) -> State | None:
         """Where the job ``job_id`` is (lock held): a scan, as the store keeps no index by

@@ -25,6 +25,7 @@ from jobframe.backend.payload import check_raw
 from jobframe.errors import DuplicateJobError
 from jobframe.hookspecs import hookimpl
 from jobframe.log_values import loggable_repr
+from jobframe.queue_adapters.memory_batches import BatchedResults
 from jobframe.queue_adapters.memory_results import MemoryResults, perform_recorded
 from jobframe.recurrence.memory import MemoryRecurring, memory_recurring
 
@@ -121,7 +122,13 @@ class TestAdapter(QueueAdapter):
     __test__ = False  # not a pytest test class
     name = "test"
     capabilities = Capabilities(
-        bulk=True, raw_payloads=True, recurring=True, unique=True, results=True
+        bulk=True,
+        raw_payloads=True,
+        recurring=True,
+        unique=True,
+        results=True,
+        batches=True,
+        chains=True,
     )
 
     def __init__(self, **options: Any) -> None:
@@ -135,7 +142,7 @@ class TestAdapter(QueueAdapter):
             None  # set: matching jobs run as they are enqueued
         )
         #: records of the jobs performed here: ``job.status()`` and ``job.result()`` in tests
-        self._results = MemoryResults(live=self._live)
+        self._results = BatchedResults(live=self._live, owner=self)
 
     def results(self) -> MemoryResults:
         """Status and records of the jobs recorded and performed here."""

@@ -22,6 +22,9 @@ Decisions (as users of Sidekiq batches expect):
 - Every job of a batch must use the adapter the batch was opened on (the configured one, or
   ``adapter=``); another adapter is refused at enqueue, as is an adapter without
   ``Capabilities.batches``.
+- A job held for a commit (`jobframe.after_commit`) is counted when the commit writes it: open
+  the batch around the commit (or after it), or the batch may finish without it.
+- A finished batch and its counts are kept ``history_ttl`` seconds (default one day).
 """
 
 from __future__ import annotations
@@ -39,13 +42,11 @@ from jobframe.backend.ids import new_id
 from jobframe.backend.payload import dump_payload
 from jobframe.backend.results import BatchCallback, BatchInfo, ResultStore
 from jobframe.errors import InvalidOptionError
+from jobframe.tracking.records import history_ttl
 
 if TYPE_CHECKING:
     from jobframe.backend.adapter import QueueAdapter
     from jobframe.job.base import Job
-
-#: how long a finished batch is kept, in seconds (its counts stay readable as long)
-BATCH_TTL = 86400.0
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ class Batch:
         """The batch's counts now (`jobframe.backend.results.BatchInfo`).
 
         Raises:
-            LookupError: the batch expired (it is kept ``BATCH_TTL`` seconds once finished).
+            LookupError: the batch expired (a finished batch is kept ``history_ttl`` seconds).
         """
         info = _store(self.adapter).batch(self.id)
         if info is None:
@@ -220,7 +221,7 @@ def batch(
         time.time(),
         callbacks={kind: cb.job_id for kind, cb in callbacks.items()},
     )
-    store.open_batch(info, callbacks, BATCH_TTL)
+    store.open_batch(info, callbacks, history_ttl())
     token = current_batch.set(OpenBatch(batch_id, adapter))
     try:
         yield Batch(batch_id, adapter, description)
@@ -239,5 +240,5 @@ def batch_status(batch_id: str, adapter: QueueAdapter | None = None) -> BatchInf
     return _store(queue_adapters.get(adapter)).batch(batch_id)
 
 
-__all__ = ["BATCH_TTL", "Batch", "OpenBatch", "batch", "batch_status", "current_batch",
+__all__ = ["Batch", "OpenBatch", "batch", "batch_status", "current_batch",
            "performing"]  # fmt: skip

@@ -14,14 +14,17 @@ same right after the link performed (`follow`).
 Decisions: a chain passes nothing implicitly; a link reads its predecessor's return value with
 ``self.previous_result()`` (every link with a successor stores its result, whatever its
 ``store_result``). A link retried by ``retry_on`` is still the same link: the chain goes on when
-the retry succeeds. A chain enqueued inside ``with jobframe.batch()`` counts every link in that
-batch as it is enqueued (links never enqueued, cancelled ones, are not counted).
+the retry succeeds; so does a failed link retried from the dead set that then succeeds (the links
+recorded ``cancelled`` run after all). A chain enqueued inside ``with jobframe.batch()`` counts
+every link in that batch as it is enqueued (links never enqueued, cancelled ones, are not
+counted). Limits: a link the backend ends without running it (a poison pill sent dead by the
+reaper, a waiting link removed by `jobframe.cancel`) does not record the rest ``cancelled``; their
+status stays ``unknown``. Later links are not checked against their adapter's capabilities
+(only the first link's enqueue is): build a chain of jobs on one adapter.
 """
 
 from __future__ import annotations
 
-import json
-import time
 from typing import TYPE_CHECKING, Any
 
 from jobframe.backend.results import JobRecord
@@ -29,9 +32,6 @@ from jobframe.errors import InvalidOptionError
 
 if TYPE_CHECKING:
     from jobframe.job.base import Job
-
-#: how long the ``cancelled`` records of a broken chain's later links are kept (seconds)
-CANCELLED_TTL = 86400.0
 
 
 class Chain:
@@ -126,39 +126,22 @@ def has_successor(job: Job) -> bool:
 
 
 def cancelled_records(job: Job, reason: str) -> list[JobRecord]:
-    """``cancelled`` records for the links after ``job`` (it ended for good without
-    succeeding). They were never enqueued: no batch counts them."""
-    info = job.chain_info
-    if info is None or not job.chain:
-        return []
-    now = time.time()
-    records = []
-    for payload in job.chain:
-        data = {
-            "job_class": payload.get("job_class"),
-            "queue": payload.get("queue_name"),
-            "attempts": 0,
-            "finished_at": now,
-            "has_result": False,
-            "error": {
-                "class": "jobframe.ChainBroken",
-                "message": f"link {job.job_id} of its chain ended {reason}",
-                "reason": "chain broken",
-            },
-            "chain": _position(payload.get("chain_info") or {}),
+    """``cancelled`` records for the links after ``job``, which ended ``reason`` (failed, dead,
+    discarded, cancelled). Those links were never enqueued: no batch counts them."""
+    from jobframe.job.base import Job as JobBase
+    from jobframe.tracking.records import build
+
+    found: list[JobRecord] = []
+    for payload in job.chain or []:
+        link: Job = JobBase.deserialize(payload)
+        link.batch_id = None
+        error = {
+            "class": "jobframe.ChainBroken",
+            "message": f"the chain stopped: link {job.job_id} before it ended {reason}",
+            "reason": "chain broken",
         }
-        body = json.dumps(data, separators=(",", ":")).encode()
-        records.append(JobRecord(str(payload["job_id"]), "cancelled", body, CANCELLED_TTL))
-    return records
-
-
-def _position(info: dict[str, Any]) -> dict[str, Any]:
-    """A record's ``chain`` object (previous, next, index, length) from a link's chain_info."""
-    ids: list[str] = info.get("ids") or []
-    index: int = info.get("index", 0)
-    following = ids[index + 1] if index + 1 < len(ids) else None
-    return {"previous": info.get("previous"), "next": following, "index": index,
-            "length": info.get("length", len(ids))}  # fmt: skip
+        found.append(build(link.job_id, "cancelled", link, error=error))
+    return found
 
 
 __all__ = ["Chain", "cancelled_records", "chain", "has_successor", "next_link"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from jobframe.backend.worker import WorkerBackend
 from jobframe.worker.cancelling import Cancelling
-from jobframe.worker.chaining import Chaining
 from jobframe.worker.expiry import Expiry
 from jobframe.worker.middleware import Middleware
 from jobframe.worker.throttling import Throttling
@@ -26,7 +25,7 @@ def flow_middleware(
         timeout_grace: seconds a thread job gets to stop after its `JobTimeout` before the
             process is recycled.
     """
-    middleware: list[Middleware] = [Chaining(), Expiry()]
+    middleware: list[Middleware] = [Expiry()]
     if backend.throttles:
         middleware.append(Throttling())
     if backend.cancels:

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from jobframe import config
 from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
 from jobframe.worker import execution, logs
+from jobframe.worker.chaining import Chaining
 from jobframe.worker.flow_control import flow_middleware
 from jobframe.worker.middleware import Chain, Middleware, WorkerContext
 from jobframe.worker.options import WorkerOptions
@@ -98,6 +99,7 @@ class Worker:
         self._abandoned = False
         if middleware is None:
             middleware = [
+                Chaining(),  # before recording: its `finished` reads the job's record
                 *recording_middleware(backend),  # first: its `finished` sees the final outcome
                 *flow_middleware(backend, options.job_timeout, options.timeout_grace),
             ]

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from jobframe.job.base import Job
     from jobframe_redis.inspector import RedisInspector
     from jobframe_redis.recurring import RedisRecurring
+    from jobframe_redis.results import RedisResults
     from jobframe_redis.worker_backend import RedisWorkerBackend
 
 BULK_CHUNK = 1000
@@ -68,6 +69,9 @@ class RedisAdapter(QueueAdapter):
         expiry=True,
         timeouts=True,
         cancel=True,
+        results=True,
+        batches=True,
+        chains=True,
     )
 
     def __init__(
@@ -75,6 +79,7 @@ class RedisAdapter(QueueAdapter):
     ) -> None:
         super().__init__(url=url, prefix=prefix, **options)
         self.store = Store(url, prefix, **options)
+        self._results: RedisResults | None = None
 
     def enqueue(self, job: Job) -> None:
         """Raises: DuplicateJobError: ``@jobframe.unique`` and an equal job holds the lock."""
@@ -164,6 +169,15 @@ class RedisAdapter(QueueAdapter):
         from jobframe_redis.recurring import RedisRecurring
 
         return RedisRecurring(self)
+
+    def results(self) -> RedisResults:
+        """Status, records, progress and batches under this adapter's prefix (one store per
+        adapter; see `jobframe_redis.results`)."""
+        if self._results is None:
+            from jobframe_redis.results import RedisResults
+
+            self._results = RedisResults(self.store)
+        return self._results
 
     def check(self) -> list[Problem]:
         """Whether the server keeps jobs across a restart (AOF or RDB save points) and never

@@ -1,12 +1,19 @@
 -- Remove waiting jobs (ready, scheduled or blocked) for good, releasing their unique locks:
 -- the inspector's discard and cancel. With mode "cancel", a job being run is flagged in
 -- {p}:cancel instead (WorkerBackend.cancelled) and dropped jobs count as "cancelled".
+-- A dropped job gets a "cancelled" or "discarded" record (results.lua), counted in its batch.
 -- KEYS: jobs, scheduled, queues, inflight
--- ARGV: stem, mode ("discard" | "cancel"), day, minute, then (id, scheduled member or "")
+-- ARGV: stem, mode ("discard" | "cancel"), day, minute, now_ms, history_ttl_ms, then
+--       (id, scheduled member or "")
 -- Returns {dropped, flagged}.
 local stem, mode = ARGV[1], ARGV[2]
 local dropped, flagged = 0, 0
-for i = 5, #ARGV, 2 do
+local now = tonumber(ARGV[5])
+local ended = mode == 'cancel' and 'cancelled' or 'discarded'
+local err = mode == 'cancel'
+  and {class = 'jobframe.Cancelled', message = 'cancelled before it started', reason = 'cancelled'}
+  or {message = 'discarded before it started', reason = 'discarded'}
+for i = 7, #ARGV, 2 do
   local id, member = ARGV[i], ARGV[i + 1]
   local gone = member ~= '' and redis.call('ZREM', KEYS[2], member) == 1
   if not gone then
@@ -23,8 +30,11 @@ for i = 5, #ARGV, 2 do
     end
   end
   if gone then
-    local f, jid = flow_of(redis.call('HGET', KEYS[1], id))
+    local payload = redis.call('HGET', KEYS[1], id)
+    local f, jid = flow_of(payload)
     if f then flow().unique_release(stem, f, jid, nil) end
+    unindex(stem, id, payload)
+    results().ended(stem, now, payload, ended, err, ARGV[6])
     redis.call('HDEL', KEYS[1], id)
     redis.call('SREM', stem .. 'cancel', id)
     dropped = dropped + 1

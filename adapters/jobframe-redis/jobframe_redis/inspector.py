@@ -20,6 +20,7 @@ from jobframe.backend.inspector import (
 )
 from jobframe.backend.payload import PayloadError, load_payload
 from jobframe_redis.connection import Store, day_and_minute, now_ms
+from jobframe_redis.results import history_ms
 
 SHIFT = 2**40
 
@@ -281,7 +282,7 @@ class RedisInspector(Inspector):
         scheduled = self._scheduled(ids)
         dropped = flagged = 0
         for start in range(0, len(ids), 1000):
-            args: list[Any] = [store.stem, mode, day, minute]
+            args: list[Any] = [store.stem, mode, day, minute, now_ms(), history_ms()]
             for id in ids[start : start + 1000]:
                 args += [id, scheduled.get(id, b"")]
             keys = [k.jobs, k.scheduled, k.queues, k.inflight]
@@ -290,17 +291,23 @@ class RedisInspector(Inspector):
         return dropped, flagged
 
     def cancel(self, job_id: str) -> CancelResult:
-        """Cancel the job whose ``job_id`` is given: removed if waiting, flagged if running.
+        """Cancel the job whose ``job_id`` is given: removed if waiting (with a ``cancelled``
+        record, counted in its batch), flagged if running.
 
-        Cost: Redis keeps no index by job_id (plain jobs would pay for it on every enqueue and
-        completion), so the stored payloads are scanned, in batches that never block the server.
+        The job is found through the ``{p}:ids`` index; a job stored before the index existed
+        (an upgrade with jobs waiting) is found by scanning the payloads, in batches that never
+        block the server.
         """
-        needle = b'"job_id":' + json.dumps(job_id).encode()
-        ids = [
-            id.decode()
-            for id, raw in self.client.hscan_iter(self.keys.jobs, count=1000)
-            if needle in raw
-        ]
+        at = self.client.hget(self.keys.ids, job_id)
+        if at is not None:
+            ids = [at.decode().split("|", 1)[0]]
+        else:
+            needle = b'"job_id":' + json.dumps(job_id).encode()
+            ids = [
+                id.decode()
+                for id, raw in self.client.hscan_iter(self.keys.jobs, count=1000)
+                if needle in raw
+            ]
         if not ids:
             return "unknown"
         dropped, flagged = self._drop("cancel", ids)
@@ -320,7 +327,8 @@ class RedisInspector(Inspector):
 
     def clear(self, queue: str) -> int:
         store = self.store
-        return int(store.clear(keys=[self.keys.jobs, self.keys.queues], args=[store.stem, queue]))
+        args: list[Any] = [store.stem, queue, now_ms(), history_ms()]
+        return int(store.clear(keys=[self.keys.jobs, self.keys.queues], args=args))
 
     def workers(self) -> list[WorkerInfo]:
         result = []

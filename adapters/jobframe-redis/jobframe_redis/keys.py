@@ -30,6 +30,14 @@ key                       type    holds
 ``{p}:limits``            hash    key -> limit, for the keys that have blocked jobs
 ``{p}:rate:<key>``        string  rate limit: the next free start (epoch µs)
 ``{p}:cancel``            set     ids of running jobs asked to stop (`Inspector.cancel`)
+``{p}:ids``               hash    job_id -> "id|queue|priority" of its stored job (status)
+``{p}:rec:<job_id>``      hash    last record: status, data, batch, ttl (ms); expires
+``{p}:prog:<job_id>``     string  a running job's progress (JSON); expires
+``{p}:done:<job_id>``     list    one element once a final record is written: waiters' wake-up
+``{p}:batch:<id>``        hash    counters, sealed, fired, finished, ttl, description, created,
+                                  ``cb:<kind>`` "id|queue|priority|job_id", ``pl:<kind>`` payload
+``{p}:batch:<id>:jobs``   hash    job_id -> its counter (pending, succeeded...): counted once
+``{p}:batches``           zset    batch id -> created (epoch s), for listing
 ========================  ======  =====================================================
 """
 
@@ -85,4 +93,6 @@ _SIMPLE = {
     "blocked": "blocked",
     "limits": "limits",
     "cancel": "cancel",
+    "ids": "ids",
+    "batches": "batches",
 }

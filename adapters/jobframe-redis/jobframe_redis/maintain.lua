@@ -1,7 +1,8 @@
 -- Promote due scheduled jobs, reap processes whose heartbeat expired (their claims back on
 -- their queues, or dead after max_crashes), and the upkeep of concurrency limits.
 -- KEYS: jobs, scheduled, processes, inflight, crashes, dead, dead_info, wake, seq
--- ARGV: stem, now_ms, heartbeat_timeout_ms, max_crashes, promote_limit
+-- ARGV: stem, now_ms, heartbeat_timeout_ms, max_crashes, promote_limit, history_ttl_ms
+-- A poison pill sent dead gets a ``dead`` record (results.lua), counted in its batch.
 local stem, now = ARGV[1], tonumber(ARGV[2])
 local timeout, max_crashes = tonumber(ARGV[3]), tonumber(ARGV[4])
 local promoted, requeued, dead = 0, 0, 0
@@ -41,6 +42,9 @@ for _, pid in ipairs(expired) do
         redis.call('HSET', KEYS[7], id, parts[3] .. '|' .. parts[4] .. '|' .. info)
         redis.call('HDEL', KEYS[5], id)
         if f then flow().unique_release(stem, f, jid, nil) end
+        results().ended(stem, now, redis.call('HGET', KEYS[1], id), 'dead', {class = 'jobframe.WorkerCrashed',
+          message = 'worker process ' .. pid .. ' stopped heartbeating',
+          reason = 'poison pill: its worker process died ' .. crashes .. ' times while running it'}, ARGV[6])
         dead = dead + 1
       else
         redis.call('ZADD', stem .. 'q:' .. parts[3], parts[4], id)
@@ -61,6 +65,10 @@ for j = 1, #lim, 2 do
   local room = tonumber(lim[j + 1]) - redis.call('ZCARD', slots) - (readied[key] or 0)
   if room > 0 then unblocked = unblocked + flow().unblock_key(stem, key, room) end
   if redis.call('ZCARD', stem .. 'blocked:' .. key) == 0 then redis.call('HDEL', limits, key) end
+end
+-- batches listed in {p}:batches whose keys expired: a few of the oldest per pass
+for _, bid in ipairs(redis.call('ZRANGE', stem .. 'batches', 0, 9)) do
+  if redis.call('EXISTS', stem .. 'batch:' .. bid) == 0 then redis.call('ZREM', stem .. 'batches', bid) end
 end
 wake(KEYS[8], promoted + requeued + unblocked)
 return {promoted, #expired, requeued, dead}

@@ -1,14 +1,13 @@
--- The recurring claim: the front of a script whose rest is ENQUEUE's body (see recurring.py),
--- so the job is stored exactly as a plain enqueue stores a ready job, in the same atomic step.
+-- The recurring claim, after the shared enqueue (enqueue.lua; see recurring.py): the job is
+-- stored exactly as a plain enqueue stores a ready job, in the same atomic step.
 -- KEYS: as ENQUEUE (jobs, seq, wake, scheduled, queues, waiting, inflight, paused), then
 --       recurring (task -> mark)
 -- ARGV: as ENQUEUE for one ready job (stem, now_ms, id, queue, priority, 0, payload), then
 --       task, tick (epoch s), the new mark ("tick s|enqueued ms|id|job id")
 -- Returns -1 when the task's mark is at or after tick, {1} (ENQUEUE's refusal) when
 -- @jobframe.unique refuses the job: another job holds its lock; nothing written either way.
--- Else ENQUEUE's reply. The lock is asked about before the mark moves, and ENQUEUE's body then
+-- Else ENQUEUE's reply. The lock is asked about before the mark moves, and enqueue() then
 -- takes it (it is free: the script is atomic).
-local last = 7
 local task, tick = ARGV[8], tonumber(ARGV[9])
 local mark = redis.call('HGET', KEYS[9], task)
 if mark and tonumber(string.match(mark, '^(-?%d+)|')) >= tick then return -1 end
@@ -17,3 +16,4 @@ if f and type(f.unique) == 'table' and not flow().unique_free(ARGV[1], f.unique,
   return {1}
 end
 redis.call('HSET', KEYS[9], task, ARGV[10])
+return enqueue(KEYS, ARGV, 3, 7, ARGV[1], tonumber(ARGV[2]))

@@ -2,9 +2,10 @@
 
 A task's mark (its latest claimed tick, with the job enqueued for it) is a field of the
 ``{p}:recurring`` hash. A claim is one script: ``recurring.lua`` compares the tick with the mark
-and, unless another job holds the job's ``@jobframe.unique`` lock, moves it; then ENQUEUE's own
-body (`scripts.ENQUEUE_BODY`) takes that lock and stores the job as a ready job, so a recurring
-job has the keys, priority order, hand-off to an idle worker and payload of any other job. The
+and, unless another job holds the job's ``@jobframe.unique`` lock, moves it; then the shared
+enqueue (``enqueue.lua``, in `scripts.ENQUEUE_HEAD`) takes that lock and stores the job as a
+ready job, so a recurring job has the keys, priority order, hand-off to an idle worker, job_id
+index, batch count and payload of any other job. The
 script text is assembled once, at import: one copy of the enqueue logic.
 """
 
@@ -30,7 +31,6 @@ CLAIM = (
     scripts.ENQUEUE_HEAD
     + "\n"
     + resources.files(__package__).joinpath("recurring.lua").read_text(encoding="utf-8")
-    + scripts.ENQUEUE_BODY
 )
 
 

@@ -47,73 +47,17 @@ end
 """
 _HELPERS = _SHIFT + _SPLIT + _UNWAIT + _WAKE + _FLOW
 
+# Records and batches (results.lua), and the shared enqueue (enqueue.lua) that indexes every job
+# by its job_id and counts it in its batch: the scripts that store or end jobs need both.
+_RESULTS = _lua("results.lua") + _lua("enqueue.lua")
+
 # KEYS: jobs, seq, wake, scheduled, queues, waiting, inflight, paused
 # ARGV: stem, now_ms, then (id, queue, priority, run_at_ms, payload) per job
-# Returns how many jobs became ready, or, when @jobframe.unique refused some (nothing of them
-# written), the list of their positions (1-based).
-# A ready job goes straight to an idle fetcher waiting for its queue, if there is one: claimed for
-# it here and pushed onto its inbox, which it is blocked on (one hop instead of a wake-up token, a
-# fetch and its reply). Otherwise it joins its queue and a wake-up token is pushed.
-# The body is shared with the recurring claim (`jobframe_redis.recurring`), which puts its own
-# check in front of it and its own arguments after the job's: ``last`` is the ARGV index of the
-# last job field.
+# Returns enqueue()'s reply (see enqueue.lua). The recurring claim (`jobframe_redis.recurring`)
+# and a batch's callbacks store jobs through the same function.
 # Only the helpers it uses: defining the others costs 1.7 µs per call.
-ENQUEUE_HEAD = _SHIFT + _WAKE + _FLOW
-ENQUEUE_BODY = """
-local stem, now = ARGV[1], tonumber(ARGV[2])
-local function handoff(id, queue, score, payload, mark)
-  if redis.call('SISMEMBER', KEYS[8], queue) == 1 then return false end
-  for _, e in ipairs(redis.call('LRANGE', KEYS[6], 0, -1)) do
-    local pid, wid, untl, queues = string.match(e, '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
-    if tonumber(untl) < now then
-      redis.call('LREM', KEYS[6], 1, e)
-    elseif queues == '*' or string.find(',' .. queues .. ',', ',' .. queue .. ',', 1, true) then
-      redis.call('LREM', KEYS[6], 1, e)
-      local token = wid .. ':' .. id
-      redis.call('HSET', KEYS[7], id, token .. '|' .. pid .. '|' .. queue .. '|' .. score .. '|' .. now .. mark)
-      redis.call('SADD', stem .. 'claims:' .. pid, id)
-      redis.call('RPUSH', stem .. 'inbox:' .. pid, id .. '|' .. token .. '|' .. queue .. '|' .. payload)
-      return true
-    end
-  end
-  return false
-end
-local ready, refused = 0, {}
--- Every idle fetcher is in the waiting list (FETCH puts it there before it blocks): with none,
--- nobody is blocked, and no wake-up token is needed either.
-local anyone = redis.call('LLEN', KEYS[6]) > 0
-local waiters = anyone
-for i = 3, last, 5 do
-  local id, queue, prio, at = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
-  local f, jid = flow_of(ARGV[i + 4])
-  -- a job with a slot or an until="started" lock is handed out by FETCH, which takes them
-  local mark, direct = '', true
-  if f then
-    mark = flow().marked(f) and '|f' or ''
-    direct = type(f.concurrency) ~= 'table' and not (type(f.unique) == 'table' and f.unique['until'] == 'started')
-  end
-  if f and type(f.unique) == 'table' and not flow().unique_take(stem, f.unique, jid, at <= now, now) then
-    refused[#refused + 1] = (i - 3) / 5 + 1
-  elseif at > now then
-    redis.call('HSET', KEYS[1], id, ARGV[i + 4])
-    redis.call('SADD', KEYS[5], queue)
-    redis.call('ZADD', KEYS[4], at, id .. '|' .. queue .. '|' .. prio)
-  else
-    redis.call('HSET', KEYS[1], id, ARGV[i + 4])
-    redis.call('SADD', KEYS[5], queue)
-    local score = string.format('%.0f', (prio + 2048) * SHIFT + redis.call('INCR', KEYS[2]))
-    if not (waiters and direct and handoff(id, queue, score, ARGV[i + 4], mark)) then
-      redis.call('ZADD', stem .. 'q:' .. queue, score, id)
-      ready = ready + 1
-      waiters = false
-    end
-  end
-end
-if anyone then wake(KEYS[3], ready) end
-if #refused > 0 then return refused end
-return ready
-"""
-ENQUEUE = ENQUEUE_HEAD + "\nlocal last = #ARGV" + ENQUEUE_BODY
+ENQUEUE_HEAD = _SHIFT + _WAKE + _FLOW + _RESULTS
+ENQUEUE = ENQUEUE_HEAD + "\nreturn enqueue(KEYS, ARGV, 3, #ARGV, ARGV[1], tonumber(ARGV[2]))\n"
 
 # KEYS: jobs, inflight, wake, queues, paused, seq, waiting
 # ARGV: stem, process, limit, now_ms, fetch_id, wait_id, wait_until_ms, queue names... (or '*')
@@ -201,112 +145,22 @@ return out
 """
 )
 
-# KEYS: jobs, inflight, dead, dead_info, crashes, seq, wake, scheduled, queues
-# ARGV: stem, process, now_ms, day, minute, dead_max_size, dead_max_age_ms, then per outcome:
-#       id, token, status, info_json, n, and n retries as (id, queue, priority, run_at_ms, payload)
-COMPLETE = (
-    _HELPERS
-    + """
-local stem, pid, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local day, minute = ARGV[4], ARGV[5]
-local done, failed, ready = 0, 0, 0
-local settled = {expired = 0, cancelled = 0}
-local claims = stem .. 'claims:' .. pid
-local cancels = redis.call('EXISTS', stem .. 'cancel') == 1
-local i = 8
-while i <= #ARGV do
-  local id, token, status, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 4])
-  local cur = redis.call('HGET', KEYS[2], id)
-  if cur and string.sub(cur, 1, #token + 1) == token .. '|' then
-    local parts = split(cur)
-    redis.call('HDEL', KEYS[2], id)
-    redis.call('SREM', claims, id)
-    redis.call('HDEL', KEYS[5], id)
-    if cancels then redis.call('SREM', stem .. 'cancel', id) end
-    if parts[6] == 'f' then
-      local f, jid = flow_of(redis.call('HGET', KEYS[1], id))
-      if f then
-        ready = ready + flow().settle(stem, id, f)
-        -- a retry written below takes the lock again, as its enqueue would
-        if status ~= 'failed' or n == 0 then flow().unique_release(stem, f, jid, nil) end
-      end
-    end
-    if settled[status] then
-      redis.call('HDEL', KEYS[1], id)
-      settled[status] = settled[status] + 1
-    elseif status == 'done' then
-      redis.call('HDEL', KEYS[1], id)
-      done = done + 1
-    else
-      redis.call('ZADD', KEYS[3], now, id)
-      redis.call('HSET', KEYS[4], id, parts[3] .. '|' .. parts[4] .. '|' .. ARGV[i + 3])
-      failed = failed + 1
-    end
-    -- the retries this run asked for are written only with its own outcome
-    for r = i + 5, i + 4 + 5 * n, 5 do
-      local rid, q, prio, at = ARGV[r], ARGV[r + 1], tonumber(ARGV[r + 2]), tonumber(ARGV[r + 3])
-      local rf, rjid = flow_of(ARGV[r + 4])
-      if rf and type(rf.unique) == 'table' then flow().unique_take(stem, rf.unique, rjid, at <= now, now) end
-      redis.call('HSET', KEYS[1], rid, ARGV[r + 4])
-      redis.call('SADD', KEYS[9], q)
-      if at > now then
-        redis.call('ZADD', KEYS[8], at, rid .. '|' .. q .. '|' .. prio)
-      else
-        redis.call('ZADD', stem .. 'q:' .. q, (prio + 2048) * SHIFT + redis.call('INCR', KEYS[6]), rid)
-        ready = ready + 1
-      end
-    end
-  end
-  i = i + 5 + 5 * n
-end
-wake(KEYS[7], ready)
-if settled.expired + settled.cancelled > 0 then
-  flow().count(stem, 'expired', settled.expired, day, minute)
-  flow().count(stem, 'cancelled', settled.cancelled, day, minute)
-end
-local ttl = 90 * 86400
-if done + failed > 0 then
-  local k = stem .. 'stat:processed:' .. day
-  redis.call('INCRBY', k, done + failed)
-  redis.call('EXPIRE', k, ttl)
-  local m = stem .. 'stat:processed:m:' .. day
-  redis.call('HINCRBY', m, minute, done + failed)
-  redis.call('EXPIRE', m, 3 * 86400)
-end
-if failed > 0 then
-  local k = stem .. 'stat:failed:' .. day
-  redis.call('INCRBY', k, failed)
-  redis.call('EXPIRE', k, ttl)
-  local m = stem .. 'stat:failed:m:' .. day
-  redis.call('HINCRBY', m, minute, failed)
-  redis.call('EXPIRE', m, 3 * 86400)
-  local old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[7]), 'LIMIT', 0, 1000)
-  local excess = redis.call('ZCARD', KEYS[3]) - #old - tonumber(ARGV[6])
-  if excess > 0 then
-    for _, id in ipairs(redis.call('ZRANGE', KEYS[3], #old, #old + excess - 1)) do old[#old + 1] = id end
-  end
-  for _, id in ipairs(old) do
-    redis.call('ZREM', KEYS[3], id)
-    redis.call('HDEL', KEYS[4], id)
-    redis.call('HDEL', KEYS[1], id)
-  end
-end
-return {done, failed}
-"""
-)
+# Outcomes with their retries and records: see complete.lua.
+COMPLETE = _HELPERS + _RESULTS + _lua("complete.lua")
 
 # KEYS: inflight, wake
 # ARGV: stem, process, then (id, token) per claim
 RELEASE = _HELPERS + _lua("release.lua")
 
 # KEYS: jobs, scheduled, processes, inflight, crashes, dead, dead_info, wake, seq
-# ARGV: stem, now_ms, heartbeat_timeout_ms, max_crashes, promote_limit
-MAINTAIN = _HELPERS + _lua("maintain.lua")
+# ARGV: stem, now_ms, heartbeat_timeout_ms, max_crashes, promote_limit, history_ttl_ms
+MAINTAIN = _HELPERS + _RESULTS + _lua("maintain.lua")
 
 # KEYS: jobs, dead, dead_info, crashes, wake, seq
 # ARGV: stem, action ('retry' | 'discard'), ids...
 DEAD = (
     _HELPERS
+    + _RESULTS
     + """
 local stem, action = ARGV[1], ARGV[2]
 local n = 0
@@ -322,6 +176,7 @@ for i = 3, #ARGV do
       local seq = redis.call('INCR', KEYS[6])
       redis.call('ZADD', stem .. 'q:' .. q, (prio + 2048) * SHIFT + seq, id)
     else
+      unindex(stem, id, redis.call('HGET', KEYS[1], id))
       redis.call('HDEL', KEYS[1], id)
     end
     n = n + 1
@@ -333,16 +188,24 @@ return n
 )
 
 # KEYS: jobs, queues
-# ARGV: stem, queue
+# ARGV: stem, queue, now_ms, history_ttl_ms
+# Every cleared job gets a "discarded" record, counted in its batch.
 CLEAR = (
-    _FLOW
+    _SHIFT
+    + _WAKE
+    + _FLOW
+    + _RESULTS
     + """
 local qkey = ARGV[1] .. 'q:' .. ARGV[2]
 local ids = redis.call('ZRANGE', qkey, 0, -1)
+local err = {message = 'discarded before it started (its queue was cleared)', reason = 'discarded'}
 -- discarding a waiting job releases its unique lock
 for _, id in ipairs(ids) do
-  local f, jid = flow_of(redis.call('HGET', KEYS[1], id))
+  local payload = redis.call('HGET', KEYS[1], id)
+  local f, jid = flow_of(payload)
   if f then flow().unique_release(ARGV[1], f, jid, nil) end
+  unindex(ARGV[1], id, payload)
+  results().ended(ARGV[1], tonumber(ARGV[3]), payload, 'discarded', err, ARGV[4])
 end
 for i = 1, #ids, 1000 do
   redis.call('HDEL', KEYS[1], unpack(ids, i, math.min(i + 999, #ids)))
@@ -376,5 +239,10 @@ return 0
 # Flow control (jobframe.backend.flow): each script's keys and arguments head its file.
 RESERVE = _lua("reserve.lua")
 DEFER = _SHIFT + _WAKE + _FLOW + _lua("defer.lua")
-DROP = _FLOW + _lua("drop.lua")
+DROP = _SHIFT + _WAKE + _FLOW + _RESULTS + _lua("drop.lua")
+
+# Results (jobframe_redis.results): each script's arguments head its file.
+STATUS = _lua("status.lua")
+SEAL = _SHIFT + _WAKE + _FLOW + _RESULTS + _lua("seal.lua")
+WRITE = _SHIFT + _WAKE + _FLOW + _RESULTS + _lua("write.lua")
 RUN_NOW = _SHIFT + _WAKE + _FLOW + _lua("run_now.lua")

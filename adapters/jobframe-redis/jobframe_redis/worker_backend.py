@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
 from jobframe_redis.connection import Store, day_and_minute, now_ms
+from jobframe_redis.results import history_ms, record_args
 
 
 class RedisWorkerBackend(WorkerBackend):
@@ -15,6 +16,8 @@ class RedisWorkerBackend(WorkerBackend):
 
     throttles = True
     cancels = True
+    #: `complete` writes `Outcome.records` in the outcome's script (complete.lua)
+    records = True
 
     def __init__(
         self, store: Store, dead_max_size: int = 10_000, dead_max_age: float = 180 * 86400
@@ -130,6 +133,9 @@ class RedisWorkerBackend(WorkerBackend):
             args.append(len(outcome.retries))
             for entry in outcome.retries:
                 args.extend(entry)
+            args.append(len(outcome.records))
+            for record in outcome.records:
+                args += record_args(record)
         store.run(store.complete, store.complete_keys(), args)
 
     def retry_entry(self, job: Any, adapter: Any) -> Any | None:
@@ -149,10 +155,19 @@ class RedisWorkerBackend(WorkerBackend):
         store.release(keys=[store.keys.inflight, store.keys.wake], args=args)
 
     def maintain(self, heartbeat_timeout: float, max_crashes: int) -> dict[str, int]:
+        """maintain.lua: promotions, the reaper (a poison pill gets its ``dead`` record), the
+        concurrency limits' upkeep. Records and finished batches expire by themselves."""
         store = self.store
         promoted, reaped, requeued, dead = store.maintain(
             keys=store.maintain_keys(),
-            args=[store.stem, now_ms(), int(heartbeat_timeout * 1000), max_crashes, 1000],
+            args=[
+                store.stem,
+                now_ms(),
+                int(heartbeat_timeout * 1000),
+                max_crashes,
+                1000,
+                history_ms(),
+            ],
         )
         return {"promoted": promoted, "reaped": reaped, "requeued": requeued, "dead": dead}
 

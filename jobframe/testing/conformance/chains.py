@@ -11,7 +11,7 @@ import jobframe
 from jobframe.backend.adapter import QueueAdapter
 from jobframe.testing.batch_jobs import BatchCallbackJob, LinkJob, StoredLinkJob
 from jobframe.testing.conformance.base import ConformanceBase, require
-from jobframe.testing.conformance.batches import callbacks_run
+from jobframe.testing.conformance.batches import callbacks_run, failing
 from jobframe.testing.conformance_jobs import read
 from jobframe.testing.workers import wait_until
 
@@ -41,12 +41,14 @@ class ChainTests(ConformanceBase):
 
     def test_a_failing_link_cancels_the_rest(self, active: QueueAdapter, journal: str) -> None:
         require(active, "chains")
-        jobs = jobframe.chain(
+        chain = jobframe.chain(
             LinkJob(journal, "a", 1),
             LinkJob(journal, "b", fail=True),
             LinkJob(journal, "c"),
             LinkJob(journal, "d"),
-        ).perform_later()
+        )
+        failing(active, chain.perform_later)
+        jobs = chain.jobs
         self.drain(active, lambda: len(read(journal)) >= 2, self.wait_timeout)
         wait_until(lambda: jobs[3].status() == "cancelled", self.wait_timeout,
                    "the last link to be cancelled")  # fmt: skip

@@ -1,0 +1,94 @@
+-- The shared enqueue: ENQUEUE, the recurring claim and a batch's callbacks (results.lua) all
+-- store jobs through enqueue(), so every job gets the same keys, order, hand-off and indexes.
+-- K: the enqueue keys (jobs, seq, wake, scheduled, queues, waiting, inflight, paused); A: an
+-- argument array holding (id, queue, priority, run_at_ms, payload) per job from A[first] to
+-- A[last]. Returns how many jobs became ready, or, when @jobframe.unique refused some (nothing
+-- of them written), the list of their positions (1-based).
+-- A ready job goes straight to an idle fetcher waiting for its queue, if there is one: claimed for
+-- it here and pushed onto its inbox, which it is blocked on (one hop instead of a wake-up token, a
+-- fetch and its reply). Otherwise it joins its queue and a wake-up token is pushed.
+-- Every job is indexed by its job_id in {p}:ids ("id|queue|priority": where to look for it,
+-- `ResultStore.status`); a job whose payload names a batch is counted in it (results.lua).
+
+-- The job_id of a payload: jobframe writes it third, after two flat fields, so an anchored match
+-- finds it (0.3 µs); another producer's payload is decoded.
+local function jid_of(payload)
+  local jid = string.match(payload, '^{"version":%d+,"job_class":"[^"\\]*","job_id":"([^"\\]*)"')
+  if jid then return jid end
+  local ok, doc = pcall(cjson.decode, payload)
+  if ok and type(doc) == 'table' and type(doc.job_id) == 'string' then return doc.job_id end
+  return nil
+end
+
+-- Forget the index entry of job_id -> id when it still names this id (a retry of the same job
+-- may have taken it over).
+local function unindex(stem, id, payload)
+  local jid = payload and jid_of(payload)
+  if not jid then return end
+  local cur = redis.call('HGET', stem .. 'ids', jid)
+  if cur and string.sub(cur, 1, #id + 1) == id .. '|' then redis.call('HDEL', stem .. 'ids', jid) end
+end
+
+-- A job was stored under id: index it, count it in its batch.
+local function stored(stem, id, queue, prio, payload)
+  local jid = jid_of(payload)
+  if not jid then return end
+  redis.call('HSET', stem .. 'ids', jid, id .. '|' .. queue .. '|' .. prio)
+  if string.find(payload, '"batch_id":"', 1, true) then results().enqueued(stem, payload, jid) end
+end
+
+function enqueue(K, A, first, last, stem, now)  -- declared in results.lua
+  local function handoff(id, queue, score, payload, mark)
+    if redis.call('SISMEMBER', K[8], queue) == 1 then return false end
+    for _, e in ipairs(redis.call('LRANGE', K[6], 0, -1)) do
+      local pid, wid, untl, queues = string.match(e, '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
+      if tonumber(untl) < now then
+        redis.call('LREM', K[6], 1, e)
+      elseif queues == '*' or string.find(',' .. queues .. ',', ',' .. queue .. ',', 1, true) then
+        redis.call('LREM', K[6], 1, e)
+        local token = wid .. ':' .. id
+        redis.call('HSET', K[7], id, token .. '|' .. pid .. '|' .. queue .. '|' .. score .. '|' .. now .. mark)
+        redis.call('SADD', stem .. 'claims:' .. pid, id)
+        redis.call('RPUSH', stem .. 'inbox:' .. pid, id .. '|' .. token .. '|' .. queue .. '|' .. payload)
+        return true
+      end
+    end
+    return false
+  end
+  local ready, refused = 0, {}
+  -- Every idle fetcher is in the waiting list (FETCH puts it there before it blocks): with none,
+  -- nobody is blocked, and no wake-up token is needed either.
+  local anyone = redis.call('LLEN', K[6]) > 0
+  local waiters = anyone
+  for i = first, last, 5 do
+    local id, queue, prio, at = A[i], A[i + 1], tonumber(A[i + 2]), tonumber(A[i + 3])
+    local payload = A[i + 4]
+    local f, jid = flow_of(payload)
+    -- a job with a slot or an until="started" lock is handed out by FETCH, which takes them
+    local mark, direct = '', true
+    if f then
+      mark = flow().marked(f) and '|f' or ''
+      direct = type(f.concurrency) ~= 'table' and not (type(f.unique) == 'table' and f.unique['until'] == 'started')
+    end
+    if f and type(f.unique) == 'table' and not flow().unique_take(stem, f.unique, jid, at <= now, now) then
+      refused[#refused + 1] = (i - first) / 5 + 1
+    else
+      redis.call('HSET', K[1], id, payload)
+      redis.call('SADD', K[5], queue)
+      stored(stem, id, queue, prio, payload)
+      if at > now then
+        redis.call('ZADD', K[4], at, id .. '|' .. queue .. '|' .. prio)
+      else
+        local score = string.format('%.0f', (prio + 2048) * SHIFT + redis.call('INCR', K[2]))
+        if not (waiters and direct and handoff(id, queue, score, payload, mark)) then
+          redis.call('ZADD', stem .. 'q:' .. queue, score, id)
+          ready = ready + 1
+          waiters = false
+        end
+      end
+    end
+  end
+  if anyone then wake(K[3], ready) end
+  if #refused > 0 then return refused end
+  return ready
+end
