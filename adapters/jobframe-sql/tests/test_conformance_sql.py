@@ -78,6 +78,11 @@ class TestSQLBackend(BackendConformance):
             drop_connections=connection_killer(sql_url),
         )
 
+    def wakes_across_processes(self, adapter: QueueAdapter) -> bool:
+        """PostgreSQL wakes waiters with NOTIFY; SQLite and MariaDB poll (`SQLResults`)."""
+        assert isinstance(adapter, SQLAdapter)
+        return adapter.engine.dialect.name == "postgresql"
+
     def crashes(self, adapter: QueueAdapter, provider_id: str) -> int:
         assert isinstance(adapter, SQLAdapter)
         with adapter.engine.connect() as conn:
