@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from stores import store_adapter
 import jobframe
 from jobframe import queue_adapters
 from jobframe.cli import main
+from jobframe.queue_adapters.async_adapter import AsyncAdapter
 from jobframe.testing.workers import worker_thread
 from jobframe.worker.runtime import WorkerOptions
 
@@ -128,3 +130,23 @@ def test_batches_lists_and_shows_a_batch(adapter: Any, capsys: pytest.CaptureFix
 
     assert main(["batches", "show", "nosuchbatch"]) == 1
     assert "no batch 'nosuchbatch'" in capsys.readouterr().err
+
+
+class NoBatchesAdapter(AsyncAdapter):
+    """The async adapter as a backend that keeps no batches declares itself."""
+
+    capabilities = replace(AsyncAdapter.capabilities, batches=False, chains=False)
+
+
+def test_batches_on_an_adapter_without_them_names_the_fix(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    made = NoBatchesAdapter(autostart=False)
+    try:
+        with queue_adapters.override(made):
+            assert main(["batches"]) == 1
+            err = capsys.readouterr().err
+            assert "cannot group jobs in batches (jobframe.batch)" in err
+            assert "'redis'" in err
+    finally:
+        made.shutdown(timeout=5)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from stores import store_adapter
 import jobframe
 from jobframe import queue_adapters
 from jobframe.dashboard import Auth, create_app
+from jobframe.queue_adapters.async_adapter import AsyncAdapter
 from jobframe.testing.workers import worker_thread
 from jobframe.worker.runtime import WorkerOptions
 
@@ -133,3 +135,22 @@ def test_a_batch_member_links_to_its_batch(client: TestClient) -> None:
         job = ReportJob.perform_later("member")
     job.result(timeout=10)
     assert f'href="/batch/{batch.id}"' in client.get(f"/job/{job.job_id}").text
+
+
+def test_without_batches_the_batches_page_says_so() -> None:
+    made = NoBatchesAdapter(autostart=False)
+    try:
+        app = create_app(made.inspector(), Auth(token=TOKEN), adapter=made)
+        client = TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"})
+        page = client.get("/batches")
+        assert page.status_code == 200
+        assert "This backend keeps no batches" in words(page.text)
+        assert client.get("/batch/anything").status_code == 501
+    finally:
+        made.shutdown(timeout=5)
+
+
+class NoBatchesAdapter(AsyncAdapter):
+    """The async adapter as a backend that keeps no batches declares itself."""
+
+    capabilities = replace(AsyncAdapter.capabilities, batches=False, chains=False)
