@@ -40,8 +40,10 @@ from jobframe_redis.connection import Store, now_ms
 
 #: a batch whose ``with`` block never ended is dropped this long after it opened (seconds)
 UNSEALED = 7 * 86400
-#: one blocking wait is cut into calls this long (s), below the client's socket timeout
-WAIT_SLICE = 5.0
+#: one blocking wait is cut into calls this long (s): below the client's socket timeout, and the
+#: longest a waiter takes to see the record of a job that announces none (``notify`` unset: a
+#: job that stores no result; announcing every job would cost every outcome three commands)
+WAIT_SLICE = 1.0
 _COUNTERS = ("total", "pending", "succeeded", "failed", "dead", "discarded", "cancelled")
 
 
@@ -106,7 +108,8 @@ class RedisResults(ResultStore):
         job's wake-up list: waiters block on it with ``BLMOVE list list`` (each rotates the one
         element, so every waiter sees it), each on a connection of its own, and re-read the
         record after waking. A wake-up without a final record (it expired meanwhile) backs off
-        50 ms rather than spin."""
+        50 ms rather than spin. Only records with ``notify`` wake waiters (jobs that store their
+        result): a waiter on another job re-reads its record every `WAIT_SLICE` seconds."""
         from jobframe.backend.results import FINAL
 
         deadline = time.monotonic() + timeout
