@@ -324,3 +324,42 @@ def test_adapters_declare_results_exactly_when_they_give_a_store() -> None:
     adapters: list[QueueAdapter] = [InlineAdapter(), TestAdapter(), NoResults()]
     for adapter in adapters:
         assert (adapter.results() is not None) == adapter.capabilities.results
+
+
+def test_a_job_run_again_is_not_answered_by_its_old_record(test_adapter: TestAdapter) -> None:
+    """Retried from the dead set, a job waits again beside its old ``failed`` record."""
+    job = Sum.perform_later(4, 4)
+    old = records.build(job.job_id, "failed", error={"class": "E", "message": "old"})
+    test_adapter.results().write([old])
+    assert job.status() == "ready"
+    with pytest.raises(jobframe.ResultTimeout):
+        job.result()
+    started = time.monotonic()
+    with pytest.raises(jobframe.ResultTimeout):
+        job.result(timeout=0.3)
+    assert time.monotonic() - started >= 0.3
+    test_adapter.perform_enqueued(lambda r: True)
+    assert job.result(timeout=1) == 8
+
+
+def test_the_memory_store_finds_a_job_by_id_wherever_it_is() -> None:
+    """Its index by job_id follows each entry: waiting, claimed, dead, retried, discarded."""
+    adapter = AsyncAdapter(autostart=False, keep_failed=1)
+    store, inspector = adapter.store, adapter.inspector()
+    try:
+        with queue_adapters.override(adapter):
+            first, second = Plain.perform_later(), Plain.perform_later()
+        live = store.results.status
+        assert (live(first.job_id).state, live(second.job_id).state) == ("ready", "ready")
+        store.register(ProcessInfo("p", ["*"], 2))
+        claims = store.fetch("p", ["*"], 2, 0.1)
+        assert live(first.job_id).state == "running"
+        store.complete("p", [Outcome(c, "failed", {"message": "x"}) for c in claims])
+        # keep_failed=1: the older dead job is dropped from the dead set, and from the index
+        assert {live(first.job_id).state, live(second.job_id).state} == {None, "dead"}
+        kept = first if live(first.job_id).state == "dead" else second
+        assert inspector.retry(all=True) == 1 and live(kept.job_id).state == "ready"
+        assert inspector.discard(all=True, state="ready") == 1
+        assert live(kept.job_id).state is None and not store.by_job
+    finally:
+        adapter.shutdown(timeout=1)

@@ -83,18 +83,34 @@ def job_result(
     return outcome_of(record)
 
 
+#: where a job that will run (again) waits or runs
+_LIVE = frozenset({"scheduled", "ready", "blocked", "running"})
+#: seconds between two reads while a job retried from the dead set runs again
+_RERUN_POLL = 0.1
+
+
 def _final(store: ResultStore, job_id: str, timeout: float | None) -> JobRecord | None:
-    if timeout is None:
-        state = store.status(job_id)
-        if state.record is None or state.record.status not in FINAL:
-            return None
-        if state.state in ("scheduled", "ready", "blocked", "running"):
-            return None  # retried from the dead set: it runs again
-        return state.record
-    if timeout < 0:
+    """The final record to answer from: None while the job has not ended (within ``timeout``).
+
+    A job retried from the dead set (or run again by an operator) keeps its old final record
+    beside its new live state until it ends again: that record is not its answer. `wait`
+    returns it at once, so this case (rare: an operator's retry) reads again every 0.1 s.
+    """
+    if timeout is not None and timeout < 0:
         raise ValueError(f"timeout must be >= 0 seconds or None, got {timeout!r}")
-    deadline = time.monotonic() + timeout
-    return store.wait(job_id, max(0.0, deadline - time.monotonic()))
+    deadline = time.monotonic() + (timeout or 0.0)
+    state = store.status(job_id)
+    while True:
+        record = state.record
+        if record is not None and record.status in FINAL and state.state not in _LIVE:
+            return record
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        if record is None or record.status not in FINAL:
+            return store.wait(job_id, remaining)  # the first final record is this run's
+        time.sleep(min(_RERUN_POLL, remaining))  # its old record stands until it ends
+        state = store.status(job_id)
 
 
 def outcome_of(record: JobRecord) -> Any:
