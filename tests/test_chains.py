@@ -92,3 +92,24 @@ def test_a_chain_on_the_inline_adapter_runs_at_once() -> None:
                                  StoredLinkJob("/dev/null", "b", "y")).perform_later()  # fmt: skip
         assert [h.status() for h in handles] == ["succeeded", "succeeded"]
         assert handles[1].result() == "y"
+
+
+def test_aperform_later_enqueues_the_first_link(jobs: JobsHelper) -> None:
+    import asyncio
+
+    chain = jobframe.chain(LinkJob("/dev/null", "a"), LinkJob("/dev/null", "b"))
+    handles = asyncio.run(chain.aperform_later())
+    assert [r.job_id for r in jobs.enqueued_jobs] == [handles[0].job_id]
+    jobs.perform_enqueued_jobs()
+    assert [h.status() for h in handles] == ["succeeded", "succeeded"]
+
+
+def test_a_chain_in_a_batch_counts_each_link_as_it_is_enqueued(jobs: JobsHelper) -> None:
+    with jobframe.batch() as batch:
+        jobframe.chain(LinkJob("/dev/null", "a"), LinkJob("/dev/null", "b"),
+                       LinkJob("/dev/null", "c")).perform_later()  # fmt: skip
+    assert batch.total == 1
+    jobs.perform_enqueued_jobs()
+    info = batch.status()
+    assert (info.total, info.succeeded, info.pending, info.fired) == (3, 3, 0, ())
+    assert info.finished_at is not None

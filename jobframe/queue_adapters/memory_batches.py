@@ -1,5 +1,6 @@
-"""Batches in this process's memory: the counting and callbacks of `MemoryResults`
-(`jobframe.queue_adapters.memory_results`), for the async, inline and test adapters.
+"""Batches in this process's memory: `BatchedResults`, the `MemoryResults`
+(`jobframe.queue_adapters.memory_results`) of the async, inline and test adapters, with batch
+counting and callbacks filled into its ``_count``/``_count_enqueue`` hooks.
 
 `MemoryBatches` is the book: it counts a job in its batch when it is enqueued (`join`), moves it
 to a final counter when a final record of it is written (`finish`), seals (`seal`), and returns
@@ -7,9 +8,11 @@ the callbacks that became due so the caller enqueues them. It takes no lock: its
 with the host's lock held, so a count and the record (or enqueue) that caused it are one step,
 and each callback is handed out once (``fired`` is marked in that step).
 
-The host enqueues the returned callbacks *after* releasing its lock (`fire`): an in-process
-adapter may perform a job as it enqueues it (inline), and that job's own record takes the lock
-again. In memory nothing survives a crash, so that split loses no guarantee.
+Due callbacks are stored in the async adapter's job store in the very step that counted the job
+that made them due (`MemoryStore.complete`). The inline and test adapters enqueue them *after*
+the lock is released (`fire`): inline performs a job as it enqueues it, and that job's own
+record takes the lock again. In memory nothing survives a crash, so that split loses no
+guarantee; ``fired`` is marked under the lock, so each callback is handed out once.
 
 A host writing a claim's outcome writes its retries (with `join`) before its records (with
 `finish`): the next link of a chain, enqueued with its predecessor's outcome, must be counted in
@@ -114,14 +117,12 @@ class MemoryBatches:
         due: list[BatchCallback] = []
         fired = list(info.fired)
         now = time.time()
-        if "on_complete" not in fired:
-            fired.append("on_complete")
-            if "on_complete" in found.callbacks:
-                due.append(found.callbacks["on_complete"])
-        if "on_success" not in fired and info.succeeded == info.total:
-            fired.append("on_success")
-            if "on_success" in found.callbacks:
-                due.append(found.callbacks["on_success"])
+        for kind in ("on_complete", "on_success"):
+            if kind in fired or kind not in found.callbacks:
+                continue  # fired already, or the batch has no such callback
+            if kind == "on_complete" or info.succeeded == info.total:
+                fired.append(kind)
+                due.append(found.callbacks[kind])
         found.info = dataclasses.replace(info, fired=tuple(fired),
                                          finished_at=info.finished_at or now)  # fmt: skip
         found.expires_at = now + found.ttl

@@ -34,12 +34,13 @@ class BatchJob(Job):
     """One job of a batch. ``mode``: ``ok``; ``fail`` (raises, no retry: failed, dead set);
     ``discard``; ``fail_unless`` (fails while the file ``arg`` does not exist); ``children``
     (enqueues ``arg`` more ``ok`` jobs while it performs: they join its batch); ``sleep``
-    (sleeps ``arg`` seconds first)."""
+    (records a ``start:<tag>`` line, then sleeps ``arg`` seconds)."""
 
     job_name = "jobframe.conformance.BatchJob"
 
     def perform(self, journal: str, tag: str, mode: str = "ok", arg: Any = None) -> None:
         if mode == "sleep":
+            _line(self, journal, f"start:{tag}", mode=mode)
             time.sleep(float(arg))
         if mode == "children":
             for i in range(int(arg)):

@@ -22,6 +22,9 @@ Decisions (as users of Sidekiq batches expect):
 - Every job of a batch must use the adapter the batch was opened on (the configured one, or
   ``adapter=``); another adapter is refused at enqueue, as is an adapter without
   ``Capabilities.batches``.
+- A job held for a commit (`jobframe.after_commit`) is counted when the commit writes it: open
+  the batch around the commit (or after it), or the batch may finish without it.
+- A finished batch and its counts are kept ``history_ttl`` seconds (default one day).
 """
 
 from __future__ import annotations

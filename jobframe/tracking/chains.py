@@ -14,8 +14,13 @@ same right after the link performed (`follow`).
 Decisions: a chain passes nothing implicitly; a link reads its predecessor's return value with
 ``self.previous_result()`` (every link with a successor stores its result, whatever its
 ``store_result``). A link retried by ``retry_on`` is still the same link: the chain goes on when
-the retry succeeds. A chain enqueued inside ``with jobframe.batch()`` counts every link in that
-batch as it is enqueued (links never enqueued, cancelled ones, are not counted).
+the retry succeeds; so does a failed link retried from the dead set that then succeeds (the links
+recorded ``cancelled`` run after all). A chain enqueued inside ``with jobframe.batch()`` counts
+every link in that batch as it is enqueued (links never enqueued, cancelled ones, are not
+counted). Limits: a link the backend ends without running it (a poison pill sent dead by the
+reaper, a waiting link removed by `jobframe.cancel`) does not record the rest ``cancelled``; their
+status stays ``unknown``. Later links are not checked against their adapter's capabilities
+(only the first link's enqueue is): build a chain of jobs on one adapter.
 """
 
 from __future__ import annotations

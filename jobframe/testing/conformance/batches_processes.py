@@ -34,11 +34,21 @@ class BatchProcessTests(ConformanceBase):
         def done() -> int:
             return len([e for e in read(journal) if e["tag"].startswith("job-")])
 
-        wait_until(lambda: done() >= 4, 30, "a few jobs of the batch to finish")
-        workers.kill(first)  # mid-batch: its running jobs are reaped and run again
+        def running_on(pid: int) -> set[str]:
+            """Jobs started on the process ``pid`` and not ended there (yet)."""
+            lines = [e for e in read(journal) if e["pid"] == pid]
+            ended = {e["tag"] for e in lines if e["tag"].startswith("job-")}
+            return {e["tag"][6:] for e in lines if e["tag"].startswith("start:")} - ended
+
+        wait_until(lambda: done() >= 4 and running_on(first.pid), 30,
+                   "a job of the batch running on the first worker")  # fmt: skip
+        workers.kill(first)  # mid-job: its running jobs are reaped and run again
+        cut_short = running_on(first.pid)
         third = workers.start(imports=[BATCH_JOBS])
-        wait_until(lambda: done() >= 12, 30, "more jobs of the batch to finish")
+        wait_until(lambda: done() >= 12 and running_on(second.pid), 30,
+                   "a job of the batch running on the second worker")  # fmt: skip
         workers.kill(second)
+        cut_short |= running_on(second.pid)
         wait_until(lambda: callbacks_run(journal)["on_success"] == 1, 60,
                    "the on_success callback")  # fmt: skip
         wait_until(lambda: callbacks_run(journal)["on_complete"] == 1, 30,
@@ -49,6 +59,7 @@ class BatchProcessTests(ConformanceBase):
         assert sorted(info.fired) == ["on_complete", "on_success"]
         ran = {e["tag"] for e in read(journal) if e["tag"].startswith("job-")}
         assert ran == {f"job-{i}" for i in range(30)}, "a job of the batch never ran"
+        assert cut_short, "no job was running when its worker was killed"
         # Give a duplicate callback every chance to show: the last worker idles with an empty
         # queue once both callbacks ran; anything enqueued twice would run now.
         inspector = adapter.inspector()
