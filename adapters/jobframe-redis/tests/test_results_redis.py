@@ -55,7 +55,7 @@ def test_a_failed_job_is_dead_with_its_record_and_a_retry_takes_over_the_index(
     _, other = enqueue(adapter)
     (claim,) = claim_all(adapter)
     retry_id = "retry-" + other
-    retry = (retry_id, "default", 0, now_ms() + 3_600_000, payload(other))
+    retry = (retry_id, "default", 0, now_ms() + 3_600_000, payload(other), other, "")
     finish(adapter, claim, records=(record(other, "retrying", data=b"{}"),), retries=(retry,))
     state = results.status(other)
     assert (state.state, state.record and state.record.status) == ("scheduled", "retrying")
