@@ -15,7 +15,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -70,6 +72,13 @@ class Waiters:
             event.set()
 
 
+def poke_socket(waiter: LocalWaiter) -> None:
+    """Send one byte to ``waiter``'s own socket."""
+    # closed already, or its buffer full: it wakes anyway
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender, contextlib.suppress(OSError):
+        sender.sendto(b"1", str(waiter.path))
+
+
 def results_key(wake_key: str) -> str:
     """The `local_wake` key of the result waiters of the database ``wake_key`` names (apart
     from its idle workers')."""
@@ -100,8 +109,9 @@ class SocketListener:
             self._socket.close()
 
     def close(self) -> None:
-        """Stop the thread (within about a second); it removes its socket."""
+        """Stop the thread; it removes its socket."""
         self._stop.set()
+        poke_socket(self._socket)  # wake it now rather than at its next timeout
 
 
 class ResultListener:
@@ -127,7 +137,7 @@ class ResultListener:
                 conn.execute(f"LISTEN {CHANNEL}")
                 self.listening.set()
                 while not self._stop.is_set():
-                    for notice in conn.notifies(timeout=1.0):
+                    for notice in conn.notifies(timeout=0.25):
                         self.waiters.wake(notice.payload.split())
             except Exception as exc:
                 self.listening.clear()
@@ -141,8 +151,11 @@ class ResultListener:
                         log.debug("closing the LISTEN connection failed", exc_info=True)
 
     def close(self) -> None:
-        """Stop the thread (within about a second) and close its connection."""
+        """Stop the thread and close its connection (within a quarter of a second: a database
+        dropped right after must not find it open)."""
         self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(2.0)
 
 
 __all__ = ["ResultListener", "SocketListener", "Waiters", "poke_waiters", "results_key"]
