@@ -11,7 +11,6 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from jobframe import queue_adapters
@@ -127,41 +126,6 @@ def _jobs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show(args: argparse.Namespace) -> int:
-    if not args.id:
-        args._parser.error("name the job: `jobframe jobs show ID` (its ID or its job_id)")
-    info = find(inspector(), args.id)
-    if info is None:
-        print(f"jobs show: no job with ID or job_id {args.id!r}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps({**vars(info), "raw": None}, default=str, indent=2))
-        return 0
-    error = info.error or {}
-    fields = [
-        ("ID", info.id),
-        ("JOB_ID", info.job_id),
-        ("CLASS", info.job_class),
-        ("QUEUE", info.queue),
-        ("STATE", info.state),
-        ("PRIORITY", info.priority),
-        ("RUNS", _runs(info)),
-        ("ENQUEUED", info.enqueued_at),
-        ("SCHEDULED", info.scheduled_at),
-        ("FAILED", info.failed_at),
-        ("WORKER", info.worker),
-        ("ARGUMENTS", json.dumps(info.arguments, default=str)),
-        ("ERROR", f"{error.get('class', '')}: {error.get('message', '')}" if error else None),
-    ]
-    for name, value in fields:
-        if value is not None:
-            shown = value.isoformat(timespec="seconds") if isinstance(value, datetime) else value
-            print(f"{name + ':':<11}{shown}")
-    if error.get("traceback"):
-        print(f"TRACEBACK:\n{error['traceback']}")
-    return 0
-
-
 def _cancel(args: argparse.Namespace) -> int:
     """``jobframe jobs cancel ID``: `jobframe.cancel` the job, named by its ``job_id`` or by the
     backend's id (resolved to its ``job_id``, which is what `Inspector.cancel` takes)."""
@@ -266,7 +230,11 @@ def add_jobs_arguments(parser: argparse.ArgumentParser) -> None:
 def _jobs_or_show(args: argparse.Namespace) -> int:
     if args.action == "cancel":
         return _cancel(args)
-    return _show(args) if args.action == "show" else _jobs(args)
+    if args.action == "show":
+        from jobframe.reporting import run_show
+
+        return run_show(args)
+    return _jobs(args)
 
 
 def _add_bulk(parser: argparse.ArgumentParser, action: str) -> None:

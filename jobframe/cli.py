@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dashboard": ("jobframe.dashboard.command:add_arguments", "serve the monitoring dashboard"),
     "queues": ("jobframe.admin:add_queues_arguments", "list queues: size, latency, paused"),
     "jobs": ("jobframe.admin:add_jobs_arguments", "list jobs by state; `jobs show|cancel ID`"),
+    "batches": ("jobframe.reporting:add_batches_arguments", "list batches; `batches show ID`"),
     "retry": ("jobframe.admin:add_retry_arguments", "put dead jobs back on their queues"),
     "discard": ("jobframe.admin:add_discard_arguments", "delete dead jobs"),
     "pause": ("jobframe.admin:add_pause_arguments", "stop workers taking a queue's jobs"),

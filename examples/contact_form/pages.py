@@ -16,9 +16,22 @@ button { margin-top: 1rem; padding: .5rem 1.2rem; font: inherit; }
 """
 
 
-def layout(title: str, body: str) -> str:
+#: The statuses of a message still on its way: the thank-you page reloads itself to poll again.
+ON_ITS_WAY = ("scheduled", "ready", "running", "retrying")
+#: What the visitor reads for each status of the email job.
+SAYS = {
+    "scheduled": "Your message is waiting to be sent.",
+    "ready": "Your message is on its way.",
+    "running": "Your message is being sent.",
+    "retrying": "The mail server is busy; we will try again shortly. Your message is safe.",
+    "succeeded": "Your message was sent; we will answer you by email.",
+}
+
+
+def layout(title: str, body: str, refresh: int | None = None) -> str:
+    again = f'<meta http-equiv="refresh" content="{refresh}">' if refresh else ""
     return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">{again}'
         f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
         f"<body>\n<h1>{escape(title)}</h1>\n{body}\n</body></html>\n"
     )
@@ -59,9 +72,15 @@ def form_page(
     )
 
 
-def thanks_page() -> str:
+def thanks_page(status: str | None = None) -> str:
+    """The thank-you page, saying where the email job is. While it is on its way the page
+    reloads every 2 seconds: a poll of ``jobframe.job_status`` with no JavaScript."""
+    said = SAYS.get(status or "", "Your message is on its way; we will answer you by email.")
+    if status in ("failed", "dead", "discarded", "cancelled"):
+        said = "We could not send your message; we have been told and will look into it."
     return layout(
         "Thank you",
-        "<p>Your message is on its way; we will answer you by email.</p>"
+        f'<p id="status" data-status="{escape(status or "")}">{escape(said)}</p>'
         '<p><a href="/">Send another message</a></p>',
+        refresh=2 if status in ON_ITS_WAY else None,
     )

@@ -1,8 +1,10 @@
-"""Recipe: generate a report later, at a set time, with ``set(wait_until=...)``.
+"""Recipe: generate a report at a set time with ``set(wait_until=...)``; ask for its path.
 
 The job is stored as *scheduled* and a worker's scheduler moves it to its queue once it is due, so
 it never starts early; it may start a little late (the scheduler's tick plus the poll interval).
-The job writes down when it was due and when it started, which is what this recipe prints.
+The job writes down when it was due and when it started, which is what this recipe prints. It
+returns the report's path, stored because the class sets ``store_result = True``: the enqueuing
+process asks ``job.status()`` and ``job.result(timeout=...)`` for it (docs/results.md).
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ class SalesReportJob(jobframe.Job):
     """Write the sales report of `day`, noting when it was due and when it started."""
 
     queue_as = "reports"
+    store_result = True  # job.result() returns perform's return value (kept 1 day: result_ttl)
 
-    def perform(self, day: date) -> None:
+    def perform(self, day: date) -> str:
         started_at = datetime.now(UTC)
         due = self.scheduled_at or self.enqueued_at  # set by set(wait_until=...) / perform_later
         report = {
@@ -43,19 +46,23 @@ class SalesReportJob(jobframe.Job):
         report_path(day).write_text(json.dumps(report, indent=2))
         due_text = clock(due) if due else "-"
         print(f"  SalesReportJob: due {due_text}, started {clock(started_at)}", flush=True)
+        return str(report_path(day))
 
 
 def run(sandbox: Sandbox) -> None:
     now = datetime.now(UTC)
     due = now + DELAY
     print(f"At {clock(now)}: SalesReportJob.set(wait_until={clock(due)}).perform_later(today)")
-    SalesReportJob.set(wait_until=due).perform_later(due.date())
+    job = SalesReportJob.set(wait_until=due).perform_later(due.date())
     print(f"Scheduled jobs: {sandbox.inspector.count('scheduled')}")
+    print(f"job.status(): {job.status()}")
 
     print("Running `jobframe work cookbook.scheduled_report` now:", flush=True)
     result = sandbox.work(__name__)
 
-    report = json.loads(report_path(due.date()).read_text())
+    path = Path(job.result(timeout=10))  # the worker has finished it: no wait
+    print(f"job.status(): {job.status()}; job.result(): {path.name}")
+    report = json.loads(path.read_text())
     started = datetime.fromisoformat(report["started_at"])
     verdict = "not before it was due" if started >= due else "EARLY"
     print(f"Started {(started - due).total_seconds():.2f} s after {clock(due)}: {verdict}")

@@ -23,34 +23,21 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from jobframe.backend import STATES, HistoryKind, Inspector, JobInfo, State
+from jobframe.backend.adapter import QueueAdapter
 from jobframe.config import is_origin
 from jobframe.dashboard import flow, recurring
 from jobframe.dashboard.headers import SecurityHeaders
+from jobframe.dashboard.params import page_number, wants_json
 from jobframe.dashboard.rendering import HERE, path_for, templates
 from jobframe.dashboard.security import Auth, csrf_ok, csrf_token, refusal, secured
+from jobframe.dashboard.tracking import Tracking, TrackingPages
 from jobframe.errors import ConfigurationError
-from jobframe.payload_summary import summarize
 from jobframe.recurrence import scheduling_adapter
 
 PAGE_SIZE = 25
-#: The highest page number accepted: 9 digits keep every offset within any database's integers.
-MAX_PAGE = 999_999_999
 QUEUE_ACTIONS = ("pause", "resume", "clear")
 
 Page = Callable[[Request, FormData | None], Response]
-
-
-def _wants_json(request: Request) -> bool:
-    return "application/json" in request.headers.get("accept", "")
-
-
-def _page(request: Request) -> int:
-    """The ``page`` query parameter; anything but a whole number from 1 to `MAX_PAGE` is a 400."""
-    raw = request.query_params.get("page") or "1"
-    if raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_PAGE)) and int(raw) >= 1:
-        return int(raw)
-    shown = repr(raw) if len(raw) <= 20 else f"{raw[:20]!r}... ({len(raw)} characters)"
-    raise HTTPException(400, f"page must be a whole number from 1 to {MAX_PAGE}, got {shown}.")
 
 
 def _state(request: Request) -> State:
@@ -69,8 +56,15 @@ class Dashboard:
     enqueues through.
     """
 
-    def __init__(self, inspector: Inspector, auth: Auth, trusted_origins: Iterable[str]) -> None:
+    def __init__(
+        self,
+        inspector: Inspector,
+        auth: Auth,
+        trusted_origins: Iterable[str],
+        adapter: QueueAdapter | None = None,
+    ) -> None:
         self.inspector = inspector
+        self.tracking = TrackingPages(inspector, Tracking(adapter), self.render)
         self.auth = auth
         self.trusted_origins = tuple(trusted_origins)
         for origin in self.trusted_origins:
@@ -96,7 +90,7 @@ class Dashboard:
             ),
             Route("/jobs/{state}", page(self.jobs), name="jobs"),
             Route("/jobs/{state}/bulk", page(self.bulk), methods=["POST"], name="bulk"),
-            Route("/job/{id}", page(self.job), name="job"),
+            Route("/job/{id}", page(self.tracking.job), name="job"),
             Route("/job/{id}/{action}", page(self.job_action), methods=["POST"], name="job_action"),
             Route("/workers", page(self.workers), name="workers"),
             Route("/recurring", page(self.recurring), name="recurring"),
@@ -107,6 +101,7 @@ class Dashboard:
                 name="recurring_run",
             ),
             Route("/api/summary", page(self.summary), name="summary"),
+            *self.tracking.routes(page),
             Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
         ]
 
@@ -143,12 +138,13 @@ class Dashboard:
             counts_outcomes=self.inspector.counts_outcomes,
             can_cancel=flow.can_cancel(self.inspector),
             cancellable=flow.CANCELLABLE,
+            keeps_batches=self.tracking.tracking.batches,
         )
         return self.templates.TemplateResponse(request, name, context)
 
     def _done(self, request: Request, target: str, **result: Any) -> Response:
         """An action's answer: JSON for a client that asks for it, else back to a page."""
-        if _wants_json(request):
+        if wants_json(request):
             return JSONResponse({"ok": True, **result})
         return RedirectResponse(target, status_code=303)
 
@@ -208,7 +204,7 @@ class Dashboard:
 
     def jobs(self, request: Request, form: FormData | None) -> Response:
         state = _state(request)
-        page = _page(request)
+        page = page_number(request)
         queue = request.query_params.get("queue") or None
         job_class = request.query_params.get("class") or None
         search = request.query_params.get("id") or None
@@ -306,14 +302,6 @@ class Dashboard:
             count = self._act(state, action, None if everything else ids, everything)
         return self._done(request, back, action=action, count=count)
 
-    def job(self, request: Request, form: FormData | None) -> Response:
-        info: JobInfo | None = self.inspector.job(request.path_params["id"])
-        if info is None:
-            raise HTTPException(404, "No such job (finished jobs may have been pruned).")
-        raw = info.raw.decode("utf-8", "replace") if info.raw else ""
-        task = summarize(info.raw).recurring_task
-        return self.render(request, "job.html", job=info, raw=raw, recurring_task=task)
-
     def job_action(self, request: Request, form: FormData | None) -> Response:
         assert form is not None  # a POST route
         id, action = request.path_params["id"], request.path_params["action"]
@@ -370,6 +358,7 @@ def create_app(
     inspector: Inspector | None = None,
     auth: Auth | None = None,
     trusted_origins: Iterable[str] | None = None,
+    adapter: QueueAdapter | None = None,
 ) -> Starlette:
     """The dashboard as an ASGI app; mount it under any prefix of an existing app.
 
@@ -379,11 +368,15 @@ def create_app(
         trusted_origins: origins (``https://ops.example.com``) a form may be posted from besides
             the request's own ``Host``: the public origin when a reverse proxy rewrites ``Host``.
             Defaults to the ``dashboard_trusted_origins`` setting.
+        adapter: whose results store the job pages and the Batches pages read (status,
+            progress, results, batches); with no ``inspector`` either, the configured adapter.
     """
     if inspector is None:
+        from jobframe import queue_adapters
         from jobframe.admin import inspector as configured
 
         inspector = configured()
+        adapter = adapter or queue_adapters.get()
     if auth is None or trusted_origins is None:
         from jobframe import config
 
@@ -394,5 +387,5 @@ def create_app(
             )
         if trusted_origins is None:
             trusted_origins = settings.dashboard_trusted_origins
-    dashboard = Dashboard(inspector, auth, trusted_origins)
+    dashboard = Dashboard(inspector, auth, trusted_origins, adapter)
     return DashboardApp(routes=dashboard.routes, exception_handlers={HTTPException: _http_error})

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from jobframe.payload_summary import preview, recurring_task
+from jobframe.reporting import when
 
 HERE = Path(__file__).parent
 #: Characters of arguments or error text a listing row shows before "show all N bytes".
@@ -89,5 +90,6 @@ def templates() -> Jinja2Templates:
     env.filters.update(
         pretty=pretty, compact=compact, fold=fold, preview=preview, recurring_task=recurring_task
     )
+    env.filters["when"] = when  # epoch seconds (a batch's times) as ISO 8601 UTC
     env.globals.update(url_for=_template_path_for, DETAIL_OPEN_AT=DETAIL_OPEN_AT)
     return Jinja2Templates(env=env)

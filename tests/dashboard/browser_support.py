@@ -148,7 +148,7 @@ def live_dashboard(adapter: Any, *, worker: bool = True) -> Iterator[Live]:
         adapter.worker_backend(),
         WorkerOptions(queues=["*"], concurrency=2, heartbeat_interval=1.0, fetch_timeout=0.5),
     )
-    app = create_app(adapter.inspector(), Auth(token=TOKEN))
+    app = create_app(adapter.inspector(), Auth(token=TOKEN), adapter=adapter)
     with queue_adapters.override(adapter), serve(app) as url:
         live = Live(adapter, url, runner)
         if worker:

@@ -31,6 +31,8 @@ from dashboard.browser_support import (
     wait_done,
     wait_for,
 )
+from fixture_jobs import tracked_jobs
+from fixture_jobs.tracked_jobs import GatedJob, NotifyJob, RowJob
 
 import jobframe
 from jobframe.testing.services import require_service
@@ -360,3 +362,53 @@ def test_recurring_tasks_are_listed_and_run_now(context: Any, live: Live) -> Non
         assert watched.errors == [] and watched.violations() == []
     finally:
         jobframe.recurrence.forget(name)
+
+
+def test_the_batches_page_links_counts_and_callbacks(context: Any, live: Live) -> None:
+    with jobframe.batch(on_success=NotifyJob("browser"), description="browser import") as batch:
+        jobframe.perform_all_later([RowJob(i) for i in range(3)])
+    info = jobframe.batch_status(batch.id)
+    assert info is not None
+    callback_id = info.callbacks["on_success"]
+    assert jobframe.job_result(callback_id, timeout=15) == "notified browser"
+
+    watched = Watched(context)
+    page = watched.goto(live.url + "/batches")
+    row = page.locator(f"tr[data-batch='{batch.id}']")
+    expect(row).to_contain_text("browser import")
+    row.locator("a").click()
+    expect(page.locator("[data-batch-count=succeeded]")).to_have_text("3")
+    expect(page.locator("[data-batch-count=pending]")).to_have_text("0")
+    page.locator(f"a[href$='/job/{callback_id}']").click()
+    expect(page.locator("[data-live-field=status]")).to_have_text("succeeded")
+    expect(page.locator("pre.result")).to_contain_text("notified browser")
+    assert watched.violations() == []
+    assert watched.errors == []
+
+
+def test_a_running_jobs_progress_updates_without_a_reload(context: Any, live: Live) -> None:
+    try:
+        job = GatedJob.perform_later()
+        assert tracked_jobs.reported.wait(15), "the job never reported progress"
+        watched = Watched(context)
+        # found by the job_id the application holds, through the header's status lookup
+        page = watched.goto(live.url + "/")
+        page.locator("form.lookup input[name=job_id]").fill(job.job_id)
+        page.locator("form.lookup button").click()
+        progress = page.locator("[data-live-field=progress]")
+        expect(progress).to_have_text("40% rendered 40 pages", timeout=WAIT)
+        expect(page.locator("[data-live-field=status]")).to_have_text("running")
+        page.evaluate("window.__same_page = true")
+        tracked_jobs.gate.set()
+        expect(progress).to_have_text("80% rendered 80 pages", timeout=WAIT)
+        assert page.locator("progress[data-live-fraction]").evaluate("p => p.value") == 0.8
+        assert page.evaluate("window.__same_page") is True, "the page reloaded to update"
+        tracked_jobs.finish.set()
+        # settled: the page reloads once to show the result
+        expect(page.locator("pre.result")).to_contain_text("done", timeout=WAIT)
+        expect(page.locator("[data-live-field=status]")).to_have_text("succeeded")
+        assert watched.violations() == []
+        assert watched.errors == []
+    finally:
+        tracked_jobs.reset()
+        tracked_jobs.rearm()

@@ -9,6 +9,7 @@ goes to the example's own SMTP sink (aiosmtpd), started here on a free port.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import queue
 import signal
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -26,7 +28,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import IO, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from starlette.testclient import TestClient
@@ -213,14 +215,40 @@ def test_a_valid_message_is_enqueued_and_the_job_sends_it(
 
     response = client.post("/", data=VALID, follow_redirects=False)
 
-    assert (response.status_code, response.headers["location"]) == (303, "/thanks")
     record = jobs.assert_enqueued_with(
         job=example.jobs.SendContactEmailJob, args=ARGS, queue="mailers"
     )
+    location = (response.status_code, response.headers["location"])
+    assert location == (303, f"/thanks?job={record.job_id}")
     assert mailbox.empty(), "the request answered without waiting for the mail server"
     assert jobs.perform_enqueued_jobs() == 1
     assert_is_the_contact_email(mailbox.next(), record.job_id)
     assert "Thank you" in client.get("/thanks").text
+
+
+def test_the_thank_you_page_polls_the_email_jobs_status_until_it_is_sent(
+    example: SimpleNamespace, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_environment(monkeypatch, "development")
+    client = TestClient(example.app.app)
+    response = client.post("/", data=VALID, follow_redirects=False)
+    job_id = response.headers["location"].split("job=", 1)[1]
+    assert_is_the_contact_email(mailbox.next(timeout=10), job_id)
+    assert wait_until(
+        lambda: client.get(f"/status/{job_id}").json() == {"status": "succeeded"},
+        "the email job's status to be succeeded",
+    )
+    page = client.get(f"/thanks?job={job_id}").text
+    assert 'data-status="succeeded"' in page and "Your message was sent" in page
+    assert 'http-equiv="refresh"' not in page, "a sent message stops the polling"
+    assert client.get("/status/not-a-job-id").status_code == 404
+    assert client.get(f"/status/{uuid.uuid4()}").json() == {"status": "unknown"}
+
+
+def test_a_message_on_its_way_reloads_the_page_to_poll(example: SimpleNamespace) -> None:
+    page = example.pages.thanks_page("ready")
+    assert '<meta http-equiv="refresh" content="2">' in page and "on its way" in page
+    assert "try again shortly" in example.pages.thanks_page("retrying")
 
 
 @pytest.mark.parametrize(
@@ -420,6 +448,11 @@ def post_form(env: dict[str, str], data: dict[str, str]) -> tuple[int, str, str]
         return response.status, response.geturl(), response.read().decode()
 
 
+def urlopen_text(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return str(response.read().decode())
+
+
 def wait_for_web(procfile: Procfile, env: dict[str, str]) -> None:
     def answers() -> bool:
         if procfile.procs["web"].poll() is not None:
@@ -481,12 +514,17 @@ def test_durable_backends_keep_the_email_until_a_worker_sends_it(
 
     status, final_url, page = post_form(env, VALID)
 
-    assert (status, final_url.rsplit("/", 1)[-1]) == (200, "thanks") and "Thank you" in page
+    assert (status, urlsplit(final_url).path) == (200, "/thanks") and "Thank you" in page
+    job_id = parse_qs(urlsplit(final_url).query)["job"][0]
+    assert 'data-status="ready"' in page, "the page shows the job waiting for a worker"
     with inspected(environment, url) as inspector:
         assert inspector.count("ready") == 1, "stored, waiting for a worker"
         assert mailbox.empty()
         procfile.start("worker")
         assert_is_the_contact_email(mailbox.next(timeout=30))
+        status_url = f"http://127.0.0.1:{env['PORT']}/status/{job_id}"
+        wait_until(lambda: json.loads(urlopen_text(status_url))["status"] == "succeeded",
+                   "the web process to see the job succeeded")  # fmt: skip
         assert procfile.stop("worker") == 0, procfile.output("worker")
         assert [inspector.count(s) for s in ("ready", "scheduled", "running", "dead")] == [0] * 4
     assert "Performed SendContactEmailJob" in procfile.output("worker")

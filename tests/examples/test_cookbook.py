@@ -109,6 +109,8 @@ def test_scheduled_report_recipe(tmp_path: Path) -> None:
     assert started >= due, report
     assert started - due < timedelta(seconds=10), "the worker ran it soon after it was due"
     assert "Scheduled jobs: 1" in out
+    assert "job.status(): scheduled\n" in out
+    assert f"job.status(): succeeded; job.result(): {path.name}\n" in out
     assert "not before it was due" in out
     assert "Runs: 1, failed jobs: 0" in out
 
@@ -119,10 +121,18 @@ def test_bulk_import_recipe(tmp_path: Path) -> None:
     folder = tmp_path / "bulk_import"
     products = shop_rows(folder, "SELECT sku, name, quantity FROM products ORDER BY sku")
     assert products == [(f"SKU-{n:05d}", f"Widget no. {n}", n % 17) for n in range(1, 1001)]
-    # 1,000 runs for 1,000 rows: every job ran exactly once (no duplicate run, no retry)
-    assert "Runs: 1000, failed jobs: 0" in out
+    # 1,000 runs for 1,000 rows and one for the batch's email: every job ran exactly once
+    assert "Runs: 1001, failed jobs: 0" in out
+    assert "Batch: 1000 jobs, 1000 succeeded, 0 pending; callbacks fired: on_success\n" in out
+    assert "The on_success email: Subject: stock.csv imported\n" in out
+    [email] = (folder / "outbox").glob("*.eml")
+    assert "All 1000 rows are in the shop." in email.read_text()
     assert "Enqueued 1000 jobs in " in out
-    assert "with 1 INSERT statement(s):\n  INSERT INTO jobframe_jobs (1000 rows)\n" in out
+    # the batch's row when it opens; then, in one transaction, the rows and their membership
+    assert (
+        "with 3 INSERT statement(s):\n  INSERT INTO jobframe_batches (1 rows)\n"
+        "  INSERT INTO jobframe_batch_jobs (1000 rows)\n  INSERT INTO jobframe_jobs (1000 rows)\n"
+    ) in out
     assert "Imported 1000 products in " in out
     assert dead_jobs(folder) == 0
 

@@ -27,8 +27,12 @@ if TYPE_CHECKING:
 
 BULK_CHUNK = 1000
 
+#: What the enqueue scripts take per job: id, queue, priority, run at (epoch ms, 0: now),
+#: payload, job_id and batch id ("" for none: the scripts then read them from the payload).
+Entry = tuple[str, str, int, int, bytes, str, str]
 
-def entry(job: Job, at: datetime | None) -> tuple[str, str, int, int, bytes]:
+
+def entry(job: Job, at: datetime | None) -> Entry:
     priority = 0 if job.priority is None else job.priority
     if priority not in PRIORITY_RANGE:  # the core checks it too (validate_priority): a backstop
         raise InvalidOptionError(
@@ -38,7 +42,9 @@ def entry(job: Job, at: datetime | None) -> tuple[str, str, int, int, bytes]:
         raise InvalidOptionError(f"queue names may not contain '|' (got {job.queue_name!r}).")
     job.provider_job_id = new_id()
     run_at = 0 if at is None else int(at.timestamp() * 1000)
-    return (job.provider_job_id, job.queue_name, priority, run_at, dump(job.serialize()))
+    payload = dump(job.serialize())
+    batch = job.batch_id or ""
+    return (job.provider_job_id, job.queue_name, priority, run_at, payload, job.job_id, batch)
 
 
 def duplicate(job: Job) -> DuplicateJobError:
@@ -98,7 +104,8 @@ class RedisAdapter(QueueAdapter):
         if "|" in name:
             raise InvalidOptionError(f"queue names may not contain '|' (got {name!r}).")
         id = new_id()
-        if isinstance(self._send_one((id, name, 0, 0, data)), list):
+        # job_id and batch unknown: the script reads them from the payload, if it has them
+        if isinstance(self._send_one((id, name, 0, 0, data, "", "")), list):
             # a payload that asks for a unique lock another job holds (its "flow")
             raise DuplicateJobError(
                 "the raw payload was not enqueued: an equal job holds the unique lock its "
@@ -106,7 +113,7 @@ class RedisAdapter(QueueAdapter):
             )
         return id
 
-    def _send_one(self, item: tuple[str, str, int, int, bytes]) -> Any:
+    def _send_one(self, item: Entry) -> Any:
         try:
             return self.store.enqueue_one(item)
         except redis.RedisError as exc:
@@ -129,14 +136,14 @@ class RedisAdapter(QueueAdapter):
                 job.successfully_enqueued = True
         return len(jobs) - len(refused)
 
-    def _send(self, entries: list[tuple[str, str, int, int, bytes]]) -> Any:
+    def _send(self, entries: list[Entry]) -> Any:
         store = self.store
         try:
             return store.run(store.enqueue, store.enqueue_keys, store.enqueue_args(entries))
         except redis.RedisError as exc:
             raise EnqueueError(self._failure("the job(s)", exc)) from exc
 
-    def _send_chunks(self, entries: list[tuple[str, str, int, int, bytes]]) -> list[Any]:
+    def _send_chunks(self, entries: list[Entry]) -> list[Any]:
         """Large batches: several script calls in one pipeline (one round trip, not atomic)."""
         store = self.store
         try:

@@ -3,8 +3,9 @@
 -- their batch counting and callbacks (results.lua).
 -- KEYS: jobs, inflight, dead, dead_info, crashes, seq, wake, scheduled, queues
 -- ARGV: stem, process, now_ms, day, minute, dead_max_size, dead_max_age_ms, then per outcome:
---       id, token, status, info_json, n, n retries as (id, queue, priority, run_at_ms, payload),
---       m, m records as (job_id, status, data, ttl_ms, batch_id or '', notify 1|0)
+--       id, token, status, info_json, job_id ('' when unknown: read from the payload), n, n
+--       retries as entries (id, queue, priority, run_at_ms, payload, job_id, batch id), m, m
+--       records as (job_id, status, data, ttl_ms, batch_id or '', notify 1|0)
 local stem, pid, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local day, minute = ARGV[4], ARGV[5]
 local done, failed, ready = 0, 0, 0
@@ -13,8 +14,8 @@ local claims = stem .. 'claims:' .. pid
 local cancels = redis.call('EXISTS', stem .. 'cancel') == 1
 local i = 8
 while i <= #ARGV do
-  local id, token, status, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 4])
-  local r0 = i + 5 + 5 * n
+  local id, token, status, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 5])
+  local r0 = i + 6 + 7 * n
   local m = tonumber(ARGV[r0])
   local cur = redis.call('HGET', KEYS[2], id)
   if cur and string.sub(cur, 1, #token + 1) == token .. '|' then
@@ -32,7 +33,9 @@ while i <= #ARGV do
       end
     end
     if settled[status] or status == 'done' then
-      unindex(stem, id, redis.call('HGET', KEYS[1], id))
+      local jid = ARGV[i + 4]
+      if jid == '' then jid = jid_of(redis.call('HGET', KEYS[1], id)) end
+      unindex(stem, id, jid)
       redis.call('HDEL', KEYS[1], id)
       if status == 'done' then done = done + 1 else settled[status] = settled[status] + 1 end
     else
@@ -41,13 +44,13 @@ while i <= #ARGV do
       failed = failed + 1
     end
     -- the retries this run asked for are written only with its own outcome
-    for r = i + 5, i + 4 + 5 * n, 5 do
+    for r = i + 6, i + 5 + 7 * n, 7 do
       local rid, q, prio, at = ARGV[r], ARGV[r + 1], tonumber(ARGV[r + 2]), tonumber(ARGV[r + 3])
       local rf, rjid = flow_of(ARGV[r + 4])
       if rf and type(rf.unique) == 'table' then flow().unique_take(stem, rf.unique, rjid, at <= now, now) end
       redis.call('HSET', KEYS[1], rid, ARGV[r + 4])
       redis.call('SADD', KEYS[9], q)
-      stored(stem, rid, q, prio, ARGV[r + 4])
+      stored(stem, rid, q, prio, ARGV[r + 4], ARGV[r + 5], ARGV[r + 6])
       if at > now then
         redis.call('ZADD', KEYS[8], at, rid .. '|' .. q .. '|' .. prio)
       else
@@ -90,7 +93,7 @@ if failed > 0 then
   for _, id in ipairs(old) do
     redis.call('ZREM', KEYS[3], id)
     redis.call('HDEL', KEYS[4], id)
-    unindex(stem, id, redis.call('HGET', KEYS[1], id))
+    unindex(stem, id, jid_of(redis.call('HGET', KEYS[1], id)))
     redis.call('HDEL', KEYS[1], id)
   end
 end

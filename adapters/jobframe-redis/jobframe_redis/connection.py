@@ -113,9 +113,9 @@ class Store:
             k.paused,
         ]
         # `enqueue_one` sends EVALSHA, the sha, the keys and the stem packed once, here; only the
-        # time and the job's five fields are packed per call.
+        # time and the job's seven fields are packed per call.
         head = ("EVALSHA", self.enqueue.sha, len(self.enqueue_keys), *self.enqueue_keys, self.stem)
-        self._enqueue_head = pack((*head, *[""] * 6))[: -len(bulk([""] * 6))]
+        self._enqueue_head = pack((*head, *[""] * 8))[: -len(bulk([""] * 8))]
 
     def run(self, script: Script, keys: list[str], args: list[Any]) -> Any:
         """EVALSHA, loading the script if the server lacks it.
@@ -148,8 +148,12 @@ class Store:
         finally:
             pool.release(conn)
 
-    def enqueue_one(self, entry: tuple[str, str, int, int, bytes]) -> Any:
-        """The ENQUEUE script for one job: `run` with the command's constant head packed once."""
+    def enqueue_one(self, entry: tuple[Any, ...]) -> Any:
+        """The ENQUEUE script for one job: `run` with the command's constant head packed once.
+        ``entry`` is `jobframe_redis.adapter.Entry`; an older five-field one (no job_id, no batch)
+        is taken too: the script then reads them from the payload."""
+        if len(entry) == 5:
+            entry = (*entry, "", "")
         wire = self.wire
         if wire is None:
             return self.run(self.enqueue, self.enqueue_keys, self.enqueue_args([entry]))
@@ -208,7 +212,7 @@ class Store:
         k = self.keys
         return [k.jobs, k.dead, k.dead_info, k.crashes, k.wake, k.seq]
 
-    def enqueue_args(self, entries: Sequence[tuple[str, str, int, int, bytes]]) -> list[Any]:
+    def enqueue_args(self, entries: Sequence[tuple[Any, ...]]) -> list[Any]:
         args: list[Any] = [self.stem, now_ms()]
         for entry in entries:
             args.extend(entry)

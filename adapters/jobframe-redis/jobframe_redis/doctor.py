@@ -1,5 +1,8 @@
 """What makes a Redis server unsafe for jobs, checked for ``jobframe doctor`` and ``jobframe work``.
 
+A server older than 6.2 runs jobs but has no ``BLMOVE``, which ``job.result(timeout=)`` waits
+with (`jobframe_redis.results`): said too.
+
 A job is acknowledged to the producer once Redis holds it in memory. Without AOF or RDB save
 points a restart empties the server (31 of 60 acknowledged jobs were gone after one restart
 with ``--save ''`` and no AOF), and with any ``maxmemory-policy`` but ``noeviction`` a full server
@@ -37,6 +40,7 @@ def check(client: redis.Redis) -> list[Problem]:
     try:
         persistence: dict[str, Any] = client.info("persistence")
         memory: dict[str, Any] = client.info("memory")
+        server: dict[str, Any] = client.info("server")
     except redis.RedisError as exc:
         return [
             Problem(
@@ -45,6 +49,15 @@ def check(client: redis.Redis) -> list[Problem]:
             )
         ]
     problems: list[Problem] = []
+    version = str(server.get("redis_version", ""))
+    if version and _older(version, (6, 2)):
+        problems.append(
+            Problem(
+                f"{name} runs Redis {version}: job.result(timeout=...) waits with BLMOVE, "
+                "which Redis 6.2 added, and fails on this server",
+                "upgrade Redis to 6.2 or later",
+            )
+        )
     if not int(persistence.get("aof_enabled", 0)):
         problems.extend(_save_points(client, name))
     policy = str(memory.get("maxmemory_policy", "noeviction"))
@@ -57,6 +70,15 @@ def check(client: redis.Redis) -> list[Problem]:
             )
         )
     return problems
+
+
+def _older(version: str, than: tuple[int, int]) -> bool:
+    """Whether ``version`` ("7.0.15") is older than ``than``; an unreadable one is not."""
+    try:
+        major, minor = (int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) < than
 
 
 def _save_points(client: redis.Redis, name: str) -> list[Problem]:

@@ -33,7 +33,7 @@ for i = 7, #ARGV, 2 do
     local payload = redis.call('HGET', KEYS[1], id)
     local f, jid = flow_of(payload)
     if f then flow().unique_release(stem, f, jid, nil) end
-    unindex(stem, id, payload)
+    unindex(stem, id, jid_of(payload))
     results().ended(stem, now, payload, ended, err, ARGV[6])
     redis.call('HDEL', KEYS[1], id)
     redis.call('SREM', stem .. 'cancel', id)

@@ -1,18 +1,20 @@
 -- The shared enqueue: ENQUEUE, the recurring claim and a batch's callbacks (results.lua) all
 -- store jobs through enqueue(), so every job gets the same keys, order, hand-off and indexes.
 -- K: the enqueue keys (jobs, seq, wake, scheduled, queues, waiting, inflight, paused); A: an
--- argument array holding (id, queue, priority, run_at_ms, payload) per job from A[first] to
--- A[last]. Returns how many jobs became ready, or, when @jobframe.unique refused some (nothing
--- of them written), the list of their positions (1-based).
+-- argument array holding (id, queue, priority, run_at_ms, payload, job_id, batch id) per job
+-- from A[first] to A[last]; job_id '' when the producer did not give it (a raw payload: it is
+-- read from the payload, with the batch id). Returns how many jobs became ready, or, when
+-- @jobframe.unique refused some (nothing of them written), the list of their positions (1-based).
 -- A ready job goes straight to an idle fetcher waiting for its queue, if there is one: claimed for
 -- it here and pushed onto its inbox, which it is blocked on (one hop instead of a wake-up token, a
 -- fetch and its reply). Otherwise it joins its queue and a wake-up token is pushed.
 -- Every job is indexed by its job_id in {p}:ids ("id|queue|priority": where to look for it,
 -- `ResultStore.status`); a job whose payload names a batch is counted in it (results.lua).
 
--- The job_id of a payload: jobframe writes it third, after two flat fields, so an anchored match
--- finds it (0.3 µs); another producer's payload is decoded.
+-- The job_id of a payload, where no argument gives it: jobframe writes it third, after two flat
+-- fields, so an anchored match finds it; another producer's payload is decoded.
 local function jid_of(payload)
+  if not payload then return nil end
   local jid = string.match(payload, '^{"version":%d+,"job_class":"[^"\\]*","job_id":"([^"\\]*)"')
   if jid then return jid end
   local ok, doc = pcall(cjson.decode, payload)
@@ -20,21 +22,32 @@ local function jid_of(payload)
   return nil
 end
 
--- Forget the index entry of job_id -> id when it still names this id (a retry of the same job
--- may have taken it over).
-local function unindex(stem, id, payload)
-  local jid = payload and jid_of(payload)
-  if not jid then return end
+-- Forget the index entry of job_id jid (nil or '': unknown) when it still names this id (a
+-- retry of the same job may have taken it over).
+local function unindex(stem, id, jid)
+  if not jid or jid == '' then return end
   local cur = redis.call('HGET', stem .. 'ids', jid)
   if cur and string.sub(cur, 1, #id + 1) == id .. '|' then redis.call('HDEL', stem .. 'ids', jid) end
 end
 
--- A job was stored under id: index it, count it in its batch.
-local function stored(stem, id, queue, prio, payload)
-  local jid = jid_of(payload)
-  if not jid then return end
+-- The batch id a payload names ('' for none), where no argument gives it.
+local function bid_of(payload)
+  if not string.find(payload, '"batch_id":"', 1, true) then return '' end
+  local ok, doc = pcall(cjson.decode, payload)
+  if ok and type(doc) == 'table' and type(doc.batch_id) == 'string' then return doc.batch_id end
+  return ''
+end
+
+-- A job was stored under id: index it by its job_id (jid, or '' to read it and the batch id bid
+-- from the payload), count it in its batch. A plain job pays one HSET: a sixth command beside
+-- the five a ready job always cost.
+local function stored(stem, id, queue, prio, payload, jid, bid)
+  if jid == '' then
+    jid, bid = jid_of(payload), bid_of(payload)
+    if not jid then return end
+  end
   redis.call('HSET', stem .. 'ids', jid, id .. '|' .. queue .. '|' .. prio)
-  if string.find(payload, '"batch_id":"', 1, true) then results().enqueued(stem, payload, jid) end
+  if bid ~= '' then results().enqueued(stem, bid, jid) end
 end
 
 function enqueue(K, A, first, last, stem, now)  -- declared in results.lua
@@ -60,7 +73,7 @@ function enqueue(K, A, first, last, stem, now)  -- declared in results.lua
   -- nobody is blocked, and no wake-up token is needed either.
   local anyone = redis.call('LLEN', K[6]) > 0
   local waiters = anyone
-  for i = first, last, 5 do
+  for i = first, last, 7 do
     local id, queue, prio, at = A[i], A[i + 1], tonumber(A[i + 2]), tonumber(A[i + 3])
     local payload = A[i + 4]
     local f, jid = flow_of(payload)
@@ -71,11 +84,11 @@ function enqueue(K, A, first, last, stem, now)  -- declared in results.lua
       direct = type(f.concurrency) ~= 'table' and not (type(f.unique) == 'table' and f.unique['until'] == 'started')
     end
     if f and type(f.unique) == 'table' and not flow().unique_take(stem, f.unique, jid, at <= now, now) then
-      refused[#refused + 1] = (i - first) / 5 + 1
+      refused[#refused + 1] = (i - first) / 7 + 1
     else
       redis.call('HSET', K[1], id, payload)
       redis.call('SADD', K[5], queue)
-      stored(stem, id, queue, prio, payload)
+      stored(stem, id, queue, prio, payload, A[i + 5], A[i + 6])
       if at > now then
         redis.call('ZADD', K[4], at, id .. '|' .. queue .. '|' .. prio)
       else

@@ -31,7 +31,7 @@ key                       type    holds
 ``{p}:rate:<key>``        string  rate limit: the next free start (epoch µs)
 ``{p}:cancel``            set     ids of running jobs asked to stop (`Inspector.cancel`)
 ``{p}:ids``               hash    job_id -> "id|queue|priority" of its stored job (status)
-``{p}:rec:<job_id>``      hash    last record: status, data, batch, ttl (ms); expires
+``{p}:rec:<job_id>``      string  last record: "status|batch|ttl ms|data"; expires
 ``{p}:prog:<job_id>``     string  a running job's progress (JSON); expires
 ``{p}:done:<job_id>``     list    one element once a final record is written: waiters' wake-up
 ``{p}:batch:<id>``        hash    counters, sealed, fired, finished, ttl, description, created,

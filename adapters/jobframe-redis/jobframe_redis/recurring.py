@@ -75,7 +75,7 @@ class RedisRecurring(RecurringStore):
                 was written (not the tick's mark either).
             EnqueueError: Redis did not answer or refused; nothing was written.
         """
-        id, queue, priority, _, payload = entry(job, None)
+        id, queue, priority, _, payload, job_id, batch = entry(job, None)
         enqueued = job.enqueued_at
         enqueued_ms = now_ms() if enqueued is None else int(enqueued.timestamp() * 1000)
         args = [
@@ -86,6 +86,8 @@ class RedisRecurring(RecurringStore):
             priority,
             0,
             payload,
+            job_id,
+            batch,
             task,
             int(tick.timestamp()),
             _mark(tick, enqueued_ms, id, job.job_id),

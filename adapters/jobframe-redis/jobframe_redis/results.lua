@@ -1,6 +1,6 @@
 -- Records and batches (jobframe.backend.results), put in front of the scripts that write them.
--- Keys: {p}:ids (hash job_id -> "id|queue|priority" of its stored job), {p}:rec:<job_id> (hash
--- status, data, batch, ttl ms; expires after ttl), {p}:prog:<job_id> (progress, expiring),
+-- Keys: {p}:ids (hash job_id -> "id|queue|priority" of its stored job), {p}:rec:<job_id>
+-- (string "status|batch|ttl ms|data", one SET with PX: expires after ttl), {p}:prog:<job_id> (progress, expiring),
 -- {p}:done:<job_id> (list: the wake-up of ResultStore.wait, expiring), {p}:batch:<id> (hash:
 -- counters, sealed, fired, ttl, cb:<kind> "id|queue|priority|job_id" and pl:<kind> payload of
 -- each callback), {p}:batch:<id>:jobs (hash job_id -> its counter), {p}:batches (zset id ->
@@ -14,11 +14,9 @@ local function results()
   -- a batch whose `with` block never ended (its producer died in it) is dropped after a week
   local UNSEALED = 7 * 86400
 
-  -- Count job jid, just enqueued with this payload, in the batch it names: once per job_id.
-  function R.enqueued(stem, payload, jid)
-    local ok, doc = pcall(cjson.decode, payload)
-    if not ok or type(doc) ~= 'table' or type(doc.batch_id) ~= 'string' then return end
-    local b = stem .. 'batch:' .. doc.batch_id
+  -- Count job jid, just enqueued, in batch bid: once per job_id.
+  function R.enqueued(stem, bid, jid)
+    local b = stem .. 'batch:' .. bid
     local sealed = redis.call('HGET', b, 'sealed')
     if not sealed then return end  -- an unknown or expired batch
     if redis.call('HSETNX', b .. ':jobs', jid, 'pending') == 1 then
@@ -43,7 +41,8 @@ local function results()
           local id, q, prio = string.match(cb, '^([^|]*)|([^|]*)|([^|]*)|')
           local K = {stem .. 'jobs', stem .. 'seq', stem .. 'wake', stem .. 'scheduled',
             stem .. 'queues', stem .. 'waiting', stem .. 'inflight', stem .. 'paused'}
-          enqueue(K, {id, q, prio, 0, redis.call('HGET', b, 'pl:' .. kind)}, 1, 5, stem, now)
+          local jid = string.match(cb, '^[^|]*|[^|]*|[^|]*|(.*)$')
+          enqueue(K, {id, q, prio, 0, redis.call('HGET', b, 'pl:' .. kind), jid, ''}, 1, 7, stem, now)
           fired = fired == '' and kind or fired .. ',' .. kind
         end
       end
@@ -70,16 +69,19 @@ local function results()
 
   -- Write one record (`JobRecord`; ttl in ms, bid '' for none), count it, wake its waiters.
   function R.record(stem, now, jid, status, data, ttl, bid, notify)
-    local key, done = stem .. 'rec:' .. jid, stem .. 'done:' .. jid
+    local done = stem .. 'done:' .. jid
     ttl = math.max(1, math.floor(tonumber(ttl)))
-    redis.call('HSET', key, 'status', status, 'data', data, 'batch', bid, 'ttl', ttl)
-    redis.call('PEXPIRE', key, ttl)
+    redis.call('SET', stem .. 'rec:' .. jid, status .. '|' .. bid .. '|' .. ttl .. '|' .. data, 'PX', ttl)
+    if status ~= 'succeeded' then
+      -- the job may run again (a retry, a retry from the dead set): its next attempt must not
+      -- show this one's progress; a succeeded job's progress key just lapses
+      redis.call('DEL', stem .. 'prog:' .. jid)
+    end
     if not FINAL[status] then
       -- a wake-up left by an earlier end would make waiters spin until it lapses
       redis.call('DEL', done)
       return
     end
-    redis.call('DEL', stem .. 'prog:' .. jid)
     if bid ~= '' then R.count(stem, now, bid, jid, status) end
     if notify then
       -- one element, never popped (waiters rotate it: BLMOVE done done), so every waiter and

@@ -2,10 +2,11 @@
 
 Keys (see `jobframe_redis.keys`): ``{p}:ids`` indexes every stored job by its ``job_id``
 (written by the enqueue scripts, removed by every script that deletes a job), so `status` is
-one script call whatever the number of jobs; ``{p}:rec:<job_id>`` holds the last record and
-expires with its ttl (Redis deletes it: no purge, no cron); ``{p}:done:<job_id>`` is the
-wake-up of `wait`; batches are ``{p}:batch:<id>`` (counters, callbacks) with
-``{p}:batch:<id>:jobs`` (each job's counter, so a job is counted once) and ``{p}:batches``.
+one script call whatever the number of jobs; ``{p}:rec:<job_id>`` holds the last record
+(``status|batch|ttl ms|data``, written with one ``SET ... PX``) and expires with its ttl
+(Redis deletes it: no purge, no cron); ``{p}:done:<job_id>`` is the wake-up of `wait`;
+batches are ``{p}:batch:<id>`` (counters, callbacks) with ``{p}:batch:<id>:jobs`` (each job's
+counter, so a job is counted once) and ``{p}:batches``.
 
 Records are written by the scripts themselves (``results.lua``): with each outcome
 (``complete.lua``), for a poison pill the reaper sends dead (``maintain.lua``), for waiting jobs
@@ -39,15 +40,17 @@ from jobframe_redis.connection import Store, now_ms
 
 #: a batch whose ``with`` block never ended is dropped this long after it opened (seconds)
 UNSEALED = 7 * 86400
-#: one blocking wait is cut into calls this long (s), below the client's socket timeout
-WAIT_SLICE = 5.0
+#: one blocking wait is cut into calls this long (s): below the client's socket timeout, and the
+#: longest a waiter takes to see the record of a job that announces none (``notify`` unset: a
+#: job that stores no result; announcing every job would cost every outcome three commands)
+WAIT_SLICE = 1.0
 _COUNTERS = ("total", "pending", "succeeded", "failed", "dead", "discarded", "cancelled")
 
 
 def history_ms() -> int:
     """The ``history_ttl`` setting (seconds, default one day) in milliseconds: how long the
     records the backend writes itself are kept."""
-    return int(float(getattr(settings(), "history_ttl", 86400)) * 1000)
+    return int(settings().history_ttl * 1000)
 
 
 def record_args(record: JobRecord) -> list[Any]:
@@ -60,6 +63,13 @@ def record_args(record: JobRecord) -> list[Any]:
         record.batch_id or "",
         1 if record.notify else 0,
     ]
+
+
+def _parse(job_id: str, raw: bytes) -> JobRecord:
+    """A ``{p}:rec:<job_id>`` value: ``status|batch|ttl ms|data``."""
+    status, batch, ttl, data = raw.split(b"|", 3)
+    record_status = cast(RecordStatus, status.decode())
+    return JobRecord(job_id, record_status, data, int(ttl) / 1000, batch.decode() or None)
 
 
 def _text(value: bytes | None) -> str | None:
@@ -83,41 +93,23 @@ class RedisResults(ResultStore):
     def status(self, job_id: str) -> JobState:
         """One script call: the live state found through ``{p}:ids``, the record, progress."""
         store = self.store
-        state, status, data, batch, ttl, progress = store.run(
-            self._status, self._status_keys, [store.stem, job_id]
-        )
-        record = None
-        if status:
-            record = JobRecord(
-                job_id,
-                cast(RecordStatus, status.decode()),
-                data,
-                int(ttl or 0) / 1000,
-                batch.decode() or None,
-            )
+        state, raw, progress = store.run(self._status, self._status_keys, [store.stem, job_id])
+        record = _parse(job_id, raw) if raw else None
         return JobState(
             job_id, cast(Any, state.decode() or None), record, progress if progress else None
         )
 
     def _record(self, job_id: str) -> JobRecord | None:
-        key = f"{self.store.keys.base}rec:{job_id}"
-        status, data, batch, ttl = self.client.hmget(key, "status", "data", "batch", "ttl")
-        if status is None:
-            return None
-        return JobRecord(
-            job_id,
-            cast(RecordStatus, status.decode()),
-            data or b"",
-            int(ttl or 0) / 1000,
-            (batch or b"").decode() or None,
-        )
+        raw = self.client.get(f"{self.store.keys.base}rec:{job_id}")
+        return None if raw is None else _parse(job_id, raw)
 
     def wait(self, job_id: str, timeout: float) -> JobRecord | None:
         """The final record, at once or when ``complete.lua`` (or another writer) pushes the
         job's wake-up list: waiters block on it with ``BLMOVE list list`` (each rotates the one
         element, so every waiter sees it), each on a connection of its own, and re-read the
         record after waking. A wake-up without a final record (it expired meanwhile) backs off
-        50 ms rather than spin."""
+        50 ms rather than spin. Only records with ``notify`` wake waiters (jobs that store their
+        result): a waiter on another job re-reads its record every `WAIT_SLICE` seconds."""
         from jobframe.backend.results import FINAL
 
         deadline = time.monotonic() + timeout

@@ -176,7 +176,7 @@ for i = 3, #ARGV do
       local seq = redis.call('INCR', KEYS[6])
       redis.call('ZADD', stem .. 'q:' .. q, (prio + 2048) * SHIFT + seq, id)
     else
-      unindex(stem, id, redis.call('HGET', KEYS[1], id))
+      unindex(stem, id, jid_of(redis.call('HGET', KEYS[1], id)))
       redis.call('HDEL', KEYS[1], id)
     end
     n = n + 1
@@ -204,7 +204,7 @@ for _, id in ipairs(ids) do
   local payload = redis.call('HGET', KEYS[1], id)
   local f, jid = flow_of(payload)
   if f then flow().unique_release(ARGV[1], f, jid, nil) end
-  unindex(ARGV[1], id, payload)
+  unindex(ARGV[1], id, jid_of(payload))
   results().ended(ARGV[1], tonumber(ARGV[3]), payload, 'discarded', err, ARGV[4])
 end
 for i = 1, #ids, 1000 do

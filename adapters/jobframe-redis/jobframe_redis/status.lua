@@ -3,7 +3,7 @@
 -- its progress.
 -- KEYS: ids, inflight, dead, blocked, scheduled
 -- ARGV: stem, job_id
--- Returns {state or '', record status or '', data, batch, ttl ms, progress or ''}.
+-- Returns {state or '', record ("status|batch|ttl ms|data") or '', progress or ''}.
 local stem, jid = ARGV[1], ARGV[2]
 local state = ''
 local at = redis.call('HGET', KEYS[1], jid)
@@ -16,6 +16,6 @@ if at then
   elseif redis.call('ZSCORE', stem .. 'q:' .. q, id) then state = 'ready'
   end
 end
-local rec = redis.call('HMGET', stem .. 'rec:' .. jid, 'status', 'data', 'batch', 'ttl')
+local rec = redis.call('GET', stem .. 'rec:' .. jid)
 local progress = state == 'running' and redis.call('GET', stem .. 'prog:' .. jid) or ''
-return {state, rec[1] or '', rec[2] or '', rec[3] or '', rec[4] or '', progress or ''}
+return {state, rec or '', progress or ''}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any, cast
 
@@ -129,7 +130,8 @@ class RedisWorkerBackend(WorkerBackend):
         ]
         for outcome in outcomes:
             info = b"" if outcome.status == "done" else _dead_info(outcome)
-            args += [outcome.claim.id, outcome.claim.token, outcome.status, info]
+            claim = outcome.claim
+            args += [claim.id, claim.token, outcome.status, info, job_id_of(claim.payload)]
             args.append(len(outcome.retries))
             for entry in outcome.retries:
                 args.extend(entry)
@@ -197,6 +199,17 @@ class RedisWorkerBackend(WorkerBackend):
 
     def wake(self) -> None:
         """Blocked fetches time out within the fetch timeout; tokens are not stolen from peers."""
+
+
+#: jobframe's payloads start with these fields (`jobframe.job.core.Core.serialize`)
+_JOB_ID = re.compile(rb'\{"version":\d+,"job_class":"[^"\\]*","job_id":"([^"\\]*)"')
+
+
+def job_id_of(payload: bytes) -> str:
+    """The job_id at the head of a payload jobframe wrote (0.4 µs here, where the script would
+    spend 2.7 µs of the server's single thread), or "": the script then reads the payload."""
+    found = _JOB_ID.match(payload)
+    return found.group(1).decode() if found else ""
 
 
 def _dead_info(outcome: Outcome) -> bytes:

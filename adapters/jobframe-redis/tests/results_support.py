@@ -41,10 +41,12 @@ def enqueue(
     queue: str = "default",
     **extra: Any,
 ) -> tuple[str, str]:
-    """Store one job through ENQUEUE; returns (backend id, job_id)."""
+    """Store one job through ENQUEUE, as `jobframe_redis.adapter.entry` gives it (job_id and
+    batch id beside the payload); returns (backend id, job_id)."""
     job_id = job_id or uuid.uuid4().hex
     id = new_id()
-    adapter.store.enqueue_one((id, queue, 0, at_ms, payload(job_id, queue, **extra)))
+    data = payload(job_id, queue, **extra)
+    adapter.store.enqueue_one((id, queue, 0, at_ms, data, job_id, extra.get("batch_id", "")))
     return id, job_id
 
 

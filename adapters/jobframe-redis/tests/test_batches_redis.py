@@ -94,6 +94,17 @@ def test_a_sealed_batch_fires_when_its_last_job_ends_and_on_success_only_if_all_
     assert fired(adapter) == [f"on_complete-{bid}", f"on_success-{bid}"]
 
 
+def test_a_payload_given_without_its_job_id_is_counted_from_its_payload(
+    adapter: RedisAdapter,
+) -> None:
+    bid = open_batch(adapter)
+    id = new_id()
+    adapter.store.enqueue_one((id, "default", 0, 0, payload("raw-job", batch_id=bid)))
+    info = adapter.results().batch(bid)
+    assert info is not None and info.total == 1
+    assert adapter.results().status("raw-job").state == "ready"
+
+
 def test_cancelled_and_reaped_jobs_count_in_their_batch(adapter: RedisAdapter) -> None:
     results = adapter.results()
     bid = open_batch(adapter, success=False)
@@ -129,10 +140,8 @@ def test_ten_thousand_jobs_join_a_batch_with_one_script_per_chunk(adapter: Redis
     from jobframe_redis.adapter import BULK_CHUNK
 
     bid = open_batch(adapter)
-    entries = [
-        (new_id(), "bulk", 0, 0, payload(uuid.uuid4().hex, "bulk", batch_id=bid))
-        for _ in range(10_000)
-    ]
+    ids = [uuid.uuid4().hex for _ in range(10_000)]
+    entries = [(new_id(), "bulk", 0, 0, payload(j, "bulk", batch_id=bid), j, bid) for j in ids]
     store = adapter.store
     calls = 0
     for start in range(0, len(entries), BULK_CHUNK):

@@ -165,3 +165,11 @@ def test_jobframe_work_warns_at_start_on_an_unsafe_server(
         assert "the redis backend has 1 problem(s)" in warning
         assert "neither AOF nor RDB save points" in warning
         assert "jobframe doctor" in warning
+
+
+def test_a_server_without_blmove_is_named_by_its_version() -> None:
+    from jobframe_redis.doctor import _older
+
+    assert _older("6.0.16", (6, 2)) and _older("5.0.7", (6, 2))
+    assert not _older("6.2.0", (6, 2)) and not _older("7.0.15", (6, 2))
+    assert not _older("unstable", (6, 2)), "an unreadable version is not reported"

@@ -18,7 +18,7 @@ class SingleJob(jobframe.Job):
 
 def test_the_prepacked_command_is_the_full_command(adapter: RedisAdapter) -> None:
     store = adapter.store
-    entry = ("id1", "single", -3, 0, b'{"x":"\xc3\xa9"}')
+    entry = ("id1", "single", -3, 0, b'{"x":"\xc3\xa9"}', "job-1", "")
     full = pack(("EVALSHA", store.enqueue.sha, len(store.enqueue_keys), *store.enqueue_keys,
                  store.stem, 1700000000000, *entry))  # fmt: skip
     assert store._enqueue_head + bulk((1700000000000, *entry)) == full

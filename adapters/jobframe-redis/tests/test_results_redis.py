@@ -55,7 +55,7 @@ def test_a_failed_job_is_dead_with_its_record_and_a_retry_takes_over_the_index(
     _, other = enqueue(adapter)
     (claim,) = claim_all(adapter)
     retry_id = "retry-" + other
-    retry = (retry_id, "default", 0, now_ms() + 3_600_000, payload(other))
+    retry = (retry_id, "default", 0, now_ms() + 3_600_000, payload(other), other, "")
     finish(adapter, claim, records=(record(other, "retrying", data=b"{}"),), retries=(retry,))
     state = results.status(other)
     assert (state.state, state.record and state.record.status) == ("scheduled", "retrying")
@@ -174,3 +174,11 @@ def test_a_foreign_payload_is_indexed_by_decoding_it(adapter: RedisAdapter) -> N
     assert job_id_of(claim) == "foreign"
     finish(adapter, claim)
     assert indexed(adapter, "foreign") is None
+
+
+def test_the_worker_reads_a_job_id_only_from_the_head_of_a_jobframe_payload() -> None:
+    from jobframe_redis.worker_backend import job_id_of
+
+    assert job_id_of(payload("abc-1")) == "abc-1"
+    assert job_id_of(dump({"arguments": [{"job_id": "decoy"}], "job_id": "x"})) == ""
+    assert job_id_of(b"not json") == ""

@@ -68,7 +68,7 @@ def row(job: Job, at: datetime | None) -> dict[str, Any]:
         "crashes": 0,
         "attempts": 0,
         **(flow.columns(job) if job.flow else PLAIN),
-        "batch_id": getattr(job, "batch_id", None),  # TODO(i15): job.batch_id once merged
+        "batch_id": job.batch_id,
     }
 
 

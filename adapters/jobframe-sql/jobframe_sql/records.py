@@ -32,10 +32,14 @@ class Written:
     finals: list[str] = field(default_factory=list)
     #: callbacks enqueued ready: idle workers are woken
     callbacks: int = 0
+    #: final records with ``notify``: waiters in other processes on this machine are woken
+    #: (SQLite, MariaDB; PostgreSQL's NOTIFY went with the commit)
+    notify: bool = False
 
     def add(self, other: Written) -> None:
         self.finals += other.finals
         self.callbacks += other.callbacks
+        self.notify = self.notify or other.notify
 
 
 def write(conn: sa.Connection, records: list[JobRecord], now: int) -> Written:
@@ -64,7 +68,7 @@ def write(conn: sa.Connection, records: list[JobRecord], now: int) -> Written:
     if woken and conn.dialect.name == "postgresql":
         for payload in _payloads(woken):
             conn.execute(sa.select(sa.func.pg_notify(CHANNEL, payload)))
-    return Written([r.job_id for r in finals], fired)
+    return Written([r.job_id for r in finals], fired, bool(woken))
 
 
 def _payloads(ids: list[str]) -> list[str]:

@@ -6,15 +6,18 @@
   `SQLResults.write`), right after their commit (`Waiters.wake`);
 - on PostgreSQL, a `ResultListener` thread: one connection per `SQLResults` that ``LISTEN`` s on
   `jobframe_sql.records.CHANNEL`, made the first time something waits, whatever the number of
-  waiters.
-
-SQLite and MariaDB have no cross-process notification: there a waiter polls (see
-`SQLResults.wait`).
+  waiters;
+- on SQLite and MariaDB, which have no such notification, a `SocketListener` thread: a
+  `jobframe_sql.local_wake` socket that the processes on this machine writing final records
+  poke after their commit (`poke_waiters`). Processes on other machines reach no socket: their
+  waiters poll (see `SQLResults.wait`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -22,6 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from jobframe_sql.local_wake import LocalWaiter, poke
 from jobframe_sql.records import CHANNEL
 
 log = logging.getLogger("jobframe.results")
@@ -60,6 +64,55 @@ class Waiters:
         for event in found:
             event.set()
 
+    def wake_all(self) -> None:
+        """Set every waiter's event (a poke names no job: each reads its record again)."""
+        with self._lock:
+            found = [e for events in self._events.values() for e in events]
+        for event in found:
+            event.set()
+
+
+def poke_socket(waiter: LocalWaiter) -> None:
+    """Send one byte to ``waiter``'s own socket."""
+    # closed already, or its buffer full: it wakes anyway
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender, contextlib.suppress(OSError):
+        sender.sendto(b"1", str(waiter.path))
+
+
+def results_key(wake_key: str) -> str:
+    """The `local_wake` key of the result waiters of the database ``wake_key`` names (apart
+    from its idle workers')."""
+    return f"{wake_key}#results"
+
+
+def poke_waiters(wake_key: str) -> None:
+    """Wake the result waiters on this machine after final records were committed."""
+    poke(results_key(wake_key))
+
+
+class SocketListener:
+    """A daemon thread waiting on this process's result socket; a poke wakes every waiter."""
+
+    def __init__(self, wake_key: str, waiters: Waiters) -> None:
+        self.waiters = waiters
+        self._socket = LocalWaiter(results_key(wake_key))  # OSError: no Unix sockets here
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="jobframe-results", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                if self._socket.wait(1.0):
+                    self.waiters.wake_all()
+        finally:
+            self._socket.close()
+
+    def close(self) -> None:
+        """Stop the thread; it removes its socket."""
+        self._stop.set()
+        poke_socket(self._socket)  # wake it now rather than at its next timeout
+
 
 class ResultListener:
     """A daemon thread ``LISTEN`` ing for final records on PostgreSQL; it wakes `Waiters`.
@@ -84,7 +137,7 @@ class ResultListener:
                 conn.execute(f"LISTEN {CHANNEL}")
                 self.listening.set()
                 while not self._stop.is_set():
-                    for notice in conn.notifies(timeout=1.0):
+                    for notice in conn.notifies(timeout=0.25):
                         self.waiters.wake(notice.payload.split())
             except Exception as exc:
                 self.listening.clear()
@@ -98,8 +151,11 @@ class ResultListener:
                         log.debug("closing the LISTEN connection failed", exc_info=True)
 
     def close(self) -> None:
-        """Stop the thread (within about a second) and close its connection."""
+        """Stop the thread and close its connection (within a quarter of a second: a database
+        dropped right after must not find it open)."""
         self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(2.0)
 
 
-__all__ = ["ResultListener", "Waiters"]
+__all__ = ["ResultListener", "SocketListener", "Waiters", "poke_waiters", "results_key"]

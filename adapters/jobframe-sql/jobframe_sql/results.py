@@ -28,7 +28,7 @@ from jobframe.backend.results import (
 from jobframe_sql import batches as batch_sql
 from jobframe_sql import records
 from jobframe_sql.engine import in_transaction, now_ms, retrying
-from jobframe_sql.result_wake import ResultListener, Waiters
+from jobframe_sql.result_wake import ResultListener, SocketListener, Waiters, poke_waiters
 from jobframe_sql.schema import batch_jobs, batches, jobs, progress, results
 from jobframe_sql.upsert import upsert
 
@@ -64,19 +64,22 @@ class SQLResults(ResultStore):
     """The `ResultStore` of an `SQLAdapter` (``adapter.results()``; one per adapter).
 
     `wait` wakes at once for a final record written by this process (a worker thread, the
-    reaper, `SQLInspector.cancel`). From other processes: on PostgreSQL the writing transaction
-    sends a NOTIFY (for records with ``notify``, i.e. jobs that store their result) that one
+    reaper, `SQLInspector.cancel`). From other processes, for records with ``notify`` (jobs
+    that store their result): on PostgreSQL the writing transaction sends a NOTIFY that one
     LISTEN connection per `SQLResults` receives; on SQLite and MariaDB, which have no such
-    notification, the waiter polls, 20 ms after it started and then twice as long each time up
-    to 500 ms, one indexed read a time: a result written by a worker process reaches it within
-    half a second at worst.
+    notification, the writer pokes a `jobframe_sql.local_wake` socket per waiting process on
+    its machine (every SQLite user is on one machine). Behind that the waiter polls, 20 ms
+    after it started and then twice as long each time up to 500 ms, one indexed read a time: a
+    result written on another machine (MariaDB), or a record without ``notify``, reaches it
+    within half a second at worst.
     """
 
     def __init__(self, adapter: SQLAdapter) -> None:
         self.adapter = adapter
         self.engine = adapter.engine
         self.waiters = Waiters()
-        self._listener: ResultListener | None = None
+        self._listener: ResultListener | SocketListener | None = None
+        self._no_socket = False
         self._lock = threading.Lock()
 
     # -- status and records ---------------------------------------------------------------------
@@ -138,7 +141,7 @@ class SQLResults(ResultStore):
         listener = self._listen()
         delay = _FIRST_POLL
         with self.waiters.waiting(job_id) as event:
-            if listener is not None:
+            if isinstance(listener, ResultListener):
                 # a write made before LISTEN took effect would be missed: first listen, then read
                 listener.listening.wait(min(1.0, max(0.0, deadline - time.monotonic())))
             while True:
@@ -150,12 +153,19 @@ class SQLResults(ResultStore):
                 event.clear()
                 delay = min(delay * 2, _MAX_POLL)
 
-    def _listen(self) -> ResultListener | None:
-        if self.engine.dialect.name != "postgresql" or self.engine.dialect.driver != "psycopg":
-            return None
+    def _listen(self) -> ResultListener | SocketListener | None:
+        """This process's listener, started by the first wait (None: polling only)."""
         with self._lock:
-            if self._listener is None:
-                self._listener = ResultListener(self.engine.url, self.waiters)
+            if self._listener is not None or self._no_socket:
+                return self._listener
+            if self.engine.dialect.name == "postgresql":
+                if self.engine.dialect.driver == "psycopg":
+                    self._listener = ResultListener(self.engine.url, self.waiters)
+            elif self.adapter._wake_key is not None:
+                try:
+                    self._listener = SocketListener(self.adapter._wake_key, self.waiters)
+                except OSError:
+                    self._no_socket = True  # no Unix sockets: poll
             return self._listener
 
     def progress(self, job_id: str, data: bytes, ttl: float) -> None:
@@ -173,10 +183,13 @@ class SQLResults(ResultStore):
         self.written(written)
 
     def written(self, written: records.Written) -> None:
-        """After the commit of records written in this process: wake its waiters, and the idle
-        workers on this machine if callbacks were enqueued."""
+        """After the commit of records written in this process: wake its waiters (and, without
+        NOTIFY, those of the other processes on this machine), and the idle workers on this
+        machine if callbacks were enqueued."""
         if written.finals:
             self.waiters.wake(written.finals)
+        if written.notify and self.adapter._wake_key is not None:
+            poke_waiters(self.adapter._wake_key)
         if written.callbacks:
             self.adapter.wake_local()
 

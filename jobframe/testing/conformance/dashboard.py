@@ -270,3 +270,40 @@ class DashboardTests(ConformanceBase):
         ids = [info.id for info in inspector.jobs("blocked")]
         # the running job stays: settling it would ready a blocked one
         return ids
+
+
+class DashboardResultsTests(ConformanceBase):
+    def test_a_finished_jobs_page_is_found_by_its_job_id(
+        self, active: QueueAdapter, journal: str
+    ) -> None:
+        """A finished job has no backend id left: its page, found by its ``job_id``, shows its
+        status and result from the results store, as does the JSON its page polls; with
+        ``batches``, the Batches page lists a batch it ran in."""
+        from starlette.testclient import TestClient
+
+        from jobframe import batch
+        from jobframe.dashboard import Auth, create_app
+        from jobframe.testing.results_jobs import ValueJob
+
+        require(active, "results")
+        inspector = require_inspector(active)
+        token = secrets.token_urlsafe(24)
+        app = create_app(inspector, Auth(token=token), adapter=active)
+        client = TestClient(app, headers={"Authorization": f"Bearer {token}"})
+        opened = None
+        if type(active).capabilities.batches:
+            with batch(description="<conformance & batch>") as opened:
+                job = ValueJob.perform_later(journal, {"path": "/exports/<7>.csv"})
+        else:
+            job = ValueJob.perform_later(journal, {"path": "/exports/<7>.csv"})
+        assert job.result(timeout=self.wait_timeout) == {"path": "/exports/<7>.csv"}
+        page = client.get(f"/job/{job.job_id}")
+        assert page.status_code == 200, page.text
+        assert "succeeded" in page.text and "/exports/&lt;7&gt;.csv" in page.text
+        live = client.get(f"/api/job/{job.job_id}").json()
+        assert (live["status"], live["settled"]) == ("succeeded", True)
+        assert client.get(f"/job/{uuid.uuid4()}").status_code == 404
+        if opened is not None:
+            listed = client.get("/batches").text
+            assert opened.id in listed and "&lt;conformance &amp; batch&gt;" in listed
+            assert f'href="/batch/{opened.id}"' in page.text
