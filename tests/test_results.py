@@ -340,3 +340,26 @@ def test_a_job_run_again_is_not_answered_by_its_old_record(test_adapter: TestAda
     assert time.monotonic() - started >= 0.3
     test_adapter.perform_enqueued(lambda r: True)
     assert job.result(timeout=1) == 8
+
+
+def test_the_memory_store_finds_a_job_by_id_wherever_it_is() -> None:
+    """Its index by job_id follows each entry: waiting, claimed, dead, retried, discarded."""
+    adapter = AsyncAdapter(autostart=False, keep_failed=1)
+    store, inspector = adapter.store, adapter.inspector()
+    try:
+        with queue_adapters.override(adapter):
+            first, second = Plain.perform_later(), Plain.perform_later()
+        live = store.results.status
+        assert (live(first.job_id).state, live(second.job_id).state) == ("ready", "ready")
+        store.register(ProcessInfo("p", ["*"], 2))
+        claims = store.fetch("p", ["*"], 2, 0.1)
+        assert live(first.job_id).state == "running"
+        store.complete("p", [Outcome(c, "failed", {"message": "x"}) for c in claims])
+        # keep_failed=1: the older dead job is dropped from the dead set, and from the index
+        assert {live(first.job_id).state, live(second.job_id).state} == {None, "dead"}
+        kept = first if live(first.job_id).state == "dead" else second
+        assert inspector.retry(all=True) == 1 and live(kept.job_id).state == "ready"
+        assert inspector.discard(all=True, state="ready") == 1
+        assert live(kept.job_id).state is None and not store.by_job
+    finally:
+        adapter.shutdown(timeout=1)

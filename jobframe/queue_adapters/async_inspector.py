@@ -188,7 +188,7 @@ class AsyncInspector(Inspector):
             if state == "dead":
                 chosen = [i for i in self.store.dead if all or i in wanted]
                 for id in chosen:
-                    del self.store.dead[id]
+                    self.store.unindex(self.store.dead.pop(id))
                 return len(chosen)
             doomed = [
                 e

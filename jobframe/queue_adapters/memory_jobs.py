@@ -70,6 +70,9 @@ class MemoryJobs:
         #: how many entries are in each (state, queue): `busy` and the queues page read these
         self.sizes: Counter[tuple[EntryState, str]] = Counter()
         self.dead: OrderedDict[str, Entry] = OrderedDict()
+        #: the ids of the stored entries (waiting, claimed or dead) of each ``job_id``: a job's
+        #: status is read without a scan (`index`, `unindex`)
+        self.by_job: dict[str, set[str]] = {}
         self.paused: set[str] = set()
         self.counters: dict[tuple[str, str], int] = {}  # (kind, day or epoch minute) -> count
         self._ready: dict[str, list[tuple[int, int, str]]] = {}  # queue -> (priority, seq, id)
@@ -118,11 +121,26 @@ class MemoryJobs:
                 continue
             self.entries[entry.id] = entry
             self.sizes[(entry.state, entry.queue)] += 1
+            self.index(entry)
             ready += self._place(entry, now)
             self._enqueued(entry)
         if ready:
             self._work.notify(ready)
         return refused
+
+    def index(self, entry: Entry) -> None:
+        """Note that ``entry`` is stored (waiting, claimed or dead) under its ``job_id``."""
+        if entry.job_id is not None:
+            self.by_job.setdefault(entry.job_id, set()).add(entry.id)
+
+    def unindex(self, entry: Entry) -> None:
+        """Note that ``entry`` is no longer stored (lock held)."""
+        job_id = entry.job_id
+        ids = self.by_job.get(job_id) if job_id is not None else None
+        if job_id is not None and ids is not None:
+            ids.discard(entry.id)
+            if not ids:
+                del self.by_job[job_id]
 
     def _enqueued(self, entry: Entry) -> None:
         """An entry was stored (lock held): the store counts it in its batch."""
@@ -153,6 +171,7 @@ class MemoryJobs:
         """Remove an entry from the ready, scheduled, blocked and claimed jobs (lock held)."""
         del self.entries[entry.id]
         self.sizes[(entry.state, entry.queue)] -= 1
+        self.unindex(entry)
 
     def drop(self, entry: Entry) -> None:
         """Remove a waiting entry for good (discarded, cleared, cancelled), releasing its unique
@@ -176,6 +195,7 @@ class MemoryJobs:
             if entry.id not in self.entries:  # out of the dead set
                 self.entries[entry.id] = entry
                 self.sizes[(entry.state, entry.queue)] += 1
+                self.index(entry)
             self._place(entry, now)
         self._work.notify_all()
 
@@ -193,8 +213,9 @@ class MemoryJobs:
         entry.state, entry.error, entry.failed_at = "dead", error, now
         entry.claimed_by = entry.token = None
         self.dead[entry.id] = entry
+        self.index(entry)
         while len(self.dead) > self.keep_failed:
-            self.dead.popitem(last=False)
+            self.unindex(self.dead.popitem(last=False)[1])
 
     def _count(self, kind: str, n: int, now: float) -> None:
         if not n:

@@ -66,17 +66,18 @@ class MemoryStore(MemoryJobs, WorkerBackend):
         self.results = BatchedResults(self.lock, self._live, owner=owner, jobs=self)
 
     def _live(self, job_id: str) -> State | None:
-        """Where the job ``job_id`` is (lock held): a scan, as the store keeps no index by
-        job_id (an in-process store holds few jobs; a status read is not on the hot path)."""
-        state: State | None = None
-        for entry in self.entries.values():
-            if entry.job_id == job_id:
-                if entry.state == "claimed":
-                    return "running"
-                state = entry.state
-        if state is None and any(e.job_id == job_id for e in self.dead.values()):
-            state = "dead"
-        return state
+        """Where the job ``job_id`` is (lock held): claimed (running) before waiting before
+        dead, should it be stored twice (a retry written beside its dead copy)."""
+        found: State | None = None
+        for id in self.by_job.get(job_id, ()):
+            entry = self.entries.get(id) or self.dead.get(id)
+            if entry is None:
+                continue
+            if entry.state == "claimed":
+                return "running"
+            if found is None or found == "dead":
+                found = entry.state
+        return found
 
     def _enqueued(self, entry: Entry) -> None:
         if entry.batch_id is not None and entry.job_id is not None:

@@ -107,10 +107,9 @@ def _final(store: ResultStore, job_id: str, timeout: float | None) -> JobRecord 
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return None
-        if state.state in _LIVE and record is not None and record.status in FINAL:
-            time.sleep(min(_RERUN_POLL, remaining))  # its old record stands until it ends
-        elif store.wait(job_id, remaining) is None:
-            return None
+        if record is None or record.status not in FINAL:
+            return store.wait(job_id, remaining)  # the first final record is this run's
+        time.sleep(min(_RERUN_POLL, remaining))  # its old record stands until it ends
         state = store.status(job_id)
 
 

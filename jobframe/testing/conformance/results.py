@@ -52,9 +52,6 @@ from jobframe.testing.workers import wait_until, worker_thread
 
 T = TypeVar("T")
 
-#: the median time from a job's return to its waiter's wake-up must stay under this (seconds)
-WAKE_MEDIAN = 0.05
-
 
 def _woken(job: Any, timeout: float) -> tuple[Any, float]:
     return job.result(timeout=timeout), time.time()
@@ -92,6 +89,8 @@ class ThreadResult:
 
 
 class ResultTests(ConformanceBase):
+    #: the median time from a job's return to its waiter's wake-up must stay under this (s)
+    wake_median: ClassVar[float] = 0.05
     #: the median wake-up lag allowed across processes where `wakes_across_processes` is False
     #: (a waiter that polls with a backoff, which must stay bounded)
     polled_wake_median: ClassVar[float] = 1.0
@@ -175,10 +174,11 @@ class ResultTests(ConformanceBase):
     def test_a_waiter_is_woken_as_soon_as_the_job_ends(
         self, active: QueueAdapter, journal: str
     ) -> None:
-        """Median time from ``perform``'s return to ``result()``'s return, over 5 jobs."""
+        """Median time from ``perform``'s return to ``result()``'s return, over 5 jobs after a
+        first one (which may open the backend's listening connection)."""
         require(active, "results")
         lags = []
-        for i in range(5):
+        for i in range(6):
             job = ValueJob.perform_later(journal, i, 0.2)
             value, woken = self._in_thread(
                 active, functools.partial(_woken, job, self.wait_timeout)
@@ -186,7 +186,7 @@ class ResultTests(ConformanceBase):
             assert value == i, "the waiter did not get the result"
             (entry,) = [e for e in read(journal) if e["job_id"] == job.job_id]
             lags.append(woken - entry["returned_at"])
-        assert statistics.median(lags) < WAKE_MEDIAN, f"waiters woke late: {lags}"
+        assert statistics.median(lags[1:]) < self.wake_median, f"waiters woke late: {lags}"
 
     def test_aresult_waits_without_blocking_the_loop(
         self, active: QueueAdapter, journal: str
@@ -350,9 +350,10 @@ class ResultTests(ConformanceBase):
     def test_status_and_result_from_another_process(
         self, workers: WorkerHarness, journal: str
     ) -> None:
-        """The worker runs in another process: the waiter here is woken by the backend."""
+        """The worker runs in another process: the waiter here is woken by the backend (the
+        median over 5 jobs after a first one)."""
         require(jobframe.queue_adapters.get(), "results")
-        jobs = [ValueJob.perform_later(journal, i, 0.2) for i in range(5)]
+        jobs = [ValueJob.perform_later(journal, i, 0.2) for i in range(6)]
         workers.start(imports=[RESULTS_JOBS], concurrency=1)
         lags = []
         for i, job in enumerate(jobs):
@@ -360,10 +361,10 @@ class ResultTests(ConformanceBase):
             woken = time.time()
             (entry,) = [e for e in read(journal) if e["job_id"] == job.job_id]
             lags.append(woken - entry["returned_at"])
-        assert [jobframe.job_status(j.job_id) for j in jobs] == ["succeeded"] * 5
+        assert [jobframe.job_status(j.job_id) for j in jobs] == ["succeeded"] * 6
         woken = self.wakes_across_processes(jobframe.queue_adapters.get())
-        limit = WAKE_MEDIAN if woken else self.polled_wake_median
-        assert statistics.median(lags) < limit, f"waiters woke late: {lags}"
+        limit = self.wake_median if woken else self.polled_wake_median
+        assert statistics.median(lags[1:]) < limit, f"waiters woke late: {lags}"
 
     @pytest.mark.slow
     def test_a_poison_pill_is_dead(self, workers: WorkerHarness, journal: str) -> None:
