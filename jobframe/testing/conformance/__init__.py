@@ -21,7 +21,8 @@ Tests are gated by the adapter class's ``capabilities`` (`jobframe.backend.Capab
 ``adapter.inspector()`` and ``adapter.worker_backend()``: what a backend does not declare is
 reported as "not applicable: ..." in pytest's ``-ra`` summary, never skipped silently. The jobs
 it runs live in `jobframe.testing.conformance_jobs` and `jobframe.testing.reliability_jobs`
-(every harness worker imports both).
+(every harness worker imports both), and `jobframe.testing.batch_jobs` (the batch tests have the
+workers they start import it).
 """
 
 from jobframe.testing.conformance.base import ConformanceBase
