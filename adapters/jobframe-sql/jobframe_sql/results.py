@@ -121,7 +121,7 @@ class SQLResults(ResultStore):
             job_id=job_id,
             state=state,  # type: ignore[arg-type]
             record=None if row.status is None else _record(row, job_id),
-            progress=bytes(row.progress) if row.progress is not None and state else None,
+            progress=bytes(row.progress) if row.progress and state == "running" else None,
         )
 
     def _final(self, job_id: str) -> JobRecord | None:
@@ -137,7 +137,9 @@ class SQLResults(ResultStore):
     def wait(self, job_id: str, timeout: float) -> JobRecord | None:
         """The job's final record, at once or as soon as it is written; see the class doc for
         how a waiter is woken on each database."""
-        deadline = time.monotonic() + max(0.0, timeout)
+        if timeout <= 0:
+            return self._final(job_id)
+        deadline = time.monotonic() + timeout
         listener = self._listen()
         delay = _FIRST_POLL
         with self.waiters.waiting(job_id) as event:

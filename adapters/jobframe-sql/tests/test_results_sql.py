@@ -91,9 +91,11 @@ def test_a_retry_written_with_the_outcome_is_live_beside_its_retrying_record(
     retry["state"], retry["run_at"] = "scheduled", retry["run_at"] + 3_600_000
     settled = Outcome(outcome.claim, "done", retries=(retry,),
                       records=(record(job.job_id, "retrying"),))  # fmt: skip
+    store.progress(job.job_id, b'{"progress": {"fraction": 0.9}}', 60)
     backend.complete("p1", [settled])
     state = store.status(job.job_id)
     assert (state.state, state.record and state.record.status) == ("scheduled", "retrying")
+    assert state.progress is None, "the attempt that wrote it is over"
     assert store.wait(job.job_id, 0) is None, "retrying is not final"
 
 
