@@ -142,8 +142,9 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
         "a table of tables, one per task: [tool.jobframe.recurring.NAME] with job and schedule",
     ),
     "history_ttl": (
-        lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= 3.2e9,
-        "a number of seconds > 0 (default 86400: one day)",
+        lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 3.2e9,
+        "a number of seconds >= 0 (default 86400: one day; 0 keeps no history of jobs that "
+        "store no result and are in no batch or chain)",
     ),
     "max_payload_bytes": (
         lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1024,

@@ -363,3 +363,20 @@ def test_the_memory_store_finds_a_job_by_id_wherever_it_is() -> None:
         assert live(kept.job_id).state is None and not store.by_job
     finally:
         adapter.shutdown(timeout=1)
+
+
+def test_history_ttl_zero_keeps_records_only_where_something_reads_them(
+    async_adapter: AsyncAdapter,
+) -> None:
+    jobframe.configure(history_ttl=0)
+    plain = Plain.perform_later()
+    summed = Sum.perform_later(2, 3)
+    with jobframe.batch() as batch:
+        in_batch = Plain.perform_later()
+    assert summed.result(timeout=10) == 5
+    wait_until(lambda: batch.succeeded == 1, 10, "the batch's job to be counted")
+    inspector = async_adapter.inspector()
+    wait_until(lambda: inspector.pending() == 0, 10, "every job to finish")
+    assert plain.status() == "unknown"  # no history kept for it
+    assert in_batch.status() == "succeeded"  # its batch reads it
+    assert records.ttl_of(in_batch) == records.LINKED_TTL

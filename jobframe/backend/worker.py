@@ -64,6 +64,19 @@ class Outcome:
     records: tuple[JobRecord, ...] = ()
 
 
+def with_records(outcome: Outcome, *records: JobRecord, retries: tuple[Any, ...] = ()) -> Outcome:
+    """``outcome`` with ``records`` and ``retries`` added (what the worker's middleware do on
+    every job: `dataclasses.replace` costs 3 us more per call)."""
+    return Outcome(
+        outcome.claim,
+        outcome.status,
+        outcome.error,
+        outcome.attempts,
+        (*outcome.retries, *retries) if retries else outcome.retries,
+        (*outcome.records, *records) if records else outcome.records,
+    )
+
+
 @dataclass
 class ProcessInfo:
     """A worker process as the backend records it (the dashboard's Workers page shows this)."""
@@ -183,4 +196,4 @@ class WorkerBackend(abc.ABC):
         raise NotImplementedError(f"{type(self).__name__} cannot cancel running jobs")
 
 
-__all__ = ["Claim", "Outcome", "ProcessInfo", "Status", "WorkerBackend"]
+__all__ = ["Claim", "Outcome", "ProcessInfo", "Status", "WorkerBackend", "with_records"]

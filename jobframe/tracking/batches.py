@@ -42,7 +42,7 @@ from jobframe.backend.ids import new_id
 from jobframe.backend.payload import dump_payload
 from jobframe.backend.results import BatchCallback, BatchInfo, ResultStore
 from jobframe.errors import InvalidOptionError
-from jobframe.tracking.records import history_ttl
+from jobframe.tracking.records import kept_ttl
 
 if TYPE_CHECKING:
     from jobframe.backend.adapter import QueueAdapter
@@ -221,7 +221,7 @@ def batch(
         time.time(),
         callbacks={kind: cb.job_id for kind, cb in callbacks.items()},
     )
-    store.open_batch(info, callbacks, history_ttl())
+    store.open_batch(info, callbacks, kept_ttl())
     token = current_batch.set(OpenBatch(batch_id, adapter))
     try:
         yield Batch(batch_id, adapter, description)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from jobframe.backend.results import ResultStore
@@ -26,14 +27,21 @@ class Progress:
     """The progress of one running attempt of a job.
 
     Parameters:
-        store: where writes go, or None to only keep the last report (for the final record).
-        ttl: seconds a write is kept (the job's record ttl).
+        store: where writes go, or None to only keep the last report (for the final record);
+            or a callable giving them, called on the first write (most jobs never report
+            progress: looking up their adapter's store and ttl for each would cost them).
+        ttl: seconds a write is kept (the job's record ttl), or a callable giving it.
     """
 
-    def __init__(self, store: ResultStore | None, job_id: str, ttl: float) -> None:
-        self.store = store
+    def __init__(
+        self,
+        store: ResultStore | Callable[[], ResultStore | None] | None,
+        job_id: str,
+        ttl: float | Callable[[], float],
+    ) -> None:
+        self._store = store
         self.job_id = job_id
-        self.ttl = ttl
+        self._ttl = ttl
         self.started_at = time.time()
         self.last: dict[str, Any] | None = None
         self.last_steps: dict[str, Any] | None = None
@@ -68,11 +76,28 @@ class Progress:
             data["steps"] = self.last_steps
         return records.encode(data)
 
+    @property
+    def store(self) -> ResultStore | None:
+        """Where writes go (looked up on first use)."""
+        if callable(self._store):
+            self._store = self._store()
+        return self._store
+
+    @property
+    def ttl(self) -> float:
+        """Seconds a write is kept (computed on first use)."""
+        if callable(self._ttl):
+            self._ttl = self._ttl()
+        return self._ttl
+
     def _write(self, data: bytes | None) -> None:
-        if data is None or self.store is None:
+        if data is None:
             return
         try:
-            self.store.progress(self.job_id, data, self.ttl)
+            store = self.store
+            if store is None:
+                return
+            store.progress(self.job_id, data, self.ttl)
         except Exception as exc:  # an outage: progress is informative, the job goes on
             log.warning("writing the progress of job %s failed: %r", self.job_id, exc)
 

@@ -15,12 +15,11 @@ the outcome: ``done`` is success.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from typing import Any
 
 from jobframe.backend.results import FINAL
-from jobframe.backend.worker import Claim, Outcome, WorkerBackend
+from jobframe.backend.worker import Claim, Outcome, WorkerBackend, with_records
 from jobframe.job.enqueuing import retry_handoff
 from jobframe.tracking import chains
 from jobframe.tracking.batches import OpenBatch, current_batch
@@ -55,7 +54,7 @@ class Chaining(Middleware):
             return self._next(job, outcome)
         if status in FINAL:
             records = chains.cancelled_records(job, status)
-            return dataclasses.replace(outcome, records=(*outcome.records, *records))
+            return with_records(outcome, *records)
         return outcome  # retrying: the chain goes on after the retry
 
     def _next(self, job: Any, outcome: Outcome) -> Outcome:
@@ -80,7 +79,7 @@ class Chaining(Middleware):
             return outcome
         finally:
             retry_handoff.reset(token)
-        return dataclasses.replace(outcome, retries=(*outcome.retries, *entries))
+        return with_records(outcome, retries=tuple(entries))
 
 
 def _status(job: Any, outcome: Outcome) -> str:

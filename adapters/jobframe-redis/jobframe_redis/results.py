@@ -34,7 +34,7 @@ from jobframe.backend.results import (
     RecordStatus,
     ResultStore,
 )
-from jobframe.config import settings
+from jobframe.tracking.records import kept_ttl
 from jobframe_redis import scripts
 from jobframe_redis.connection import Store, now_ms
 
@@ -50,7 +50,7 @@ _COUNTERS = ("total", "pending", "succeeded", "failed", "dead", "discarded", "ca
 def history_ms() -> int:
     """The ``history_ttl`` setting (seconds, default one day) in milliseconds: how long the
     records the backend writes itself are kept."""
-    return int(settings().history_ttl * 1000)
+    return int(kept_ttl() * 1000)
 
 
 def record_args(record: JobRecord) -> list[Any]:

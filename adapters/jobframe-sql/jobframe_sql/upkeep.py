@@ -25,10 +25,10 @@ IDLE_KEY_MS = 86_400_000
 
 def history_ttl() -> float:
     """How long records the backend writes itself (poison pills, cancelled jobs) are kept: the
-    ``history_ttl`` setting."""
-    from jobframe import config
+    ``history_ttl`` setting (one day when it is 0: `jobframe.tracking.records.kept_ttl`)."""
+    from jobframe.tracking.records import kept_ttl
 
-    return float(config.settings().history_ttl)
+    return kept_ttl()
 
 
 class Upkeep:
