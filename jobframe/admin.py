@@ -14,12 +14,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from jobframe import queue_adapters
+from jobframe.backend.adapter import QueueAdapter
 from jobframe.backend.inspector import STATES, Inspector, JobInfo, State
 from jobframe.errors import ConfigurationError
 from jobframe.payload_summary import preview
 
 #: the CLASS shown for a payload that names no job class (not JSON, not a job object...)
 UNDECODABLE = "(undecodable)"
+
+
+def configured_adapter() -> QueueAdapter:
+    """The configured adapter (for the dashboard, which imports no adapter module itself)."""
+    return queue_adapters.get()
 
 
 def inspector() -> Inspector:

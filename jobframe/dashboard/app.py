@@ -372,11 +372,11 @@ def create_app(
             progress, results, batches); with no ``inspector`` either, the configured adapter.
     """
     if inspector is None:
-        from jobframe import queue_adapters
+        from jobframe.admin import configured_adapter
         from jobframe.admin import inspector as configured
 
         inspector = configured()
-        adapter = adapter or queue_adapters.get()
+        adapter = adapter or configured_adapter()
     if auth is None or trusted_origins is None:
         from jobframe import config
 
