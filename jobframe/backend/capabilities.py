@@ -72,6 +72,10 @@ class Capabilities:
     #: is re-enqueued with its finished steps and cursor by the worker runtime, and resumes
     #: there. Requires a `WorkerBackend` (or, in process, a runtime that can stop a job).
     continuations: bool = False
+    #: Run times per job class and minute (`jobframe.backend.timings`): counted by
+    #: `WorkerBackend.complete` from `Outcome.runtime`, read by `Inspector.timings` (the
+    #: dashboard's per-class table and chart).
+    timings: bool = False
 
     def names(self) -> list[str]:
         """The capabilities this backend has, in declaration order."""

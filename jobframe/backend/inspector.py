@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal, TypedDict
 
+from jobframe.backend.timings import ClassTiming
+
 #: Where a job is: waiting to run, waiting for its time, claimed by a worker, or in the dead set.
 #: ``blocked``: ready, but waiting for a slot of its concurrency limit
 #: (`jobframe.limits_concurrency`); never on a backend without ``capabilities.concurrency_limits``
@@ -207,6 +209,15 @@ class Inspector(abc.ABC):
     def history(self, kind: HistoryKind, since_minute: int | None = None) -> dict[int, int]:
         """Per-minute counts (epoch minute -> jobs) of ``kind`` since ``since_minute`` (default:
         the last 24 hours). Minutes with no jobs may be left out. The dashboard's charts."""
+
+    def timings(
+        self, since_minute: int, until_minute: int | None = None, job_class: str | None = None
+    ) -> list[ClassTiming]:
+        """Run times per job class and minute (`jobframe.backend.timings`), for the minutes
+        from ``since_minute`` to ``until_minute`` (default: now), of every class or of
+        ``job_class``; minutes without runs are left out. Required with
+        ``capabilities.timings``."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no run times")
 
 
 __all__ = [

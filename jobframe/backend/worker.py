@@ -62,6 +62,12 @@ class Outcome:
     attempts: int = 0
     retries: tuple[Any, ...] = ()
     records: tuple[JobRecord, ...] = ()
+    #: seconds ``perform`` ran, for a job that performed (None: it did not: expired, unloadable,
+    #: deferred); counted per class by a backend with ``capabilities.timings``
+    #: (`jobframe.backend.timings`)
+    runtime: float | None = None
+    #: the job's class name (`jobframe.job.registry.name_of`), when known
+    job_class: str | None = None
 
 
 def with_records(outcome: Outcome, *records: JobRecord, retries: tuple[Any, ...] = ()) -> Outcome:
@@ -74,6 +80,8 @@ def with_records(outcome: Outcome, *records: JobRecord, retries: tuple[Any, ...]
         outcome.attempts,
         (*outcome.retries, *retries) if retries else outcome.retries,
         (*outcome.records, *records) if records else outcome.records,
+        outcome.runtime,
+        outcome.job_class,
     )
 
 
