@@ -4,7 +4,6 @@ OpenTelemetry SDK with an exporter that appends every finished span, as one JSON
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
