@@ -159,3 +159,20 @@ def test_the_otel_setting_instruments() -> None:
         assert JobframeInstrumentor.is_instrumented()
     finally:
         JobframeInstrumentor().uninstrument()
+
+
+class HaltedJob(jobframe.Job):
+    @jobframe.before_perform
+    def halt(self) -> None:
+        raise jobframe.Abort
+
+    def perform(self) -> None:
+        raise AssertionError("halted jobs do not perform")
+
+
+def test_a_halted_perform_is_no_error(exporter: InMemorySpanExporter) -> None:
+    HaltedJob().perform_now()
+    (consumer,) = spans(exporter, SpanKind.CONSUMER)
+    assert consumer.status.status_code is StatusCode.UNSET
+    assert not consumer.events
+    assert (consumer.attributes or {}).get("jobframe.job.aborted") is True

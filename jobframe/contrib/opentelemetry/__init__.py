@@ -13,7 +13,8 @@
 - every perform: a CONSUMER span ``process {queue}``, child of the context the payload carries
   (the producer's span, in another process), or of the current span when the job has none
   (``perform_now``). On failure the span has status ERROR and an ``exception`` event, also when
-  ``retry_on`` or ``discard_on`` then handles the error.
+  ``retry_on`` or ``discard_on`` then handles the error. A perform halted by a ``before_perform``
+  callback (``jobframe.Abort``) is no error: its span gets ``jobframe.job.aborted = true``.
 
 A retry enqueued by the worker (after the perform span ended) is a child of the job's carried
 context, so every attempt of a job is in the trace of the request that enqueued it.
@@ -35,6 +36,7 @@ from opentelemetry import context, propagate, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from jobframe import notifications
+from jobframe.errors import Abort
 from jobframe.notifications import Event
 
 __all__ = ["JobframeInstrumentor", "current_trace_id", "instrument_from_settings"]
@@ -46,7 +48,10 @@ _unsubscribers: list[Callable[[], None]] = []
 
 def current_trace_id() -> str | None:
     """The current span's trace id (32 lowercase hex digits), or None outside a valid span.
-    For log formatters: cheap, and safe to call whether or not jobframe is instrumented."""
+
+    For log formatters: cheap, and safe to call whether or not jobframe is instrumented. This
+    module imports ``opentelemetry``: code that must run without ``jobframe[otel]`` looks it up
+    only when tracing is on, i.e. when ``sys.modules`` has ``jobframe.contrib.opentelemetry``."""
     span_context = trace.get_current_span().get_span_context()
     if not span_context.is_valid:
         return None
@@ -80,7 +85,9 @@ def _carrier() -> dict[str, str] | None:
 def _finish(span: Span, token: object, event: Event) -> None:
     exc = event.exception
     try:
-        if exc is not None:
+        if isinstance(exc, Abort):  # a before_perform callback halted it: no error
+            span.set_attribute("jobframe.job.aborted", True)
+        elif exc is not None:
             span.record_exception(exc)
             span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"[:500]))
     finally:
