@@ -152,6 +152,12 @@ def test_uninstrument_stops_tracing(jobs: JobsHelper, provider: TracerProvider) 
     assert len(memory.get_finished_spans()) == 1
 
 
+def test_the_otel_setting_is_a_bool() -> None:
+    with pytest.raises(jobframe.ConfigurationError, match="otel"):
+        jobframe.configure(otel="yes")
+    assert not JobframeInstrumentor.is_instrumented()
+
+
 def test_the_otel_setting_instruments() -> None:
     assert not JobframeInstrumentor.is_instrumented()
     try:
