@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from fixture_jobs.hello_job import HelloJob
+from fixture_jobs.retry_job import RetryJob
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -66,16 +67,17 @@ def test_one_trace_from_the_enqueue_to_the_worker(
     provider.add_span_processor(SimpleSpanProcessor(memory))
     instrumentor = JobframeInstrumentor(tracer_provider=provider)
     instrumentor.instrument()
-    workers = Workers(tmp_path, jobs=["fixture_jobs.hello_job", "otel_export"],
-                      pythonpath=[TESTS, CONTRIB], concurrency=2)  # fmt: skip
+    modules = ["fixture_jobs.hello_job", "fixture_jobs.retry_job", "otel_export"]
+    workers = Workers(tmp_path, jobs=modules, pythonpath=[TESTS, CONTRIB], concurrency=2)
     try:
         with queue_adapters.override(adapter):
             with provider.get_tracer("app").start_as_current_span("request") as request:
                 job = HelloJob.perform_later("Ann")
                 batch = [HelloJob("a"), HelloJob("b")]
                 assert jobframe.perform_all_later(batch) == 2
+                failing = RetryJob.perform_later("DiscardableError", 1)
             workers.start()
-            ids = {job.job_id, *(j.job_id for j in batch)}
+            ids = {job.job_id, failing.job_id, *(j.job_id for j in batch)}
 
             def consumers() -> list[dict[str, Any]]:
                 done = [
@@ -87,7 +89,7 @@ def test_one_trace_from_the_enqueue_to_the_worker(
                     done if {s["attributes"]["messaging.message.id"] for s in done} == ids else []
                 )
 
-            found = wait_until(consumers, 30, "the worker's three CONSUMER spans")
+            found = wait_until(consumers, 30, "the worker's four CONSUMER spans")
             workers.check_alive()
     finally:
         instrumentor.uninstrument()
@@ -98,14 +100,21 @@ def test_one_trace_from_the_enqueue_to_the_worker(
         for span in memory.get_finished_spans()
         if span.kind is SpanKind.PRODUCER
     }
-    assert len(producers) == 2  # the job's, and the batch's (no message id)
+    assert len(producers) == 3  # the two jobs', and the batch's (no message id)
     by_id = {span["attributes"]["messaging.message.id"]: span for span in found}
     for job_id, span in by_id.items():
         assert span["context"]["trace_id"] == trace_id
-        producer = producers[job_id if job_id == job.job_id else None]
+        producer = producers[job_id if job_id in (job.job_id, failing.job_id) else None]
         assert span["parent_id"] == f"0x{producer.context.span_id:016x}"
         assert span["attributes"]["messaging.system"] == "jobframe"
         assert span["attributes"]["messaging.destination.name"] == "default"
-        assert span["attributes"]["jobframe.job.class"] == "fixture_jobs.hello_job.HelloJob"
         assert span["attributes"]["jobframe.job.attempt"] == 1
-        assert span["status"]["status_code"] == "UNSET"
+        if job_id == failing.job_id:
+            assert span["attributes"]["jobframe.job.class"] == "fixture_jobs.retry_job.RetryJob"
+            assert span["status"]["status_code"] == "ERROR"
+            (event,) = span["events"]
+            assert event["name"] == "exception"
+            assert event["attributes"]["exception.type"].endswith("DiscardableError")
+        else:
+            assert span["attributes"]["jobframe.job.class"] == "fixture_jobs.hello_job.HelloJob"
+            assert span["status"]["status_code"] == "UNSET"
