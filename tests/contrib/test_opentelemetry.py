@@ -5,6 +5,7 @@ the producer's, with the messaging attributes and the error of a failed run."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 import pytest
 from fixture_jobs.hello_job import HelloJob
@@ -182,3 +183,22 @@ def test_a_halted_perform_is_no_error(exporter: InMemorySpanExporter) -> None:
     assert consumer.status.status_code is StatusCode.UNSET
     assert not consumer.events
     assert (consumer.attributes or {}).get("jobframe.job.aborted") is True
+
+
+class TraceIdJob(jobframe.Job):
+    seen: ClassVar[list[str | None]] = []
+
+    def perform(self) -> None:
+        TraceIdJob.seen.append(current_trace_id())
+
+
+def test_the_job_span_is_current_while_it_performs(
+    jobs: JobsHelper, exporter: InMemorySpanExporter, provider: TracerProvider
+) -> None:
+    TraceIdJob.seen.clear()
+    with provider.get_tracer("app").start_as_current_span("request") as request:
+        TraceIdJob.perform_later()
+    assert current_trace_id() is None
+    jobs.perform_enqueued_jobs()
+    assert TraceIdJob.seen == [format(request.get_span_context().trace_id, "032x")]
+    assert current_trace_id() is None  # the worker's context is left as it was
