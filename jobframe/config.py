@@ -369,17 +369,11 @@ def settings() -> Settings:
                 base = load()
                 _loaded = _with_overrides(base) if _overrides else base
             current = _loaded
-        if current.otel:
-            _instrument_tracing()
+        if current.otel:  # read at the first enqueue and at a worker's start: both traced
+            from jobframe.contrib.opentelemetry import instrument_from_settings
+
+            instrument_from_settings(True)
     return current
-
-
-def _instrument_tracing() -> None:
-    """``otel = true``: turn on `jobframe.contrib.opentelemetry` (once; it needs jobframe[otel]).
-    Settings are read when the first job is enqueued or a worker starts, so both are traced."""
-    from jobframe.contrib.opentelemetry import instrument_from_settings
-
-    instrument_from_settings(True)
 
 
 def configure(**options: Any) -> Settings:
