@@ -1,0 +1,1 @@
+"""Optional integrations with other tools (tracing, metrics), each behind its own extra."""
