@@ -5,6 +5,7 @@ and reads the queue depth and live workers off the backend."""
 from __future__ import annotations
 
 import json
+import tempfile
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -55,7 +56,12 @@ def redis_folder(tmp_path: Path) -> Iterator[Any]:
         yield adapter
 
 
+def metric_dirs() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("jobframe-metrics-*"))
+
+
 def test_one_scrape_sums_both_children(redis_folder: Any, tmp_path: Path) -> None:
+    before = metric_dirs()
     journal = str(tmp_path / "journal.jsonl")
     port = free_port()
     workers = Workers(tmp_path, ("contrib.prometheus_jobs",), [TESTS], concurrency=1)
@@ -118,6 +124,31 @@ def test_one_scrape_sums_both_children(redis_folder: Any, tmp_path: Path) -> Non
         age = value(gauges, "jobframe_queue_oldest_job_age_seconds", queue="parked")
         assert age is not None and age >= 0
         assert value(gauges, "jobframe_inspector_up") == 1
+        assert len(metric_dirs() - before) == 1, "the children's metric files"
     finally:
         workers.stop()
     wait_until(lambda: try_scrape(port) is None, 10, "the port closed after the supervisor")
+    assert metric_dirs() - before == set(), "the supervisor removes the children's files"
+
+
+def test_a_single_process_serves_its_own_metrics(redis_folder: Any, tmp_path: Path) -> None:
+    journal, port = str(tmp_path / "journal.jsonl"), free_port()
+    workers = Workers(tmp_path, ("contrib.prometheus_jobs",), [TESTS], concurrency=2)
+    try:
+        workers.start("--metrics-port", str(port), queues="work")
+        for _ in range(3):
+            QuickJob.set(queue="work").perform_later(journal)
+        name, labels = "jobframe_jobs_performed_total", {"queue": "work", "outcome": "succeeded"}
+        samples = wait_until(
+            lambda: (
+                (s := try_scrape(port))
+                and value(s, name, job_class="prom.QuickJob", **labels) == 3
+                and s
+            ),
+            30,
+            "3 jobs counted",
+        )
+        assert value(samples, "jobframe_workers_alive") in (0, 1)  # a reading from its start
+        assert value(samples, "jobframe_inspector_up") == 1
+    finally:
+        workers.stop()
