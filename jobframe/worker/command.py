@@ -139,12 +139,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--metrics-port",
         type=int,
         default=None,
+        metavar="PORT",
         help="serve Prometheus metrics at http://HOST:PORT/metrics (needs jobframe[prometheus]; "
         "with --processes N the supervisor serves the sum of every process)",
     )
     parser.add_argument(
         "--metrics-host",
         default="127.0.0.1",
+        metavar="HOST",
         help="address --metrics-port binds (127.0.0.1; 0.0.0.0 for every interface)",
     )
     add_log_arguments(parser)
