@@ -1,1 +1,2 @@
-"""Optional integrations with other tools (tracing, metrics), each behind its own extra."""
+"""Integrations with other tools, each behind an extra (``jobframe[otel]``, ...): the core never
+imports them unless they are enabled."""
