@@ -82,3 +82,17 @@ def test_a_worker_counts_a_dead_payload_and_a_job_that_ran(
         worker.stop()
         thread.join(15)
     assert not thread.is_alive()
+
+
+def test_a_taken_metrics_port_is_a_configuration_error() -> None:
+    import socket
+
+    from jobframe.contrib.prometheus import serve
+    from jobframe.errors import ConfigurationError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigurationError, match=f"--metrics-port {port}: cannot listen"):
+            serve(port, registry=CollectorRegistry())

@@ -35,6 +35,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, start_h
 from jobframe.backend.inspector import Inspector
 from jobframe.contrib.prometheus.collector import InspectorCollector
 from jobframe.contrib.prometheus.metrics import JobMetrics, PrometheusMiddleware
+from jobframe.errors import ConfigurationError
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 _installed: JobMetrics | None = None
@@ -66,10 +67,20 @@ def serve(
     registry: CollectorRegistry = REGISTRY,
 ) -> Any:
     """Serve ``registry`` (plus the backend gauges of ``inspector``) on ``host:port`` from a
-    daemon thread. Returns the HTTP server (``.shutdown()`` stops it)."""
+    daemon thread. Returns the HTTP server (``.shutdown()`` stops it).
+
+    Raises:
+        ConfigurationError: nothing can listen there (the port is taken, the host is not ours).
+    """
+    try:
+        server, _thread = start_http_server(port, host, registry)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"--metrics-port {port}: cannot listen on {host}:{port} ({exc.strerror or exc}); "
+            "choose a free port, or another --metrics-host"
+        ) from None
     if inspector is not None:
         registry.register(InspectorCollector(inspector))
-    server, _thread = start_http_server(port, host, registry)
     return server
 
 
