@@ -103,19 +103,15 @@ def finished(
     ``runtime`` (seconds ``perform`` ran) and the job's class name go into the outcome, for the
     backend's per-class timings (`jobframe.backend.timings`): every run that performed counts,
     whatever its status (a cancelled or interrupted run took its time too)."""
-    cls = name_of(type(job))
+    cls, executions = name_of(type(job)), job.executions
     if exc is None:
-        status: Any = "done"
-        error = None
-    elif isinstance(exc, Cancelled):
-        return Outcome(claim, "cancelled", None, job.executions, (), (), runtime, cls)
-    elif isinstance(exc, Interrupted):
-        return Outcome(
-            claim, "failed", error_info(exc, INTERRUPTED), job.executions, (), (), runtime, cls
-        )
-    else:
-        status, error = "failed", error_info(exc)
-    return Outcome(claim, status, error, job.executions, tuple(retries), (), runtime, cls)
+        return Outcome(claim, "done", None, executions, tuple(retries), (), runtime, cls)
+    if isinstance(exc, Cancelled):
+        return Outcome(claim, "cancelled", None, executions, (), (), runtime, cls)
+    if isinstance(exc, Interrupted):
+        error = error_info(exc, INTERRUPTED)
+        return Outcome(claim, "failed", error, executions, (), (), runtime, cls)
+    return Outcome(claim, "failed", error_info(exc), executions, tuple(retries), (), runtime, cls)
 
 
 @contextmanager
