@@ -23,10 +23,10 @@ class TimedFailure(Exception):
     """Raised by a timed job asked to fail (no ``retry_on``: the run fails for good)."""
 
 
-class TimedJob(Job):
+class SleepyJob(Job):
     """Sleeps ``ms`` milliseconds, journals its run, and raises `TimedFailure` if ``fail``."""
 
-    job_name = "jobframe.conformance.TimedJob"
+    job_name = "jobframe.conformance.SleepyJob"
 
     def perform(self, journal: str, tag: str, ms: float, fail: bool = False) -> None:
         time.sleep(ms / 1000)
@@ -35,10 +35,10 @@ class TimedJob(Job):
             raise TimedFailure(f"timed job {tag} fails on purpose")
 
 
-class OtherTimedJob(TimedJob):
-    """`TimedJob` under another class name: per-class counts and the class filter."""
+class OtherSleepyJob(SleepyJob):
+    """`SleepyJob` under another class name: per-class counts and the class filter."""
 
-    job_name = "jobframe.conformance.OtherTimedJob"
+    job_name = "jobframe.conformance.OtherSleepyJob"
 
 
-__all__ = ["TIMING_JOBS", "OtherTimedJob", "TimedFailure", "TimedJob"]
+__all__ = ["TIMING_JOBS", "OtherSleepyJob", "SleepyJob", "TimedFailure"]

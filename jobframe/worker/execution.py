@@ -27,6 +27,8 @@ current_claim: ContextVar[Claim | None] = ContextVar("jobframe_current_claim", d
 #: `jobframe.worker.continuing` turns that outcome into the job re-enqueued; without it, the
 #: job fails with this reason
 INTERRUPTED = "interrupted"
+#: job classes' wire names, built once per class (`name_of` costs 0.5 us on every job)
+_names: dict[type[Job], str] = {}
 
 
 def error_info(exc: BaseException, reason: str | None = None) -> dict[str, Any]:
@@ -103,19 +105,17 @@ def finished(
     ``runtime`` (seconds ``perform`` ran) and the job's class name go into the outcome, for the
     backend's per-class timings (`jobframe.backend.timings`): every run that performed counts,
     whatever its status (a cancelled or interrupted run took its time too)."""
-    cls = name_of(type(job))
+    kind = type(job)
+    cls = _names.get(kind) or _names.setdefault(kind, name_of(kind))
+    executions = job.executions
     if exc is None:
-        status: Any = "done"
-        error = None
-    elif isinstance(exc, Cancelled):
-        return Outcome(claim, "cancelled", None, job.executions, (), (), runtime, cls)
-    elif isinstance(exc, Interrupted):
-        return Outcome(
-            claim, "failed", error_info(exc, INTERRUPTED), job.executions, (), (), runtime, cls
-        )
-    else:
-        status, error = "failed", error_info(exc)
-    return Outcome(claim, status, error, job.executions, tuple(retries), (), runtime, cls)
+        return Outcome(claim, "done", None, executions, tuple(retries), (), runtime, cls)
+    if isinstance(exc, Cancelled):
+        return Outcome(claim, "cancelled", None, executions, (), (), runtime, cls)
+    if isinstance(exc, Interrupted):
+        error = error_info(exc, INTERRUPTED)
+        return Outcome(claim, "failed", error, executions, (), (), runtime, cls)
+    return Outcome(claim, "failed", error_info(exc), executions, tuple(retries), (), runtime, cls)
 
 
 @contextmanager

@@ -39,10 +39,10 @@ import jobframe
 from jobframe.queue_adapters.async_adapter import AsyncAdapter
 from jobframe.testing.conformance_jobs import read
 from jobframe.testing.services import require_service
-from jobframe.testing.timing_jobs import OtherTimedJob, TimedJob
+from jobframe.testing.timing_jobs import OtherSleepyJob, SleepyJob
 
 pytestmark = pytest.mark.slow
-TIMED, OTHER_TIMED = TimedJob.job_name, OtherTimedJob.job_name
+TIMED, OTHER_TIMED = SleepyJob.job_name, OtherSleepyJob.job_name
 WAIT = 15_000  # ms: how long an expectation on the page may take (live counts poll every 3 s)
 
 
@@ -452,8 +452,8 @@ def test_the_classes_page_sorts_and_charts_a_class(
     live, context = timed, timed_context
     journal = str(tmp_path / "timed.jsonl")
     for i in range(3):
-        TimedJob.perform_later(journal, f"t{i}", 20)
-    OtherTimedJob.perform_later(journal, "o", 150)
+        SleepyJob.perform_later(journal, f"t{i}", 20)
+    OtherSleepyJob.perform_later(journal, "o", 150)
     wait_for(lambda: len(read(journal)) == 4, "the timed jobs to run")
     watched = Watched(context)
     if not type(live.adapter).capabilities.timings:

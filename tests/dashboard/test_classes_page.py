@@ -21,7 +21,7 @@ from jobframe.dashboard import Auth, create_app
 from jobframe.queue_adapters.async_adapter import AsyncAdapter
 from jobframe.queue_adapters.async_inspector import AsyncInspector
 from jobframe.testing.conformance_jobs import RecordingJob
-from jobframe.testing.timing_jobs import OtherTimedJob, TimedJob
+from jobframe.testing.timing_jobs import OtherSleepyJob, SleepyJob
 from jobframe.testing.workers import wait_until
 
 TOKEN = "c" * 32
@@ -146,8 +146,8 @@ def test_real_jobs_through_the_adapters_worker(tmp_path: Path) -> None:
     journal = str(tmp_path / "journal.jsonl")
     try:
         with queue_adapters.override(made):
-            TimedJob.perform_later(journal, "t", 20)
-            OtherTimedJob.perform_later(journal, "o", 60, fail=True)
+            SleepyJob.perform_later(journal, "t", 20)
+            OtherSleepyJob.perform_later(journal, "o", 60, fail=True)
             client = client_of(made)
 
             def listed() -> dict[str, Any] | None:
@@ -158,9 +158,9 @@ def test_real_jobs_through_the_adapters_worker(tmp_path: Path) -> None:
             found = wait_until(listed, 10, "both classes on the Classes page")
     finally:
         made.shutdown(timeout=5)
-    other = found["jobframe.conformance.OtherTimedJob"]
+    other = found["jobframe.conformance.OtherSleepyJob"]
     assert (other["count"], other["failed"], other["failure_rate"]) == (1, 1, 1.0)
-    assert other["p50"] >= 50 and found["jobframe.conformance.TimedJob"]["p50"] >= 10
+    assert other["p50"] >= 50 and found["jobframe.conformance.SleepyJob"]["p50"] >= 10
 
 
 class NoTimingsInspector(AsyncInspector):

@@ -172,6 +172,9 @@ def test_a_stopped_worker_re_enqueues_at_the_checkpoint_and_another_resumes(
     report = jobframe.job_report(job.job_id)
     assert (report.status, report.attempts) == ("succeeded", 1)
     assert report.steps == {"completed": ["download", "rows"], "current": None, "cursor": None}
+    # both runs took time: the interrupted one is counted in the class's run times, not failed
+    timings = inspector.timings(int(time.time() // 60) - 5, job_class=RowsJob.job_name)
+    assert (sum(t.count for t in timings), sum(t.failed for t in timings)) == (2, 0)
 
 
 def test_a_running_continuation_shows_its_step_and_cursor_in_its_progress(

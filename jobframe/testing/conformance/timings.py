@@ -26,12 +26,12 @@ from jobframe.testing.conformance.base import (
 )
 from jobframe.testing.conformance.harness import WorkerHarness
 from jobframe.testing.conformance_jobs import RecordingJob, read
-from jobframe.testing.timing_jobs import TIMING_JOBS, OtherTimedJob, TimedJob
+from jobframe.testing.timing_jobs import TIMING_JOBS, OtherSleepyJob, SleepyJob
 from jobframe.testing.workers import wait_until
 
 ERROR = {"class": "ValueError", "message": "boom", "traceback": "", "reason": "x"}
-TIMED = "jobframe.conformance.TimedJob"
-OTHER = "jobframe.conformance.OtherTimedJob"
+TIMED = "jobframe.conformance.SleepyJob"
+OTHER = "jobframe.conformance.OtherSleepyJob"
 
 
 def _minute() -> int:
@@ -80,9 +80,9 @@ class TimingTests(ConformanceBase):
         inspector = require_inspector(active)
         since = _minute()
         jobframe.perform_all_later(
-            [TimedJob(journal, f"a{i}", 30) for i in range(4)]
-            + [TimedJob(journal, f"f{i}", 30, fail=True) for i in range(2)]
-            + [OtherTimedJob(journal, f"b{i}", 120) for i in range(3)]
+            [SleepyJob(journal, f"a{i}", 30) for i in range(4)]
+            + [SleepyJob(journal, f"f{i}", 30, fail=True) for i in range(2)]
+            + [OtherSleepyJob(journal, f"b{i}", 120) for i in range(3)]
         )
         wait_until(lambda: len(read(journal)) >= 9, self.wait_timeout, "9 timed runs")
         found = _counted(inspector, since, {TIMED: 6, OTHER: 3})
@@ -186,9 +186,9 @@ class TimingTests(ConformanceBase):
         first = workers.start(queues="timings-a", imports=[TIMING_JOBS])
         second = workers.start(queues="timings-b", imports=[TIMING_JOBS])
         for i in range(5):
-            TimedJob.set(queue="timings-a").perform_later(journal, f"a{i}", 50)
-            TimedJob.set(queue="timings-b").perform_later(journal, f"b{i}", 50)
-        OtherTimedJob.set(queue="timings-b").perform_later(journal, "o", 50, fail=True)
+            SleepyJob.set(queue="timings-a").perform_later(journal, f"a{i}", 50)
+            SleepyJob.set(queue="timings-b").perform_later(journal, f"b{i}", 50)
+        OtherSleepyJob.set(queue="timings-b").perform_later(journal, "o", 50, fail=True)
         wait_until(lambda: len(read(journal)) >= 11, 60, "11 timed runs in two workers")
         assert {e["pid"] for e in read(journal)} == {first.pid, second.pid}
         found = _counted(inspector, since, {TIMED: 10, OTHER: 1})
