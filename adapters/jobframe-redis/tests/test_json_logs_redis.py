@@ -1,0 +1,92 @@
+"""``jobframe work --log-format json``: a real worker process on Redis writes one JSON object per
+line to stderr, and a job's lines carry ``job_id``, ``job_class``, ``queue``, ``attempt`` and
+(where the line reports one) ``duration_ms`` as fields a log collector can filter on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobframe import registry
+from jobframe.testing.reliability_jobs import ChaosJob, RecordJob
+from jobframe.testing.workers import Journal, Workers, wait_until, write_config
+from jobframe_redis.adapter import RedisAdapter
+
+pytestmark = pytest.mark.slow
+
+
+def _entries(folder: Path) -> list[dict[str, Any]]:
+    """Every line of the worker's output, parsed: a line that is not a JSON object fails."""
+    text = (folder / "worker-0.log").read_text()
+    entries = [json.loads(line) for line in text.splitlines() if line.strip()]
+    assert all(isinstance(entry, dict) for entry in entries), text
+    return entries
+
+
+def _of(entries: list[dict[str, Any]], job_id: str, start: str) -> list[dict[str, Any]]:
+    return [e for e in entries if e.get("job_id") == job_id and e["message"].startswith(start)]
+
+
+def test_a_worker_writes_one_json_object_per_line_with_the_job_fields(
+    adapter: RedisAdapter, redis_url: str, prefix: str, tmp_path: Path
+) -> None:
+    write_config(tmp_path, "redis", url=redis_url, prefix=prefix)
+    journal = Journal(tmp_path / "journal.jsonl")
+    workers = Workers(tmp_path, concurrency=1)
+    try:
+        workers.start("--log-format", "json")
+        ok = RecordJob.set(queue="mailers").perform_later(journal.name, "ok")
+        flaky = ChaosJob.perform_later(journal.name, 0.0, True)
+        wait_until(
+            lambda: journal.ended()[ok.job_id] == 1 and journal.ended()[flaky.job_id] == 2,
+            30,
+            "both jobs to run",
+        )
+        wait_until(lambda: _of(_entries(tmp_path), flaky.job_id, "Performed "), 10, "the last line")
+        workers.check_alive()
+    finally:
+        workers.stop()
+    entries = _entries(tmp_path)
+    for entry in entries:
+        assert {"time", "level", "logger", "message"} <= entry.keys()
+        assert entry["time"].endswith("Z") and entry["level"] in {"INFO", "WARNING", "ERROR"}
+        assert "trace_id" not in entry  # tracing is off
+
+    [performing] = _of(entries, ok.job_id, "Performing ")
+    [performed] = _of(entries, ok.job_id, "Performed ")
+    for entry in (performing, performed):
+        assert entry["logger"] == "jobframe" and entry["level"] == "INFO"
+        assert entry["job_class"] == registry.name_of(RecordJob) == "jobframe.reliability.RecordJob"
+        assert entry["queue"] == "mailers" and entry["attempt"] == 1
+    assert "duration_ms" not in performing
+    assert isinstance(performed["duration_ms"], float) and 0 <= performed["duration_ms"] < 30_000
+
+    [failed] = _of(entries, flaky.job_id, "Error performing ")
+    assert failed["level"] == "WARNING" and failed["attempt"] == 1 and failed["duration_ms"] >= 0
+    [retrying] = _of(entries, flaky.job_id, "Retrying ")
+    assert retrying["queue"] == "default" and retrying["job_class"] == ChaosJob.job_name
+    [succeeded] = _of(entries, flaky.job_id, "Performed ")
+    assert succeeded["attempt"] == 2
+    assert any(e["logger"] == "jobframe.worker" and "started" in e["message"] for e in entries)
+
+
+def test_text_is_the_default_and_carries_no_json(
+    adapter: RedisAdapter, redis_url: str, prefix: str, tmp_path: Path
+) -> None:
+    write_config(tmp_path, "redis", url=redis_url, prefix=prefix)
+    journal = Journal(tmp_path / "journal.jsonl")
+    workers = Workers(tmp_path, concurrency=1)
+    try:
+        workers.start()
+        job = RecordJob.perform_later(journal.name)
+        wait_until(lambda: journal.ended()[job.job_id] == 1, 30, "the job to run")
+        line = f"Performed {RecordJob.__qualname__} (Job ID: {job.job_id})"
+        wait_until(lambda: line in (tmp_path / "worker-0.log").read_text(), 10, "the line")
+    finally:
+        workers.stop()
+    text = (tmp_path / "worker-0.log").read_text()
+    assert " INFO jobframe: Performed RecordJob" in text
+    assert not any(line.startswith("{") for line in text.splitlines())
