@@ -56,6 +56,9 @@ class Settings:
     #: seconds a finished job's record (status, error) is kept: `jobframe.job_status` answers
     #: "unknown" after it; a job that stores its result keeps it ``result_ttl`` instead
     history_ttl: float = 86400.0
+    #: trace enqueues and performs with OpenTelemetry (`jobframe.contrib.opentelemetry`, needs
+    #: ``jobframe[otel]``): instrumented when configured and when a worker starts
+    otel: bool = False
     dashboard_token: str | None = None
     dashboard_username: str | None = None
     dashboard_password: str | None = None
@@ -120,6 +123,7 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
         "a list of keyword-argument names",
     ),
     "enqueue_after_commit": (lambda v: isinstance(v, bool), "true or false"),
+    "otel": (lambda v: isinstance(v, bool), "true or false"),
     "dashboard_token": (
         lambda v: v is None or (isinstance(v, str) and len(v) >= MIN_DASHBOARD_TOKEN),
         f"a string of at least {MIN_DASHBOARD_TOKEN} characters",
@@ -365,7 +369,17 @@ def settings() -> Settings:
                 base = load()
                 _loaded = _with_overrides(base) if _overrides else base
             current = _loaded
+        if current.otel:
+            _instrument_tracing()
     return current
+
+
+def _instrument_tracing() -> None:
+    """``otel = true``: turn on `jobframe.contrib.opentelemetry` (once; it needs jobframe[otel]).
+    Settings are read when the first job is enqueued or a worker starts, so both are traced."""
+    from jobframe.contrib.opentelemetry import instrument_from_settings
+
+    instrument_from_settings(True)
 
 
 def configure(**options: Any) -> Settings:

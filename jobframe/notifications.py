@@ -54,7 +54,10 @@ class Event:
 
 
 Subscriber = Callable[[Event], None]
+#: called when an instrumented block starts; returns a `Subscriber` to call when it ends, or None
+Opener = Callable[[Event], Subscriber | None]
 _subscribers: dict[str, tuple[Subscriber, ...]] = {}
+_openers: dict[str, tuple[Opener, ...]] = {}
 _lock = threading.Lock()
 
 
@@ -79,7 +82,32 @@ def subscribe(name: str, fn: Subscriber) -> Callable[[], None]:
     return unsubscribe
 
 
+def subscribe_start(name: str, fn: Opener) -> Callable[[], None]:
+    """Call ``fn(event)`` when a ``name`` block starts, before the work it times (tracing opens a
+    span there). ``fn`` returns None or a closer, called with the event (its exception set) when
+    the block ends, before the ``name`` subscribers. Returns an unsubscriber.
+
+    Raises:
+        ValueError: ``name`` is not a known event (``"*"`` is not accepted here).
+    """
+    if name not in EVENTS:
+        raise ValueError(f"unknown jobframe event {name!r}; known: {', '.join(sorted(EVENTS))}")
+    with _lock:
+        _openers[name] = (*_openers.get(name, ()), fn)
+
+    def unsubscribe() -> None:
+        with _lock:
+            remaining = list(_openers.get(name, ()))
+            if fn in remaining:
+                remaining.remove(fn)
+            _openers[name] = tuple(remaining)
+
+    return unsubscribe
+
+
 def has_subscribers(name: str) -> bool:
+    """Whether anything listens to ``name`` (a subscriber, ``"*"``, or a `subscribe_start`)."""
+    return bool(_subscribers.get(name) or _subscribers.get("*") or _openers.get(name))
     return bool(_subscribers.get(name) or _subscribers.get("*"))
 
 
@@ -99,15 +127,19 @@ class instrument:
     hot path of enqueueing and performing.
     """
 
-    __slots__ = ("event", "started")
+    __slots__ = ("closers", "event", "started")
 
     def __init__(
         self, name: str, job: Any = None, adapter: QueueAdapter | None = None, **payload: Any
     ) -> None:
         self.event = Event(name, job, adapter, payload=payload)
         self.started = 0.0
+        self.closers: list[Subscriber] | None = None
 
     def __enter__(self) -> Event:
+        openers = _openers.get(self.event.name)
+        if openers:
+            self.closers = _open(openers, self.event)
         self.started = time.perf_counter()
         return self.event
 
@@ -115,6 +147,26 @@ class instrument:
         event = self.event
         if exc is not None:
             event.exception = exc
+        if self.closers:
+            for closer in reversed(self.closers):
+                try:
+                    closer(event)
+                except Exception:
+                    _log.exception("jobframe closer %r failed on %s event", closer, event.name)
         if _subscribers.get(event.name) or _subscribers.get("*"):
             event.duration = time.perf_counter() - self.started
             publish(event)
+
+
+def _open(openers: tuple[Opener, ...], event: Event) -> list[Subscriber]:
+    """Run the openers of ``event``; a failing one is logged, never breaks the job."""
+    closers: list[Subscriber] = []
+    for fn in openers:
+        try:
+            closer = fn(event)
+        except Exception:
+            _log.exception("jobframe opener %r failed on %s event", fn, event.name)
+            continue
+        if closer is not None:
+            closers.append(closer)
+    return closers

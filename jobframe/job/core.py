@@ -128,6 +128,10 @@ class Core:
     #: the flow control the payload carries (`jobframe.backend.flow`): computed when the job is
     #: enqueued (see `jobframe.job.flow_control`), read back by `deserialize`
     flow: FlowControl | None
+    #: the W3C trace context the payload carries (``{"traceparent": ..., "tracestate": ...}``,
+    #: payload key ``trace``): set by `jobframe.contrib.opentelemetry` when a job is enqueued
+    #: inside a span, None otherwise (the payload then has no ``trace`` key)
+    trace_context: dict[str, str] | None
     successfully_enqueued: bool
     enqueue_error: BaseException | None
 
@@ -157,6 +161,7 @@ class Core:
         self.timezone = None
         self.recurring_task = None
         self.flow = None
+        self.trace_context = None
         self.successfully_enqueued = False
         self.enqueue_error = None
         self._payload_cache: dict[str, Any] | None = None
@@ -265,8 +270,20 @@ class Core:
         flow = self.flow
         if flow is not None and flow is not NO_FLOW and flow:
             data["flow"] = flow.to_json()
+        if self.trace_context is not None:
+            data["trace"] = self.trace_context
         self._payload_extras(data)
         return data
+
+    def _set_trace_context(self, carrier: dict[str, str] | None) -> None:
+        """Carry ``carrier`` (W3C trace context) in the payload, also in one already built."""
+        self.trace_context = carrier
+        cache = self._payload_cache
+        if cache is not None:
+            if carrier is None:
+                cache.pop("trace", None)
+            else:
+                cache["trace"] = carrier
 
     def _payload_extras(self, data: dict[str, Any]) -> None:
         """Add the optional payload keys of the job's mixins (``store_result``, ...) to ``data``:
@@ -335,6 +352,13 @@ class Core:
         self.recurring_task = recurring_task
         flow = data.get("flow")
         self.flow = None if flow is None else FlowControl.from_json(flow)
+        trace = data.get("trace")
+        if trace is not None and not (
+            isinstance(trace, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in trace.items())
+        ):
+            raise TypeError(f"'trace' must be an object of strings, got {trace!r}")
+        self.trace_context = trace
         self.enqueued_at = _parse_time(data.get("enqueued_at"), "enqueued_at")
         self.scheduled_at = _parse_time(data.get("scheduled_at"), "scheduled_at")
         self._load_extras(data)
