@@ -8,13 +8,14 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
+from types import ModuleType
 
 from jobframe import config, queue_adapters
 from jobframe.errors import ConfigurationError, InvalidOptionError
 from jobframe.job.queue_name import validate_queue_name
 from jobframe.recurrence.startup import check_tasks, worker_scheduler
 from jobframe.worker.logs import setup_logging
-from jobframe.worker.runtime import Worker, WorkerOptions
+from jobframe.worker.runtime import Worker, WorkerOptions, default_middleware
 
 
 def _check_name(name: str) -> None:
@@ -134,6 +135,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run no recurring-task scheduler in this worker (by default every `jobframe work` "
         "runs one; with --processes N, one of the N processes does)",
     )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve Prometheus metrics at http://HOST:PORT/metrics (needs jobframe[prometheus]; "
+        "with --processes N the supervisor serves the sum of every process)",
+    )
+    parser.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        help="address --metrics-port binds (127.0.0.1; 0.0.0.0 for every interface)",
+    )
     add_log_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -197,6 +210,20 @@ def import_jobs(modules: list[str]) -> None:
             raise ConfigurationError(f"cannot import {name!r} to load its jobs: {exc}") from exc
 
 
+def _prometheus() -> ModuleType:
+    """`jobframe.contrib.prometheus`, imported only for ``--metrics-port``.
+
+    Raises:
+        ConfigurationError: ``prometheus-client`` is not installed.
+    """
+    try:
+        return importlib.import_module("jobframe.contrib.prometheus")
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"--metrics-port needs prometheus-client: pip install 'jobframe[prometheus]' ({exc})"
+        ) from None
+
+
 def run(args: argparse.Namespace) -> int:
     options = _options(args)
     setup_logging(args.log_level, args.log_format)
@@ -206,7 +233,14 @@ def run(args: argparse.Namespace) -> int:
         if args.recurring:  # a bad task stops the command here, not each child in a loop
             import_jobs(args.imports)
             check_tasks(queue_adapters.get())
-        return supervise(args.processes, sys.argv[1:], args.recurring)
+        if args.metrics_port is None:
+            return supervise(args.processes, sys.argv[1:], args.recurring)
+        from jobframe.admin import inspector
+
+        with _prometheus().supervising(args.metrics_port, args.metrics_host, inspector) as metrics:
+            return supervise(
+                args.processes, sys.argv[1:], args.recurring, metrics.env, metrics.process_exited
+            )
     import_jobs(args.imports)
     adapter = queue_adapters.get()
     backend = adapter.worker_backend()
@@ -221,7 +255,13 @@ def run(args: argparse.Namespace) -> int:
 
     warn_at_start(adapter)
     scheduler = worker_scheduler(adapter) if args.recurring else None
-    code = Worker(backend, options, [scheduler] if scheduler else []).run()
+    middleware = None
+    if args.metrics_port is not None:
+        prometheus = _prometheus()
+        middleware = [prometheus.worker_middleware(), *default_middleware(backend, options)]
+        if not prometheus.in_supervised_child():  # the supervisor serves its children's sum
+            prometheus.serve(args.metrics_port, args.metrics_host, adapter.inspector())
+    code = Worker(backend, options, [scheduler] if scheduler else [], middleware).run()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

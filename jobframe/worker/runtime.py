@@ -59,6 +59,16 @@ class Companion(Protocol):
     def stop(self) -> None: ...
 
 
+def default_middleware(backend: WorkerBackend, options: WorkerOptions) -> list[Middleware]:
+    """The middleware a `Worker` runs unless told otherwise: chaining, the records (for a
+    backend that writes them) and the flow control (`jobframe.worker.flow_control`)."""
+    return [
+        Chaining(),  # before recording: its `finished` reads the job's record
+        *recording_middleware(backend),  # first: its `finished` sees the final outcome
+        *flow_middleware(backend, options.job_timeout, options.timeout_grace),
+    ]
+
+
 class Worker:
     """One worker process's runtime. ``run()`` blocks until stopped; returns the exit code.
 
@@ -98,11 +108,7 @@ class Worker:
         self.processed = 0
         self._abandoned = False
         if middleware is None:
-            middleware = [
-                Chaining(),  # before recording: its `finished` reads the job's record
-                *recording_middleware(backend),  # first: its `finished` sees the final outcome
-                *flow_middleware(backend, options.job_timeout, options.timeout_grace),
-            ]
+            middleware = default_middleware(backend, options)
         self._chain = Chain(middleware)
         self._chain.bind(WorkerContext(backend, self.process.id, self._abandon, self._stop))
         self._max_payload = options.max_payload_bytes or config.settings().max_payload_bytes

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Mapping
 from types import FrameType
 
 log = logging.getLogger("jobframe.worker")
@@ -40,21 +41,31 @@ def _child_argv(argv: list[str], recurring: bool = False) -> list[str]:
     return [sys.executable, "-m", "jobframe", *out, "--processes", "1", *scheduler]
 
 
-def supervise(count: int, argv: list[str], recurring: bool = False) -> int:
+def supervise(
+    count: int,
+    argv: list[str],
+    recurring: bool = False,
+    env: Mapping[str, str] | None = None,
+    on_exit: Callable[[int], None] | None = None,
+) -> int:
     """Run ``count`` children of ``jobframe work ARGV`` until they stop after a signal.
 
     With ``recurring``, the first child (and whichever replaces it) runs the recurring
     scheduler and the others get ``--no-recurring``: one scheduler per command is enough,
     since the backend enqueues each tick once anyway, and the supervisor stays free of
     backend connections and application code at run time.
+
+    ``env`` is added to the children's environment; ``on_exit(pid)`` is called for each child
+    that exited (the metrics forget its gauges: `jobframe.contrib.prometheus`).
     """
     commands = [_child_argv(argv, recurring and index == 0) for index in range(count)]
-    env = {**os.environ, "JOBFRAME_SUPERVISED": "1"}
+    child_env = {**os.environ, **(env or {}), "JOBFRAME_SUPERVISED": "1"}
     children: list[subprocess.Popen[bytes]] = [
-        subprocess.Popen(command, env=env) for command in commands
+        subprocess.Popen(command, env=child_env) for command in commands
     ]
     stopping = {"signals": 0}
     restarts = [0] * count
+    exited: set[int] = set()
 
     def forward(signum: int, frame: FrameType | None) -> None:
         stopping["signals"] += 1
@@ -71,12 +82,16 @@ def supervise(count: int, argv: list[str], recurring: bool = False) -> int:
             code = child.poll()
             if code is None:
                 alive = True
-            elif not stopping["signals"]:
+                continue
+            if on_exit is not None and child.pid not in exited:
+                exited.add(child.pid)
+                on_exit(child.pid)
+            if not stopping["signals"]:
                 restarts[index] += 1
                 pause = min(0.5 * restarts[index], 10.0)
                 log.warning("worker %d exited with %s; restarting in %.1fs", child.pid, code, pause)
                 time.sleep(pause)
-                children[index] = subprocess.Popen(commands[index], env=env)
+                children[index] = subprocess.Popen(commands[index], env=child_env)
                 alive = True
         if not alive:
             return 0
