@@ -23,7 +23,10 @@ def _fields(job: Any, ms: float | None = None) -> dict[str, Any]:
     beside the message, so a log collector can filter on them without parsing the text.
 
     ``attempt`` is the execution count (1 on the first run; 0 before the job first ran);
-    ``duration_ms`` only where the line reports a duration (performed, failed)."""
+    ``duration_ms`` only where the line reports a duration (performed, failed); ``trace_id``
+    when the job carries a trace context (tracing was on where it was enqueued): the trace of
+    the request that enqueued it, which its perform span joins. These lines are written outside
+    the perform span (before it opens, after it ends), so the current span would not tell."""
     fields: dict[str, Any] = {
         "job_id": getattr(job, "job_id", None),
         "job_class": registry.name_of(type(job)),
@@ -32,7 +35,26 @@ def _fields(job: Any, ms: float | None = None) -> dict[str, Any]:
     }
     if ms is not None:
         fields["duration_ms"] = round(ms, 3)
+    carried = getattr(job, "trace_context", None)
+    if carried:
+        trace_id = _trace_id(carried.get("traceparent"))
+        if trace_id is not None:
+            fields["trace_id"] = trace_id
     return fields
+
+
+def _trace_id(traceparent: object) -> str | None:
+    """The trace id of a W3C ``traceparent`` (``00-<32 hex>-<16 hex>-<2 hex>``), or None."""
+    if not isinstance(traceparent, str):
+        return None
+    parts = traceparent.split("-")
+    if len(parts) < 4 or len(parts[1]) != 32 or parts[1] == "0" * 32:
+        return None
+    try:
+        int(parts[1], 16)
+    except ValueError:
+        return None
+    return parts[1].lower()
 
 
 def _with_args(job: Any) -> str:

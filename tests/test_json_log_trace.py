@@ -34,3 +34,22 @@ def test_a_line_inside_a_span_carries_its_trace_id() -> None:
 def test_no_span_no_trace_id() -> None:
     assert current_trace_id() is None
     assert "trace_id" not in _line()
+
+
+@pytest.mark.parametrize(
+    ("traceparent", "expected"),
+    [
+        (
+            "00-4E246FBB41D8EB15052CF196C2361115-13a1defb05523f15-01",
+            "4e246fbb41d8eb15052cf196c2361115",
+        ),
+        ("00-00000000000000000000000000000000-13a1defb05523f15-01", None),  # invalid per W3C
+        ("00-not-hex", None),
+        ("00-zz246fbb41d8eb15052cf196c2361115-13a1defb05523f15-01", None),
+        (None, None),
+    ],
+)
+def test_the_trace_id_of_a_carried_traceparent(traceparent: object, expected: str | None) -> None:
+    from jobframe.log_subscriber import _trace_id
+
+    assert _trace_id(traceparent) == expected

@@ -47,7 +47,12 @@ class JsonFormatter(logging.Formatter):
 def current_trace_id() -> str | None:
     """The current span's trace id (32 hex digits, as W3C ``traceparent`` writes it), or None
     when no span is current or OpenTelemetry was never imported: tracing that is off costs a
-    dictionary lookup, and this module never imports ``opentelemetry`` itself."""
+    dictionary lookup, and this module never imports ``opentelemetry`` itself. The tracing
+    contrib's `current_trace_id` answers when it is loaded (``otel = true``)."""
+    contrib = sys.modules.get("jobframe.contrib.opentelemetry")
+    if contrib is not None:
+        found: str | None = contrib.current_trace_id()
+        return found
     trace = sys.modules.get("opentelemetry.trace")
     if trace is None:
         return None

@@ -90,3 +90,36 @@ def test_text_is_the_default_and_carries_no_json(
     text = (tmp_path / "worker-0.log").read_text()
     assert " INFO jobframe: Performed RecordJob" in text
     assert not any(line.startswith("{") for line in text.splitlines())
+
+
+def test_with_tracing_on_a_jobs_lines_carry_the_trace_id_of_the_request_that_enqueued_it(
+    adapter: RedisAdapter, redis_url: str, prefix: str, tmp_path: Path
+) -> None:
+    sdk_trace = pytest.importorskip("opentelemetry.sdk.trace")
+    from jobframe.contrib.opentelemetry import JobframeInstrumentor
+
+    write_config(tmp_path, "redis", url=redis_url, prefix=prefix)
+    config = tmp_path / "jobframe.toml"
+    config.write_text("otel = true\n" + config.read_text())
+    journal = Journal(tmp_path / "journal.jsonl")
+    instrumentor = JobframeInstrumentor(tracer_provider=sdk_trace.TracerProvider())
+    instrumentor.instrument()
+    try:
+        tracer = sdk_trace.TracerProvider().get_tracer("test")
+        with tracer.start_as_current_span("POST /signup") as span:
+            job = RecordJob.perform_later(journal.name)
+        trace_id = format(span.get_span_context().trace_id, "032x")
+    finally:
+        instrumentor.uninstrument()
+    workers = Workers(tmp_path, concurrency=1)
+    try:
+        workers.start("--log-format", "json")
+        wait_until(lambda: journal.ended()[job.job_id] == 1, 30, "the job to run")
+        wait_until(lambda: _of(_entries(tmp_path), job.job_id, "Performed "), 10, "the line")
+    finally:
+        workers.stop()
+    entries = _entries(tmp_path)
+    [performing] = _of(entries, job.job_id, "Performing ")
+    [performed] = _of(entries, job.job_id, "Performed ")
+    assert performing["trace_id"] == performed["trace_id"] == trace_id
+    assert all("trace_id" not in e for e in entries if e["logger"] == "jobframe.worker")
