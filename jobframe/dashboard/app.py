@@ -101,6 +101,7 @@ class Dashboard:
                 name="recurring_run",
             ),
             Route("/api/summary", page(self.summary), name="summary"),
+            Route("/metrics", page(self.metrics), name="metrics"),
             *self.tracking.routes(page),
             Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
         ]
@@ -179,6 +180,15 @@ class Dashboard:
 
     def summary(self, request: Request, form: FormData | None) -> Response:
         return JSONResponse({"counts": self._counts(), "stats": self.inspector.stats()})
+
+    def metrics(self, request: Request, form: FormData | None) -> Response:
+        """Prometheus's ``/metrics`` (`jobframe.contrib.prometheus.dashboard`), authenticated as
+        every page is; 404 without ``jobframe[prometheus]`` installed."""
+        try:
+            from jobframe.contrib.prometheus.dashboard import metrics_response
+        except ImportError:
+            raise HTTPException(404, "/metrics needs: pip install 'jobframe[prometheus]'") from None
+        return metrics_response(self.inspector, request)
 
     def queues(self, request: Request, form: FormData | None) -> Response:
         return self.render(request, "queues.html", queues=self.inspector.queues())
