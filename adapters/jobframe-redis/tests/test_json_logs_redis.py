@@ -4,6 +4,7 @@ line to stderr, and a job's lines carry ``job_id``, ``job_class``, ``queue``, ``
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -123,3 +124,50 @@ def test_with_tracing_on_a_jobs_lines_carry_the_trace_id_of_the_request_that_enq
     [performed] = _of(entries, job.job_id, "Performed ")
     assert performing["trace_id"] == performed["trace_id"] == trace_id
     assert all("trace_id" not in e for e in entries if e["logger"] == "jobframe.worker")
+
+
+LOGGING_JOB = """
+import logging
+
+import jobframe
+
+
+class ChattyJob(jobframe.Job):
+    job_name = "test.ChattyJob"
+
+    def perform(self):
+        logging.getLogger("app.mail").info("sending from inside perform")
+"""
+
+
+def test_a_line_a_job_logs_inside_perform_carries_the_trace_id_of_its_span(
+    adapter: RedisAdapter,
+    redis_url: str,
+    prefix: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sdk_trace = pytest.importorskip("opentelemetry.sdk.trace")
+    from jobframe.contrib.opentelemetry import JobframeInstrumentor
+
+    (tmp_path / "chatty_jobs.py").write_text(LOGGING_JOB)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    write_config(tmp_path, "redis", url=redis_url, prefix=prefix)
+    config = tmp_path / "jobframe.toml"
+    config.write_text("otel = true\n" + config.read_text())
+    instrumentor = JobframeInstrumentor(tracer_provider=sdk_trace.TracerProvider())
+    instrumentor.instrument()
+    try:
+        with sdk_trace.TracerProvider().get_tracer("t").start_as_current_span("request") as span:
+            job = importlib.import_module("chatty_jobs").ChattyJob.perform_later()
+        trace_id = format(span.get_span_context().trace_id, "032x")
+    finally:
+        instrumentor.uninstrument()
+    workers = Workers(tmp_path, jobs=["chatty_jobs"], pythonpath=[str(tmp_path)], concurrency=1)
+    try:
+        workers.start("--log-format", "json")
+        wait_until(lambda: _of(_entries(tmp_path), job.job_id, "Performed "), 30, "the job to run")
+    finally:
+        workers.stop()
+    [inside] = [e for e in _entries(tmp_path) if e["logger"] == "app.mail"]
+    assert inside["message"] == "sending from inside perform" and inside["trace_id"] == trace_id
