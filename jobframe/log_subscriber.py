@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from jobframe import notifications
+from jobframe import notifications, registry
 from jobframe.errors import Abort, Cancelled, DuplicateJobError, Interrupted
 from jobframe.notifications import Event
 
@@ -16,6 +16,45 @@ def _describe(job: Any) -> str:
     task = getattr(job, "recurring_task", None)  # a job built by `deserialize` always has it
     of_task = f" of recurring task {task!r}" if task else ""
     return f"{type(job).__qualname__} (Job ID: {job.job_id}){of_task} on queue {job.queue_name!r}"
+
+
+def _fields(job: Any, ms: float | None = None) -> dict[str, Any]:
+    """The structured fields of a job's log line (``extra``): what ``--log-format json`` prints
+    beside the message, so a log collector can filter on them without parsing the text.
+
+    ``attempt`` is the execution count (1 on the first run; 0 before the job first ran);
+    ``duration_ms`` only where the line reports a duration (performed, failed); ``trace_id``
+    when the job carries a trace context (tracing was on where it was enqueued): the trace of
+    the request that enqueued it, which its perform span joins. These lines are written outside
+    the perform span (before it opens, after it ends), so the current span would not tell."""
+    fields: dict[str, Any] = {
+        "job_id": getattr(job, "job_id", None),
+        "job_class": registry.name_of(type(job)),
+        "queue": getattr(job, "queue_name", None),
+        "attempt": getattr(job, "executions", None),
+    }
+    if ms is not None:
+        fields["duration_ms"] = round(ms, 3)
+    carried = getattr(job, "trace_context", None)
+    if carried:
+        trace_id = _trace_id(carried.get("traceparent"))
+        if trace_id is not None:
+            fields["trace_id"] = trace_id
+    return fields
+
+
+def _trace_id(traceparent: object) -> str | None:
+    """The trace id of a W3C ``traceparent`` (``00-<32 hex>-<16 hex>-<2 hex>``), or None."""
+    if not isinstance(traceparent, str):
+        return None
+    parts = traceparent.split("-")
+    if len(parts) < 4 or len(parts[1]) != 32 or parts[1] == "0" * 32:
+        return None
+    try:
+        int(parts[1], 16)
+    except ValueError:
+        return None
+    return parts[1].lower()
 
 
 def _with_args(job: Any) -> str:
@@ -37,41 +76,53 @@ def on_event(event: Event) -> None:
     name = event.name
     if name == "enqueue_recurring":
         if exc is not None:
-            logger.error("Failed enqueuing %s to %s: %r", _describe(job), _adapter(event), exc)
+            logger.error(
+                "Failed enqueuing %s to %s: %r", _describe(job), _adapter(event), exc,
+                extra=_fields(job),
+            )  # fmt: skip
         elif logger.isEnabledFor(logging.INFO) and job.successfully_enqueued:
             logger.info(
                 "Enqueued %s to %s for the tick at %s%s",
                 _describe(job), _adapter(event), job.scheduled_at.isoformat(), _with_args(job),
+                extra=_fields(job),
             )  # fmt: skip
     elif name in ("enqueue", "enqueue_at"):
         in_caller = event.adapter is not None and event.adapter.capabilities.performs_in_caller
         if exc is not None and in_caller:
             pass  # inline: the job itself failed, and its perform event said so
         elif isinstance(exc, DuplicateJobError):
-            logger.info("Skipped enqueuing %s: %s", _describe(job), exc)
+            logger.info("Skipped enqueuing %s: %s", _describe(job), exc, extra=_fields(job))
         elif exc is not None:
-            logger.error("Failed enqueuing %s to %s: %r", _describe(job), _adapter(event), exc)
+            logger.error(
+                "Failed enqueuing %s to %s: %r", _describe(job), _adapter(event), exc,
+                extra=_fields(job),
+            )  # fmt: skip
         elif logger.isEnabledFor(logging.INFO) and job.successfully_enqueued:
             when = f" at {job.scheduled_at.isoformat()}" if name == "enqueue_at" else ""
             logger.info(
-                "Enqueued %s to %s%s%s", _describe(job), _adapter(event), when, _with_args(job)
-            )
+                "Enqueued %s to %s%s%s", _describe(job), _adapter(event), when, _with_args(job),
+                extra=_fields(job),
+            )  # fmt: skip
     elif name == "enqueue_all" and logger.isEnabledFor(logging.INFO):
         jobs = event.payload.get("jobs", [])
         logger.info("Enqueued %d jobs to %s", len(jobs), _adapter(event))
     elif name == "perform_start" and logger.isEnabledFor(logging.INFO):
-        logger.info("Performing %s%s", _describe(job), _with_args(job))
+        logger.info("Performing %s%s", _describe(job), _with_args(job), extra=_fields(job))
     elif name == "perform":
         if isinstance(exc, Cancelled | Interrupted):
             pass  # the cancel or interrupt event that follows says so
         elif isinstance(exc, Abort):
             # A callback halted the job on purpose: say so, without a traceback.
-            logger.info("Halted %s: a perform callback aborted it (%s)", _describe(job), exc)
+            logger.info(
+                "Halted %s: a perform callback aborted it (%s)", _describe(job), exc,
+                extra=_fields(job, ms),
+            )  # fmt: skip
         elif exc is not None and _handled(job, exc):
             # retry_on / discard_on / rescue_from take it from here and log what they do.
             logger.warning(
-                "Error performing %s in %.2fms: %s: %s", _describe(job), ms, type(exc).__name__, exc
-            )
+                "Error performing %s in %.2fms: %s: %s",
+                _describe(job), ms, type(exc).__name__, exc, extra=_fields(job, ms),
+            )  # fmt: skip
         elif exc is not None:
             logger.error(
                 "Error performing %s in %.2fms: %s: %s",
@@ -80,9 +131,10 @@ def on_event(event: Event) -> None:
                 type(exc).__name__,
                 exc,
                 exc_info=exc,
+                extra=_fields(job, ms),
             )
         elif logger.isEnabledFor(logging.INFO):
-            logger.info("Performed %s in %.2fms", _describe(job), ms)
+            logger.info("Performed %s in %.2fms", _describe(job), ms, extra=_fields(job, ms))
     elif name == "enqueue_retry" and logger.isEnabledFor(logging.INFO):
         error = event.payload.get("error")
         logger.info(
@@ -91,6 +143,7 @@ def on_event(event: Event) -> None:
             event.payload.get("wait", 0),
             type(error).__name__,
             error,
+            extra=_fields(job),
         )
     elif name == "retry_stopped":
         error = event.payload.get("error")
@@ -101,17 +154,24 @@ def on_event(event: Event) -> None:
             error,
             job.executions,
             exc_info=error,
+            extra=_fields(job),
         )
     elif name == "discard":
         error = event.payload.get("error")
-        logger.error("Discarded %s due to a %s (%s)", _describe(job), type(error).__name__, error)
+        logger.error(
+            "Discarded %s due to a %s (%s)", _describe(job), type(error).__name__, error,
+            extra=_fields(job),
+        )  # fmt: skip
     elif name in _FLOW:
         _FLOW[name](event)
 
 
 def _expired(event: Event) -> None:
     late = event.payload.get("late", 0.0)
-    logger.warning("Expired %s unperformed: %.1fs past its expires_in", _describe(event.job), late)
+    logger.warning(
+        "Expired %s unperformed: %.1fs past its expires_in", _describe(event.job), late,
+        extra=_fields(event.job),
+    )  # fmt: skip
 
 
 def _throttled(event: Event) -> None:
@@ -119,16 +179,20 @@ def _throttled(event: Event) -> None:
         logger.info(
             "Throttled %s: rate limit %r, starts in %.2fs",
             _describe(event.job), event.payload.get("key"), event.payload.get("wait", 0.0),
+            extra=_fields(event.job),
         )  # fmt: skip
 
 
 def _cancelled(event: Event) -> None:
-    logger.info("Cancelled %s while it ran", _describe(event.job))
+    logger.info("Cancelled %s while it ran", _describe(event.job), extra=_fields(event.job))
 
 
 def _timed_out(event: Event) -> None:
     limit = event.payload.get("limit", 0.0)
-    logger.warning("Stopping %s: it ran past its time limit of %gs", _describe(event.job), limit)
+    logger.warning(
+        "Stopping %s: it ran past its time limit of %gs", _describe(event.job), limit,
+        extra=_fields(event.job),
+    )  # fmt: skip
 
 
 def _interrupted(event: Event) -> None:

@@ -1,2 +1,2 @@
-"""Integrations with other tools, each behind an extra (``jobframe[otel]``, ...): the core never
-imports them unless they are enabled."""
+"""Integrations with other tools (tracing, metrics), each behind an extra (``jobframe[otel]``,
+``jobframe[prometheus]``): the core never imports them unless they are enabled."""

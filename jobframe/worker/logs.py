@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from typing import Any
 
@@ -20,7 +21,11 @@ log = logging.getLogger("jobframe.worker")
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per record: time, level, logger, message, and any ``extra`` fields."""
+    """One JSON object per record: ``time`` (UTC, ISO 8601), ``level``, ``logger``, ``pid``,
+    ``message``, then any ``extra`` fields (a job's lines carry ``job_id``, ``job_class``,
+    ``queue``, ``attempt`` and, where the line reports one, ``duration_ms``), ``trace_id`` when
+    tracing is on and a span is current, and ``exception`` when the record has a traceback.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -32,12 +37,32 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        if "trace_id" not in entry and (trace_id := current_trace_id()) is not None:
+            entry["trace_id"] = trace_id
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
 
 
+def current_trace_id() -> str | None:
+    """The current span's trace id (32 hex digits, as W3C ``traceparent`` writes it), or None
+    when no span is current or OpenTelemetry was never imported: tracing that is off costs a
+    dictionary lookup, and this module never imports ``opentelemetry`` itself. The tracing
+    contrib's `current_trace_id` answers when it is loaded (``otel = true``)."""
+    contrib = sys.modules.get("jobframe.contrib.opentelemetry")
+    if contrib is not None:
+        found: str | None = contrib.current_trace_id()
+        return found
+    trace = sys.modules.get("opentelemetry.trace")
+    if trace is None:
+        return None
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None
+
+
 def setup_logging(level: str, fmt: str) -> None:
+    """Send every log record to stderr, as readable text (``fmt="text"``) or one JSON object per
+    line (``"json"``, :class:`JsonFormatter`), at ``level`` and above."""
     handler = logging.StreamHandler()
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
