@@ -3,7 +3,8 @@ enqueue tests, real ``jobframe work`` processes for the reliability ones."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ import sqlalchemy as sa
 
 from jobframe.backend.adapter import QueueAdapter
 from jobframe.testing import BackendConformance, WorkerHarness
+from jobframe.testing.conformance.results import SLOW_POLL
+from jobframe_sql import results as sql_results
 from jobframe_sql.adapter import SQLAdapter
 from jobframe_sql.schema import jobs
 
@@ -77,6 +80,15 @@ class TestSQLBackend(BackendConformance):
             {"url": sql_url},
             drop_connections=connection_killer(sql_url),
         )
+
+    @contextlib.contextmanager
+    def polls_slowly(self, adapter: QueueAdapter) -> Iterator[None]:
+        """Waiters poll behind their wake-ups (`SQLResults.wait`): hold the polls to
+        `SLOW_POLL` apart, so a waiter back soon was woken."""
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(sql_results, "_FIRST_POLL", SLOW_POLL)
+            patch.setattr(sql_results, "_MAX_POLL", SLOW_POLL)
+            yield
 
     def wakes_across_processes(self, adapter: QueueAdapter) -> bool:
         """PostgreSQL wakes waiters with NOTIFY; SQLite and MariaDB with sockets that reach the

@@ -5,20 +5,25 @@ expiring after their ttl, and the same answers from another process than the wor
 
 Gated by ``Capabilities.results``. A backend that cannot wake a waiter in another process
 (SQLite, MariaDB: they poll with a backoff) overrides `ResultTests.wakes_across_processes` in
-its suite class to say so; the 50 ms wake-up is then asserted for waiters in the worker's own
+its suite class to say so; the wake-up is then asserted for waiters in the worker's own
 process only, and across processes the lag must stay under ``polled_wake_median`` (1 s).
+
+That a waiter is *woken* is shown without a tight time bound: while `ResultTests.polls_slowly`
+holds the backend's fallback polling to `SLOW_POLL` (5 s), waiters must be back within
+``wake_median`` (1 s) of the job's end, which only a wake-up can do.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import statistics
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -88,12 +93,26 @@ class ThreadResult:
         return value
 
 
+#: seconds between a waiter's fallback polls while `ResultTests.polls_slowly` holds them
+SLOW_POLL = 5.0
+
+
 class ResultTests(ConformanceBase):
-    #: the median time from a job's return to its waiter's wake-up must stay under this (s)
-    wake_median: ClassVar[float] = 0.05
+    #: the median time from a job's return to its waiter's wake-up must stay under this (s),
+    #: while `polls_slowly` holds any fallback polling to `SLOW_POLL`: a waiter back this soon
+    #: was woken, not polling (a bound in seconds, not milliseconds, so that a loaded machine
+    #: does not fail it; the wake-up's speed itself is for benchmarks)
+    wake_median: ClassVar[float] = 1.0
     #: the median wake-up lag allowed across processes where `wakes_across_processes` is False
     #: (a waiter that polls with a backoff, which must stay bounded)
     polled_wake_median: ClassVar[float] = 1.0
+
+    @contextlib.contextmanager
+    def polls_slowly(self, adapter: QueueAdapter) -> Iterator[None]:
+        """Hold the backend's fallback polling of `ResultStore.wait` (if it has any) to at
+        least `SLOW_POLL` seconds between checks for the block. A backend whose waiters poll
+        behind their wake-ups overrides this (the SQL adapter does)."""
+        yield
 
     def wakes_across_processes(self, adapter: QueueAdapter) -> bool:
         """Whether a waiter in another process than the worker's is woken by the backend
@@ -178,6 +197,12 @@ class ResultTests(ConformanceBase):
         first one (which may open the backend's listening connection)."""
         require(active, "results")
         lags = []
+        with self.polls_slowly(active):
+            lags = self._wake_lags(active, journal)
+        assert statistics.median(lags[1:]) < self.wake_median, f"waiters woke late: {lags}"
+
+    def _wake_lags(self, active: QueueAdapter, journal: str) -> list[float]:
+        lags = []
         for i in range(6):
             job = ValueJob.perform_later(journal, i, 0.2)
             value, woken = self._in_thread(
@@ -186,7 +211,7 @@ class ResultTests(ConformanceBase):
             assert value == i, "the waiter did not get the result"
             (entry,) = [e for e in read(journal) if e["job_id"] == job.job_id]
             lags.append(woken - entry["returned_at"])
-        assert statistics.median(lags[1:]) < self.wake_median, f"waiters woke late: {lags}"
+        return lags
 
     def test_aresult_waits_without_blocking_the_loop(
         self, active: QueueAdapter, journal: str
@@ -356,13 +381,15 @@ class ResultTests(ConformanceBase):
         jobs = [ValueJob.perform_later(journal, i, 0.2) for i in range(6)]
         workers.start(imports=[RESULTS_JOBS], concurrency=1)
         lags = []
-        for i, job in enumerate(jobs):
-            assert job.result(timeout=self.wait_timeout) == i
-            woken = time.time()
-            (entry,) = [e for e in read(journal) if e["job_id"] == job.job_id]
-            lags.append(woken - entry["returned_at"])
+        adapter = jobframe.queue_adapters.get()
+        woken = self.wakes_across_processes(adapter)
+        with self.polls_slowly(adapter) if woken else contextlib.nullcontext():
+            for i, job in enumerate(jobs):
+                assert job.result(timeout=self.wait_timeout) == i
+                now = time.time()
+                (entry,) = [e for e in read(journal) if e["job_id"] == job.job_id]
+                lags.append(now - entry["returned_at"])
         assert [jobframe.job_status(j.job_id) for j in jobs] == ["succeeded"] * 6
-        woken = self.wakes_across_processes(jobframe.queue_adapters.get())
         limit = self.wake_median if woken else self.polled_wake_median
         assert statistics.median(lags[1:]) < limit, f"waiters woke late: {lags}"
 
