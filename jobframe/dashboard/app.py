@@ -26,6 +26,7 @@ from jobframe.backend import STATES, HistoryKind, Inspector, JobInfo, State
 from jobframe.backend.adapter import QueueAdapter
 from jobframe.config import is_origin
 from jobframe.dashboard import flow, recurring
+from jobframe.dashboard.classes import ClassPages
 from jobframe.dashboard.headers import SecurityHeaders
 from jobframe.dashboard.params import page_number, wants_json
 from jobframe.dashboard.rendering import HERE, path_for, templates
@@ -102,6 +103,7 @@ class Dashboard:
             ),
             Route("/api/summary", page(self.summary), name="summary"),
             *self.tracking.routes(page),
+            *ClassPages(inspector, self.render).routes(page),
             Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
         ]
 

@@ -64,6 +64,7 @@ class AsyncAdapter(QueueAdapter):
         results=True,
         batches=True,
         chains=True,
+        timings=True,
     )
 
     def __init__(

@@ -18,6 +18,7 @@ from jobframe.backend.inspector import (
     Stats,
     WorkerInfo,
 )
+from jobframe.backend.timings import ClassTiming
 from jobframe.queue_adapters.memory_store import NO_PRIORITY, Entry, EntryState
 
 if TYPE_CHECKING:
@@ -265,3 +266,12 @@ class AsyncInspector(Inspector):
             for (k, p), n in counters.items()
             if k == kind and "-" not in p and int(p) >= since
         }
+
+    def timings(
+        self, since_minute: int, until_minute: int | None = None, job_class: str | None = None
+    ) -> list[ClassTiming]:
+        """Run times per job class and minute from ``since_minute`` to ``until_minute``
+        (default: now), of every class or of ``job_class``; minutes without runs left out."""
+        until = int(time.time() // 60) if until_minute is None else until_minute
+        with self.store.lock:
+            return self.store.timings.read(since_minute, until, job_class)

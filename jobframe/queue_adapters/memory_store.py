@@ -26,6 +26,7 @@ from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
 from jobframe.queue_adapters.memory_batches import BatchedResults
 from jobframe.queue_adapters.memory_flow import read_flow
 from jobframe.queue_adapters.memory_jobs import NO_PRIORITY, Entry, EntryState, MemoryJobs
+from jobframe.queue_adapters.memory_timings import MemoryTimings
 from jobframe.tracking.records import build
 
 if TYPE_CHECKING:
@@ -64,6 +65,8 @@ class MemoryStore(MemoryJobs, WorkerBackend):
         #: status, records and progress of these jobs (the async adapter's `results()`),
         #: under this store's lock: `complete` writes a job's records with its outcome
         self.results = BatchedResults(self.lock, self._live, owner=owner, jobs=self)
+        #: run times per job class and minute, counted by `complete` (under this store's lock)
+        self.timings = MemoryTimings()
 
     def _live(self, job_id: str) -> State | None:
         """Where the job ``job_id`` is (lock held): claimed (running) before waiting before
@@ -165,6 +168,8 @@ class MemoryStore(MemoryJobs, WorkerBackend):
                 if entry is None:
                     continue
                 self.forget(entry)
+                if outcome.runtime is not None:
+                    self.timings.add(outcome, now)
                 woken += self._settle(entry, now)
                 retries += outcome.retries
                 records += outcome.records

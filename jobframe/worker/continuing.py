@@ -91,7 +91,10 @@ class Continuing(Middleware):
         with notifications.instrument("interrupt", job, message=reason, steps=job.continuation):
             pass
         # No record: the re-enqueued job's live state says where it is.
-        return Outcome(claim, "done", attempts=job.executions, retries=tuple(retries))
+        return Outcome(
+            claim, "done", None, job.executions, tuple(retries), (), outcome.runtime,
+            outcome.job_class,
+        )  # fmt: skip
 
 
 __all__ = ["Continuing", "interrupted"]

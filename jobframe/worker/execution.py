@@ -7,6 +7,7 @@ nothing in it is imported or called.
 
 from __future__ import annotations
 
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from jobframe.config import DEFAULT_MAX_PAYLOAD_BYTES
 from jobframe.errors import Cancelled, DeserializationError, Interrupted, UnknownJobError
 from jobframe.job.base import Job
 from jobframe.job.enqueuing import retry_handoff
+from jobframe.registry import name_of
 
 current_claim: ContextVar[Claim | None] = ContextVar("jobframe_current_claim", default=None)
 #: the ``reason`` of the error of a job stopped at a checkpoint (`jobframe.errors.Interrupted`):
@@ -88,18 +90,32 @@ def load_batch(
     return work, dead
 
 
-def finished(claim: Claim, job: Job, exc: BaseException | None, retries: list[Any]) -> Outcome:
+def finished(
+    claim: Claim,
+    job: Job,
+    exc: BaseException | None,
+    retries: list[Any],
+    runtime: float | None = None,
+) -> Outcome:
     """Classify how ``job`` ended: done, cancelled (it raised `jobframe.Cancelled`), failed, or
-    failed with reason `INTERRUPTED` (stopped at a checkpoint, for `jobframe.worker.continuing`)."""
+    failed with reason `INTERRUPTED` (stopped at a checkpoint, for `jobframe.worker.continuing`).
+
+    ``runtime`` (seconds ``perform`` ran) and the job's class name go into the outcome, for the
+    backend's per-class timings (`jobframe.backend.timings`): every run that performed counts,
+    whatever its status (a cancelled or interrupted run took its time too)."""
+    cls = name_of(type(job))
     if exc is None:
-        return Outcome(claim, "done", attempts=job.executions, retries=tuple(retries))
-    if isinstance(exc, Cancelled):
-        return Outcome(claim, "cancelled", attempts=job.executions)
-    if isinstance(exc, Interrupted):
-        return Outcome(claim, "failed", error_info(exc, INTERRUPTED), attempts=job.executions)
-    return Outcome(
-        claim, "failed", error_info(exc), attempts=job.executions, retries=tuple(retries)
-    )
+        status: Any = "done"
+        error = None
+    elif isinstance(exc, Cancelled):
+        return Outcome(claim, "cancelled", None, job.executions, (), (), runtime, cls)
+    elif isinstance(exc, Interrupted):
+        return Outcome(
+            claim, "failed", error_info(exc, INTERRUPTED), job.executions, (), (), runtime, cls
+        )
+    else:
+        status, error = "failed", error_info(exc)
+    return Outcome(claim, status, error, job.executions, tuple(retries), (), runtime, cls)
 
 
 @contextmanager
@@ -136,18 +152,22 @@ def _claimed(claim: Claim, backend: WorkerBackend | None) -> Iterator[list[Any]]
 def run_sync(claim: Claim, job: Job, backend: WorkerBackend | None = None) -> Outcome:
     """Perform a job in this thread (a pool thread of the worker)."""
     with _claimed(claim, backend) as retries:
+        start = time.perf_counter()
         try:
             job.perform_now()
         except (Exception, Interrupted) as exc:
-            return finished(claim, job, exc, retries)
-    return finished(claim, job, None, retries)
+            return finished(claim, job, exc, retries, time.perf_counter() - start)
+        runtime = time.perf_counter() - start
+    return finished(claim, job, None, retries, runtime)
 
 
 async def run_async(claim: Claim, job: Job, backend: WorkerBackend | None = None) -> Outcome:
     """Perform a job whose ``perform`` is ``async def`` on the worker's event loop."""
     with _claimed(claim, backend) as retries:
+        start = time.perf_counter()
         try:
             await job.perform_now_async()
         except (Exception, Interrupted) as exc:
-            return finished(claim, job, exc, retries)
-    return finished(claim, job, None, retries)
+            return finished(claim, job, exc, retries, time.perf_counter() - start)
+        runtime = time.perf_counter() - start
+    return finished(claim, job, None, retries, runtime)

@@ -112,7 +112,10 @@ class Recording(Middleware):
             record = record_for(job, outcome.status, outcome.error)
         except SerializationError as exc:
             error = error_of(exc, "result could not be serialized")
-            outcome = Outcome(claim, "failed", error, attempts=outcome.attempts)
+            outcome = Outcome(
+                claim, "failed", error, outcome.attempts, (), (), outcome.runtime,
+                outcome.job_class,
+            )  # fmt: skip
             record = record_for(job, "failed", error)
         return with_records(outcome, record)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,9 +36,13 @@ from fixture_jobs import tracked_jobs
 from fixture_jobs.tracked_jobs import GatedJob, NotifyJob, RowJob
 
 import jobframe
+from jobframe.queue_adapters.async_adapter import AsyncAdapter
+from jobframe.testing.conformance_jobs import read
 from jobframe.testing.services import require_service
+from jobframe.testing.timing_jobs import OtherTimedJob, TimedJob
 
 pytestmark = pytest.mark.slow
+TIMED, OTHER_TIMED = TimedJob.job_name, OtherTimedJob.job_name
 WAIT = 15_000  # ms: how long an expectation on the page may take (live counts poll every 3 s)
 
 
@@ -412,3 +417,68 @@ def test_a_running_jobs_progress_updates_without_a_reload(context: Any, live: Li
     finally:
         tracked_jobs.reset()
         tracked_jobs.rearm()
+
+
+@pytest.fixture(params=["async", *sorted(BACKENDS)])
+def timed(request: pytest.FixtureRequest) -> Iterator[Live]:
+    """`live`, and the async adapter too (its store keeps run times in this process)."""
+    if request.param == "async":
+        made = AsyncAdapter(autostart=False)
+        try:
+            with live_dashboard(made) as running:
+                yield running
+        finally:
+            made.shutdown(timeout=5)
+        return
+    name, port = SERVICES[request.param]
+    require_service(name, "127.0.0.1", port)
+    with BACKENDS[request.param]() as adapter, live_dashboard(adapter) as running:
+        yield running
+
+
+@pytest.fixture
+def timed_context(browser: Any, timed: Live) -> Iterator[Any]:
+    made = authenticated_context(browser, timed.url)
+    yield made
+    made.close()
+
+
+def test_the_classes_page_sorts_and_charts_a_class(
+    timed_context: Any, timed: Live, tmp_path: Path
+) -> None:
+    """Run times per job class: the slowest class first, re-sorted by a header link, and a
+    class's page whose charts dashboard.js draws (no inline style: the CSP allows none). On a
+    backend that keeps no run times, the page says so."""
+    live, context = timed, timed_context
+    journal = str(tmp_path / "timed.jsonl")
+    for i in range(3):
+        TimedJob.perform_later(journal, f"t{i}", 20)
+    OtherTimedJob.perform_later(journal, "o", 150)
+    wait_for(lambda: len(read(journal)) == 4, "the timed jobs to run")
+    watched = Watched(context)
+    if not type(live.adapter).capabilities.timings:
+        page = watched.goto(live.url + "/classes")
+        expect(page.locator("nav a.on")).to_have_text("Classes")
+        expect(page.locator("main")).to_contain_text("keeps no run times")
+        assert watched.errors == [] and watched.violations() == []
+        return
+    since = int(time.time() // 60) - 2
+    wait_for(
+        lambda: sum(t.count for t in live.inspector.timings(since)) == 4, "the runs to be counted"
+    )
+    page = watched.goto(live.url + "/classes")
+    expect(page.locator("nav a.on")).to_have_text("Classes")
+    rows = page.locator("table.classes tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_have_attribute("data-class", OTHER_TIMED)  # the slowest first
+    page.locator("th a[data-sort=count]").click()
+    expect(rows.first).to_have_attribute("data-class", TIMED)  # 3 runs before 1
+    expect(rows.first).to_contain_text("0.0 %")
+    rows.filter(has_text=OTHER_TIMED).get_by_role("link").click()
+    expect(page.locator("h1")).to_contain_text(OTHER_TIMED)
+    expect(page.locator("tr[data-window=hour] td").nth(1)).to_have_text("1")  # runs
+    expect(page.locator(".charts figure")).to_have_count(4)
+    heights = page.locator(".bar-timing").evaluate_all("bars => bars.map(b => b.style.height)")
+    assert heights and all(h.endswith("%") for h in heights), heights
+    assert "100%" in heights, "the p95 of the run was not drawn"
+    assert watched.errors == [] and watched.violations() == []

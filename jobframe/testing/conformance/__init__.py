@@ -43,6 +43,7 @@ from jobframe.testing.conformance.recurring import RecurringTests
 from jobframe.testing.conformance.recurring_processes import RecurringProcessTests
 from jobframe.testing.conformance.reliability import ReliabilityTests
 from jobframe.testing.conformance.results import ResultTests
+from jobframe.testing.conformance.timings import TimingTests
 
 
 class BackendConformance(
@@ -63,6 +64,7 @@ class BackendConformance(
     BatchTests,
     ChainTests,
     BatchProcessTests,
+    TimingTests,
 ):
     """Every test of the suite. Subclass it in your backend's tests (see the module's doc)."""
 
