@@ -12,9 +12,8 @@ import sqlalchemy as sa
 
 from jobframe.backend.results import JobRecord
 from jobframe.backend.worker import Claim, Outcome
-from jobframe_sql import flow
+from jobframe_sql import flow, timings
 from jobframe_sql import records as record_sql
-from jobframe_sql import timings
 from jobframe_sql.engine import bump_stats, day_and_minute, in_transaction, now_ms
 from jobframe_sql.schema import jobs
 
@@ -144,8 +143,8 @@ class Completion:
         done = int(conn.execute(update.values(claim_token=mark)).rowcount)
         if done == len(plain):
             return done, {o.claim.id for o in plain}
-        ids = [o.claim.id for o in plain]
-        query = sa.select(jobs.c.id).where(jobs.c.id.in_(ids), jobs.c.claim_token == mark)
+        ours = [o.claim.id for o in plain]
+        query = sa.select(jobs.c.id).where(jobs.c.id.in_(ours), jobs.c.claim_token == mark)
         return done, set(conn.execute(query).scalars())
 
     @staticmethod

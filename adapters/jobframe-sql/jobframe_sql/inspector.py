@@ -22,9 +22,8 @@ from jobframe.backend.inspector import (
 from jobframe.backend.payload import PayloadError, load_payload
 from jobframe.backend.results import JobRecord
 from jobframe.backend.timings import ClassTiming
-from jobframe_sql import flow
+from jobframe_sql import flow, timings
 from jobframe_sql import records as record_sql
-from jobframe_sql import timings
 from jobframe_sql.engine import bump_stats, day_and_minute, now_ms
 from jobframe_sql.schema import jobs, pauses, processes, stats
 from jobframe_sql.upkeep import history_ttl

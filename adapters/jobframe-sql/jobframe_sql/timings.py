@@ -87,9 +87,7 @@ def _adding(dialect: str) -> Any:
     )
 
 
-def read(
-    conn: sa.Connection, since: int, until: int, job_class: str | None
-) -> list[ClassTiming]:
+def read(conn: sa.Connection, since: int, until: int, job_class: str | None) -> list[ClassTiming]:
     """The rows of the minutes ``since`` to ``until`` (of ``job_class`` only, when given), by
     minute, then class."""
     query = sa.select(timings).where(timings.c.minute.between(since, until))
@@ -98,14 +96,14 @@ def read(
     query = query.order_by(timings.c.minute, timings.c.job_class)
     return [
         ClassTiming(
-            row.job_class,
-            int(row.minute),
-            int(row.count),
-            int(row.failed),
-            float(row.total_ms),
-            tuple(int(row._mapping[b]) for b in _BUCKETS),
+            row["job_class"],
+            int(row["minute"]),
+            int(row["count"]),  # a Row's .count is tuple.count
+            int(row["failed"]),
+            float(row["total_ms"]),
+            tuple(int(row[b]) for b in _BUCKETS),
         )
-        for row in conn.execute(query)
+        for row in conn.execute(query).mappings()
     ]
 
 

@@ -12,9 +12,8 @@ import sqlalchemy as sa
 
 from jobframe.backend.results import JobRecord
 from jobframe.backend.timings import RETENTION_MINUTES
-from jobframe_sql import flow
+from jobframe_sql import flow, timings
 from jobframe_sql import records as record_sql
-from jobframe_sql import timings
 from jobframe_sql.engine import now_ms
 from jobframe_sql.schema import jobs, processes
 
