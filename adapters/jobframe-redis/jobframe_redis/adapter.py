@@ -79,6 +79,7 @@ class RedisAdapter(QueueAdapter):
         batches=True,
         chains=True,
         continuations=True,
+        timings=True,
     )
 
     def __init__(

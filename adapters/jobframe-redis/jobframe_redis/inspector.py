@@ -19,6 +19,8 @@ from jobframe.backend.inspector import (
     WorkerInfo,
 )
 from jobframe.backend.payload import PayloadError, load_payload
+from jobframe.backend.timings import ClassTiming
+from jobframe_redis import timings
 from jobframe_redis.connection import Store, day_and_minute, now_ms
 from jobframe_redis.results import history_ms
 
@@ -373,3 +375,10 @@ class RedisInspector(Inspector):
                 if int(minute) >= since:
                     found[int(minute)] = found.get(int(minute), 0) + int(count)
         return found
+
+    def timings(
+        self, since_minute: int, until_minute: int | None = None, job_class: str | None = None
+    ) -> list[ClassTiming]:
+        """Per class and minute, from the ``{p}:t:<minute>`` hashes complete.lua writes
+        (`jobframe_redis.timings`), read in one pipeline; by minute, then class."""
+        return timings.read(self.client, self.keys.base, since_minute, until_minute, job_class)

@@ -22,6 +22,8 @@ key                       type    holds
 ``{p}:dead:info``         hash    id -> JSON: error class, message, traceback, reason, queue
 ``{p}:stat:<kind>:<day>`` string  processed, failed, expired, cancelled, throttled per UTC day
 ``{p}:stat:<kind>:m``     hash    minute (epoch min) -> count, for the dashboard's charts
+``{p}:t:<minute>``        hash    run times per class that minute: ``<class>|c``, ``|f``,
+                                  ``|ms``, ``|b<i>`` (`jobframe_redis.timings`); expires
 ``{p}:recurring``         hash    task -> latest claimed tick: "tick s|enqueued ms|id|job id"
 ``{p}:unique:<key>``      string  @jobframe.unique: the owner's job_id, expiring with the lock
 ``{p}:slots:<key>``       zset    concurrency limit: id of a running job -> slot lapses (ms)

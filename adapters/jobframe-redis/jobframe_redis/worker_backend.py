@@ -10,6 +10,7 @@ from typing import Any, cast
 from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
 from jobframe_redis.connection import Store, day_and_minute, now_ms
 from jobframe_redis.results import history_ms, record_args
+from jobframe_redis.timings import TTL_SECONDS, timing_args
 
 
 class RedisWorkerBackend(WorkerBackend):
@@ -116,6 +117,8 @@ class RedisWorkerBackend(WorkerBackend):
         ]
 
     def complete(self, process_id: str, outcomes: list[Outcome]) -> None:
+        """complete.lua: each outcome settled with its retries and records, and, when it
+        performed, counted in its class's run times of this minute (`jobframe_redis.timings`)."""
         store = self.store
         ms = now_ms()
         day, minute = day_and_minute(ms)
@@ -127,11 +130,13 @@ class RedisWorkerBackend(WorkerBackend):
             minute,
             self.dead_max_size,
             self.dead_max_age_ms,
+            TTL_SECONDS,
         ]
         for outcome in outcomes:
             info = b"" if outcome.status == "done" else _dead_info(outcome)
             claim = outcome.claim
             args += [claim.id, claim.token, outcome.status, info, job_id_of(claim.payload)]
+            args += timing_args(outcome)
             args.append(len(outcome.retries))
             for entry in outcome.retries:
                 args.extend(entry)

@@ -123,6 +123,7 @@ class SQLAdapter(QueueAdapter):
         batches=True,
         chains=True,
         continuations=True,
+        timings=True,
     )
 
     def __init__(

@@ -5,13 +5,14 @@ batch counts and callbacks in one transaction), a part of
 from __future__ import annotations
 
 import json
+import uuid
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from jobframe.backend.results import JobRecord
 from jobframe.backend.worker import Claim, Outcome
-from jobframe_sql import flow
+from jobframe_sql import flow, timings
 from jobframe_sql import records as record_sql
 from jobframe_sql.engine import bump_stats, day_and_minute, in_transaction, now_ms
 from jobframe_sql.schema import jobs
@@ -65,10 +66,12 @@ class Completion:
         counted = dict.fromkeys(("processed", "failed", "expired", "cancelled"), 0)
         info = self._info(conn, flowed)
         kept: list[JobRecord] = []
+        timed: list[Outcome] = []  # the runs settled here, counted in jobframe_timings
         if plain:
             done, settled = self._settle_plain(conn, plain, ms)
             counted["processed"] += done
             kept += [r for o in plain if o.claim.id in settled for r in o.records]
+            timed += [o for o in plain if o.runtime is not None and o.claim.id in settled]
         retries: list[dict[str, Any]] = []
         unlocked: list[tuple[str | None, str | None]] = []
         freed: list[Any] = []
@@ -96,6 +99,7 @@ class Completion:
                 counted["failed"] += outcome.status != "done"
             retries += outcome.retries
             kept += outcome.records
+            timed.append(outcome)
             row = info.get(outcome.claim.id)
             if row is not None:
                 freed.append(row)
@@ -106,6 +110,7 @@ class Completion:
         written = record_sql.write(conn, kept, ms)
         flow.release(conn, unlocked)
         readied = flow.settled(conn, freed, ms)
+        timings.count(conn, timed, int(minute))  # before the stats row: see jobframe_sql.timings
         counts = {(kind, minute): n for kind, n in counted.items()}
         counts[("processed", day)] = counted["processed"]
         counts[("failed", day)] = counted["failed"]
@@ -116,8 +121,8 @@ class Completion:
         self, conn: sa.Connection, plain: list[Outcome], ms: int
     ) -> tuple[int, set[str]]:
         """Every plain success in one guarded statement: (id, token) pairs still held. Returns
-        how many it finished and, when they carry records, which (their records are written; a
-        reaped claim's are not)."""
+        how many it finished and, when they carry records or a run time, which (their records
+        are written and their runs counted; a reaped claim's are not)."""
         pairs = [(o.claim.id, o.claim.token) for o in plain]
         held = sa.tuple_(jobs.c.id, jobs.c.claim_token).in_(pairs)
         update = (
@@ -125,16 +130,21 @@ class Completion:
             .where(held, jobs.c.state == "claimed")
             .values(state="finished", claimed_by=None, finished_at=ms)
         )
-        wanted = any(o.records for o in plain)
+        wanted = any(o.records or o.runtime is not None for o in plain)
         if wanted and self.returning:
             ids = set(conn.execute(update.returning(jobs.c.id)).scalars())
             return len(ids), ids
-        done = int(conn.execute(update).rowcount)
-        if done == len(plain) or not wanted:
-            return done, {o.claim.id for o in plain} if wanted else set()
-        # MariaDB (no RETURNING), some claims lost: the token is the claim's own, so a finished
-        # row still bearing it was finished by this statement.
-        query = sa.select(jobs.c.id).where(held, jobs.c.state == "finished")
+        if not wanted:
+            return int(conn.execute(update).rowcount), set()
+        # MariaDB (no RETURNING): the rows this statement finishes bear a token of its own, so
+        # when some claims were lost they are told apart from rows finished before (by this very
+        # outcome, when a transaction that committed unacknowledged is run again).
+        mark = f"settled:{uuid.uuid4().hex}"
+        done = int(conn.execute(update.values(claim_token=mark)).rowcount)
+        if done == len(plain):
+            return done, {o.claim.id for o in plain}
+        ours = [o.claim.id for o in plain]
+        query = sa.select(jobs.c.id).where(jobs.c.id.in_(ours), jobs.c.claim_token == mark)
         return done, set(conn.execute(query).scalars())
 
     @staticmethod

@@ -26,6 +26,7 @@ from jobframe_sql.schema import (
     recurring,
     results,
     semaphores,
+    timings,
     versions,
 )
 
@@ -64,6 +65,11 @@ def _add_results(conn: sa.Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _add_timings(conn: sa.Connection) -> None:
+    """``jobframe_timings``: run times per job class and minute (`jobframe_sql.timings`)."""
+    timings.create(conn, checkfirst=True)
+
+
 #: version -> steps that bring a database from the previous version to it (a new database gets
 #: the current tables from `create_all` and skips them)
 MIGRATIONS: dict[int, list[Any]] = {
@@ -71,6 +77,7 @@ MIGRATIONS: dict[int, list[Any]] = {
     2: [_create_recurring],  # recurring tasks' tick marks
     3: [_add_flow_control],  # unique locks, concurrency limits, rate limits, cancellation
     4: [_add_results],  # status, results, progress, batches
+    5: [_add_timings],  # run times per job class
 }
 
 

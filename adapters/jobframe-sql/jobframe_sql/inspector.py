@@ -21,7 +21,8 @@ from jobframe.backend.inspector import (
 )
 from jobframe.backend.payload import PayloadError, load_payload
 from jobframe.backend.results import JobRecord
-from jobframe_sql import flow
+from jobframe.backend.timings import ClassTiming
+from jobframe_sql import flow, timings
 from jobframe_sql import records as record_sql
 from jobframe_sql.engine import bump_stats, day_and_minute, now_ms
 from jobframe_sql.schema import jobs, pauses, processes, stats
@@ -324,3 +325,12 @@ class SQLInspector(Inspector):
                 )
             )
             return {int(p): int(c) for p, c in rows if int(p) >= since}
+
+    def timings(
+        self, since_minute: int, until_minute: int | None = None, job_class: str | None = None
+    ) -> list[ClassTiming]:
+        """Per class and minute, from ``jobframe_timings`` (`jobframe_sql.timings`): one range
+        read of its key; by minute, then class."""
+        until = now_ms() // 60000 if until_minute is None else until_minute
+        with self.engine.connect() as conn:
+            return timings.read(conn, since_minute, until, job_class)

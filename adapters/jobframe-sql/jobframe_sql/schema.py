@@ -13,6 +13,9 @@ Status, results and batches (schema version 4, `jobframe_sql.results`): a job's 
 purged by ``expires_at``); a batch's counters in ``jobframe_batches`` and which counter each of
 its jobs sits in (``pending`` or a final one) in ``jobframe_batch_jobs``, so a job counted twice
 (a retry, a job retried from the dead set) moves between counters instead of adding to them.
+
+Run times per job class (schema version 5, `jobframe_sql.timings`): one row per minute and
+class in ``jobframe_timings``, added to by every `complete` that settles runs of that class.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
-SCHEMA_VERSION = 4
+from jobframe.backend.timings import BUCKETS_MS
+
+SCHEMA_VERSION = 5
 metadata = sa.MetaData()
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
@@ -50,6 +55,9 @@ FLOW_COLUMNS = (
 #: ``jobframe_jobs`` columns added by schema version 4: the batch a job counts in (the reaper and
 #: `Inspector.cancel` count the jobs they end without reading payloads), NULL outside batches
 BATCH_COLUMNS = (sa.Column("batch_id", sa.String(64)),)
+
+#: the longest job class name kept apart in ``jobframe_timings`` (longer ones are cut there)
+TIMED_CLASS_LENGTH = 255
 
 _Blob = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 
@@ -222,6 +230,20 @@ batch_jobs = sa.Table(
     sa.Column("batch_id", sa.String(64), nullable=False),
     sa.Column("counter", sa.String(16), nullable=False),  # pending | a `BatchCounter`
     sa.Index("jobframe_batch_jobs_batch", "batch_id"),
+)
+
+timings = sa.Table(
+    "jobframe_timings",
+    metadata,
+    # minute first: a range of minutes, and the purge of old ones, read the key in order
+    sa.Column("minute", sa.BigInteger, primary_key=True),  # epoch minute the runs ended in
+    sa.Column("job_class", _key_type(TIMED_CLASS_LENGTH), primary_key=True),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    sa.Column("failed", sa.BigInteger, nullable=False),
+    sa.Column("total_ms", sa.Double, nullable=False),
+    # one column per bucket of `jobframe.backend.timings.BUCKETS_MS`: an upsert adds to each in
+    # place on every database, where a JSON array would be read, merged and written back
+    *(sa.Column(f"b{i}", sa.BigInteger, nullable=False) for i in range(len(BUCKETS_MS) + 1)),
 )
 
 versions = sa.Table(

@@ -1,6 +1,6 @@
 """`Upkeep`: the SQL worker backend's `maintain` (promotion, the reaper, blocked jobs of keys with
-room, pruning of finished jobs and of expired records and batches), a part of
-`jobframe_sql.worker_backend.SQLWorkerBackend`."""
+room, pruning of finished jobs, of expired records and batches, and of run times past their
+retention), a part of `jobframe_sql.worker_backend.SQLWorkerBackend`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from jobframe.backend.results import JobRecord
-from jobframe_sql import flow
+from jobframe.backend.timings import RETENTION_MINUTES
+from jobframe_sql import flow, timings
 from jobframe_sql import records as record_sql
 from jobframe_sql.engine import now_ms
 from jobframe_sql.schema import jobs, processes
@@ -83,6 +84,7 @@ class Upkeep:
             with self.engine.begin() as conn:
                 flow.prune(conn, now, now - IDLE_KEY_MS)
             counts["purged"] = self.purge_results()
+            counts["purged"] += timings.purge(self.engine, now // 60000 - RETENTION_MINUTES)
         return counts
 
     def purge_results(self, limit: int = 1000) -> int:

@@ -34,6 +34,7 @@ from jobframe_sql.engine import (
     read_committed_engine,
 )
 from jobframe_sql.schema import jobs, pauses, processes
+from jobframe_sql.upsert import upsert
 
 if TYPE_CHECKING:
     from jobframe_sql.adapter import SQLAdapter
@@ -98,18 +99,18 @@ class SQLWorkerBackend(Completion, upkeep.Upkeep, WorkerBackend):
     # -- processes ------------------------------------------------------------------------------
 
     def register(self, process: ProcessInfo) -> None:
+        """Record ``process`` (again: its row is overwritten, as Redis's hash is)."""
+        row = {
+            "id": process.id,
+            "hostname": process.hostname[:255],
+            "pid": process.pid,
+            "queues": ",".join(process.queues)[:1000],
+            "concurrency": process.concurrency,
+            "started_at": int(process.started_at * 1000),
+            "heartbeat_at": now_ms(),
+        }
         with self.engine.begin() as conn:
-            conn.execute(
-                sa.insert(processes).values(
-                    id=process.id,
-                    hostname=process.hostname[:255],
-                    pid=process.pid,
-                    queues=",".join(process.queues)[:1000],
-                    concurrency=process.concurrency,
-                    started_at=int(process.started_at * 1000),
-                    heartbeat_at=now_ms(),
-                )
-            )
+            upsert(conn, processes, [row])
         self._process = process
 
     def heartbeat(self, process_id: str) -> None:

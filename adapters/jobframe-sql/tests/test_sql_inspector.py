@@ -175,6 +175,7 @@ def test_metadata_holds_every_table_for_alembic() -> None:
         "jobframe_progress",
         "jobframe_batches",
         "jobframe_batch_jobs",
+        "jobframe_timings",
     }
     assert {i.name for i in tables["jobframe_jobs"].indexes} >= {
         "jobframe_jobs_claim",
