@@ -156,13 +156,24 @@ class Worker:
                 return True
         return False
 
-    def stop(self, release_now: bool = False) -> None:
-        """Stop fetching; finish running jobs (or release them at once)."""
+    def stop(self, release_now: bool = False, wake_in_thread: bool = False) -> None:
+        """Stop fetching; finish running jobs (or release them at once).
+
+        ``wake_in_thread``: wake the backend's blocked fetches from a thread of its own (what a
+        signal handler asks: a second signal runs its handler on top of the first, and a
+        backend's wake may take a lock the first still holds, pika's for one: a deadlock).
+        """
         if release_now:
             self._release_now.set()
         self._stop.set()
         with self._slots:
             self._slots.notify_all()
+        if wake_in_thread:
+            threading.Thread(target=self._wake, name="jobframe-wake", daemon=True).start()
+        else:
+            self._wake()
+
+    def _wake(self) -> None:
         try:
             self.backend.wake()
         except Exception:  # waking is best effort: the fetch times out anyway
@@ -184,7 +195,7 @@ class Worker:
                 signal.Signals(signum).name,
                 ": releasing running jobs now" if second else ": finishing running jobs",
             )
-            self.stop(release_now=second)
+            self.stop(release_now=second, wake_in_thread=True)
 
         signal.signal(signal.SIGTERM, handle)
         signal.signal(signal.SIGINT, handle)
