@@ -135,7 +135,11 @@ def test_without_weights_queues_are_served_in_strict_order(runtime: Runtime) -> 
     runtime.push(*[TagJob("b") for _ in range(50)], queue="b")
     runtime.start(queues=["b", "a"], concurrency=2)
     wait_until(lambda: len(state["ran"]) == 100, 60, "all 100 jobs")
-    assert state["ran"] == ["b"] * 50 + ["a"] * 50
+    ran = state["ran"]
+    # Every "b" is claimed before any "a"; but two threads and two prefetched claims let a job
+    # claimed first be logged after up to three claimed after it (its thread descheduled).
+    last_b = max(i for i, tag in enumerate(ran) if tag == "b")
+    assert last_b < 53 and ran.index("a") > 46, ran
 
 
 def test_a_thread_job_over_the_job_timeout_gets_job_timeout(runtime: Runtime) -> None:
