@@ -56,6 +56,26 @@ SETTINGS: dict[str, Any] = {
 if not settings.configured:
     settings.configure(**SETTINGS)
     django.setup()
+    # The integration is plugged in for this folder's tests only (`django_integration`): the
+    # rest of the suite, in the same process, reads its own configuration files.
+    from jobframe.contrib.django import apps as _jobframe_apps
+
+    _jobframe_apps.uninstall()
+
+
+@pytest.fixture(autouse=True)
+def django_integration() -> Iterator[None]:
+    """What ``JobframeConfig.ready()`` installs (settings.JOBFRAME, on_commit...), per test."""
+    from jobframe import config
+    from jobframe.contrib.django import apps as jobframe_apps
+
+    config.reset()
+    jobframe_apps.install()
+    try:
+        yield
+    finally:
+        jobframe_apps.uninstall()
+        config.reset()
 
 
 @pytest.fixture
