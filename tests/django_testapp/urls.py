@@ -1,7 +1,9 @@
-"""The test project's URLconf; the dashboard mount is added by the integration under test."""
+"""The test project's URLconf: the dashboard mounted under ``/jobs/``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-urlpatterns: list[Any] = []
+from django.urls import include, path
+
+urlpatterns: list[Any] = [path("jobs/", include("jobframe.contrib.django.urls"))]
