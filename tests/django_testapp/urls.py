@@ -1,9 +1,7 @@
-"""The test project's URLconf: the dashboard mounted under ``/jobs/``."""
-
-from __future__ import annotations
-
-from typing import Any
+"""The test project's URLconf: the dashboard mounted under ``/jobs/`` (quoted by docs/django.md)."""
 
 from django.urls import include, path
 
-urlpatterns: list[Any] = [path("jobs/", include("jobframe.contrib.django.urls"))]
+urlpatterns = [
+    path("jobs/", include("jobframe.contrib.django.urls")),
+]
