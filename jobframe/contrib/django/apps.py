@@ -12,18 +12,20 @@ def install() -> None:
     Raises:
         ConfigurationError: ``settings.JOBFRAME`` has a bad key or value.
     """
-    from jobframe.contrib.django import conf, transactions
+    from jobframe.contrib.django import conf, connections, transactions
 
     conf.install()  # settings.JOBFRAME, checked now: a bad setting stops startup
     transactions.install()  # enqueue_after_commit on transaction.on_commit
+    connections.install()  # workers close obsolete database connections around each job
     # GlobalID for Django models, and locale/time zone with every job: the installers of
     # jobframe.contrib.django.global_id and .context are called here.
 
 
 def uninstall() -> None:
     """Undo `install` (for test suites that run Django and non-Django tests in one process)."""
-    from jobframe.contrib.django import conf, transactions
+    from jobframe.contrib.django import conf, connections, transactions
 
+    connections.uninstall()
     transactions.uninstall()
     conf.uninstall()
 
