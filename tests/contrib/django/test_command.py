@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 import jobframe
 from jobframe.contrib.django.management.commands.jobframe import jobframe_argv
@@ -121,6 +121,17 @@ def test_a_worker_with_two_processes_performs_jobs_through_django(
 def test_call_command_runs_the_cli_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     call_command("jobframe", "plugins", "--json")
     assert '"adapters"' in capsys.readouterr().out
+
+
+def test_processes_need_a_settings_module_children_can_import(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)  # settings.configure() here
+    with pytest.raises(CommandError, match="DJANGO_SETTINGS_MODULE, but it is not set"):
+        call_command("jobframe", "work", "--processes", "2", "--concurrency", "0")
+    with pytest.raises(CommandError) as one:  # one process: no children, the CLI's own error
+        call_command("jobframe", "work", "--processes=1", "--concurrency", "0")
+    assert one.value.returncode == 1
 
 
 def test_djangos_own_options_are_not_passed_on() -> None:
