@@ -5,6 +5,7 @@ children that set Django up too and know the job classes of every app's ``jobs``
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -73,6 +74,19 @@ def test_a_jobframe_error_is_the_exit_status(project: dict[str, str]) -> None:
     done = _django(project, "jobframe", "work", "--concurrency", "0")
     assert done.returncode == 1
     assert "jobframe: error: --concurrency and --processes must be at least 1" in done.stderr
+
+
+def test_the_commands_read_settings_jobframe(project: dict[str, str]) -> None:
+    from django_testapp.jobs import RecordNameJob
+
+    prefix = project["DJANGO_TESTAPP_PREFIX"]  # interpolated into settings.JOBFRAME's options
+    jobframe.configure(
+        adapter="redis", adapter_options={"url": "redis://127.0.0.1:6379/0", "prefix": prefix}
+    )
+    RecordNameJob.set(queue="django-listed").perform_later("waiting")
+    done = _django(project, "jobframe", "queues")
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^django-listed\s+1\s", done.stdout, re.MULTILINE), done.stdout
 
 
 @pytest.mark.slow
