@@ -86,7 +86,7 @@ class DjangoLocator:
         pk = self._typed_id(cls, gid)
         try:
             return _query(gid, lambda: cls._default_manager.get(pk=pk))
-        except cls.DoesNotExist:  # type: ignore[attr-defined]
+        except cls.DoesNotExist:
             raise RecordNotFound(
                 f"{gid}: there is no {cls._meta.label} with id {gid.model_id!r}."
             ) from None
