@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from contrib.django.workers import redis_queue, running
+from django.db import transaction
 from django.test import override_settings
 from django.utils import formats, timezone, translation
 from django_testapp.models import Customer
@@ -133,3 +134,22 @@ def test_an_unknown_time_zone_in_a_payload_is_a_deserialization_error(jobs: Jobs
     [outcome] = rendered
     assert "jobframe plugin 'jobframe.contrib.django.context' could not apply" in str(outcome)
     assert "Mars/Olympus_Mons" in outcome["discarded"]
+
+
+class HeldJob(jobframe.Job):
+    enqueue_after_commit = True
+
+    def perform(self) -> None:
+        pass
+
+
+@pytest.mark.usefixtures("django_tables")
+def test_a_job_held_for_the_commit_carries_the_context_of_perform_later(jobs: JobsHelper) -> None:
+    with transaction.atomic():
+        with translation.override("fr"), timezone.override(PARIS):
+            held = HeldJob.perform_later()
+        with translation.override("de"):
+            Customer.objects.create(name="Ann")
+        assert jobs.enqueued_jobs == [] and not held.successfully_enqueued
+    [record] = jobs.enqueued_jobs  # enqueued by the commit, where nothing is overridden
+    assert (record.payload["locale"], record.payload["timezone"]) == ("fr", "Europe/Paris")
