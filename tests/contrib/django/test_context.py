@@ -8,6 +8,7 @@ itself runs under ``en`` and UTC.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -105,6 +106,33 @@ def test_a_job_enqueued_in_french_for_paris_renders_french_and_paris_times_in_a_
     assert render(ann, [WINTER]) == (
         "Ann: This field is required. Monday 2 February 2026 14:30 UTC (+0000)"
     )
+
+
+class SyncSeenJob(jobframe.Job):
+    def perform(self, expected: list[str]) -> None:
+        with lock:
+            rendered.append({"expected": expected, "seen": list(in_the_test_thread())})
+
+
+class AsyncSeenJob(jobframe.Job):
+    async def perform(self, expected: list[str]) -> None:
+        await asyncio.sleep(0.01)  # let the other jobs' tasks run in between
+        with lock:
+            rendered.append({"expected": expected, "seen": list(in_the_test_thread())})
+
+
+def test_jobs_of_different_languages_do_not_mix_in_one_worker() -> None:
+    places = [("fr", "Europe/Paris"), ("de", "Europe/Berlin"), ("ja", "Asia/Tokyo")]
+    with redis_queue("djgid-mix") as adapter:
+        for language, zone in places * 2:
+            with translation.override(language), timezone.override(ZoneInfo(zone)):
+                SyncSeenJob.perform_later([language, zone])
+                AsyncSeenJob.perform_later([language, zone])
+        with running(adapter):
+            wait_until(lambda: len(rendered) == 12, 10, "the worker to perform 12 jobs")
+
+    assert all(r["seen"] == r["expected"] for r in rendered), rendered
+    assert in_the_test_thread() == ("en", "UTC")
 
 
 def test_language_and_time_zone_are_applied_by_the_test_adapter_too(jobs: JobsHelper) -> None:
