@@ -12,8 +12,9 @@ forms do not carry. Needs ``jobframe[dashboard]``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Coroutine, MutableMapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from django.conf import settings as django_settings
 from django.contrib.auth.views import redirect_to_login
@@ -34,6 +35,8 @@ ALLOWED = "jobframe.django.allowed"
 
 Allow = Callable[["AbstractBaseUser | AnonymousUser"], bool]
 ASGIApp = Callable[..., Any]
+#: the view: ``(request, path)``, ``path`` being the part of the URL under the mount
+DashboardView = Callable[[HttpRequest, str], Coroutine[Any, Any, HttpResponse]]
 
 
 def is_staff(user: AbstractBaseUser | AnonymousUser) -> bool:
@@ -65,7 +68,7 @@ class _App:
 _app = _App()
 
 
-def dashboard_view(allow: Allow = is_staff) -> Callable[..., Any]:
+def dashboard_view(allow: Allow = is_staff) -> DashboardView:
     """A view serving the dashboard to the users ``allow(user)`` accepts (`is_staff` by
     default); others are sent to ``settings.LOGIN_URL`` if anonymous, refused (403) if not.
 
@@ -97,7 +100,7 @@ async def _forward(request: HttpRequest, mount: str) -> HttpResponse:
         "method": request.method or "GET",
         "scheme": request.scheme or "http",
         "path": request.path,
-        "raw_path": request.path.encode("utf-8"),
+        "raw_path": quote(request.path, safe="/:@!$&'()*+,;=~").encode("ascii"),
         "root_path": mount,
         "query_string": request.META.get("QUERY_STRING", "").encode("latin-1"),
         "headers": [
