@@ -376,3 +376,10 @@ def test_a_failure_leaving_the_context_names_the_plugin(jobs: JobsHelper) -> Non
         BoomJob.perform_later()  # the job's own error passes through unchanged
         with pytest.raises(ValueError, match="boom"):
             jobs.perform_enqueued_jobs()
+
+
+def test_the_inline_adapter_applies_it_once_in_the_caller(plugin: TenantPlugin) -> None:
+    with queue_adapters.override(queue_adapters.lookup("inline")), setting(tenant, "acme"):
+        TenantJob.perform_later("inline")
+    assert ("inline", "acme") in seen
+    assert plugin.applied == [{"tenant": "acme"}]
