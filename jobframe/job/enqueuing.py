@@ -73,9 +73,11 @@ def _check_supported(job: Job, adapter: QueueAdapter) -> None:
 
 def _prepare(job: Job) -> None:
     """Serialize the arguments now, so a bad one fails in the caller before anything is written;
-    a job enqueued inside ``with jobframe.batch()`` joins that batch."""
+    a job enqueued inside ``with jobframe.batch()`` joins that batch; plugins capture the
+    caller's context (`jobframe.job.context`)."""
     job._check_concrete()
     batches.join(job)
+    job._capture_context()  # here, not when a held job's transaction commits
     if job._serialized_arguments is None:
         job._serialized_arguments = arguments.serialize(job.args, job.kwargs)
 
