@@ -22,6 +22,7 @@ from typing import Any
 from jobframe import global_id, registry, serializers
 from jobframe.backend.payload import MAX_DEPTH
 from jobframe.errors import DeserializationError, JobframeError, SerializationError
+from jobframe.global_id import bulk
 from jobframe.serializers.base import is_plain_json
 
 MARKER = "_jf"
@@ -74,14 +75,13 @@ def deserialize(args: list[Any], kwargs: dict[str, Any]) -> tuple[list[Any], dic
             f"arguments must be a JSON list and object, got {type(args).__name__} and "
             f"{type(kwargs).__name__}."
         )
-    out_args = [deserialize_value(value, f"args[{i}]") for i, value in enumerate(args)]
-    out_kwargs: dict[str, Any] = {}
-    for key, value in kwargs.items():
-        if type(key) is not str:
-            raise DeserializationError(
-                f"keyword argument names must be strings, got {_short(key)}."
-            )
-        out_kwargs[key] = deserialize_value(value, f"kwargs[{_short(key)}]")
+    with bulk.prefetching(args, kwargs):  # many models of one class: one query (BulkLocator)
+        out_args = [deserialize_value(value, f"args[{i}]") for i, value in enumerate(args)]
+        out_kwargs: dict[str, Any] = {}
+        for key, value in kwargs.items():
+            if type(key) is not str:
+                raise DeserializationError(f"keyword argument names must be strings: {_short(key)}")
+            out_kwargs[key] = deserialize_value(value, f"kwargs[{_short(key)}]")
     return out_args, out_kwargs
 
 
@@ -389,7 +389,7 @@ _READERS: dict[str, Callable[[Any, str, int], Any]] = {
     "dict": _read_dict,
     "int": _read_int,
     "job": lambda value, path, depth: _resolve(registry.lookup, value, path),
-    "gid": lambda value, path, depth: _resolve(global_id.locate, value, path),
+    "gid": lambda value, path, depth: _resolve(bulk.locate, value, path),
 }
 
 __all__ = ["MARKER", "deserialize", "deserialize_value", "serialize", "serialize_value"]

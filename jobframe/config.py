@@ -16,11 +16,13 @@ import dataclasses
 import os
 import re
 import threading
-import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from jobframe import config_sources
+from jobframe.config_sources import ConfigSource
+from jobframe.config_sources import find_config_file as find_config_file
 from jobframe.errors import ConfigurationError
 from jobframe.redact import mask_secrets
 
@@ -29,7 +31,7 @@ DEFAULT_ENVIRONMENT = "development"
 MIN_DASHBOARD_TOKEN = 16
 MIN_DASHBOARD_PASSWORD = 8
 #: Settings whose values are secrets: an error about one names its length, never its value.
-SECRET_SETTINGS = frozenset({"dashboard_token", "dashboard_password"})
+SECRET_SETTINGS = frozenset({"dashboard_token", "dashboard_password", "secret_key"})
 #: the default of ``max_payload_bytes`` (the same number as jobframe.backend.payload's)
 DEFAULT_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
 
@@ -45,7 +47,7 @@ class Settings:
     queue_name_delimiter: str = "_"
     default_queue: str = "default"
     global_id_app: str = "jobframe"
-    secret_key: str | None = None
+    secret_key: str | None = dataclasses.field(default=None, repr=False)
     locators: tuple[Any, ...] = ()
     log_arguments: bool = True
     log_arguments_limit: int = 1024
@@ -59,9 +61,9 @@ class Settings:
     #: trace enqueues and performs with OpenTelemetry (`jobframe.contrib.opentelemetry`, needs
     #: ``jobframe[otel]``): instrumented when configured and when a worker starts
     otel: bool = False
-    dashboard_token: str | None = None
+    dashboard_token: str | None = dataclasses.field(default=None, repr=False)
     dashboard_username: str | None = None
-    dashboard_password: str | None = None
+    dashboard_password: str | None = dataclasses.field(default=None, repr=False)
     dashboard_trusted_origins: tuple[str, ...] = ()
     #: recurring tasks by name, each a table (job, schedule, args...): `jobframe.recurring`
     recurring: Mapping[str, Any] = dataclasses.field(default_factory=dict)
@@ -201,59 +203,6 @@ def _validate(values: Mapping[str, Any], source: str) -> dict[str, Any]:
     return clean
 
 
-def find_config_file(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
-    """The nearest ``jobframe.toml`` or ``pyproject.toml`` with a ``[tool.jobframe]`` table."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        own = folder / "jobframe.toml"
-        if own.is_file():
-            return own, _read_toml(own)
-        project = folder / "pyproject.toml"
-        if project.is_file():
-            table = _read_toml(project).get("tool", {}).get("jobframe")
-            if table is not None:
-                if not isinstance(table, dict):
-                    raise ConfigurationError(f"[tool.jobframe] in {project} must be a table.")
-                return project, table
-    return None
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError(f"{path} is not valid TOML: {exc}. Fix the file.") from exc
-
-
-_VARIABLE = re.compile(r"\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-def _interpolate(value: Any, env: Mapping[str, str], where: str) -> Any:
-    """``value`` with ``${NAME}`` / ``${NAME:-default}`` replaced from ``env``, recursively."""
-    if isinstance(value, dict):
-        return {k: _interpolate(v, env, f"{where}.{k}") for k, v in value.items()}
-    if isinstance(value, list):
-        return [_interpolate(v, env, where) for v in value]
-    if not isinstance(value, str) or "${" not in value:
-        return value
-
-    def replace(match: re.Match[str]) -> str:
-        escaped, name, default = match.groups()
-        if escaped:
-            return match.group(0)[1:]
-        if name in env:
-            return env[name]
-        if default is not None:
-            return default
-        raise ConfigurationError(
-            f"{where} uses ${{{name}}}, but the environment variable {name} is not set: set it, "
-            f"or give a default as ${{{name}:-value}}."
-        )
-
-    return _VARIABLE.sub(replace, value)
-
-
 def load(start: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from the config file and the environment (ignores `configure`).
 
@@ -267,30 +216,10 @@ def load(start: Path | None = None, environ: Mapping[str, str] | None = None) ->
     values: dict[str, Any] = {}
     provenance: dict[str, str] = {}
     source: str | None = None
-    found = find_config_file(start)
+    found = config_sources.source(start)
     if found is not None:
-        path, table = found
-        source = str(path)
-        table = dict(table)
-        environments = table.pop("environments", {})
-        if not isinstance(environments, dict):
-            raise ConfigurationError(f"'environments' in {path} must be a table of tables.")
-        values.update(_validate(table, str(path)))
-        provenance.update(dict.fromkeys(values, str(path)))
-        where = f"{path} [{_table(path, environment)}]"
-        overlay = _validate(_overlay(path, environments, environment), where)
-        base_tasks = dict(values.get("recurring", {}))
-        provenance.update({f"recurring.{name}": str(path) for name in base_tasks})
-        values.update(overlay)
-        provenance.update(dict.fromkeys(overlay, where))
-        if "recurring" in overlay:  # an environment adds tasks, or replaces them by name
-            values["recurring"] = {**base_tasks, **overlay["recurring"]}
-            provenance["recurring"] = str(path)
-            provenance.update({f"recurring.{name}": where for name in overlay["recurring"]})
-        if "adapter_options" in values:
-            values["adapter_options"] = _interpolate(
-                values["adapter_options"], env, f"adapter_options in {path}"
-            )
+        source = found.name
+        values, provenance = _read(found, environment, env)
     if env.get("JOBFRAME_ADAPTER"):
         chosen = _validate({"adapter": env["JOBFRAME_ADAPTER"]}, "$JOBFRAME_ADAPTER")["adapter"]
         if chosen != values.get("adapter", Settings.adapter):
@@ -325,26 +254,44 @@ def load(start: Path | None = None, environ: Mapping[str, str] | None = None) ->
     return Settings(**values, environment=environment, source=source, provenance=provenance)
 
 
-def _table(path: Path, environment: str) -> str:
-    """How the file names an environment's table."""
-    stem = "environments" if path.name == "jobframe.toml" else "tool.jobframe.environments"
-    return f"{stem}.{environment}"
-
-
-def _overlay(path: Path, environments: dict[str, Any], environment: str) -> dict[str, Any]:
+def _read(
+    found: ConfigSource, environment: str, env: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The values of a source's table overlaid with its ``environment`` table, and where each
+    came from."""
+    name = found.name
+    table = dict(found.table)
+    environments = table.pop("environments", {})
+    if not isinstance(environments, Mapping):
+        raise ConfigurationError(f"'environments' in {name} must be a table of tables.")
+    values = _validate({k: v for k, (v, _) in found.defaults.items()}, name)
+    provenance = {k: origin for k, (_, origin) in found.defaults.items()}
+    base = _validate(table, name)
+    values.update(base)
+    provenance.update(dict.fromkeys(base, name))
+    where = found.where(environment)
     overlay = environments.get(environment)
+    if overlay is None and environment not in FALLBACK_ENVIRONMENTS:
+        named = ", ".join(repr(e) for e in sorted(environments)) or "none"
+        raise ConfigurationError(found.missing(environment, named))
     if overlay is None:
-        if environment in FALLBACK_ENVIRONMENTS:
-            return {}
-        named = ", ".join(repr(name) for name in sorted(environments)) or "none"
-        raise ConfigurationError(
-            f"JOBFRAME_ENV is {environment!r}, but {path} has no [{_table(path, environment)}] "
-            f"table (its environments: {named}). Fix JOBFRAME_ENV, or add that table to {path} "
-            "(an empty table uses the base settings)."
+        overlay = {}
+    if not isinstance(overlay, Mapping):
+        raise ConfigurationError(f"'environments.{environment}' in {name} must be a table.")
+    overlay = _validate(overlay, where)
+    base_tasks = dict(values.get("recurring", {}))
+    provenance.update({f"recurring.{task}": name for task in base_tasks})
+    values.update(overlay)
+    provenance.update(dict.fromkeys(overlay, where))
+    if "recurring" in overlay:  # an environment adds tasks, or replaces them by name
+        values["recurring"] = {**base_tasks, **overlay["recurring"]}
+        provenance["recurring"] = name
+        provenance.update({f"recurring.{task}": where for task in overlay["recurring"]})
+    if "adapter_options" in values:
+        values["adapter_options"] = config_sources.interpolate(
+            values["adapter_options"], env, f"adapter_options in {name}"
         )
-    if not isinstance(overlay, dict):
-        raise ConfigurationError(f"'environments.{environment}' in {path} must be a table.")
-    return overlay
+    return values, provenance
 
 
 def _with_overrides(base: Settings) -> Settings:
@@ -394,6 +341,21 @@ def configure(**options: Any) -> Settings:
     for listener in list(_listeners):
         listener(new)
     return new
+
+
+def reload() -> None:
+    """Re-read files and environment on next access, keeping `configure` overrides (called
+    when a framework installs its settings as the source: `jobframe.config_sources.install`)."""
+    global _loaded
+    with _lock:
+        _loaded = None
+    if _listeners:
+        try:
+            current = settings()
+        except ConfigurationError:
+            return  # the next read of the settings raises it, where a caller sees it
+        for listener in list(_listeners):
+            listener(current)
 
 
 def reset() -> None:

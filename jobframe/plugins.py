@@ -18,7 +18,7 @@ import importlib
 import importlib.metadata
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import pluggy
@@ -80,6 +80,10 @@ class _State:
     failures: list[PluginFailure] = dataclasses.field(default_factory=list)
     adapters: AdapterRegistry = dataclasses.field(default_factory=AdapterRegistry)
     pending: list[str] = dataclasses.field(default_factory=list)  # warnings not yet emitted
+    #: `hook_functions` answers, dropped whenever a plugin is registered or unregistered
+    hook_cache: dict[str, tuple[tuple[str, Callable[..., Any]], ...]] = dataclasses.field(
+        default_factory=dict
+    )
 
 
 _state = _State()
@@ -136,6 +140,7 @@ def _add(state: _State, plugin: object, name: str, origin: _Origin) -> bool:
         _fail(state, origin, pluggy.PluginValidationError(plugin, message))
         return False
     state.origins[name] = origin
+    state.hook_cache.clear()
     return True
 
 
@@ -186,6 +191,20 @@ def call_isolated(hook: str, only: object = None, **kwargs: Any) -> bool:
                 _fail(state, origin, exc, hook)
     _flush(state)
     return ok
+
+
+def hook_functions(hook: str) -> tuple[tuple[str, Callable[..., Any]], ...]:
+    """``(plugin name, function)`` of each implementation of ``hook``, in `call_isolated`'s order,
+    for a caller that reports failures itself. Cached until a plugin is (un)registered through
+    this module: the context hooks are looked up on every enqueue."""
+    state = _state
+    found = state.hook_cache.get(hook)
+    if found is None:
+        manager = get_manager()  # loads the entry points on first use
+        with state.lock:
+            found = tuple((i.plugin_name, i.function) for i in _impls(manager, hook, None))
+            state.hook_cache[hook] = found
+    return found
 
 
 def _run_registration_hooks(state: _State, only: object = None) -> None:
@@ -281,6 +300,7 @@ def unregister_plugin(plugin: object) -> object:
             raise ValueError(f"no jobframe plugin {plugin!r} is registered")
         manager.unregister(removed, name=name)
         state.origins.pop(name, None)
+        state.hook_cache.clear()
         state.adapters.remove_plugin(name)
     return removed
 

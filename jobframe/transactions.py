@@ -24,14 +24,13 @@ While held, the job's ``successfully_enqueued`` is False and ``provider_job_id``
 
 from __future__ import annotations
 
-import logging
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from jobframe import config
+from jobframe import transaction_scopes
 from jobframe.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -39,15 +38,12 @@ if TYPE_CHECKING:
 
 __all__ = ["after_commit", "watch"]
 
-_log = logging.getLogger("jobframe")
 _KEY = "jobframe.after_commit"
 
 #: Sessions registered in this context, innermost last: (session ref, explicit block?).
 _scopes: ContextVar[tuple[tuple[Callable[[], Any], bool], ...]] = ContextVar(
     "jobframe_after_commit_scopes", default=()
 )
-#: True while held jobs are being enqueued (they must not be held again).
-_replaying: ContextVar[bool] = ContextVar("jobframe_after_commit_replaying", default=False)
 
 
 class _Held:
@@ -101,62 +97,35 @@ def _on_end(session: Any, transaction: Any) -> None:
     if transaction.parent is None and held.committed is transaction:
         held.committed = None
         ready, held.entries = held.entries, []
-        _replay(ready)
+        transaction_scopes.replay((jobs, bulk) for _, jobs, bulk in ready)
     else:  # rolled back, or closed without commit: its jobs are dropped
         held.entries = [e for e in held.entries if e[0] is not transaction]
 
 
-def _replay(entries: list[list[Any]]) -> None:
-    """Enqueue held jobs after the commit; every batch is tried, then the first error raised."""
-    from jobframe.job.enqueuing import perform_all_later
+class _SQLAlchemyScope:
+    """Sessions registered in this context (`after_commit`, `watch`) as a transaction scope."""
 
-    first: Exception | None = None
-    token = _replaying.set(True)
-    try:
-        for _, jobs, bulk in entries:
-            try:
-                if bulk:
-                    perform_all_later(jobs)
-                else:
-                    jobs[0]._enqueue(retrying=False)
-            except Exception as exc:
-                _log.error("enqueue after commit failed for %d job(s): %s", len(jobs), exc)
-                first = first or exc
-    finally:
-        _replaying.reset(token)
-    if first is not None:
-        raise first
-
-
-def _wants(job: Job, explicit: bool) -> bool:
-    flag = getattr(type(job), "enqueue_after_commit", None)
-    if flag is not None:
-        return bool(flag)
-    return explicit or config.settings().enqueue_after_commit
+    def hold(self, jobs: list[Job], bulk: bool) -> list[Job] | None:
+        for ref, explicit in reversed(_scopes.get()):
+            session = ref()
+            if session is None:
+                continue
+            transaction = session.get_nested_transaction() or session.get_transaction()
+            if transaction is None:
+                continue  # not in a transaction: nothing to wait for
+            waiting = [job for job in jobs if transaction_scopes.wants(job, explicit)]
+            if not waiting:
+                return jobs
+            held = _listen(session)
+            if bulk:
+                held.entries.append([transaction, waiting, True])
+            else:
+                held.entries += [[transaction, [job], False] for job in waiting]
+            return [job for job in jobs if not any(job is w for w in waiting)]
+        return None
 
 
-def hold(jobs: list[Job], bulk: bool) -> list[Job]:
-    """Hold the jobs that wait for a commit; returns those to enqueue now (called by enqueuing)."""
-    scopes = _scopes.get()
-    if not scopes or _replaying.get():
-        return jobs
-    for ref, explicit in reversed(scopes):
-        session = ref()
-        if session is None:
-            continue
-        transaction = session.get_nested_transaction() or session.get_transaction()
-        if transaction is None:
-            continue  # not in a transaction: nothing to wait for
-        waiting = [job for job in jobs if _wants(job, explicit)]
-        if not waiting:
-            return jobs
-        held = _listen(session)
-        if bulk:
-            held.entries.append([transaction, waiting, True])
-        else:
-            held.entries += [[transaction, [job], False] for job in waiting]
-        return [job for job in jobs if not any(job is w for w in waiting)]
-    return jobs
+transaction_scopes.register(_SQLAlchemyScope())
 
 
 @contextmanager

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import re
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ from jobframe.cli import main
 from jobframe.errors import SerializationError
 from jobframe.hookspecs import hookimpl
 from jobframe.plugins import JobframePluginWarning
+from jobframe.testing import JobsHelper
 
 TESTS = Path(__file__).parent
 
@@ -38,7 +42,8 @@ def test_every_hookspec_has_a_test() -> None:
     }
 
     assert specs == {"register_adapters", "register_serializers", "register_locators",
-                     "register_commands"}  # fmt: skip
+                     "register_commands", "jobframe_current_context",
+                     "jobframe_apply_context"}  # fmt: skip
     assert tested == specs
 
 
@@ -184,3 +189,60 @@ def test_hook_register_commands_cannot_take_a_built_in_name(
         assert "mine now" not in capsys.readouterr().out
         [failure] = plugins.failures()
         assert failure.hook == "register_commands"
+
+
+region: ContextVar[str | None] = ContextVar("region", default=None)
+
+
+class RegionJob(jobframe.Job):
+    def perform(self) -> str | None:
+        return region.get()
+
+
+class RegionPlugin:
+    """Carries a context variable from the enqueuing code to the job (see test_job_context.py)."""
+
+    @hookimpl
+    def jobframe_current_context(self) -> Mapping[str, Any] | None:
+        return {"region": region.get()}
+
+    @hookimpl
+    def jobframe_apply_context(
+        self, context: Mapping[str, Any]
+    ) -> contextlib.AbstractContextManager[None]:
+        @contextlib.contextmanager
+        def applied() -> Iterator[None]:
+            token = region.set(context["region"])
+            try:
+                yield
+            finally:
+                region.reset(token)
+
+        return applied()
+
+
+def test_hook_jobframe_current_context(jobs: JobsHelper) -> None:
+    with plugins.fresh_manager():
+        plugins.register_plugin(RegionPlugin())
+        token = region.set("eu-west")
+        try:
+            job = RegionJob.perform_later()
+        finally:
+            region.reset(token)
+
+    assert job.captured_context == {"region": "eu-west"}
+    assert jobs.enqueued_jobs[0].payload["context"] == {"region": "eu-west"}
+
+
+def test_hook_jobframe_apply_context(jobs: JobsHelper) -> None:
+    with plugins.fresh_manager():
+        plugins.register_plugin(RegionPlugin())
+        token = region.set("eu-west")
+        try:
+            RegionJob.perform_later()
+        finally:
+            region.reset(token)
+        loaded = jobframe.Job.deserialize(jobs.enqueued_jobs[0].payload)
+
+        assert loaded.perform_now() == "eu-west"
+        assert region.get() is None

@@ -1,6 +1,8 @@
 """GlobalID: app-wide URIs for model instances, their locators, and signed ids.
 
-A model passed as a job argument is stored as its GlobalID and located again when the job runs.
+A model passed as a job argument is stored as its GlobalID and located again when the job runs;
+many models of one class in one job's arguments are located with one query when their locator
+is a `BulkLocator`.
 `SQLAlchemyLocator` is imported on first access so that this package never imports SQLAlchemy.
 """
 
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from jobframe.global_id.bulk import BulkLocator
 from jobframe.global_id.locator import (
     Locator,
     identify,
@@ -33,6 +36,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "BulkLocator",
     "GlobalID",
     "Locator",
     "SQLAlchemyLocator",

@@ -63,7 +63,8 @@ def _ensure_plugins() -> bool:
     return plugins.ensure_loaded()
 
 
-def _app_of(locator: Any) -> str:
+def app_of(locator: Any) -> str:
+    """The GlobalID app `locator` serves: its ``app`` attribute, else the ``global_id_app``."""
     app = getattr(locator, "app", None)
     return app if isinstance(app, str) and app else config.settings().global_id_app
 
@@ -78,7 +79,7 @@ def identify(model: Any, app: str | None = None) -> GlobalID | None:
         for locator in locators():
             parts = locator.global_id_parts(model)
             if parts is not None:
-                return GlobalID(app or _app_of(locator), *parts)
+                return GlobalID(app or app_of(locator), *parts)
         if attempt or not _ensure_plugins():
             break
     return None
@@ -108,7 +109,7 @@ def locate(value: GlobalID | str) -> Any:
         raise DeserializationError(f"{value!r:.200} is not a GlobalID (gid://app/Model/id).")
     for attempt in range(2):
         for locator in locators():
-            if _app_of(locator) == gid.app and locator.can_locate(gid.model_name):
+            if app_of(locator) == gid.app and locator.can_locate(gid.model_name):
                 return locator.locate(gid)
         if attempt or not _ensure_plugins():
             break

@@ -6,9 +6,10 @@ payload can only ever name one of those classes. SQLAlchemy is imported only whe
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from jobframe.errors import (
@@ -150,8 +151,39 @@ class SQLAlchemyLocator:
             session.close()
         return obj
 
+    def locate_many(self, gids: Sequence[GlobalID]) -> dict[GlobalID, Any]:
+        """The rows `gids` (one model name) name, loaded with one ``SELECT ... IN`` in a fresh
+        session and detached; missing rows and malformed ids are left out (`locate` explains
+        them). See `jobframe.global_id.bulk`.
+
+        Raises:
+            DeserializationError: the database refused the query (not for a connection error).
+        """
+        cls = self.models().get(gids[0].model_name) if gids else None
+        if cls is None:
+            return {}
+        typed: dict[GlobalID, Any] = {}
+        for gid in gids:
+            with contextlib.suppress(DeserializationError):
+                typed[gid] = self._typed_id(cls, gid)
+        if not typed:
+            return {}
+        from sqlalchemy import inspect, select
+
+        session = self.session_factory()
+        try:
+            pks = [pk for pk in typed.values() if type(pk) is not int or _fits(pk, cls, session)]
+            column = cls.__mapper__.primary_key[0]
+            query = select(cls).where(column.in_(pks))
+            rows = self._get(session, cls, pks, next(iter(typed)), query)
+            by_pk = {inspect(row).identity[0]: row for row in rows}
+            session.expunge_all()
+        finally:
+            session.close()
+        return {gid: by_pk[pk] for gid, pk in typed.items() if pk in by_pk}
+
     @staticmethod
-    def _get(session: Any, cls: Any, pk: Any, gid: GlobalID) -> Any:
+    def _get(session: Any, cls: Any, pk: Any, gid: GlobalID, query: Any = None) -> Any:
         """``session.get``; a database error other than an unreachable database becomes a
         `DeserializationError` naming `gid`, which ``discard_on(DeserializationError)`` sees.
         Connection errors stay themselves: an outage must not discard jobs, and ``retry_on``
@@ -160,7 +192,7 @@ class SQLAlchemyLocator:
 
         transient = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
         try:
-            return session.get(cls, pk)
+            return session.get(cls, pk) if query is None else session.scalars(query).all()
         except transient:
             raise
         except (sa_exc.SQLAlchemyError, OverflowError) as exc:

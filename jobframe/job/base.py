@@ -7,6 +7,7 @@ from typing import ClassVar
 from jobframe.job.batching import Batching
 from jobframe.job.callbacks import Callbacks
 from jobframe.job.configured import Configured
+from jobframe.job.context import Contextual
 from jobframe.job.continuation import Continuable
 from jobframe.job.core import Core
 from jobframe.job.enqueuing import Enqueuing
@@ -31,6 +32,7 @@ class Job(
     Execution,
     Callbacks,
     Exceptions,
+    Contextual,
     FlowControlled,
     Continuable,
     Results,

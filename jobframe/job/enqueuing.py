@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Self
 
-from jobframe import arguments, notifications, transactions
+from jobframe import arguments, notifications, transaction_scopes
 from jobframe.backend.adapter import QueueAdapter
 from jobframe.backend.capabilities import unsupported
 from jobframe.errors import Abort, DuplicateJobError, EnqueueError, JobframeError
@@ -73,9 +73,11 @@ def _check_supported(job: Job, adapter: QueueAdapter) -> None:
 
 def _prepare(job: Job) -> None:
     """Serialize the arguments now, so a bad one fails in the caller before anything is written;
-    a job enqueued inside ``with jobframe.batch()`` joins that batch."""
+    a job enqueued inside ``with jobframe.batch()`` joins that batch; plugins capture the
+    caller's context (`jobframe.job.context`)."""
     job._check_concrete()
     batches.join(job)
+    job._capture_context()  # here, not when a held job's transaction commits
     if job._serialized_arguments is None:
         job._serialized_arguments = arguments.serialize(job.args, job.kwargs)
 
@@ -173,7 +175,7 @@ class Enqueuing:
             _check_supported(self, adapter)
         self.successfully_enqueued = False
         self.enqueue_error = None
-        if not retrying and not transactions.hold([self], bulk=False):
+        if not retrying and not transaction_scopes.hold([self], bulk=False):
             return self  # held until the application's transaction commits
         event = "enqueue_at" if self.scheduled_at is not None else "enqueue"
         try:
@@ -302,7 +304,7 @@ def _perform_all_later(jobs: list[Job]) -> int:
         by_adapter.setdefault(id(adapter), (adapter, []))[1].append(job)
     total = 0
     for adapter, group in by_adapter.values():
-        group = transactions.hold(group, bulk=True)  # those that wait for a commit are held
+        group = transaction_scopes.hold(group, bulk=True)  # those that wait for a commit are held
         if group:
             total += _enqueue_group(adapter, group)
     return total

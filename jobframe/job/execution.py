@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any, Protocol, TypeVar, overload
 
-from jobframe.errors import Abort, Cancelled, JobframeError, JobTimeout
+from jobframe.errors import Abort, Cancelled, DeserializationError, JobframeError, JobTimeout
 from jobframe.job.callbacks import CallbackChain
 from jobframe.job.continuation import perform_timeout
 from jobframe.job.core import hybridmethod
@@ -54,14 +54,19 @@ def _perform_now(self: Any) -> Any:
     self._check_concrete()
     self.executions += 1
     try:
-        self._start_execution()
-        with self._instrument("perform"), CallbackChain(self, "perform"):
-            self._returned = self.perform(*self.args, **self.kwargs)
-            return self._returned
-    except Abort:
-        return None
-    except Exception as exc:
+        scope = self._context_scope()
+    except DeserializationError as exc:  # a plugin could not restore the job's context
         return self._handle_failure(exc)
+    with scope:  # around callbacks and error handlers too (`jobframe.job.context`)
+        try:
+            self._start_execution()
+            with self._instrument("perform"), CallbackChain(self, "perform"):
+                self._returned = self.perform(*self.args, **self.kwargs)
+                return self._returned
+        except Abort:
+            return None
+        except Exception as exc:
+            return self._handle_failure(exc)
 
 
 async def _within_deadline(job: Any, awaitable: Awaitable[Any]) -> Any:
@@ -109,17 +114,22 @@ class Execution:
         self._check_concrete()
         self.executions += 1
         try:
-            self._start_execution()
-            with self._instrument("perform"), CallbackChain(self, "perform"):
-                result = self.perform(*self.args, **self.kwargs)
-                if inspect.isawaitable(result):
-                    result = await _within_deadline(self, result)
-                self._returned = result
-                return result
-        except Abort:
-            return None
-        except Exception as exc:
+            scope = self._context_scope()
+        except DeserializationError as exc:
             return self._handle_failure(exc)
+        with scope:
+            try:
+                self._start_execution()
+                with self._instrument("perform"), CallbackChain(self, "perform"):
+                    result = self.perform(*self.args, **self.kwargs)
+                    if inspect.isawaitable(result):
+                        result = await _within_deadline(self, result)
+                    self._returned = result
+                    return result
+            except Abort:
+                return None
+            except Exception as exc:
+                return self._handle_failure(exc)
 
     def _start_execution(self: Any) -> None:
         """Decode the arguments (a failure here reaches ``discard_on``) and announce the start."""

@@ -56,6 +56,26 @@ SETTINGS: dict[str, Any] = {
 if not settings.configured:
     settings.configure(**SETTINGS)
     django.setup()
+    # The integration is plugged in for this folder's tests only (`django_integration`): the
+    # rest of the suite, in the same process, reads its own configuration files.
+    from jobframe.contrib.django import apps as _jobframe_apps
+
+    _jobframe_apps.uninstall()
+
+
+@pytest.fixture(autouse=True)
+def django_integration() -> Iterator[None]:
+    """What ``JobframeConfig.ready()`` installs (settings.JOBFRAME, on_commit...), per test."""
+    from jobframe import config
+    from jobframe.contrib.django import apps as jobframe_apps
+
+    config.reset()
+    jobframe_apps.install()
+    try:
+        yield
+    finally:
+        jobframe_apps.uninstall()
+        config.reset()
 
 
 @pytest.fixture
@@ -70,8 +90,15 @@ def django_tables() -> Iterator[None]:
         for label in ("contenttypes", "auth", "sessions", "django_testapp")
         for model in apps.get_app_config(label).get_models()
     ]
+    # The many-to-many tables (auth_group_permissions...) too: create_model makes them, and a
+    # left-over one makes the next create_model fail.
+    dropped = [
+        model
+        for label in ("contenttypes", "auth", "sessions", "django_testapp")
+        for model in apps.get_app_config(label).get_models(include_auto_created=True)
+    ]
     with connection.schema_editor() as editor:
-        for model in reversed(made):
+        for model in reversed(dropped):
             editor.execute(f"DROP TABLE IF EXISTS {model._meta.db_table} CASCADE")
         for model in made:
             editor.create_model(model)
@@ -80,5 +107,5 @@ def django_tables() -> Iterator[None]:
     finally:
         connection.close_if_unusable_or_obsolete()
         with connection.schema_editor() as editor:
-            for model in reversed(made):
+            for model in reversed(dropped):
                 editor.execute(f"DROP TABLE IF EXISTS {model._meta.db_table} CASCADE")
