@@ -87,13 +87,14 @@ class CommandRegistry:
         return parser
 
 
-def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = (), prog: str = "jobframe") -> argparse.ArgumentParser:
     """The ``jobframe`` parser, with the sub-command named in ``argv`` configured.
 
     Built-in sub-commands other than the one ``argv`` names are only listed, not imported.
+    ``prog`` is how usage lines name the command (``manage.py jobframe`` under Django).
     """
     parser = argparse.ArgumentParser(
-        prog="jobframe", description="Active Job for Python: background jobs on any backend."
+        prog=prog, description="Active Job for Python: background jobs on any backend."
     )
     parser.add_argument("--version", action="version", version=f"jobframe {version()}")
     parser.set_defaults(_parser=parser)
@@ -118,11 +119,19 @@ def _resolve(target: str) -> Callable[[argparse.ArgumentParser], None]:
     return configure
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    prog: str = "jobframe",
+    launcher: Sequence[str] | None = None,
+) -> int:
     """Run the ``jobframe`` command; return its exit code.
 
     Parameters:
         argv: the arguments after the program name; ``sys.argv[1:]`` when None.
+        prog: how usage lines and help name the command.
+        launcher: the command line that runs this command in a new process, for the children of
+            ``work --processes N`` (``python -m jobframe`` when None).
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
     with warnings.catch_warnings():
@@ -132,8 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             warnings.simplefilter("ignore", JobframePluginWarning)
         try:
-            parser = build_parser(args_list)
+            parser = build_parser(args_list, prog)
             args, extra = parser.parse_known_args(args_list)
+            args.argv = args_list  # what a child process of this command is given
+            args.launcher = tuple(launcher) if launcher else (sys.executable, "-m", "jobframe")
             if extra and isinstance(getattr(args, "imports", None), list):
                 # `jobframe work app.jobs --queues '*' app.mailers`: modules after the options
                 # too (argparse's nargs="*" positional would take only the first run of them).

@@ -236,12 +236,17 @@ def run(args: argparse.Namespace) -> int:
             import_jobs(args.imports)
             check_tasks(queue_adapters.get())
         if args.metrics_port is None:
-            return supervise(args.processes, sys.argv[1:], args.recurring)
+            return supervise(args.processes, args.argv, args.recurring, launcher=args.launcher)
         from jobframe.admin import inspector
 
         with _prometheus().supervising(args.metrics_port, args.metrics_host, inspector) as metrics:
             return supervise(
-                args.processes, sys.argv[1:], args.recurring, metrics.env, metrics.process_exited
+                args.processes,
+                args.argv,
+                args.recurring,
+                metrics.env,
+                metrics.process_exited,
+                launcher=args.launcher,
             )
     import_jobs(args.imports)
     adapter = queue_adapters.get()

@@ -18,13 +18,19 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
 
 log = logging.getLogger("jobframe.worker")
 
 
-def _child_argv(argv: list[str], recurring: bool = False) -> list[str]:
+#: how a child runs the ``jobframe`` command, unless the caller names another (``manage.py``'s)
+DEFAULT_LAUNCHER = (sys.executable, "-m", "jobframe")
+
+
+def _child_argv(
+    argv: list[str], recurring: bool = False, launcher: Sequence[str] = DEFAULT_LAUNCHER
+) -> list[str]:
     out: list[str] = []
     skip = False
     for arg in argv:
@@ -38,7 +44,7 @@ def _child_argv(argv: list[str], recurring: bool = False) -> list[str]:
             continue
         out.append(arg)
     scheduler = [] if recurring else ["--no-recurring"]
-    return [sys.executable, "-m", "jobframe", *out, "--processes", "1", *scheduler]
+    return [*launcher, *out, "--processes", "1", *scheduler]
 
 
 def supervise(
@@ -47,6 +53,7 @@ def supervise(
     recurring: bool = False,
     env: Mapping[str, str] | None = None,
     on_exit: Callable[[int], None] | None = None,
+    launcher: Sequence[str] = DEFAULT_LAUNCHER,
 ) -> int:
     """Run ``count`` children of ``jobframe work ARGV`` until they stop after a signal.
 
@@ -56,9 +63,11 @@ def supervise(
     backend connections and application code at run time.
 
     ``env`` is added to the children's environment; ``on_exit(pid)`` is called for each child
-    that exited (the metrics forget its gauges: `jobframe.contrib.prometheus`).
+    that exited (the metrics forget its gauges: `jobframe.contrib.prometheus`). ``launcher`` is
+    the command line that runs ``jobframe`` in a child (``python -m django jobframe`` under
+    Django: `jobframe.contrib.django`), ``argv`` the arguments after it.
     """
-    commands = [_child_argv(argv, recurring and index == 0) for index in range(count)]
+    commands = [_child_argv(argv, recurring and index == 0, launcher) for index in range(count)]
     child_env = {**os.environ, **(env or {}), "JOBFRAME_SUPERVISED": "1"}
     children: list[subprocess.Popen[bytes]] = [
         subprocess.Popen(command, env=child_env) for command in commands
