@@ -1,29 +1,37 @@
 """examples/django_shop, run for real: ``manage.py migrate``, an order placed with
 ``manage.py place_order`` for a French customer in Paris, and a real ``manage.py jobframe work``
 that sends the confirmation (Django's file email backend) in French with the time in Paris. On
-SQLite (the default, a file) and on PostgreSQL, jobs stored in the shop's own database. Also runs
-the example's own test suite, as its README says, in a subprocess.
+SQLite (the default, a file) and PostgreSQL, jobs stored in the shop's own database, and with the
+jobs in Redis. The commands are the README's. Also runs the example's own test suite, as its
+README says, in a subprocess.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 
 import jobframe
 from jobframe import queue_adapters
+from jobframe.testing.databases import REDIS_URL as SERVER_REDIS_URL
 from jobframe.testing.databases import scratch_database
+from jobframe.testing.services import require_service
 from jobframe.testing.workers import wait_until
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "django_shop"
@@ -31,22 +39,87 @@ FRENCH_MONTHS = (
     "janvier", "février", "mars", "avril", "mai", "juin",
     "juillet", "août", "septembre", "octobre", "novembre", "décembre",
 )  # fmt: skip
+# The test server, database 15: a prefix of the test's own there, even while someone runs the
+# example on database 0 of the same server.
+REDIS_URL = urlsplit(SERVER_REDIS_URL)._replace(path="/15").geturl()
 PLACED = re.compile(
     r"Order #(?P<number>\d+) placed at (?P<at>\S+) for .*; "
     r"confirmation job (?P<job_id>[0-9a-f-]{36}) enqueued on queue 'mailers'"
 )
 
 
-def example_env(database_url: str, mail_dir: Path) -> dict[str, str]:
+@dataclass
+class Store:
+    """Where the example keeps orders (``DATABASE_URL``) and jobs (the same database, or Redis
+    when ``REDIS_URL`` is set), and how this process reads the jobs' status there."""
+
+    env: dict[str, str]
+    adapter: str
+    options: dict[str, str]
+
+
+def example_env(tmp_path: Path, **variables: str) -> dict[str, str]:
     """The shell's environment without anything that would change the example's settings."""
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("JOBFRAME_", "DJANGO_", "SHOP_"))
-        and k not in ("DATABASE_URL", "REDIS_URL")
+        if not k.startswith(("JOBFRAME_", "DJANGO_", "SHOP_", "REDIS_")) and k != "DATABASE_URL"
     }
-    env.update(DATABASE_URL=database_url, SHOP_MAIL_DIR=str(mail_dir), PYTHONUNBUFFERED="1")
+    env.update(SHOP_MAIL_DIR=str(tmp_path / "sent_mail"), PYTHONUNBUFFERED="1", **variables)
     return env
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "redis"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """Empty stores: a SQLite file or a PostgreSQL database made for the test (and dropped after
+    it) holding the orders and the jobs, or a SQLite file and a Redis key prefix of the test's own
+    (on database 15, deleted after it)."""
+    sqlite = f"sqlite:///{tmp_path / 'shop.sqlite3'}"
+    if request.param == "sqlite":
+        yield Store(example_env(tmp_path, DATABASE_URL=sqlite), "sql", {"url": sql_url_of(sqlite)})
+    elif request.param == "postgresql":
+        with scratch_database("postgresql") as url:
+            yield Store(example_env(tmp_path, DATABASE_URL=url), "sql", {"url": sql_url_of(url)})
+    else:
+        require_service("Redis", "127.0.0.1", 6379)
+        redis = {"url": REDIS_URL, "prefix": f"django_shop_{uuid.uuid4().hex[:8]}"}
+        env = example_env(
+            tmp_path, DATABASE_URL=sqlite, REDIS_URL=redis["url"], REDIS_PREFIX=redis["prefix"]
+        )
+        try:
+            yield Store(env, "redis", redis)
+        finally:
+            delete_redis_prefix(redis["prefix"])
+
+
+def delete_redis_prefix(prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"*{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+def sql_url_of(database_url: str) -> str:
+    """The URL the example's settings give jobframe's SQL adapter (``shop/database.py``)."""
+    spec = importlib.util.spec_from_file_location("shop_database", EXAMPLE / "shop/database.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    url: str = module.jobframe_url(database_url)
+    return url
+
+
+def readme_commands() -> list[list[str]]:
+    """The commands of the README's "Run it" block, one argument list each."""
+    readme = (EXAMPLE / "README.md").read_text()
+    block = readme.split("## Run it\n", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    lines = block.replace("\\\n", " ").splitlines()
+    return [words for words in (shlex.split(line, comments=True) for line in lines) if words]
 
 
 def manage(env: dict[str, str], *args: str) -> str:
@@ -73,37 +146,32 @@ def sent_mail(mail_dir: Path) -> list[EmailMessage]:
     return found  # type: ignore[return-value]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database for the shop (and its jobs): a SQLite file, or a PostgreSQL database
-    made for the test and dropped after it."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'shop.sqlite3'}"
-    else:
-        with scratch_database("postgresql") as url:
-            yield url
+def test_the_readme_runs_migrate_place_order_and_a_worker() -> None:
+    commands = [words[2:4] for words in readme_commands() if words[:2] == ["python", "manage.py"]]
+    assert commands == [
+        ["migrate"], ["jobframe", "db"], ["place_order", "--email"], ["jobframe", "work"]
+    ], readme_commands()  # fmt: skip
+    assert readme_commands()[-1] == ["cat", "sent_mail/*.log"]
 
 
 @pytest.mark.slow
 def test_a_worker_mails_the_order_confirmation_in_french_with_the_time_in_paris(
-    database_url: str, tmp_path: Path
+    store: Store, tmp_path: Path
 ) -> None:
-    mail_dir = tmp_path / "sent_mail"
-    env = example_env(database_url, mail_dir)
-    manage(env, "migrate")
-    manage(env, "jobframe", "db", "init")  # jobframe's tables, in the same database
-    out = manage(
-        env, "place_order", "--email", "amelie@example.com", "--name", "Amélie Dupont",
-        "--language", "fr", "--time-zone", "Europe/Paris",
-        "--item", "Théière", "--quantity", "2", "--unit-price", "19.95",
-    )  # fmt: skip
-    placed = PLACED.search(out)
-    assert placed, out
+    env, mail_dir = store.env, Path(store.env["SHOP_MAIL_DIR"])
+    *setup, place, work = [c[2:] for c in readme_commands() if c[:2] == ["python", "manage.py"]]
+    for command in setup:
+        if command[:2] == ["jobframe", "db"] and store.adapter != "sql":
+            continue  # jobframe's tables: only when the jobs are in SQL
+        manage(env, *command)
+    placed = PLACED.search(manage(env, *place))
+    assert placed, "place_order printed no order"
     assert sent_mail(mail_dir) == [], "the order is placed; the mail waits for a worker"
 
-    log = (tmp_path / "worker.log").open("wb")
+    log_path = tmp_path / "worker.log"
+    log = log_path.open("wb")
     worker = subprocess.Popen(
-        [sys.executable, "manage.py", "jobframe", "work", "--queues", "mailers"],
+        [sys.executable, "manage.py", *work],
         cwd=EXAMPLE,
         env=env,
         stdout=log,
@@ -114,12 +182,12 @@ def test_a_worker_mails_the_order_confirmation_in_french_with_the_time_in_paris(
 
         def mail_or_dead_worker() -> list[EmailMessage]:
             if worker.poll() is not None:
-                pytest.fail(f"the worker exited:\n{(tmp_path / 'worker.log').read_text()}")
+                pytest.fail(f"the worker exited:\n{log_path.read_text()}")
             return sent_mail(mail_dir)
 
         [mail] = wait_until(mail_or_dead_worker, 60, "the confirmation mail")
         worker.send_signal(signal.SIGTERM)
-        assert worker.wait(timeout=40) == 0, (tmp_path / "worker.log").read_text()
+        assert worker.wait(timeout=40) == 0, log_path.read_text()
     finally:
         if worker.poll() is None:
             os.killpg(worker.pid, signal.SIGKILL)
@@ -136,33 +204,22 @@ def test_a_worker_mails_the_order_confirmation_in_french_with_the_time_in_paris(
     paris = datetime.fromisoformat(placed["at"]).astimezone(ZoneInfo("Europe/Paris"))
     month = FRENCH_MONTHS[paris.month - 1]
     assert f"Commandé le : {paris.day} {month} {paris.year} {paris:%H:%M} (Europe/Paris)" in body
-    worker_log = (tmp_path / "worker.log").read_text()
+    worker_log = log_path.read_text()
     assert "Performed SendOrderConfirmationJob" in worker_log
     assert "Amélie" not in worker_log, "log_arguments = False"
 
-    sql_url = sql_url_of(database_url)
-    adapter = queue_adapters.lookup("sql", url=sql_url)
+    adapter = queue_adapters.lookup(store.adapter, **store.options)
     try:
         assert jobframe.job_status(placed["job_id"], adapter=adapter) == "succeeded"
     finally:
         adapter.shutdown()
 
 
-def sql_url_of(database_url: str) -> str:
-    """The URL the example's settings give jobframe's SQL adapter (``shop/database.py``)."""
-    sys.path.insert(0, str(EXAMPLE))
-    try:
-        from shop.database import jobframe_url
-    finally:
-        sys.path.remove(str(EXAMPLE))
-    return jobframe_url(database_url)
-
-
 @pytest.mark.slow
 def test_the_examples_own_tests_pass(tmp_path: Path) -> None:
     """``python -m pytest`` in the example's folder, as its README says: its conftest makes
     Django's test database, its tests use the ``jobs`` fixture."""
-    env = example_env(f"sqlite:///{tmp_path / 'unused.sqlite3'}", tmp_path / "sent_mail")
+    env = example_env(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'unused.sqlite3'}")
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=EXAMPLE,

@@ -4,7 +4,8 @@ Everything a deployment changes comes from the environment:
 
 - ``DATABASE_URL``: ``sqlite:///...`` (default: ``db.sqlite3`` in this folder) or
   ``postgresql://...``. Jobs are stored in the same database by jobframe's SQL adapter.
-- ``REDIS_URL``: when set, jobs go to Redis instead.
+- ``REDIS_URL``: when set, jobs go to Redis instead, under the key prefix ``REDIS_PREFIX``
+  (default ``django_shop``).
 - ``SHOP_MAIL_DIR``: where the file email backend writes the mail it "sends" (default ``sent_mail/``
   in this folder).
 - ``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG``.
@@ -95,7 +96,10 @@ JOBFRAME: dict[str, Any] = {
 if os.environ.get("REDIS_URL"):
     JOBFRAME |= {
         "adapter": "redis",
-        "adapter_options": {"url": os.environ["REDIS_URL"], "prefix": "django_shop"},
+        "adapter_options": {
+            "url": os.environ["REDIS_URL"],
+            "prefix": os.environ.get("REDIS_PREFIX", "django_shop"),
+        },
     }
 else:
     JOBFRAME |= {"adapter": "sql", "adapter_options": {"url": jobframe_url(DATABASE_URL)}}
