@@ -67,4 +67,10 @@ def install() -> DjangoContext:
     return plugin
 
 
-__all__ = ["PLUGIN_NAME", "DjangoContext", "install"]
+def uninstall() -> None:
+    """Unregister the plugin `install` registered (no error if it is not registered)."""
+    if plugins.get_manager().get_plugin(PLUGIN_NAME) is not None:
+        plugins.unregister_plugin(PLUGIN_NAME)
+
+
+__all__ = ["PLUGIN_NAME", "DjangoContext", "install", "uninstall"]

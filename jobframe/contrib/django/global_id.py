@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError, models
 
 from jobframe.errors import DeserializationError, RecordNotFound, SerializationError
-from jobframe.global_id import GlobalID, locators, register_locator
+from jobframe.global_id import GlobalID, register_locator, unregister_locator
 
 T = TypeVar("T")
 
@@ -86,7 +86,7 @@ class DjangoLocator:
         pk = self._typed_id(cls, gid)
         try:
             return _query(gid, lambda: cls._default_manager.get(pk=pk))
-        except cls.DoesNotExist:  # type: ignore[attr-defined]
+        except cls.DoesNotExist:
             raise RecordNotFound(
                 f"{gid}: there is no {cls._meta.label} with id {gid.model_id!r}."
             ) from None
@@ -119,7 +119,7 @@ class DjangoLocator:
     @staticmethod
     def _typed_id(cls: type[models.Model], gid: GlobalID) -> Any:
         try:
-            return cls._meta.pk.to_python(gid.model_id)  # type: ignore[union-attr]
+            return cls._meta.pk.to_python(gid.model_id)
         except ValidationError as exc:
             raise DeserializationError(
                 f"{gid}: {gid.model_id!r} is not a valid primary key for {cls._meta.label}."
@@ -141,12 +141,20 @@ def _query(gid: GlobalID, run: Callable[[], T]) -> T:
         ) from exc
 
 
+_installed: list[DjangoLocator] = []
+
+
 def install(app: str | None = None) -> DjangoLocator:
-    """Register a `DjangoLocator` (once: a registered one is returned as it is)."""
-    for locator in locators():
-        if isinstance(locator, DjangoLocator):
-            return locator
-    return register_locator(DjangoLocator(app=app))  # type: ignore[no-any-return]
+    """Register a `DjangoLocator` (once: later calls return the registered one)."""
+    if not _installed:
+        _installed.append(register_locator(DjangoLocator(app=app)))
+    return _installed[0]
 
 
-__all__ = ["DjangoLocator", "install"]
+def uninstall() -> None:
+    """Unregister the `DjangoLocator` that `install` registered."""
+    while _installed:
+        unregister_locator(_installed.pop())
+
+
+__all__ = ["DjangoLocator", "install", "uninstall"]
