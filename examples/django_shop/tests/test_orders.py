@@ -99,3 +99,16 @@ def test_an_invalid_order_form_enqueues_nothing(jobs: JobsHelper, amelie: Custom
     assert response.status_code == 422
     assert not Order.objects.exists()
     jobs.assert_no_enqueued_jobs()
+
+
+def test_the_order_page_shows_whether_the_confirmation_is_sent(
+    jobs: JobsHelper, bob: Customer
+) -> None:
+    order, job = place_order(bob, "Kettle", Decimal("35.00"))
+    page = Client().get(f"/orders/{order.pk}/?job={job.job_id}").content.decode()
+    assert 'data-mail-status="ready"' in page and "on its way" in page
+    jobs.perform_enqueued_jobs()
+    page = Client().get(f"/orders/{order.pk}/?job={job.job_id}").content.decode()
+    assert 'data-mail-status="succeeded"' in page and "The confirmation mail is sent." in page
+    assert Client().get(f"/orders/{order.pk}/?job=not-a-job-id").status_code == 200
+    assert Client().get(f"/orders/{order.pk + 1}/").status_code == 404
