@@ -216,20 +216,26 @@ def test_a_worker_mails_the_order_confirmation_in_french_with_the_time_in_paris(
 
 
 @pytest.mark.slow
-def test_the_examples_own_tests_pass(tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", ["sqlite", "postgresql"])
+def test_the_examples_own_tests_pass(server: str, tmp_path: Path) -> None:
     """``python -m pytest`` in the example's folder, as its README says: its conftest makes
-    Django's test database, its tests use the ``jobs`` fixture."""
-    env = example_env(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'unused.sqlite3'}")
+    Django's test database for ``DATABASE_URL`` (``test_<name>`` on PostgreSQL, dropped at the
+    end), its tests use the ``jobs`` fixture."""
+    if server == "postgresql":
+        require_service("PostgreSQL", "127.0.0.1", 5432)
+        url = f"postgresql://postgres@127.0.0.1:5432/djshop_{uuid.uuid4().hex[:12]}"
+    else:
+        url = f"sqlite:///{tmp_path / 'unused.sqlite3'}"
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=EXAMPLE,
-        env=env,
+        env=example_env(tmp_path, DATABASE_URL=url),
         capture_output=True,
         text=True,
         timeout=180,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     passed = re.search(r"(\d+) passed", result.stdout)
-    assert passed and int(passed[1]) >= 9, result.stdout
+    assert passed and int(passed[1]) >= 10, result.stdout
     assert "failed" not in result.stdout and "skipped" not in result.stdout, result.stdout
     assert not (tmp_path / "sent_mail").exists(), "the tests send to the locmem outbox"
