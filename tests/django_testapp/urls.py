@@ -1,7 +1,7 @@
-"""The test project's URLconf; the dashboard mount is added by the integration under test."""
+"""The test project's URLconf: the dashboard mounted under ``/jobs/`` (quoted by docs/django.md)."""
 
-from __future__ import annotations
+from django.urls import include, path
 
-from typing import Any
-
-urlpatterns: list[Any] = []
+urlpatterns = [
+    path("jobs/", include("jobframe.contrib.django.urls")),
+]

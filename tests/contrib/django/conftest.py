@@ -23,6 +23,7 @@ from jobframe.testing.services import require_service  # noqa: E402
 SETTINGS: dict[str, Any] = {
     "DEBUG": False,
     "SECRET_KEY": "jobframe-tests-not-a-real-secret-key-0123456789",
+    "ALLOWED_HOSTS": ["testserver", "127.0.0.1", "localhost"],
     "USE_TZ": True,
     "TIME_ZONE": "UTC",
     "USE_I18N": True,
