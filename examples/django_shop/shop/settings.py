@@ -80,6 +80,7 @@ TIME_ZONE = "UTC"
 USE_TZ = True
 
 STATIC_URL = "static/"
+LOGIN_URL = "admin:login"  # where the dashboard at /jobs/ sends a visitor who is not logged in
 
 # The file backend writes each mail to a file instead of sending it: look in sent_mail/.
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"

@@ -6,4 +6,5 @@ from django.urls import include, path
 urlpatterns = [
     path("orders/", include("orders.urls")),
     path("admin/", admin.site.urls),
+    path("jobs/", include("jobframe.contrib.django.urls")),  # staff only
 ]

@@ -4,6 +4,9 @@ The database is Django's test database for ``DATABASE_URL`` (an in-memory SQLite
 ``test_<name>`` on PostgreSQL), made with the migrations and destroyed at the end, as
 ``manage.py test`` does. Tests commit for real (``transaction.on_commit`` must fire), so every
 table is emptied after each test; mail goes to ``django.core.mail.outbox``.
+
+Jobs: a test that asks for the ``jobs`` fixture gets them in jobframe's test adapter. The others
+(the dashboard's) enqueue into a SQLite file of the test run's own, never the shop's database.
 """
 
 from __future__ import annotations
@@ -14,10 +17,13 @@ from collections.abc import Iterator
 import django
 import pytest
 
+import jobframe
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
 django.setup()
 
 from django.core import mail  # noqa: E402
+from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_test_environment, teardown_test_environment  # noqa: E402
 from orders.models import Customer, Order  # noqa: E402
@@ -30,6 +36,13 @@ def test_database() -> Iterator[None]:
     yield
     connection.creation.destroy_test_db(name, verbosity=0)
     teardown_test_environment()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_job_store(tmp_path_factory: pytest.TempPathFactory) -> None:
+    jobs_file = tmp_path_factory.mktemp("jobs") / "jobs.sqlite3"
+    jobframe.configure(adapter="sql", adapter_options={"url": f"sqlite:///{jobs_file}"})
+    call_command("jobframe", "db", "init")
 
 
 @pytest.fixture(autouse=True)
