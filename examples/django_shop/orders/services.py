@@ -22,8 +22,8 @@ def place_order(
     under the customer's language and time zone, which jobframe captures with the job and applies
     again in the worker.
     """
-    # The overrides enclose the transaction, so the job is still under them when on_commit
-    # enqueues it.
+    # perform_later captures the active language and time zone (at once, although the job is
+    # written to the queue only at commit) and checks and serializes the order.
     with (
         translation.override(customer.language),
         timezone.override(customer.time_zone),
