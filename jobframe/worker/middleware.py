@@ -145,3 +145,24 @@ class Chain:
 
 
 __all__ = ["SETTLED", "Chain", "Middleware", "Settled", "Verdict", "WorkerContext"]
+
+
+_installed: list[Callable[[], Middleware]] = []
+
+
+def install(factory: Callable[[], Middleware]) -> None:
+    """Give every worker made from now on a ``factory()`` middleware, after its defaults (an
+    integration's concern, such as Django's database connections: `jobframe.contrib.django`)."""
+    if factory not in _installed:
+        _installed.append(factory)
+
+
+def uninstall(factory: Callable[[], Middleware]) -> None:
+    """Forget a factory given to `install`."""
+    if factory in _installed:
+        _installed.remove(factory)
+
+
+def installed() -> list[Middleware]:
+    """A new middleware from each installed factory, in the order they were installed."""
+    return [factory() for factory in list(_installed)]

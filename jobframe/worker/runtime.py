@@ -33,6 +33,7 @@ from jobframe.worker import execution, logs
 from jobframe.worker.chaining import Chaining
 from jobframe.worker.flow_control import flow_middleware
 from jobframe.worker.middleware import Chain, Middleware, WorkerContext
+from jobframe.worker.middleware import installed as installed_middleware
 from jobframe.worker.options import WorkerOptions
 from jobframe.worker.outage import Outage, retry_briefly
 from jobframe.worker.pool import JobPool
@@ -66,6 +67,7 @@ def default_middleware(backend: WorkerBackend, options: WorkerOptions) -> list[M
         Chaining(),  # before recording: its `finished` reads the job's record
         *recording_middleware(backend),  # first: its `finished` sees the final outcome
         *flow_middleware(backend, options.job_timeout, options.timeout_grace),
+        *installed_middleware(),  # integrations' (`jobframe.worker.middleware.install`)
     ]
 
 

@@ -12,20 +12,22 @@ def install() -> None:
     Raises:
         ConfigurationError: ``settings.JOBFRAME`` has a bad key or value.
     """
-    from jobframe.contrib.django import conf, context, global_id, transactions
+    from jobframe.contrib.django import conf, connections, context, global_id, transactions
 
     conf.install()  # settings.JOBFRAME, checked now: a bad setting stops startup
     transactions.install()  # enqueue_after_commit on transaction.on_commit
+    connections.install()  # workers close obsolete database connections around each job
     global_id.install()  # GlobalID for Django models (gid://APP/app_label.Model/pk)
     context.install()  # the active language and time zone travel with every job
 
 
 def uninstall() -> None:
     """Undo `install` (for test suites that run Django and non-Django tests in one process)."""
-    from jobframe.contrib.django import conf, context, global_id, transactions
+    from jobframe.contrib.django import conf, connections, context, global_id, transactions
 
     context.uninstall()
     global_id.uninstall()
+    connections.uninstall()
     transactions.uninstall()
     conf.uninstall()
 
