@@ -311,3 +311,16 @@ def test_perform_now_of_a_deserialized_job_applies_it(plugin: TenantPlugin) -> N
     assert copy.perform_now() == "acme"
     assert asyncio.run(copy.perform_now_async()) == "acme"
     assert TenantJob.perform_now("fresh") is None, "a job never enqueued carries nothing"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("context", ["tenant", "acme"]), ("context", {1: "x"}), ("locale", 5), ("timezone", [])],
+)
+def test_a_malformed_context_in_a_payload_is_a_deserialization_error(
+    jobs: JobsHelper, field: str, value: Any
+) -> None:
+    payload = TenantJob("x").serialize()
+    payload[field] = value
+    with pytest.raises(jobframe.DeserializationError, match=f"'{field}' must be"):
+        jobframe.Job.deserialize(payload)

@@ -47,6 +47,11 @@ def check_jobs(payload: dict[str, Any]) -> None:
     assert_type(FetchJob.perform_now("https://example.com"), int | None)
     assert_type(SendWelcomeEmailJob.deserialize(payload), SendWelcomeEmailJob)
     assert_type(jobframe.Job.deserialize(payload), jobframe.Job)
+    loaded = SendWelcomeEmailJob.deserialize(payload)
+    assert_type(loaded.locale, str | None)
+    assert_type(loaded.timezone, str | None)
+    assert_type(loaded.captured_context, dict[str, Any] | None)
+    assert_type(loaded.job_context(), dict[str, Any])
 
 
 async def check_async_enqueue() -> None:
