@@ -108,3 +108,11 @@ def context_summary(context: TaskContext) -> dict[str, Any]:
         "queue_name": result.task.queue_name,
         "priority": result.task.priority,
     }
+
+
+def _original() -> None:
+    return None
+
+
+#: a task whose function's path names the plain function, not this task: refused at enqueue
+renamed_task = task()(_original)

@@ -92,6 +92,9 @@ class TaskRun:
                 f"{type(backend).__name__} in this worker's TASKS setting, not "
                 "jobframe.contrib.django.tasks.JobframeBackend: give workers the same settings."
             )
+        # The job's progress and status writes go to this backend's adapter (in a worker the
+        # job knows no adapter of its own: it was not enqueued here).
+        job._task_adapter = backend.adapter()
         found = task_paths.resolve(path, backend.task_modules())
         self.task = found.using(
             priority=options.get("priority"),

@@ -167,7 +167,9 @@ class JobframeBackend(BaseTaskBackend):
 
     def _job_options(self, task: Task[..., Any]) -> dict[str, Any]:
         options: dict[str, Any] = {"queue": task.queue_name}
-        if task.priority:  # 0 is every adapter's default: asked for only when it orders
+        if self.supports_priority:
+            # Always given, 0 too: an adapter may run jobs without a priority after all others
+            # (the async one does), where Django's default priority is the middle of the range.
             options["priority"] = -task.priority
         if task.run_after is not None:
             options["wait_until"] = task.run_after
