@@ -29,7 +29,7 @@ Left out, and why:
 - ``test_cannot_get_result``, ``test_cannot_refresh_result``, ``test_get_result_from_different_
   request`` (immediate) and the views tests (``test_meaning_of_life_view``): the immediate
   backend cannot get results, this one can; getting a result from another process is tested
-  in ``test_tasks_backend.py`` with a ``jobframe work`` subprocess.
+  in ``test_tasks_worker_process.py`` with a ``jobframe work`` subprocess.
 - ``test_clear`` (dummy): ``DummyBackend.clear`` is the dummy backend's own API.
 - ``test_call_task*``, ``test_name``, ``test_no_backends``, ``test_custom_backend.py`` and
   ``test_utils.py``: they test the Task class, custom backend classes and helpers, not a
