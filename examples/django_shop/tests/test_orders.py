@@ -94,6 +94,22 @@ def test_the_order_form_places_the_order_and_enqueues_its_confirmation(
     assert mail.outbox == [], "the request does not wait for the mail"
 
 
+def test_the_mail_speaks_the_customers_language_not_the_staff_members(
+    jobs: JobsHelper, bob: Customer
+) -> None:
+    """A French-speaking clerk (LocaleMiddleware activates fr for the request) places an order
+    for an English customer: the mail is in English, in New York time."""
+    clerk = Client(headers={"accept-language": "fr"})
+    assert "<h1>Nouvelle commande</h1>" in clerk.get("/orders/").content.decode()
+    data = {"customer": bob.pk, "item": "Kettle", "quantity": 1, "unit_price": "35.00"}
+    clerk.post("/orders/", data)
+    [record] = jobs.enqueued_jobs
+    assert (record.payload["locale"], record.payload["timezone"]) == ("en", "America/New_York")
+    jobs.perform_enqueued_jobs()
+    [sent] = mail.outbox
+    assert sent.subject.startswith("Your order #") and "Bonjour" not in sent.body
+
+
 def test_an_invalid_order_form_enqueues_nothing(jobs: JobsHelper, amelie: Customer) -> None:
     response = Client().post("/orders/", {"customer": amelie.pk, "item": "", "quantity": 0})
     assert response.status_code == 422
