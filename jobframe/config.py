@@ -1,9 +1,11 @@
 """Settings per environment.
 
 Sources, weakest first: built-in defaults; ``[tool.jobframe]`` in the nearest ``pyproject.toml`` (or
-a ``jobframe.toml``, whose keys sit at the top level) found from the current directory upward; that
-file's ``environments.<JOBFRAME_ENV>`` table; the variables ``JOBFRAME_ADAPTER`` and
-``JOBFRAME_URL``; and last ``jobframe.configure(...)`` in code, which wins over all.
+a ``jobframe.toml``, whose keys sit at the top level) found from the current directory upward, or
+the mapping a framework installed in its place (Django's ``settings.JOBFRAME``:
+`jobframe.config_sources`); its ``environments.<JOBFRAME_ENV>`` table; the variables
+``JOBFRAME_ADAPTER`` and ``JOBFRAME_URL``; and last ``jobframe.configure(...)`` in code, which
+wins over all.
 
 String values in the file's ``adapter_options`` may name environment variables, as
 ``${REDIS_URL}`` or ``${REDIS_URL:-redis://127.0.0.1:6379/0}`` (``$${`` is a literal ``${``), so
@@ -68,7 +70,7 @@ class Settings:
     #: recurring tasks by name, each a table (job, schedule, args...): `jobframe.recurring`
     recurring: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     environment: str = DEFAULT_ENVIRONMENT
-    source: str | None = None  # the file the settings were read from, for error messages
+    source: str | None = None  # the file (or settings.JOBFRAME) read, for error messages
     #: where each key that is not a default came from ("adapter_options.url" for JOBFRAME_URL)
     provenance: Mapping[str, str] = dataclasses.field(default_factory=dict)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from django.conf import settings as django_settings
 from django.contrib.auth.views import redirect_to_login
@@ -97,7 +98,7 @@ async def _forward(request: HttpRequest, mount: str) -> HttpResponse:
         "method": request.method or "GET",
         "scheme": request.scheme or "http",
         "path": request.path,
-        "raw_path": request.path.encode("utf-8"),
+        "raw_path": quote(request.path, safe="/:@!$&'()*+,;=~").encode("ascii"),
         "root_path": mount,
         "query_string": request.META.get("QUERY_STRING", "").encode("latin-1"),
         "headers": [

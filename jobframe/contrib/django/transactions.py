@@ -31,9 +31,12 @@ class DjangoScope:
         from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
         by_alias: dict[str, list[Job]] = {}
+        alias_of: dict[type, str] = {}  # once per class, not per job of a large bulk
         for job in jobs:
-            alias = getattr(type(job), "enqueue_after_commit_using", None) or DEFAULT_DB_ALIAS
-            by_alias.setdefault(alias, []).append(job)
+            cls = type(job)
+            if cls not in alias_of:
+                alias_of[cls] = getattr(cls, "enqueue_after_commit_using", None) or DEFAULT_DB_ALIAS
+            by_alias.setdefault(alias_of[cls], []).append(job)
         held: list[Job] = []
         open_any = False
         for alias, group in by_alias.items():

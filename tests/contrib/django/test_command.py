@@ -5,6 +5,7 @@ children that set Django up too and know the job classes of every app's ``jobs``
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 import jobframe
 from jobframe.contrib.django.management.commands.jobframe import jobframe_argv
@@ -75,6 +76,19 @@ def test_a_jobframe_error_is_the_exit_status(project: dict[str, str]) -> None:
     assert "jobframe: error: --concurrency and --processes must be at least 1" in done.stderr
 
 
+def test_the_commands_read_settings_jobframe(project: dict[str, str]) -> None:
+    from django_testapp.jobs import RecordNameJob
+
+    prefix = project["DJANGO_TESTAPP_PREFIX"]  # interpolated into settings.JOBFRAME's options
+    jobframe.configure(
+        adapter="redis", adapter_options={"url": "redis://127.0.0.1:6379/0", "prefix": prefix}
+    )
+    RecordNameJob.set(queue="django-listed").perform_later("waiting")
+    done = _django(project, "jobframe", "queues")
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^django-listed\s+1\s", done.stdout, re.MULTILINE), done.stdout
+
+
 @pytest.mark.slow
 def test_a_worker_with_two_processes_performs_jobs_through_django(
     project: dict[str, str],
@@ -121,6 +135,17 @@ def test_a_worker_with_two_processes_performs_jobs_through_django(
 def test_call_command_runs_the_cli_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     call_command("jobframe", "plugins", "--json")
     assert '"adapters"' in capsys.readouterr().out
+
+
+def test_processes_need_a_settings_module_children_can_import(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)  # settings.configure() here
+    with pytest.raises(CommandError, match="DJANGO_SETTINGS_MODULE, but it is not set"):
+        call_command("jobframe", "work", "--processes", "2", "--concurrency", "0")
+    with pytest.raises(CommandError) as one:  # one process: no children, the CLI's own error
+        call_command("jobframe", "work", "--processes=1", "--concurrency", "0")
+    assert one.value.returncode == 1
 
 
 def test_djangos_own_options_are_not_passed_on() -> None:

@@ -155,3 +155,19 @@ def test_a_job_can_wait_for_another_database(jobs: JobsHelper) -> None:
         NotifyJob.perform_later("default-not-in-atomic")
         assert _names(jobs) == ["not-held", "default-not-in-atomic"]
     assert _names(jobs) == ["not-held", "default-not-in-atomic", "held"]
+
+
+def test_a_backend_that_fails_at_commit_raises_at_the_end_of_the_block(
+    django_tables: None,
+) -> None:
+    from django_testapp.models import Customer
+
+    unreachable = {"url": "redis://127.0.0.1:1/0", "prefix": "djcore-unreachable"}
+    table = {"adapter": "redis", "adapter_options": unreachable, "enqueue_after_commit": True}
+    with override_settings(JOBFRAME=table):
+        with pytest.raises(jobframe.EnqueueError), transaction.atomic():
+            Customer.objects.create(name="kept")
+            job = NotifyJob.perform_later("never-written")  # held: nothing tried yet
+            assert job.enqueue_error is None
+        assert job.successfully_enqueued is False
+    assert Customer.objects.filter(name="kept").exists(), "the commit happened first"

@@ -65,7 +65,16 @@ def launcher() -> list[str]:
 
 
 def _wants_children(argv: list[str]) -> bool:
-    return any(arg in ("--processes", "-p") or arg.startswith("--processes=") for arg in argv)
+    """Whether ``argv`` asks for more than one process (``--processes N``, ``-p N``)."""
+    for index, arg in enumerate(argv):
+        value = None
+        if arg in ("--processes", "-p") and index + 1 < len(argv):
+            value = argv[index + 1]
+        elif arg.startswith("--processes="):
+            value = arg.partition("=")[2]
+        if value is not None and value.isdigit() and int(value) > 1:
+            return True
+    return False
 
 
 class Command(BaseCommand):
