@@ -194,17 +194,23 @@ def call_isolated(hook: str, only: object = None, **kwargs: Any) -> bool:
 
 
 def hook_functions(hook: str) -> tuple[tuple[str, Callable[..., Any]], ...]:
-    """``(plugin name, function)`` of each implementation of ``hook``, in `call_isolated`'s order,
-    for a caller that reports failures itself. Cached until a plugin is (un)registered through
-    this module: the context hooks are looked up on every enqueue."""
+    """``(plugin name, call)`` for each implementation of ``hook``, in `call_isolated`'s order,
+    for a caller that reports failures itself. ``call(**arguments)`` passes an implementation the
+    arguments it declares, as pluggy does. Cached until a plugin is (un)registered through this
+    module: the context hooks are looked up on every enqueue."""
     state = _state
     found = state.hook_cache.get(hook)
     if found is None:
         manager = get_manager()  # loads the entry points on first use
         with state.lock:
-            found = tuple((i.plugin_name, i.function) for i in _impls(manager, hook, None))
+            found = tuple((i.plugin_name, _caller(i)) for i in _impls(manager, hook, None))
             state.hook_cache[hook] = found
     return found
+
+
+def _caller(impl: Any) -> Callable[..., Any]:
+    function, names = impl.function, tuple(impl.argnames)
+    return lambda **arguments: function(*(arguments[name] for name in names))
 
 
 def _run_registration_hooks(state: _State, only: object = None) -> None:

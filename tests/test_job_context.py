@@ -324,3 +324,24 @@ def test_a_malformed_context_in_a_payload_is_a_deserialization_error(
     payload[field] = value
     with pytest.raises(jobframe.DeserializationError, match=f"'{field}' must be"):
         jobframe.Job.deserialize(payload)
+
+
+class NoArgumentsPlugin:
+    """An apply hook may declare fewer arguments than the hook offers, as pluggy allows."""
+
+    @hookimpl
+    def jobframe_current_context(self) -> Mapping[str, Any]:
+        return {"marker": 1}
+
+    @hookimpl
+    def jobframe_apply_context(self) -> contextlib.AbstractContextManager[None]:
+        return setting(tenant, "from a hook without arguments")
+
+
+def test_an_apply_hook_may_take_no_arguments(jobs: JobsHelper) -> None:
+    seen.clear()
+    with plugins.fresh_manager():
+        plugins.register_plugin(NoArgumentsPlugin(), name="bare")
+        TenantJob.perform_later("perform")
+        jobs.perform_enqueued_jobs()
+    assert ("perform", "from a hook without arguments") in seen

@@ -11,7 +11,7 @@ is malformed) is looked up alone with `Locator.locate`, which raises the usual e
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Any, Protocol, runtime_checkable
 
@@ -82,8 +82,7 @@ def _groups(gids: list[GlobalID]) -> dict[tuple[int, str, str], tuple[Any, list[
     return groups
 
 
-@contextmanager
-def prefetching(args: Any, kwargs: Any) -> Iterator[None]:
+def prefetching(args: Any, kwargs: Any) -> AbstractContextManager[None]:
     """Within the block, `locate` answers from one bulk lookup per model class for the GlobalIDs
     in serialized ``args`` and ``kwargs`` (classes with a single id are left to `locate`).
 
@@ -92,8 +91,15 @@ def prefetching(args: Any, kwargs: Any) -> Iterator[None]:
             (an unreachable database) stay themselves, so ``retry_on`` can retry them.
     """
     if not any(_is_bulk(one) for one in locators()):
-        yield
-        return
+        return _NOTHING  # every job's arguments pass here: no generator, no walk
+    return _prefetched(args, kwargs)
+
+
+_NOTHING = nullcontext()
+
+
+@contextmanager
+def _prefetched(args: Any, kwargs: Any) -> Iterator[None]:
     gids = gids_in([args, kwargs])
     found: dict[GlobalID, Any] = {}
     if len(gids) > 1:

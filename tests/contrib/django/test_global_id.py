@@ -100,6 +100,11 @@ def test_many_models_are_located_with_one_query_per_class(jobs: JobsHelper) -> N
     assert [o.total_cents for o in kwargs["orders"]] == list(range(100))
     assert " IN (" in decoding.captured_queries[1]["sql"]
 
+    orders[41].delete()  # gone from the bulk answer: located alone, which says why
+    with pytest.raises(jobframe.DeserializationError, match=r"kwargs\['orders'\]\[41\]") as gone:
+        arguments.deserialize(*encoded)
+    assert isinstance(gone.value.__cause__, jobframe.RecordNotFound)
+
 
 def test_signed_global_ids_use_djangos_secret_key() -> None:
     ann = Customer.objects.create(name="Ann")
