@@ -177,11 +177,20 @@ def fetch(backend: JobframeBackend, id: str) -> TaskResult[..., Any]:
         # It ended between the two reads (its payload is gone): its record is there now.
     if described is None:
         raise TaskResultDoesNotExist(id)
-    wire_args, wire_kwargs, payload = described
+    wire_args, _, payload = described
     try:
-        (path, options, args, kwargs), _ = arguments.deserialize(wire_args, wire_kwargs)
-    except (DeserializationError, ValueError) as exc:
-        raise TaskResultDoesNotExist(f"{id}: its arguments cannot be read ({exc})") from exc
+        path, options, wire_task_args, wire_task_kwargs = wire_args
+        path = arguments.deserialize_value(path)
+        options = arguments.deserialize_value(options)
+    except (DeserializationError, ValueError, TypeError) as exc:
+        raise TaskResultDoesNotExist(f"{id}: it is not a task's ({exc})") from exc
+    try:
+        args = arguments.deserialize_value(wire_task_args)
+        kwargs = arguments.deserialize_value(wire_task_kwargs)
+    except DeserializationError:
+        # e.g. a model passed by GlobalID whose row is gone: the result still exists, with
+        # its arguments as they were stored
+        args, kwargs = wire_task_args, wire_task_kwargs
     task = task_paths.resolve(path, backend.task_modules()).using(
         priority=options.get("priority"),
         queue_name=options.get("queue_name"),
