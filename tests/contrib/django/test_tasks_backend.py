@@ -190,6 +190,12 @@ def test_options_are_checked() -> None:
         JobframeBackend("default", {**base, "OPTIONS": {"ADAPTR": "redis"}})
     with pytest.raises(ConfigurationError, match="ADAPTER'] must be a jobframe adapter"):
         JobframeBackend("default", {**base, "OPTIONS": {"ADAPTER": 3}})
+    built = {"ADAPTER": "async", "ADAPTER_OPTIONS": {"autostart": False}}
+    one, two = (JobframeBackend(alias, {**base, "OPTIONS": built}) for alias in ("a", "b"))
+    assert one.adapter() is two.adapter(), "Django makes a backend per thread: one adapter"
+    assert one.adapter().name == "async" and one.adapter() is not JobframeBackend(
+        "c", {**base, "OPTIONS": {"ADAPTER": "async", "ADAPTER_OPTIONS": {"concurrency": 1}}}
+    ).adapter()
     backend = JobframeBackend("default", {**base, "OPTIONS": {"ADAPTER": "nope"}})
     [error] = backend.check()
     assert error.id == "jobframe.E101" and "no queue adapter named 'nope'" in error.msg
@@ -206,3 +212,21 @@ def test_the_jobs_fixture_holds_tasks_until_a_test_performs_them(jobs: Any) -> N
         jobs.perform_enqueued_jobs()
         result.refresh()
         assert (result.status, result.return_value) == (TaskResultStatus.SUCCESSFUL, 42)
+
+
+def test_inline_runs_an_async_task_in_the_caller() -> None:
+    with override_settings(TASKS=tasks_setting(InlineAdapter())):
+        result = test_tasks.async_echo.enqueue({"a": (1, 2)})
+    assert result.status == TaskResultStatus.SUCCESSFUL
+    assert result.return_value == {"a": (1, 2)}
+    assert result.attempts == 1 and result.errors == []
+
+
+def test_the_apps_jobs_module_registers_the_task_jobs_for_workers() -> None:
+    import importlib
+
+    from jobframe import registry
+
+    jobs_module = importlib.import_module("jobframe.contrib.django.jobs")
+    assert registry.lookup("jobframe.contrib.django.TaskJob") is jobs_module.TaskJob
+    assert registry.lookup("jobframe.contrib.django.AsyncTaskJob") is jobs_module.AsyncTaskJob
