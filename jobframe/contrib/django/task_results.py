@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from jobframe import arguments
+from jobframe.backend.adapter import QueueAdapter
 from jobframe.backend.payload import load_payload
 from jobframe.backend.results import JobStatus
 from jobframe.contrib.django import task_paths
@@ -25,6 +26,7 @@ from jobframe.contrib.django.tasks_api import (
     TaskResultStatus,
 )
 from jobframe.errors import DeserializationError, JobframeError, UnsupportedError
+from jobframe.queue_adapters.test import TestAdapter
 from jobframe.tracking import records
 from jobframe.tracking.status import status_of, store_of
 
@@ -123,19 +125,24 @@ def _described(
     described = data.get(RECORD_KEY)
     if isinstance(described, dict):
         return described.get("arguments", []), described.get("kwargs", {}), {}
-    if not provider_id:
-        return None
-    inspector = backend.adapter().inspector()
-    info = inspector.job(provider_id) if inspector is not None else None
-    if info is None or info.job_id != job_id or info.raw is None:
-        return None
-    try:
-        payload = load_payload(info.raw)
-    except JobframeError:
-        return None
+    payload = _payload(backend.adapter(), job_id, provider_id)
     if not isinstance(payload, dict) or payload.get("job_class") not in _task_job_names():
         return None
     return payload.get("arguments", []), payload.get("kwargs", {}), payload
+
+
+def _payload(adapter: QueueAdapter, job_id: str, provider_id: str) -> Any:
+    """The stored payload of a job that has not ended, or None."""
+    if isinstance(adapter, TestAdapter):  # it keeps what tests enqueued, with no inspector
+        return next((e.payload for e in adapter.enqueued_jobs if e.job_id == job_id), None)
+    inspector = adapter.inspector()
+    info = inspector.job(provider_id) if inspector is not None and provider_id else None
+    if info is None or info.job_id != job_id or info.raw is None:
+        return None
+    try:
+        return load_payload(info.raw)
+    except JobframeError:
+        return None
 
 
 def _task_job_names() -> set[str]:
@@ -170,11 +177,20 @@ def fetch(backend: JobframeBackend, id: str) -> TaskResult[..., Any]:
         # It ended between the two reads (its payload is gone): its record is there now.
     if described is None:
         raise TaskResultDoesNotExist(id)
-    wire_args, wire_kwargs, payload = described
+    wire_args, _, payload = described
     try:
-        (path, options, args, kwargs), _ = arguments.deserialize(wire_args, wire_kwargs)
-    except (DeserializationError, ValueError) as exc:
-        raise TaskResultDoesNotExist(f"{id}: its arguments cannot be read ({exc})") from exc
+        path, options, wire_task_args, wire_task_kwargs = wire_args
+        path = arguments.deserialize_value(path)
+        options = arguments.deserialize_value(options)
+    except (DeserializationError, ValueError, TypeError) as exc:
+        raise TaskResultDoesNotExist(f"{id}: it is not a task's ({exc})") from exc
+    try:
+        args = arguments.deserialize_value(wire_task_args)
+        kwargs = arguments.deserialize_value(wire_task_kwargs)
+    except DeserializationError:
+        # e.g. a model passed by GlobalID whose row is gone: the result still exists, with
+        # its arguments as they were stored
+        args, kwargs = wire_task_args, wire_task_kwargs
     task = task_paths.resolve(path, backend.task_modules()).using(
         priority=options.get("priority"),
         queue_name=options.get("queue_name"),

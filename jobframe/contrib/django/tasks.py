@@ -18,6 +18,8 @@ Their results, status and errors are jobframe's (see ``docs/django-tasks.md``).
 from __future__ import annotations
 
 import inspect
+import json
+import threading
 from collections.abc import Iterable
 from typing import Any, ParamSpec, TypeVar, cast
 
@@ -71,7 +73,6 @@ class JobframeBackend(BaseTaskBackend):
                 f"instance, got {spec!r}."
             )
         self._spec: str | QueueAdapter | None = spec
-        self._adapter: QueueAdapter | None = None
         modules = self.options.get("MODULES", ())
         if isinstance(modules, str) or not all(isinstance(m, str) for m in modules):
             raise ConfigurationError(
@@ -108,9 +109,7 @@ class JobframeBackend(BaseTaskBackend):
         adapter, looked up each time so configuration changes apply."""
         spec = self._spec
         if isinstance(spec, str) and self.options.get("ADAPTER_OPTIONS"):
-            if self._adapter is None:
-                self._adapter = queue_adapters.lookup(spec, **self.options["ADAPTER_OPTIONS"])
-            spec = self._adapter
+            spec = _built(spec, self.options["ADAPTER_OPTIONS"])
         return queue_adapters.get(spec)  # a test's queue_adapters.override() wins, as for jobs
 
     def task_modules(self) -> list[str]:
@@ -207,6 +206,22 @@ class JobframeBackend(BaseTaskBackend):
                 )
             ]
         return []
+
+
+_built_lock = threading.Lock()
+#: adapters built from OPTIONS, by name and options: Django makes a backend per thread, and
+#: each must not open connections of its own
+_built_adapters: dict[tuple[str, str], QueueAdapter] = {}
+
+
+def _built(name: str, options: dict[str, Any]) -> QueueAdapter:
+    """The adapter ``name`` with ``options``, built once per process."""
+    key = (name, json.dumps(options, sort_keys=True, default=repr))
+    with _built_lock:
+        adapter = _built_adapters.get(key)
+        if adapter is None:
+            adapter = _built_adapters[key] = queue_adapters.lookup(name, **options)
+    return adapter
 
 
 def _bind(task: Task[..., Any], args: list[Any], kwargs: dict[str, Any]) -> None:

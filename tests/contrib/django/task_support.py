@@ -66,6 +66,14 @@ class OnStore(SimpleTestCase):
         stack.enter_context(worker_thread(backend, worker_options(WORKED)))
         stack.enter_context(override_settings(TASKS=tasks_setting(cls.adapter)))
 
+    def tearDown(self) -> None:
+        # A test that enqueued without waiting leaves its tasks to the worker: let them end
+        # here, or their log lines land in the next test's assertLogs.
+        inspector = self.adapter.inspector()
+        assert inspector is not None
+        wait_until(lambda: inspector.pending() == 0, 15, "the test's tasks to finish")
+        super().tearDown()
+
 
 def finished(result: TaskResult[..., Any], timeout: float = 15.0) -> TaskResult[..., Any]:
     """``result``, refreshed until its task has finished (a deadline, never a sleep)."""

@@ -49,9 +49,11 @@ def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[QueueAda
         finally:
             made.shutdown(5.0)
         return
-    with store_adapter(request.param, tmp_path, label="jfdjtasks") as made:  # type: ignore[arg-type]
-        with override_settings(TASKS=tasks_setting(made)):
-            yield made
+    with (
+        store_adapter(request.param, tmp_path, label="jfdjtasks") as made,  # type: ignore[arg-type]
+        override_settings(TASKS=tasks_setting(made)),
+    ):
+        yield made
 
 
 def _worker(adapter: QueueAdapter, queues: list[str], concurrency: int = 2) -> Any:
@@ -147,7 +149,7 @@ def test_what_a_worker_could_not_run_is_refused_at_enqueue() -> None:
         test_tasks.calculate_meaning_of_life.enqueue(1)  # as calling it would
     with pytest.raises(TypeError, match=r"echo: args\[1\]"):
         test_tasks.echo.enqueue(1, object())  # SerializationError, a TypeError
-    with pytest.raises(InvalidTask, match="keep the decorated function's name|is not a task"):
+    with pytest.raises(InvalidTask, match=r"renamed_task|_original' is not a task"):
         test_tasks.renamed_task.enqueue()
     from contrib.django import outside_tasks
 
@@ -184,10 +186,47 @@ def test_the_supports_flags_follow_the_adapter() -> None:
 
 def test_options_are_checked() -> None:
     base = {"BACKEND": "jobframe.contrib.django.tasks.JobframeBackend", "QUEUES": QUEUES}
-    with pytest.raises(ConfigurationError, match="unknown key.*ADAPTR"):
+    with pytest.raises(ConfigurationError, match=r"unknown key.*ADAPTR"):
         JobframeBackend("default", {**base, "OPTIONS": {"ADAPTR": "redis"}})
     with pytest.raises(ConfigurationError, match="ADAPTER'] must be a jobframe adapter"):
         JobframeBackend("default", {**base, "OPTIONS": {"ADAPTER": 3}})
+    built = {"ADAPTER": "async", "ADAPTER_OPTIONS": {"autostart": False}}
+    one, two = (JobframeBackend(alias, {**base, "OPTIONS": built}) for alias in ("a", "b"))
+    assert one.adapter() is two.adapter(), "Django makes a backend per thread: one adapter"
+    assert one.adapter().name == "async" and one.adapter() is not JobframeBackend(
+        "c", {**base, "OPTIONS": {"ADAPTER": "async", "ADAPTER_OPTIONS": {"concurrency": 1}}}
+    ).adapter()
     backend = JobframeBackend("default", {**base, "OPTIONS": {"ADAPTER": "nope"}})
     [error] = backend.check()
     assert error.id == "jobframe.E101" and "no queue adapter named 'nope'" in error.msg
+
+
+def test_the_jobs_fixture_holds_tasks_until_a_test_performs_them(jobs: Any) -> None:
+    configured = {"BACKEND": "jobframe.contrib.django.tasks.JobframeBackend", "QUEUES": QUEUES}
+    with override_settings(TASKS={"default": configured}):  # no ADAPTER: jobframe's own
+        result = test_tasks.calculate_meaning_of_life.enqueue()
+        jobs.assert_enqueued_jobs(1, queue="default")
+        result.refresh()
+        assert result.status == TaskResultStatus.READY
+
+        jobs.perform_enqueued_jobs()
+        result.refresh()
+        assert (result.status, result.return_value) == (TaskResultStatus.SUCCESSFUL, 42)
+
+
+def test_inline_runs_an_async_task_in_the_caller() -> None:
+    with override_settings(TASKS=tasks_setting(InlineAdapter())):
+        result = test_tasks.async_echo.enqueue({"a": (1, 2)})
+    assert result.status == TaskResultStatus.SUCCESSFUL
+    assert result.return_value == {"a": (1, 2)}
+    assert result.attempts == 1 and result.errors == []
+
+
+def test_the_apps_jobs_module_registers_the_task_jobs_for_workers() -> None:
+    import importlib
+
+    from jobframe import registry
+
+    jobs_module = importlib.import_module("jobframe.contrib.django.jobs")
+    assert registry.lookup("jobframe.contrib.django.TaskJob") is jobs_module.TaskJob
+    assert registry.lookup("jobframe.contrib.django.AsyncTaskJob") is jobs_module.AsyncTaskJob

@@ -13,12 +13,12 @@ import pytest
 from contrib.django.task_support import finished, tasks_setting
 from django.test import override_settings
 from django_testapp import tasks as test_tasks
-from jobframe_redis.testing import redis_adapter
 
 from jobframe.contrib.django.task_job import WORKER_ID
 from jobframe.contrib.django.tasks_api import TaskResultStatus
 from jobframe.testing.databases import REDIS_URL
 from jobframe.testing.workers import Workers, write_config
+from jobframe_redis.testing import redis_adapter
 
 TESTS = str(Path(__file__).parents[2])
 
