@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import django
 from django.utils.translation import gettext_lazy as _
 
 from shop.database import django_database, jobframe_url
@@ -83,8 +84,13 @@ STATIC_URL = "static/"
 LOGIN_URL = "admin:login"  # where the dashboard at /jobs/ sends a visitor who is not logged in
 
 # The file backend writes each mail to a file instead of sending it: look in sent_mail/.
-EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-EMAIL_FILE_PATH = os.environ.get("SHOP_MAIL_DIR", str(BASE_DIR / "sent_mail"))
+MAIL_DIR = os.environ.get("SHOP_MAIL_DIR", str(BASE_DIR / "sent_mail"))
+FILE_MAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+if django.VERSION >= (6, 1):  # MAILERS replaces the EMAIL_* settings
+    MAILERS = {"default": {"BACKEND": FILE_MAIL_BACKEND, "OPTIONS": {"file_path": MAIL_DIR}}}
+else:
+    EMAIL_BACKEND = FILE_MAIL_BACKEND
+    EMAIL_FILE_PATH = MAIL_DIR
 DEFAULT_FROM_EMAIL = "Django Shop <shop@example.com>"
 
 # jobframe: the same keys as [tool.jobframe] in a pyproject.toml, environments included
