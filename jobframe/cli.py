@@ -143,8 +143,8 @@ def main(
         try:
             parser = build_parser(args_list, prog)
             args, extra = parser.parse_known_args(args_list)
-            args.argv = args_list  # what a child process of this command is given
-            args.launcher = tuple(launcher) if launcher else (sys.executable, "-m", "jobframe")
+            args._argv = args_list  # what a child process of this command is given
+            args._launcher = tuple(launcher) if launcher else (sys.executable, "-m", "jobframe")
             if extra and isinstance(getattr(args, "imports", None), list):
                 # `jobframe work app.jobs --queues '*' app.mailers`: modules after the options
                 # too (argparse's nargs="*" positional would take only the first run of them).

@@ -236,17 +236,17 @@ def run(args: argparse.Namespace) -> int:
             import_jobs(args.imports)
             check_tasks(queue_adapters.get())
         if args.metrics_port is None:
-            return supervise(args.processes, args.argv, args.recurring, launcher=args.launcher)
+            return supervise(args.processes, args._argv, args.recurring, launcher=args._launcher)
         from jobframe.admin import inspector
 
         with _prometheus().supervising(args.metrics_port, args.metrics_host, inspector) as metrics:
             return supervise(
                 args.processes,
-                args.argv,
+                args._argv,
                 args.recurring,
                 metrics.env,
                 metrics.process_exited,
-                launcher=args.launcher,
+                launcher=args._launcher,
             )
     import_jobs(args.imports)
     adapter = queue_adapters.get()

@@ -12,7 +12,7 @@ forms do not carry. Needs ``jobframe[dashboard]``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Coroutine, MutableMapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -35,6 +35,8 @@ ALLOWED = "jobframe.django.allowed"
 
 Allow = Callable[["AbstractBaseUser | AnonymousUser"], bool]
 ASGIApp = Callable[..., Any]
+#: the view: ``(request, path)``, ``path`` being the part of the URL under the mount
+DashboardView = Callable[[HttpRequest, str], Coroutine[Any, Any, HttpResponse]]
 
 
 def is_staff(user: AbstractBaseUser | AnonymousUser) -> bool:
@@ -66,7 +68,7 @@ class _App:
 _app = _App()
 
 
-def dashboard_view(allow: Allow = is_staff) -> Callable[..., Any]:
+def dashboard_view(allow: Allow = is_staff) -> DashboardView:
     """A view serving the dashboard to the users ``allow(user)`` accepts (`is_staff` by
     default); others are sent to ``settings.LOGIN_URL`` if anonymous, refused (403) if not.
 

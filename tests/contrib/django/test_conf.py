@@ -150,3 +150,66 @@ def test_uninstalled_the_file_is_read_again(
     conf.uninstall()
     assert config.settings().adapter == "inline"
     assert config.settings().secret_key is None
+
+
+PARITY_TOML = """
+adapter = "async"
+imports = ["shop.jobs"]
+default_queue = "base"
+filter_arguments = ["password"]
+
+[adapter_options]
+url = "${DJC_PARITY_URL:-redis://127.0.0.1:6379/5}"
+
+[recurring.nightly]
+job = "shop.jobs.Nightly"
+schedule = "every day at 3am"
+
+[environments.production]
+adapter = "redis"
+shutdown_timeout = 40
+
+[environments.production.adapter_options]
+url = "${DJC_PARITY_URL:-redis://127.0.0.1:6379/6}"
+
+[environments.production.recurring.hourly]
+job = "shop.jobs.Hourly"
+schedule = "every hour"
+"""
+
+PARITY_DICT = {
+    "adapter": "async",
+    "imports": ["shop.jobs"],
+    "default_queue": "base",
+    "filter_arguments": ["password"],
+    "adapter_options": {"url": "${DJC_PARITY_URL:-redis://127.0.0.1:6379/5}"},
+    "recurring": {"nightly": {"job": "shop.jobs.Nightly", "schedule": "every day at 3am"}},
+    "environments": {
+        "production": {
+            "adapter": "redis",
+            "shutdown_timeout": 40,
+            "adapter_options": {"url": "${DJC_PARITY_URL:-redis://127.0.0.1:6379/6}"},
+            "recurring": {"hourly": {"job": "shop.jobs.Hourly", "schedule": "every hour"}},
+        }
+    },
+}
+
+
+@pytest.mark.parametrize("environment", ["development", "production"])
+@pytest.mark.parametrize("url", [None, "redis://127.0.0.1:6379/9"])
+def test_settings_jobframe_reads_exactly_as_the_toml_file(
+    environment: str, url: str | None, tmp_path: Path
+) -> None:
+    import dataclasses
+
+    (tmp_path / "jobframe.toml").write_text(PARITY_TOML)
+    environ = {"JOBFRAME_ENV": environment, **({"DJC_PARITY_URL": url} if url else {})}
+    from_file = config.load(start=tmp_path, environ=environ)
+    with override_settings(JOBFRAME=PARITY_DICT):
+        from_settings = config.load(environ=environ)
+
+    def bare(settings: config.Settings) -> config.Settings:
+        return dataclasses.replace(settings, source=None, provenance={}, secret_key=None)
+
+    assert bare(from_settings) == bare(from_file)
+    assert set(from_settings.provenance) - {"secret_key"} == set(from_file.provenance)

@@ -34,14 +34,18 @@ class ShownJob(jobframe.Job):
 
 @pytest.fixture
 def users(django_tables: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """A staff user and a plain one; jobs on a SQLite SQL adapter; the dashboard's own token
-    set too (staff must not be asked for it)."""
+    """A staff user and a plain one; jobs on a SQLite SQL adapter; the dashboard's own token and
+    basic credentials set too (staff must not be asked for them)."""
     from django.contrib.auth.models import User
 
     with sql_adapter("sqlite", tmp_path) as made:
         url = made.engine.url.render_as_string(hide_password=False)
         jobframe.configure(
-            adapter="sql", adapter_options={"url": url}, dashboard_token=DASHBOARD_TOKEN
+            adapter="sql",
+            adapter_options={"url": url},
+            dashboard_token=DASHBOARD_TOKEN,
+            dashboard_username="ops",
+            dashboard_password="ops-password-123",
         )
         ShownJob.perform_later("<i>from the Django app</i>")
         yield {
@@ -74,6 +78,7 @@ def test_staff_see_the_dashboard_under_the_mount(users: dict[str, Any]) -> None:
     client = _client(users["staff"])
     page = client.get("/jobs/")
     assert page.status_code == 200, page.content
+    assert "WWW-Authenticate" not in page, "no second prompt for the dashboard's own password"
     html = page.content.decode()
     assert "<h1>Overview</h1>" in html
     assert 'href="/jobs/static/dashboard.css"' in html  # links under the mount, no host

@@ -171,3 +171,19 @@ def test_a_backend_that_fails_at_commit_raises_at_the_end_of_the_block(
             assert job.enqueue_error is None
         assert job.successfully_enqueued is False
     assert Customer.objects.filter(name="kept").exists(), "the commit happened first"
+
+
+@pytest.mark.usefixtures("after_commit")
+def test_inside_a_test_case_transaction_capture_on_commit_callbacks_enqueues(
+    jobs: JobsHelper,
+) -> None:
+    from django.test import TestCase
+
+    # What django.test.TestCase does around each test: a transaction that never commits.
+    with pytest.raises(Rollback), transaction.atomic():
+        with TestCase.captureOnCommitCallbacks(execute=True) as callbacks:
+            NotifyJob.perform_later("in-a-test-case")
+            assert jobs.enqueued_jobs == []
+        assert len(callbacks) == 1
+        assert _names(jobs) == ["in-a-test-case"]
+        raise Rollback
