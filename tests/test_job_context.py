@@ -345,3 +345,41 @@ def test_an_apply_hook_may_take_no_arguments(jobs: JobsHelper) -> None:
         TenantJob.perform_later("perform")
         jobs.perform_enqueued_jobs()
     assert ("perform", "from a hook without arguments") in seen
+
+
+class FailsOnExitPlugin:
+    @hookimpl
+    def jobframe_current_context(self) -> Mapping[str, Any]:
+        return {"marker": 1}
+
+    @hookimpl
+    def jobframe_apply_context(self) -> contextlib.AbstractContextManager[None]:
+        @contextlib.contextmanager
+        def applied() -> Iterator[None]:
+            yield
+            raise RuntimeError("could not flush the tenant's audit log")
+
+        return applied()
+
+
+class BoomJob(jobframe.Job):
+    def perform(self) -> None:
+        raise ValueError("boom")
+
+
+def test_a_failure_leaving_the_context_names_the_plugin(jobs: JobsHelper) -> None:
+    with plugins.fresh_manager():
+        plugins.register_plugin(FailsOnExitPlugin(), name="audit")
+        TenantJob.perform_later("perform")
+        with pytest.raises(jobframe.JobframeError, match=r"'audit' failed leaving.*audit log"):
+            jobs.perform_enqueued_jobs(only=TenantJob)
+        BoomJob.perform_later()  # the job's own error passes through unchanged
+        with pytest.raises(ValueError, match="boom"):
+            jobs.perform_enqueued_jobs()
+
+
+def test_the_inline_adapter_applies_it_once_in_the_caller(plugin: TenantPlugin) -> None:
+    with queue_adapters.override(queue_adapters.lookup("inline")), setting(tenant, "acme"):
+        TenantJob.perform_later("inline")
+    assert ("inline", "acme") in seen
+    assert plugin.applied == [{"tenant": "acme"}]

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from jobframe import plugins
-from jobframe.errors import DeserializationError, SerializationError
+from jobframe.errors import DeserializationError, JobframeError, SerializationError
 from jobframe.serializers.base import is_plain_json
 
 CAPTURE = "jobframe_current_context"
@@ -87,7 +87,7 @@ def entered(context: Mapping[str, Any]) -> contextlib.ExitStack:
             try:
                 manager = function(context=context)
                 if manager is not None:
-                    stack.enter_context(manager)
+                    stack.enter_context(_Named(name, manager))
             except Exception as exc:
                 raise DeserializationError(
                     f"jobframe plugin {name!r} could not apply the job's context "
@@ -97,6 +97,28 @@ def entered(context: Mapping[str, Any]) -> contextlib.ExitStack:
         stack.close()
         raise
     return stack
+
+
+class _Named:
+    """A plugin's context manager whose failure on leaving names the plugin (an error the job
+    itself raised passes through unchanged)."""
+
+    def __init__(self, name: str, manager: contextlib.AbstractContextManager[Any]) -> None:
+        self.name, self.manager = name, manager
+
+    def __enter__(self) -> Any:
+        return self.manager.__enter__()
+
+    def __exit__(self, kind: Any, value: Any, traceback: Any) -> bool | None:
+        try:
+            return self.manager.__exit__(kind, value, traceback)
+        except Exception as exc:
+            if exc is value:
+                raise
+            raise JobframeError(
+                f"jobframe plugin {self.name!r} failed leaving the job's context ({APPLY}): "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
 
 
 class Contextual:

@@ -30,7 +30,8 @@ from django.utils import formats, timezone, translation
 from django_testapp.models import Customer
 
 import jobframe
-from jobframe import queue_adapters
+from jobframe import plugins, queue_adapters
+from jobframe.global_id import locators
 from jobframe.testing import JobsHelper
 from jobframe.testing.services import require_service
 from jobframe.testing.workers import wait_until
@@ -247,3 +248,22 @@ def test_a_manage_py_worker_process_renders_in_the_enqueuers_language_and_time_z
         "defaults": ["en-us", "America/Chicago"],  # Django's, the worker's own
     }
     assert worker.returncode == 0, output
+
+
+def test_the_app_config_installs_the_locator_and_the_context_plugin() -> None:
+    from jobframe.contrib.django import apps as jobframe_apps
+    from jobframe.contrib.django.context import PLUGIN_NAME, DjangoContext
+    from jobframe.contrib.django.global_id import DjangoLocator
+
+    def installed() -> tuple[int, bool]:
+        django_locators = [one for one in locators() if isinstance(one, DjangoLocator)]
+        plugin = plugins.get_manager().get_plugin(PLUGIN_NAME)
+        return len(django_locators), isinstance(plugin, DjangoContext)
+
+    assert installed() == (1, True)
+    jobframe_apps.install()
+    assert installed() == (1, True), "installing twice registers nothing twice"
+    jobframe_apps.uninstall()
+    assert installed() == (0, False)
+    jobframe_apps.install()  # the fixture uninstalls it again
+    assert installed() == (1, True)
