@@ -28,6 +28,7 @@ from jobframe.backend.adapter import QueueAdapter
 from jobframe.contrib.django.tasks import JobframeBackend
 from jobframe.contrib.django.tasks_api import (
     InvalidTask,
+    TaskResultDoesNotExist,
     TaskResultStatus,
     default_task_backend,
     task_backends,
@@ -230,3 +231,15 @@ def test_the_apps_jobs_module_registers_the_task_jobs_for_workers() -> None:
     jobs_module = importlib.import_module("jobframe.contrib.django.jobs")
     assert registry.lookup("jobframe.contrib.django.TaskJob") is jobs_module.TaskJob
     assert registry.lookup("jobframe.contrib.django.AsyncTaskJob") is jobs_module.AsyncTaskJob
+
+
+def test_a_task_cancelled_before_it_ran_has_no_result(adapter: QueueAdapter) -> None:
+    import jobframe
+
+    later = datetime.now(UTC) + timedelta(hours=1)
+    result = test_tasks.noop_task.using(run_after=later).enqueue()
+    assert jobframe.cancel(result.id.partition(".")[0], adapter) == "cancelled"
+    assert jobframe.job_status(result.id.partition(".")[0], adapter) == "cancelled"
+    with pytest.raises(TaskResultDoesNotExist):
+        result.refresh()
+
