@@ -17,6 +17,7 @@ Their results, status and errors are jobframe's (see ``docs/django-tasks.md``).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import threading
@@ -224,11 +225,16 @@ def _built(name: str, options: dict[str, Any]) -> QueueAdapter:
     return adapter
 
 
+@functools.lru_cache(maxsize=1024)
+def _signature(func: Any) -> inspect.Signature:
+    return inspect.signature(func)
+
+
 def _bind(task: Task[..., Any], args: list[Any], kwargs: dict[str, Any]) -> None:
     """Fail in the caller, as a direct call would, when arguments don't fit the function."""
     extra = [None] if task.takes_context else []
     try:
-        inspect.signature(task.func).bind(*extra, *args, **kwargs)
+        _signature(task.func).bind(*extra, *args, **kwargs)
     except TypeError as exc:
         raise TypeError(f"task {task.module_path}: {exc}") from None
 
