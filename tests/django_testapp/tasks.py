@@ -116,3 +116,11 @@ def _original() -> None:
 
 #: a task whose function's path names the plain function, not this task: refused at enqueue
 renamed_task = task()(_original)
+
+
+@task()
+def create_customer(name: str) -> int:
+    """Uses the ORM in the worker (its own thread and connection)."""
+    from django_testapp.models import Customer
+
+    return int(Customer.objects.create(name=name).pk)

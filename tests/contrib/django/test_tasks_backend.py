@@ -243,3 +243,17 @@ def test_a_task_cancelled_before_it_ran_has_no_result(adapter: QueueAdapter) -> 
     with pytest.raises(TaskResultDoesNotExist):
         result.refresh()
 
+
+
+@pytest.mark.usefixtures("django_tables")
+def test_a_task_uses_the_orm_in_the_worker() -> None:
+    from django_testapp.models import Customer
+
+    adapter = AsyncAdapter(autostart=False)
+    try:
+        with override_settings(TASKS=tasks_setting(adapter)), _worker(adapter, WORKED):
+            result = finished(test_tasks.create_customer.enqueue("Ann"))
+    finally:
+        adapter.shutdown(5.0)
+    assert result.status == TaskResultStatus.SUCCESSFUL, result.errors
+    assert Customer.objects.get(pk=result.return_value).name == "Ann"
