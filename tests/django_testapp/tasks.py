@@ -14,7 +14,8 @@ from jobframe.contrib.django.tasks_api import TaskContext, task
 
 #: what `record_order` saw, in order (the priority test reads it)
 ORDER: list[str] = []
-#: set by a test to let `wait_for_release` return
+#: set by `wait_for_release` when it starts, and by a test to let it return
+STARTED = threading.Event()
 RELEASE = threading.Event()
 
 
@@ -92,6 +93,7 @@ def record_order(label: str) -> str:
 
 @task()
 def wait_for_release() -> str:
+    STARTED.set()
     if not RELEASE.wait(15):
         raise TimeoutError("the test never released the task")
     return "released"

@@ -36,7 +36,7 @@ from jobframe.contrib.django.tasks_api import (
 from jobframe.errors import ConfigurationError
 from jobframe.queue_adapters.async_adapter import AsyncAdapter
 from jobframe.queue_adapters.inline import InlineAdapter
-from jobframe.testing.workers import wait_until, worker_thread
+from jobframe.testing.workers import worker_thread
 
 
 @pytest.fixture(params=["async", "redis", "sqlite"])
@@ -102,15 +102,14 @@ def test_run_after_defers_the_task_until_its_time(adapter: QueueAdapter) -> None
 
 
 def test_a_running_task_is_seen_running_from_its_id(adapter: QueueAdapter) -> None:
+    test_tasks.STARTED.clear()
     test_tasks.RELEASE.clear()
     result = test_tasks.wait_for_release.enqueue()
     with _worker(adapter, WORKED):
-
-        def running() -> bool:
-            result.refresh()
-            return result.status == TaskResultStatus.RUNNING
-
-        wait_until(running, 10, "the task to be running")
+        # (a worker shows a job running from its claim, a moment before the task starts)
+        assert test_tasks.STARTED.wait(10), "the task did not start"
+        result.refresh()
+        assert result.status == TaskResultStatus.RUNNING
         seen = default_task_backend.get_result(result.id)
         assert seen.started_at is not None and seen.finished_at is None
         assert seen.attempts == 1
