@@ -126,3 +126,9 @@ def create_customer(name: str) -> int:
     from django_testapp.models import Customer
 
     return int(Customer.objects.create(name=name).pk)
+
+
+@task()
+def customer_name(customer: Any) -> str:
+    """Gets a model, located again in the worker by its GlobalID."""
+    return str(customer.name)

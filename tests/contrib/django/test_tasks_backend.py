@@ -256,3 +256,21 @@ def test_a_task_uses_the_orm_in_the_worker() -> None:
         adapter.shutdown(5.0)
     assert result.status == TaskResultStatus.SUCCESSFUL, result.errors
     assert Customer.objects.get(pk=result.return_value).name == "Ann"
+
+
+@pytest.mark.usefixtures("django_tables")
+def test_a_model_reaches_the_task_by_its_global_id() -> None:
+    pytest.importorskip("jobframe.contrib.django.global_id", reason="GlobalID for Django models")
+    from django_testapp.models import Customer
+
+    ann = Customer.objects.create(name="Ann")
+    adapter = AsyncAdapter(autostart=False)
+    try:
+        with override_settings(TASKS=tasks_setting(adapter)), _worker(adapter, WORKED):
+            result = finished(test_tasks.customer_name.enqueue(ann))
+            assert result.args == [ann]
+    finally:
+        adapter.shutdown(5.0)
+    assert result.status == TaskResultStatus.SUCCESSFUL, result.errors
+    assert result.return_value == "Ann"
+    assert result.args == [ann], "located again when the result is read"
