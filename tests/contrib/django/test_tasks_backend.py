@@ -205,13 +205,17 @@ def test_the_jobs_fixture_holds_tasks_until_a_test_performs_them(jobs: Any) -> N
     configured = {"BACKEND": "jobframe.contrib.django.tasks.JobframeBackend", "QUEUES": QUEUES}
     with override_settings(TASKS={"default": configured}):  # no ADAPTER: jobframe's own
         result = test_tasks.calculate_meaning_of_life.enqueue()
-        jobs.assert_enqueued_jobs(1, queue="default")
+        later = test_tasks.async_echo.using(run_after=datetime.now(UTC) + timedelta(days=1))
+        scheduled = later.enqueue("async")
+        jobs.assert_enqueued_jobs(2, queue="default")
         result.refresh()
         assert result.status == TaskResultStatus.READY
 
         jobs.perform_enqueued_jobs()
         result.refresh()
         assert (result.status, result.return_value) == (TaskResultStatus.SUCCESSFUL, 42)
+        scheduled.refresh()
+        assert (scheduled.status, scheduled.return_value) == (TaskResultStatus.SUCCESSFUL, "async")
 
 
 def test_inline_runs_an_async_task_in_the_caller() -> None:
