@@ -149,6 +149,7 @@ class JobframeBackend(BaseTaskBackend):
             kwargs=kwargs,
             enqueued_at=job.enqueued_at,
         )
+        job._task_result = result  # held for a commit: its id is completed then
         task_enqueued.send(sender=type(self), task_result=result)
         if job.adapter().capabilities.performs_in_caller and self.supports_get_result:
             result = self.get_result(result.id)  # inline: it has run already

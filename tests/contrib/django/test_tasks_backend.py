@@ -278,3 +278,26 @@ def test_a_model_reaches_the_task_by_its_global_id() -> None:
     assert result.status == TaskResultStatus.SUCCESSFUL, result.errors
     assert result.return_value == "Ann"
     assert result.args == [ann], "located again when the result is read"
+
+
+def test_a_task_held_until_commit_gets_its_whole_id_when_stored() -> None:
+    import sqlalchemy as sa
+    from sqlalchemy.orm import Session
+
+    import jobframe
+
+    adapter = AsyncAdapter(autostart=False)
+    engine = sa.create_engine("sqlite://")
+    try:
+        with override_settings(TASKS=tasks_setting(adapter)), Session(engine) as session:
+            with session.begin(), jobframe.after_commit(session):
+                session.execute(sa.text("select 1"))
+                result = test_tasks.noop_task.enqueue()
+                held = result.id
+                assert "." not in held, "not stored yet: no provider id"
+            assert result.id.startswith(held + "."), "stored at commit"
+            result.refresh()
+            assert result.status == TaskResultStatus.READY
+    finally:
+        adapter.shutdown(5.0)
+        engine.dispose()
