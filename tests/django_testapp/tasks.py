@@ -14,7 +14,8 @@ from jobframe.contrib.django.tasks_api import TaskContext, task
 
 #: what `record_order` saw, in order (the priority test reads it)
 ORDER: list[str] = []
-#: set by a test to let `wait_for_release` return
+#: set by `wait_for_release` when it starts, and by a test to let it return
+STARTED = threading.Event()
 RELEASE = threading.Event()
 
 
@@ -92,6 +93,7 @@ def record_order(label: str) -> str:
 
 @task()
 def wait_for_release() -> str:
+    STARTED.set()
     if not RELEASE.wait(15):
         raise TimeoutError("the test never released the task")
     return "released"
@@ -116,3 +118,17 @@ def _original() -> None:
 
 #: a task whose function's path names the plain function, not this task: refused at enqueue
 renamed_task = task()(_original)
+
+
+@task()
+def create_customer(name: str) -> int:
+    """Uses the ORM in the worker (its own thread and connection)."""
+    from django_testapp.models import Customer
+
+    return int(Customer.objects.create(name=name).pk)
+
+
+@task()
+def customer_name(customer: Any) -> str:
+    """Gets a model, located again in the worker by its GlobalID."""
+    return str(customer.name)

@@ -30,6 +30,7 @@ from jobframe.contrib.django.tasks_api import (
 )
 from jobframe.errors import ConfigurationError, SerializationError
 from jobframe.job.base import Job
+from jobframe.job.callbacks import after_enqueue
 from jobframe.job.core import hybridmethod
 from jobframe.registry import name_of
 
@@ -176,6 +177,8 @@ class TaskJob(Job):
     store_result = True
     #: the adapter its backend names (None: jobframe's configured adapter)
     _task_adapter: QueueAdapter | str | None = None
+    #: the result ``enqueue`` returned, while the job may still be held for a commit
+    _task_result: TaskResult[..., Any] | None = None
 
     # A task goes to the adapter its backend names, per job: one class serves every backend.
     adapter = hybridmethod(_class_adapter).instance(_job_adapter)
@@ -201,6 +204,14 @@ class TaskJob(Job):
             return value
         finally:
             close_old_connections()
+
+    @after_enqueue
+    def _name_the_result(self) -> None:
+        """A job held until its transaction commits (`jobframe.after_commit`) is stored only
+        then: the result ``enqueue`` returned gets the provider id part of its id now."""
+        if self._task_result is not None:
+            full = task_results.result_id(self.job_id, self.provider_job_id)
+            object.__setattr__(self._task_result, "id", full)
 
     def _mark_started(self) -> None:
         """Make the running attempt's start time readable from other processes (a result's

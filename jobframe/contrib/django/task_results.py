@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from jobframe import arguments
 from jobframe.backend.adapter import QueueAdapter
 from jobframe.backend.payload import load_payload
-from jobframe.backend.results import JobStatus
+from jobframe.backend.results import JobState, JobStatus
 from jobframe.contrib.django import task_paths
 from jobframe.contrib.django.tasks_api import (
     Task,
@@ -178,6 +178,21 @@ def fetch(backend: JobframeBackend, id: str) -> TaskResult[..., Any]:
     if described is None:
         raise TaskResultDoesNotExist(id)
     wire_args, _, payload = described
+    task, args, kwargs = _task_and_arguments(backend, id, wire_args)
+    times = _times_and_workers(state, data, payload)
+    result = make(
+        task, id, STATUSES[status], args=args, kwargs=kwargs, errors=_errors(status, data), **times
+    )
+    if status == "succeeded" and data.get("has_result"):
+        object.__setattr__(result, "_return_value", records.result_of(data))
+    return result
+
+
+def _task_and_arguments(
+    backend: JobframeBackend, id: str, wire_args: list[Any]
+) -> tuple[Task[..., Any], Any, Any]:
+    """The task (with the options it was enqueued with) and its arguments, from the task
+    job's wire arguments ``[path, options, args, kwargs]``."""
     try:
         path, options, wire_task_args, wire_task_kwargs = wire_args
         path = arguments.deserialize_value(path)
@@ -197,30 +212,27 @@ def fetch(backend: JobframeBackend, id: str) -> TaskResult[..., Any]:
         run_after=options.get("run_after"),
         backend=options.get("backend"),
     )
-    running = records.decode(state.progress) if state.state == "running" else {}
+    return task, args, kwargs
+
+
+def _times_and_workers(
+    state: JobState, data: dict[str, Any], payload: dict[str, Any]
+) -> dict[str, Any]:
+    """``enqueued_at``, ``started_at``, ``finished_at`` and ``worker_ids`` from the job's last
+    record, its running attempt's progress, or its stored payload (before any record)."""
+    running = state.state == "running"
     live = state.state is not None and state.state != "dead"
     attempts = data.get("attempts") if not live else None
-    if attempts is None:
-        attempts = int(payload.get("executions") or data.get("attempts") or 0)
-        attempts += 1 if state.state == "running" else 0
+    if attempts is None:  # it waits or runs: the payload counts the runs that ended
+        attempts = int(payload.get("executions") or data.get("attempts") or 0) + running
     worker = (data.get(RECORD_KEY) or {}).get("worker") or UNKNOWN_WORKER
-    started = running.get("started_at") if state.state == "running" else data.get("started_at")
-    enqueued = _moment(data.get("enqueued_at")) or _iso(payload.get("enqueued_at"))
-    result = make(
-        task,
-        id,
-        STATUSES[status],
-        args=args,
-        kwargs=kwargs,
-        enqueued_at=enqueued,
-        started_at=_moment(started),
-        finished_at=_moment(data.get("finished_at")) if not live else None,
-        errors=_errors(status, data),
-        worker_ids=[UNKNOWN_WORKER] * max(int(attempts) - 1, 0) + [worker] * (attempts > 0),
-    )
-    if status == "succeeded" and data.get("has_result"):
-        object.__setattr__(result, "_return_value", records.result_of(data))
-    return result
+    started = records.decode(state.progress).get("started_at") if running else None
+    return {
+        "enqueued_at": _moment(data.get("enqueued_at")) or _iso(payload.get("enqueued_at")),
+        "started_at": _moment(started if running else data.get("started_at")),
+        "finished_at": None if live else _moment(data.get("finished_at")),
+        "worker_ids": [UNKNOWN_WORKER] * max(attempts - 1, 0) + [worker] * (attempts > 0),
+    }
 
 
 def _iso(value: Any) -> datetime | None:

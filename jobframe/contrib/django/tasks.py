@@ -17,6 +17,7 @@ Their results, status and errors are jobframe's (see ``docs/django-tasks.md``).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import threading
@@ -148,6 +149,7 @@ class JobframeBackend(BaseTaskBackend):
             kwargs=kwargs,
             enqueued_at=job.enqueued_at,
         )
+        job._task_result = result  # held for a commit: its id is completed then
         task_enqueued.send(sender=type(self), task_result=result)
         if job.adapter().capabilities.performs_in_caller and self.supports_get_result:
             result = self.get_result(result.id)  # inline: it has run already
@@ -224,11 +226,16 @@ def _built(name: str, options: dict[str, Any]) -> QueueAdapter:
     return adapter
 
 
+@functools.lru_cache(maxsize=1024)
+def _signature(func: Any) -> inspect.Signature:
+    return inspect.signature(func)
+
+
 def _bind(task: Task[..., Any], args: list[Any], kwargs: dict[str, Any]) -> None:
     """Fail in the caller, as a direct call would, when arguments don't fit the function."""
     extra = [None] if task.takes_context else []
     try:
-        inspect.signature(task.func).bind(*extra, *args, **kwargs)
+        _signature(task.func).bind(*extra, *args, **kwargs)
     except TypeError as exc:
         raise TypeError(f"task {task.module_path}: {exc}") from None
 

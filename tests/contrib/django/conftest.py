@@ -86,17 +86,20 @@ def django_tables() -> Iterator[None]:
     from django.apps import apps
     from django.db import connection
 
-    labels = ("contenttypes", "auth", "sessions", "django_testapp")
-    made = [model for label in labels for model in apps.get_app_config(label).get_models()]
-    # what create_model makes: the models' tables and their many-to-many tables
-    # (auth_group_permissions...), which dropping the models' tables leaves behind
-    tables = [
+    made = [
         model
-        for label in labels
+        for label in ("contenttypes", "auth", "sessions", "django_testapp")
+        for model in apps.get_app_config(label).get_models()
+    ]
+    # The many-to-many tables (auth_group_permissions...) too: create_model makes them, and a
+    # left-over one makes the next create_model fail.
+    dropped = [
+        model
+        for label in ("contenttypes", "auth", "sessions", "django_testapp")
         for model in apps.get_app_config(label).get_models(include_auto_created=True)
     ]
     with connection.schema_editor() as editor:
-        for model in reversed(tables):
+        for model in reversed(dropped):
             editor.execute(f"DROP TABLE IF EXISTS {model._meta.db_table} CASCADE")
         for model in made:
             editor.create_model(model)
@@ -105,5 +108,5 @@ def django_tables() -> Iterator[None]:
     finally:
         connection.close_if_unusable_or_obsolete()
         with connection.schema_editor() as editor:
-            for model in reversed(tables):
+            for model in reversed(dropped):
                 editor.execute(f"DROP TABLE IF EXISTS {model._meta.db_table} CASCADE")

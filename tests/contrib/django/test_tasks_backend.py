@@ -28,6 +28,7 @@ from jobframe.backend.adapter import QueueAdapter
 from jobframe.contrib.django.tasks import JobframeBackend
 from jobframe.contrib.django.tasks_api import (
     InvalidTask,
+    TaskResultDoesNotExist,
     TaskResultStatus,
     default_task_backend,
     task_backends,
@@ -35,7 +36,7 @@ from jobframe.contrib.django.tasks_api import (
 from jobframe.errors import ConfigurationError
 from jobframe.queue_adapters.async_adapter import AsyncAdapter
 from jobframe.queue_adapters.inline import InlineAdapter
-from jobframe.testing.workers import wait_until, worker_thread
+from jobframe.testing.workers import worker_thread
 
 
 @pytest.fixture(params=["async", "redis", "sqlite"])
@@ -101,15 +102,14 @@ def test_run_after_defers_the_task_until_its_time(adapter: QueueAdapter) -> None
 
 
 def test_a_running_task_is_seen_running_from_its_id(adapter: QueueAdapter) -> None:
+    test_tasks.STARTED.clear()
     test_tasks.RELEASE.clear()
     result = test_tasks.wait_for_release.enqueue()
     with _worker(adapter, WORKED):
-
-        def running() -> bool:
-            result.refresh()
-            return result.status == TaskResultStatus.RUNNING
-
-        wait_until(running, 10, "the task to be running")
+        # (a worker shows a job running from its claim, a moment before the task starts)
+        assert test_tasks.STARTED.wait(10), "the task did not start"
+        result.refresh()
+        assert result.status == TaskResultStatus.RUNNING
         seen = default_task_backend.get_result(result.id)
         assert seen.started_at is not None and seen.finished_at is None
         assert seen.attempts == 1
@@ -205,13 +205,17 @@ def test_the_jobs_fixture_holds_tasks_until_a_test_performs_them(jobs: Any) -> N
     configured = {"BACKEND": "jobframe.contrib.django.tasks.JobframeBackend", "QUEUES": QUEUES}
     with override_settings(TASKS={"default": configured}):  # no ADAPTER: jobframe's own
         result = test_tasks.calculate_meaning_of_life.enqueue()
-        jobs.assert_enqueued_jobs(1, queue="default")
+        later = test_tasks.async_echo.using(run_after=datetime.now(UTC) + timedelta(days=1))
+        scheduled = later.enqueue("async")
+        jobs.assert_enqueued_jobs(2, queue="default")
         result.refresh()
         assert result.status == TaskResultStatus.READY
 
         jobs.perform_enqueued_jobs()
         result.refresh()
         assert (result.status, result.return_value) == (TaskResultStatus.SUCCESSFUL, 42)
+        scheduled.refresh()
+        assert (scheduled.status, scheduled.return_value) == (TaskResultStatus.SUCCESSFUL, "async")
 
 
 def test_inline_runs_an_async_task_in_the_caller() -> None:
@@ -230,3 +234,70 @@ def test_the_apps_jobs_module_registers_the_task_jobs_for_workers() -> None:
     jobs_module = importlib.import_module("jobframe.contrib.django.jobs")
     assert registry.lookup("jobframe.contrib.django.TaskJob") is jobs_module.TaskJob
     assert registry.lookup("jobframe.contrib.django.AsyncTaskJob") is jobs_module.AsyncTaskJob
+
+
+def test_a_task_cancelled_before_it_ran_has_no_result(adapter: QueueAdapter) -> None:
+    import jobframe
+
+    later = datetime.now(UTC) + timedelta(hours=1)
+    result = test_tasks.noop_task.using(run_after=later).enqueue()
+    assert jobframe.cancel(result.id.partition(".")[0], adapter) == "cancelled"
+    assert jobframe.job_status(result.id.partition(".")[0], adapter) == "cancelled"
+    with pytest.raises(TaskResultDoesNotExist):
+        result.refresh()
+
+
+
+@pytest.mark.usefixtures("django_tables")
+def test_a_task_uses_the_orm_in_the_worker() -> None:
+    from django_testapp.models import Customer
+
+    adapter = AsyncAdapter(autostart=False)
+    try:
+        with override_settings(TASKS=tasks_setting(adapter)), _worker(adapter, WORKED):
+            result = finished(test_tasks.create_customer.enqueue("Ann"))
+    finally:
+        adapter.shutdown(5.0)
+    assert result.status == TaskResultStatus.SUCCESSFUL, result.errors
+    assert Customer.objects.get(pk=result.return_value).name == "Ann"
+
+
+@pytest.mark.usefixtures("django_tables")
+def test_a_model_reaches_the_task_by_its_global_id() -> None:
+    pytest.importorskip("jobframe.contrib.django.global_id", reason="GlobalID for Django models")
+    from django_testapp.models import Customer
+
+    ann = Customer.objects.create(name="Ann")
+    adapter = AsyncAdapter(autostart=False)
+    try:
+        with override_settings(TASKS=tasks_setting(adapter)), _worker(adapter, WORKED):
+            result = finished(test_tasks.customer_name.enqueue(ann))
+            assert result.args == [ann]
+    finally:
+        adapter.shutdown(5.0)
+    assert result.status == TaskResultStatus.SUCCESSFUL, result.errors
+    assert result.return_value == "Ann"
+    assert result.args == [ann], "located again when the result is read"
+
+
+def test_a_task_held_until_commit_gets_its_whole_id_when_stored() -> None:
+    import sqlalchemy as sa
+    from sqlalchemy.orm import Session
+
+    import jobframe
+
+    adapter = AsyncAdapter(autostart=False)
+    engine = sa.create_engine("sqlite://")
+    try:
+        with override_settings(TASKS=tasks_setting(adapter)), Session(engine) as session:
+            with session.begin(), jobframe.after_commit(session):
+                session.execute(sa.text("select 1"))
+                result = test_tasks.noop_task.enqueue()
+                held = result.id
+                assert "." not in held, "not stored yet: no provider id"
+            assert result.id.startswith(held + "."), "stored at commit"
+            result.refresh()
+            assert result.status == TaskResultStatus.READY
+    finally:
+        adapter.shutdown(5.0)
+        engine.dispose()
