@@ -164,6 +164,11 @@ class Store:
             wire.call("SCRIPT", "LOAD", self.enqueue.script)
             return wire.request(command)
 
+    def enqueue_command(self, entry: tuple[Any, ...]) -> bytes:
+        """The ENQUEUE script's EVALSHA for one `jobframe_redis.adapter.Entry`, packed as
+        `enqueue_one` sends it (the cluster adapter sends it with a ``WAIT`` behind it)."""
+        return self._enqueue_head + bulk((now_ms(), *entry))
+
     def blpop(self, keys: list[str], timeout: float) -> Any:
         """BLPOP: ``[key, value]`` of the first list with an item; None when ``timeout``
         (seconds) passed with nothing to pop."""
