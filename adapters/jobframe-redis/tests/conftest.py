@@ -11,7 +11,8 @@ from jobframe import queue_adapters
 from jobframe.testing.databases import REDIS_URL
 from jobframe.testing.services import require_service
 from jobframe_redis.adapter import RedisAdapter
-from jobframe_redis.testing import redis_adapter
+from jobframe_redis.testing import RedisCluster, redis_adapter
+from jobframe_redis.testing import redis_cluster as redis_cluster_of
 
 
 @pytest.fixture(autouse=True)
@@ -35,3 +36,11 @@ def adapter(redis_url: str, prefix: str) -> Iterator[RedisAdapter]:
     """A Redis adapter on a fresh key prefix; every key it made is deleted afterwards."""
     with redis_adapter(prefix) as adapter, queue_adapters.override(adapter):
         yield adapter
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
+    """A real 6-node Redis Cluster (3 masters, 3 replicas) on free loopback ports, shared by
+    the tests that do not break it; every node killed at the end."""
+    with redis_cluster_of(tmp_path_factory.mktemp("cluster")) as cluster:
+        yield cluster
