@@ -88,7 +88,7 @@ class RedisCluster:
 
     def start_node(self, port: int) -> None:
         node = self.folder / str(port)
-        node.mkdir(exist_ok=True)
+        node.mkdir(parents=True, exist_ok=True)
         command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(node),
                    "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                    "--cluster-node-timeout", "1000", "--appendonly", "no", "--save", ""]  # fmt: skip
@@ -107,6 +107,8 @@ class RedisCluster:
         if done.returncode != 0:
             raise RuntimeError(f"redis-cli --cluster create failed: {done.stdout[-2000:]!r}")
         wait_until(self.ok, timeout, "cluster_state:ok on every node")
+        # a replica that has not finished its first sync can neither take over nor ack a WAIT
+        wait_until(self.synced, timeout, "every replica in sync with its master")
 
     def info(self, port: int, *command: str) -> str:
         done = subprocess.run(["redis-cli", "-p", str(port), *command],
@@ -122,6 +124,19 @@ class RedisCluster:
             if "cluster_state:ok" not in info or f"cluster_size:{self.masters}" not in info:
                 return False
         return True
+
+    def synced(self) -> bool:
+        """Every live replica's link to its master is up, and there are as many as asked."""
+        up = 0
+        for port, proc in self.procs.items():
+            if proc.poll() is not None:
+                continue
+            info = self.info(port, "info", "replication")
+            if "role:slave" in info:
+                if "master_link_status:up" not in info:
+                    return False
+                up += 1
+        return up >= self.masters * self.replicas
 
     def master_ports(self) -> list[int]:
         """Ports of the live nodes that are masters now."""

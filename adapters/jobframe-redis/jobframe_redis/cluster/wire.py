@@ -157,46 +157,51 @@ class ClusterWire:
         """Send each blocking command (``(slot, command)``, e.g. BLPOP) on a connection of its
         own, all at once, and return the replies of those that answered first (None for the
         others), within ``timeout`` seconds plus the socket timeout. Connections still blocked
-        are closed, which ends their command in Redis: nothing pops for a reader that left."""
+        are closed, which ends their command in Redis. A node that cannot be reached is left
+        out (the map is reloaded next time); raises only when none can."""
         pending: dict[int, tuple[Wire, WirePool]] = {}
         replies: list[Any] = [None] * len(waits)
+        failure: Exception | None = None
         try:
             for index, (slot, command) in enumerate(waits):
-                pool = self.pool(self.owner(slot))
-                wire = pool.borrow()
                 try:
-                    wire.sock.sendall(command)
-                except OSError:
-                    wire.close()  # an idle connection the server closed: a new one
-                    wire = Wire(pool.options)
-                    wire.sock.sendall(command)
-                pending[index] = (wire, pool)
-            limit = timeout + (self.timeout or 0.0)
+                    pending[index] = self._send(slot, command)
+                except (redis.RedisError, OSError) as exc:
+                    self.stale, failure = True, exc
+            if not pending:
+                raise redis.ConnectionError(f"no node of the Redis Cluster answered: {failure}")
             by_socket = {w.sock: i for i, (w, _) in pending.items()}
+            limit = timeout + (self.timeout or 0.0)
             readable, _, _ = select.select(list(by_socket), [], [], limit)
             for sock in readable:
                 index = by_socket[sock]
                 wire, pool = pending.pop(index)
                 try:
                     reply = wire._read()
-                except OSError as exc:
+                except OSError:
                     wire.close()
                     self.stale = True
-                    raise redis.ConnectionError(f"lost the connection to Redis: {exc}") from exc
+                    continue
                 pool.give_back(wire)
                 if isinstance(reply, redis.RedisError):
-                    if _redirect(reply) is not None or str(reply).startswith("CLUSTERDOWN"):
-                        self.stale = True
-                        continue
-                    raise reply
+                    self.stale = True  # MOVED, CLUSTERDOWN...: the next call reloads the map
+                    continue
                 replies[index] = reply
             return replies
-        except OSError as exc:
-            self.stale = True
-            raise redis.ConnectionError(f"lost the connection to Redis: {exc}") from exc
         finally:
             for wire, _ in pending.values():
                 wire.close()
+
+    def _send(self, slot: int, command: bytes) -> tuple[Wire, WirePool]:
+        pool = self.pool(self.owner(slot))
+        wire = pool.borrow()
+        try:
+            wire.sock.sendall(command)
+        except OSError:
+            wire.close()  # an idle connection the server closed: a new one
+            wire = Wire(pool.options)
+            wire.sock.sendall(command)
+        return wire, pool
 
     def close(self) -> None:
         for pool in list(self.pools.values()):

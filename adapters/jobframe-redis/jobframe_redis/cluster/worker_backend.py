@@ -18,6 +18,8 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+import redis
+
 from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
 from jobframe.worker.execution import current_claim
 from jobframe_redis.connection import Store, now_ms
@@ -80,25 +82,25 @@ class ClusterWorkerBackend(WorkerBackend):
 
     def fetch(self, process_id: str, queues: list[str], limit: int, timeout: float) -> list[Claim]:
         names = self._queues(queues)
-        claims = self._round(process_id, names, limit, 0)
-        if claims or timeout <= 0 or not names:
+        claims, up = self._round(process_id, names, limit, 0)
+        if claims or timeout <= 0 or not up:
             return self._keep(claims, limit)
-        if len(names) == 1:
-            got = self._backend(process_id, names[0]).fetch(process_id, names, limit, timeout)
+        if len(up) == 1:
+            got = self._backend(process_id, up[0]).fetch(process_id, up, limit, timeout)
             return self._keep(got, limit)
         # Register as an idle fetcher everywhere (a job enqueued meanwhile is claimed here),
         # then block on every keyspace at once.
-        claims = self._round(process_id, names, limit, timeout)
-        if claims:
+        claims, up = self._round(process_id, up, limit, timeout)
+        if claims or not up:
             return self._keep(claims, limit)
         waits = []
-        for name in names:
+        for name in up:
             store = self.spaces.of(name)
             keys = store.keys
             command = pack(("BLPOP", keys.inbox(process_id), keys.wake, timeout))
             waits.append((store.wire.slot, command))  # type: ignore[union-attr]
         replies = self.spaces.wire.wait_any(waits, timeout)
-        for name, reply in zip(names, replies, strict=True):
+        for name, reply in zip(up, replies, strict=True):
             if reply is None:
                 continue
             key, value = reply
@@ -111,21 +113,34 @@ class ClusterWorkerBackend(WorkerBackend):
             return []
         # Woken: a round with every keyspace asked (limit 0 where full) also drains the
         # inboxes and ends the idle registrations elsewhere.
-        claims += self._round(process_id, names, limit - len(claims), 0, drain=True)
-        return self._keep(claims, limit)
+        more, _ = self._round(process_id, names, limit - len(claims), 0, drain=True)
+        return self._keep(claims + more, limit)
 
     def _round(
         self, process_id: str, names: list[str], limit: int, timeout: float, drain: bool = False
-    ) -> list[Claim]:
+    ) -> tuple[list[Claim], list[str]]:
+        """Claims from each keyspace in turn, and the names of those that answered. One that
+        does not (its master is failing over) is left out of this round: raising would drop
+        the claims the others made, which only the reaper could give back. Raises only when
+        no keyspace answered and nothing was claimed."""
         claims = self.extra[:limit]
         del self.extra[: len(claims)]
+        up: list[str] = []
+        failure: Exception | None = None
         for name in names:
             want = limit - len(claims)
             if want <= 0 and not drain:
                 break
             backend = self._backend(process_id, name)
-            claims += backend._fetch(process_id, [name], max(want, 0), timeout)
-        return claims
+            try:
+                claims += backend._fetch(process_id, [name], max(want, 0), timeout)
+            except redis.RedisError as exc:
+                failure = exc
+                continue
+            up.append(name)
+        if failure is not None and not claims and not up:
+            raise failure
+        return claims, up
 
     def _keep(self, claims: list[Claim], limit: int) -> list[Claim]:
         """At most ``limit`` claims now; the others wait here for the next fetch."""
