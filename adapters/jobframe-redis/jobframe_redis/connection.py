@@ -44,6 +44,11 @@ def check_url(url: object) -> str:
     if not isinstance(url, str):
         raise ConfigurationError(f"the redis adapter's url must be a string, {example}.")
     parts = urlsplit(url)
+    if parts.scheme == "redis+cluster":
+        raise ConfigurationError(
+            f"the redis adapter's url {mask_url(url)!r} names a Redis Cluster: set "
+            "adapter = 'redis-cluster' for it (one hash tag per queue, see docs/redis.md)."
+        )
     if parts.scheme not in _SCHEMES or "://" not in url:
         raise ConfigurationError(
             f"the redis adapter's url {mask_url(url)!r} is not a Redis URL: it must start with "

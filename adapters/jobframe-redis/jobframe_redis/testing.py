@@ -11,6 +11,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -89,9 +90,10 @@ class RedisCluster:
     def start_node(self, port: int) -> None:
         node = self.folder / str(port)
         node.mkdir(parents=True, exist_ok=True)
-        command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(node),
-                   "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                   "--cluster-node-timeout", "1000", "--appendonly", "no", "--save", ""]  # fmt: skip
+        command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                   "--dir", str(node), "--cluster-enabled", "yes",
+                   "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000",
+                   "--appendonly", "no", "--save", ""]  # fmt: skip
         with open(node / "redis.log", "ab") as log:
             self.procs[port] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 
@@ -99,7 +101,7 @@ class RedisCluster:
         for port in self.ports:
             self.start_node(port)
         for port in self.ports:
-            wait_until(lambda p=port: answers_ping(p), 10, f"cluster node on port {port}")
+            wait_until(partial(answers_ping, port), 10, f"cluster node on port {port}")
         create = ["redis-cli", "--cluster", "create",
                   *(f"127.0.0.1:{p}" for p in self.ports),
                   "--cluster-replicas", str(self.replicas), "--cluster-yes"]  # fmt: skip
@@ -140,8 +142,8 @@ class RedisCluster:
 
     def master_ports(self) -> list[int]:
         """Ports of the live nodes that are masters now."""
-        return [p for p, proc in self.procs.items()
-                if proc.poll() is None and "role:master" in self.info(p, "info", "replication")]  # fmt: skip
+        live = [port for port, proc in self.procs.items() if proc.poll() is None]
+        return [port for port in live if "role:master" in self.info(port, "info", "replication")]
 
     def kill(self, port: int) -> None:
         """``kill -9`` one node."""

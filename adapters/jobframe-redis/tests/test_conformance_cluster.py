@@ -27,8 +27,9 @@ class TestRedisClusterBackend(BackendConformance):
     def adapter(  # type: ignore[override]
         self, redis_cluster: RedisCluster, prefix: str
     ) -> Iterator[RedisClusterAdapter]:
-        with cluster_adapter(redis_cluster.url, prefix) as adapter, queue_adapters.override(
-            adapter
+        with (
+            cluster_adapter(redis_cluster.url, prefix) as adapter,
+            queue_adapters.override(adapter),
         ):
             yield adapter
 

@@ -16,8 +16,12 @@ from jobframe.backend.adapter import QueueAdapter
 from jobframe.backend.capabilities import Capabilities
 from jobframe.backend.ids import new_id
 from jobframe.backend.payload import check_raw
-from jobframe.errors import ConfigurationError, DuplicateJobError, EnqueueError
-from jobframe.errors import InvalidOptionError
+from jobframe.errors import (
+    ConfigurationError,
+    DuplicateJobError,
+    EnqueueError,
+    InvalidOptionError,
+)
 from jobframe.redact import mask_secrets, mask_url
 from jobframe_redis.adapter import BULK_CHUNK, Entry, duplicate, entry
 from jobframe_redis.cluster.keyspaces import Keyspaces
@@ -88,10 +92,12 @@ class RedisClusterAdapter(QueueAdapter):
     def enqueue(self, job: Job) -> None:
         """Raises: EnqueueError: the cluster did not take the job (or, with
         ``durable = "replicas"``, no replica acknowledged it in time)."""
-        self._send_one(entry(job, None))
+        if isinstance(self._send_one(entry(job, None)), list):
+            raise duplicate(job)
 
     def enqueue_at(self, job: Job, timestamp: datetime) -> None:
-        self._send_one(entry(job, timestamp))
+        if isinstance(self._send_one(entry(job, timestamp)), list):
+            raise duplicate(job)
 
     def enqueue_raw(self, queue: str, payload: bytes) -> str:
         """Store ``payload`` as is as a ready job on ``queue`` (see `QueueAdapter.enqueue_raw`)."""
@@ -99,19 +105,24 @@ class RedisClusterAdapter(QueueAdapter):
         if "|" in name:
             raise InvalidOptionError(f"queue names may not contain '|' (got {name!r}).")
         id = new_id()
-        self._send_one((id, name, 0, 0, data, "", ""))
+        if isinstance(self._send_one((id, name, 0, 0, data, "", "")), list):
+            # a payload whose "flow" asks for a unique lock another job holds in its queue
+            raise DuplicateJobError(
+                "the raw payload was not enqueued: an equal job holds the unique lock its "
+                "'flow' names.",
+            )
         return id
 
-    def _send_one(self, item: Entry) -> None:
+    def _send_one(self, item: Entry) -> Any:
         queue = item[1]
         try:
             store = self.spaces.writing(queue)
             command = store.enqueue_command(item)
             wire: Any = store.wire
             if not self.durable:
-                wire.request(command)
+                reply = wire.request(command)
             else:
-                _, acks = wire.exchange(command, pack(("WAIT", 1, self.wait_ms)), 2)
+                reply, acks = wire.exchange(command, pack(("WAIT", 1, self.wait_ms)), 2)
                 self._check_acks(acks, 1)
         except redis.exceptions.NoScriptError:
             self._load(store)
@@ -120,6 +131,7 @@ class RedisClusterAdapter(QueueAdapter):
             raise EnqueueError(self._failure("the job", exc)) from exc
         if item[5]:
             self.locator.remember(item[5], queue)
+        return reply
 
     def _load(self, store: Store) -> None:
         wire: Any = store.wire

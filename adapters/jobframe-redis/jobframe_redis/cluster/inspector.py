@@ -169,9 +169,7 @@ class ClusterInspector(Inspector):
                 if known is None or info.heartbeat_at > known.heartbeat_at:
                     merged[info.id] = info
                 running.setdefault(info.id, set()).update(info.running)
-        return [
-            _with_running(info, sorted(running[id])) for id, info in sorted(merged.items())
-        ]
+        return [_with_running(info, sorted(running[id])) for id, info in sorted(merged.items())]
 
     def stats(self, day: str | None = None) -> Stats:
         total: dict[str, int] = {}

@@ -69,8 +69,10 @@ class Keyspaces:
         options.setdefault("socket_timeout", 10)
         options.setdefault("socket_connect_timeout", 5)
         self.url, self.prefix = url, prefix
-        self.client = RedisCluster(
-            startup_nodes=[ClusterNode(host, port) for host, port in nodes],
+        node: Any = ClusterNode  # untyped in redis-py
+        # redis-py's cluster replies are loosely typed: the client is Any, as in the inspector
+        self.client: Any = RedisCluster(
+            startup_nodes=[node(host, port) for host, port in nodes],
             username=user,
             password=password,
             **options,

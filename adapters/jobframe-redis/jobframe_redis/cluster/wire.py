@@ -9,7 +9,9 @@ failover or a resharding); ``ASK`` sends ``ASKING`` and the command to the impor
 connection (a slot being migrated). A node that does not answer marks the map stale: the next
 command reloads it (``CLUSTER SLOTS``) from any node that answers, so after a failover the
 callers find the promoted replica by themselves. The command that met the dead node is not
-repeated here: its caller decides (a producer gets `EnqueueError`, a worker backs off).
+repeated here: its caller decides (a producer gets `EnqueueError`, a worker backs off). A
+``TRYAGAIN`` (a multi-key script while its slot is being migrated: nothing ran) is sent again
+after a short wait, up to `TRYAGAIN` times.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from jobframe_redis.wire import Wire, WirePool, pack
 Node = tuple[str, int]
 SLOTS = 16384
 MAX_REDIRECTS = 5
+#: times a command refused with TRYAGAIN (a slot in migration) is sent again, 20 ms apart and more
+TRYAGAIN = 10
 #: a stale map is reloaded at most this often (seconds): a dead node must not make every
 #: caller hammer the survivors with CLUSTER SLOTS
 RELOAD_EVERY = 0.1
@@ -124,7 +128,8 @@ class ClusterWire:
         extra commands come back as exceptions, not raised; the first command's is raised."""
         node = self.owner(slot)
         asking = False
-        for _ in range(MAX_REDIRECTS):
+        tries = 0
+        for _ in range(MAX_REDIRECTS + TRYAGAIN):
             pool = self.pool(node)
             try:
                 if asking:
@@ -141,6 +146,13 @@ class ClusterWire:
             first = replies[0]
             if isinstance(first, redis.RedisError):
                 moved = _redirect(first)
+                if moved is None and str(first).startswith("TRYAGAIN") and tries < TRYAGAIN:
+                    # a multi-key script on a slot being migrated: nothing ran; the migration
+                    # of one slot takes moments, so wait a little and send it again
+                    tries += 1
+                    time.sleep(0.02 * tries)
+                    node, asking = self.owner(slot), False
+                    continue
                 if moved is None:
                     if str(first).startswith(("CLUSTERDOWN", "TRYAGAIN", "READONLY")):
                         self.stale = True
