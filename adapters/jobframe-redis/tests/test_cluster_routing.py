@@ -10,7 +10,7 @@ import redis
 
 import jobframe
 from jobframe import queue_adapters
-from jobframe.errors import ConfigurationError
+from jobframe.errors import ConfigurationError, EnqueueError
 from jobframe_redis.adapter import RedisAdapter
 from jobframe_redis.cluster.adapter import RedisClusterAdapter
 from jobframe_redis.cluster.keyspaces import parse_url
@@ -107,3 +107,16 @@ def test_moved_and_ask_are_followed(redis_cluster: RedisCluster, prefix: str) ->
             src.close()
             dst.close()
         assert adapter.inspector().count("ready", "asked") == 1
+
+
+def test_an_adapter_built_while_the_cluster_is_down_raises_enqueue_error() -> None:
+    """Built without a server (an app starting during an outage); each enqueue then says what
+    failed, with the password masked."""
+    adapter = RedisClusterAdapter("redis+cluster://:hunter2@127.0.0.1:1")
+    try:
+        with queue_adapters.override(adapter), pytest.raises(EnqueueError) as caught:
+            Routed.perform_later()
+        assert "did not take the job" in str(caught.value)
+        assert "hunter2" not in str(caught.value)
+    finally:
+        adapter.shutdown()

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import redis
+from redis.exceptions import RedisClusterException
 
 from jobframe.backend.adapter import QueueAdapter
 from jobframe.backend.capabilities import Capabilities
@@ -127,7 +128,7 @@ class RedisClusterAdapter(QueueAdapter):
         except redis.exceptions.NoScriptError:
             self._load(store)
             return self._send_one(item)
-        except redis.RedisError as exc:
+        except (redis.RedisError, RedisClusterException) as exc:
             raise EnqueueError(self._failure("the job", exc)) from exc
         if item[5]:
             self.locator.remember(item[5], queue)
@@ -137,7 +138,7 @@ class RedisClusterAdapter(QueueAdapter):
         wire: Any = store.wire
         try:
             wire.call("SCRIPT", "LOAD", store.enqueue.script)
-        except redis.RedisError as exc:
+        except (redis.RedisError, RedisClusterException) as exc:
             raise EnqueueError(self._failure("the job", exc)) from exc
 
     def _check_acks(self, acks: Any, jobs: int) -> None:
@@ -184,7 +185,7 @@ class RedisClusterAdapter(QueueAdapter):
                 wire.call("SCRIPT", "LOAD", store.enqueue.script)
                 _, acks = wire.exchange(command, pack(("WAIT", 1, self.wait_ms)), 2)
             self._check_acks(acks, len(entries))
-        except redis.RedisError as exc:
+        except (redis.RedisError, RedisClusterException) as exc:
             raise EnqueueError(self._failure("the jobs", exc)) from exc
 
     def _failure(self, what: str, exc: Exception) -> str:

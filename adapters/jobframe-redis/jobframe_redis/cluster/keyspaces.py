@@ -69,25 +69,37 @@ class Keyspaces:
         options.setdefault("socket_timeout", 10)
         options.setdefault("socket_connect_timeout", 5)
         self.url, self.prefix = url, prefix
-        node: Any = ClusterNode  # untyped in redis-py
-        # redis-py's cluster replies are loosely typed: the client is Any, as in the inspector
-        self.client: Any = RedisCluster(
-            startup_nodes=[node(host, port) for host, port in nodes],
-            username=user,
-            password=password,
-            **options,
-        )
+        self._client: Any = None
+        self._client_args = (nodes, user, password, options)
         self.wire = ClusterWire(
             nodes, user, password, options["socket_timeout"], options["socket_connect_timeout"]
         )
+        self.lock = threading.RLock()
         self.root = self._store(prefix)
         self.stores: dict[str, Store] = {}
         self.known: set[str] = set()
         self._names: tuple[float, list[str]] = (0.0, [])
-        self.lock = threading.Lock()
+
+    @property
+    def client(self) -> Any:
+        """redis-py's cluster client, made on first use: it reads the topology when built, and
+        an adapter must be built (an app started) while the cluster is down; its replies are
+        loosely typed, so it is Any, as in the inspector."""
+        if self._client is None:
+            with self.lock:
+                if self._client is None:
+                    nodes, user, password, options = self._client_args
+                    node: Any = ClusterNode  # untyped in redis-py
+                    self._client = RedisCluster(
+                        startup_nodes=[node(host, port) for host, port in nodes],
+                        username=user,
+                        password=password,
+                        **options,
+                    )
+        return self._client
 
     def _store(self, prefix: str) -> Store:
-        store = Store(self.url, prefix, client=cast(Any, self.client))
+        store = Store(self.url, prefix, client=cast(Any, _Lazy(self)))
         store.wire = cast(Any, SlotWire(self.wire, slot_of(store.keys.base)))
         return store
 
@@ -130,4 +142,31 @@ class Keyspaces:
 
     def close(self) -> None:
         self.wire.close()
-        self.client.close()
+        if self._client is not None:
+            self._client.close()
+
+
+class _Lazy:
+    """The cluster client as a `Store` holds it: built on the first call that needs it (a Store
+    only registers its scripts when made, which needs no server)."""
+
+    def __init__(self, spaces: Keyspaces) -> None:
+        self._spaces = spaces
+
+    def register_script(self, script: str) -> Any:
+        from redis.commands.core import Script
+
+        return Script(cast(Any, self), script)
+
+    def get_encoder(self) -> Any:
+        """What `Script` hashes its text with (redis-py's default encoding): no server needed."""
+        return _Utf8()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._spaces.client, name)
+
+
+class _Utf8:
+    @staticmethod
+    def encode(value: str) -> bytes:
+        return value.encode("utf-8")

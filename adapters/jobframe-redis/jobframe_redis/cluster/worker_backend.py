@@ -19,6 +19,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 import redis
+from redis.exceptions import RedisClusterException
 
 from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
 from jobframe.worker.execution import current_claim
@@ -134,7 +135,7 @@ class ClusterWorkerBackend(WorkerBackend):
             backend = self._backend(process_id, name)
             try:
                 claims += backend._fetch(process_id, [name], max(want, 0), timeout)
-            except redis.RedisError as exc:
+            except (redis.RedisError, RedisClusterException) as exc:
                 failure = exc
                 continue
             up.append(name)
