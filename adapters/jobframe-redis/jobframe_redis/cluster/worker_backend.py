@@ -15,6 +15,7 @@ scheduler (`maintain`) run once per keyspace; rate limits live in the root keysp
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from redis.exceptions import RedisClusterException
 
 from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
 from jobframe.worker.execution import current_claim
+from jobframe_redis.cluster.keyspaces import NAMES_TTL
 from jobframe_redis.connection import Store, now_ms
 from jobframe_redis.wire import pack
 from jobframe_redis.worker_backend import RedisWorkerBackend, job_id_of
@@ -83,6 +85,11 @@ class ClusterWorkerBackend(WorkerBackend):
 
     def fetch(self, process_id: str, queues: list[str], limit: int, timeout: float) -> list[Claim]:
         names = self._queues(queues)
+        if not names:
+            # a "*" worker before any queue exists: nothing to block on, so wait out the fetch
+            # timeout (bounded by how often the list of queues is read again)
+            time.sleep(min(timeout, NAMES_TTL))
+            return []
         claims, up = self._round(process_id, names, limit, 0)
         if claims or timeout <= 0 or not up:
             return self._keep(claims, limit)
@@ -198,9 +205,15 @@ class ClusterWorkerBackend(WorkerBackend):
         self._backend(process_id, claim.queue).defer(process_id, claim, at, payload)
 
     def maintain(self, heartbeat_timeout: float, max_crashes: int) -> dict[str, int]:
-        """The single-node maintenance (promotions, reaper) once per keyspace, summed."""
+        """The single-node maintenance (promotions, reaper) once per keyspace this process
+        fetches from (every keyspace before its first fetch), and the root; summed. A queue no
+        live worker serves has its due jobs promoted and its dead workers' claims reaped by
+        the first worker that serves it again: the cost grows with the queues served, not with
+        every queue of the cluster."""
         total: dict[str, int] = {}
-        for store in self.spaces.all():
+        served = sorted(self.registered)
+        stores = [self.spaces.root, *map(self.spaces.of, served)] if served else self.spaces.all()
+        for store in stores:
             backend = self._keyspace_backend(store)
             for name, count in backend.maintain(heartbeat_timeout, max_crashes).items():
                 total[name] = total.get(name, 0) + int(count)
