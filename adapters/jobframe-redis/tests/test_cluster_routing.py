@@ -120,3 +120,11 @@ def test_an_adapter_built_while_the_cluster_is_down_raises_enqueue_error() -> No
         assert "hunter2" not in str(caught.value)
     finally:
         adapter.shutdown()
+
+
+def test_doctor_checks_every_master(redis_cluster: RedisCluster, prefix: str) -> None:
+    """The test cluster keeps nothing on disk: each master is named, by its own address."""
+    with cluster_adapter(redis_cluster.url, prefix) as adapter:
+        problems = adapter.check()
+    named = {p.what.split(" db ")[0] for p in problems if "neither AOF nor RDB" in p.what}
+    assert named == {f"Redis at 127.0.0.1:{port}" for port in redis_cluster.master_ports()}
