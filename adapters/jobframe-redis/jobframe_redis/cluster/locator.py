@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from jobframe_redis.cluster.keyspaces import Keyspaces
     from jobframe_redis.connection import Store
 
-REMEMBERED = 100_000
+REMEMBERED = 10_000
 
 
 class Locator:
