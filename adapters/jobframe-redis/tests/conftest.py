@@ -7,6 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
+# Imported now, not lazily by the first job whose result needs a serializer plugin: that import
+# runs in a worker's pool thread, where pytest's assertion rewriting parses the module with
+# `ast.parse` while another pool thread formats a traceback (also `ast.parse`, for its carets),
+# and CPython 3.11.7 shares the parser's recursion counter between threads ("SystemError: AST
+# constructor recursion depth mismatch" became a job's outcome in the cluster conformance run).
+import jobframe.plugins  # noqa: F401
 from jobframe import queue_adapters
 from jobframe.testing.databases import REDIS_URL
 from jobframe.testing.services import require_service
