@@ -44,6 +44,11 @@ def check_url(url: object) -> str:
     if not isinstance(url, str):
         raise ConfigurationError(f"the redis adapter's url must be a string, {example}.")
     parts = urlsplit(url)
+    if parts.scheme == "redis+cluster":
+        raise ConfigurationError(
+            f"the redis adapter's url {mask_url(url)!r} names a Redis Cluster: set "
+            "adapter = 'redis-cluster' for it (one hash tag per queue, see docs/redis.md)."
+        )
     if parts.scheme not in _SCHEMES or "://" not in url:
         raise ConfigurationError(
             f"the redis adapter's url {mask_url(url)!r} is not a Redis URL: it must start with "
@@ -163,6 +168,11 @@ class Store:
         except NoScriptError:
             wire.call("SCRIPT", "LOAD", self.enqueue.script)
             return wire.request(command)
+
+    def enqueue_command(self, entry: tuple[Any, ...]) -> bytes:
+        """The ENQUEUE script's EVALSHA for one `jobframe_redis.adapter.Entry`, packed as
+        `enqueue_one` sends it (the cluster adapter sends it with a ``WAIT`` behind it)."""
+        return self._enqueue_head + bulk((now_ms(), *entry))
 
     def blpop(self, keys: list[str], timeout: float) -> Any:
         """BLPOP: ``[key, value]`` of the first list with an item; None when ``timeout``

@@ -1,5 +1,5 @@
-"""Registers the ``redis`` adapter through the ``jobframe`` entry-point group (redis-py is
-imported only when the adapter is first used)."""
+"""Registers the ``redis`` and ``redis-cluster`` adapters through the ``jobframe`` entry-point
+group (redis-py is imported only when an adapter is first used)."""
 
 from __future__ import annotations
 
@@ -11,3 +11,4 @@ from jobframe.hookspecs import hookimpl
 @hookimpl
 def register_adapters(register: Any) -> None:
     register("redis", "jobframe_redis.adapter:RedisAdapter")
+    register("redis-cluster", "jobframe_redis.cluster.adapter:RedisClusterAdapter")

@@ -127,6 +127,21 @@ class Wire:
             raise reply
         return reply
 
+    def exchange(self, commands: bytes, count: int) -> list[Any]:
+        """Send ``count`` commands packed back to back and read their replies, in one round
+        trip; error replies come back as exceptions, not raised. The cluster layer sends
+        ``ASKING`` or ``WAIT`` with a command this way, on one connection (`request` stays
+        the lean single-command path)."""
+        try:
+            self.sock.sendall(commands)
+            return [self._read() for _ in range(count)]
+        except TimeoutError as exc:
+            self.close()
+            raise redis.TimeoutError(f"Redis did not answer in time: {exc}") from exc
+        except OSError as exc:
+            self.close()
+            raise redis.ConnectionError(f"lost the connection to Redis: {exc}") from exc
+
     def _read(self) -> Any:
         line = self.reader.readline()
         if not line.endswith(CRLF):
@@ -202,6 +217,34 @@ class WirePool:
         reply = wire.request(command, wait)
         self.idle.append(wire)
         return reply
+
+    def exchange(self, commands: bytes, count: int) -> list[Any]:
+        """`Wire.exchange` on a connection of the pool: ``count`` commands, their replies."""
+        fresh = not self.idle or self.pid != os.getpid()
+        wire = self.borrow()
+        try:
+            replies = wire.exchange(commands, count)
+        except redis.ConnectionError:
+            if fresh:
+                raise
+            # an idle connection closed since its last use (as in `request`): once more
+            wire = Wire(self.options)
+            replies = wire.exchange(commands, count)
+        self.idle.append(wire)
+        return replies
+
+    def borrow(self) -> Wire:
+        """A connection for the caller alone (a blocking wait on several nodes at once): give
+        it back with `give_back` once its reply is read, or close it."""
+        if self.pid != os.getpid():
+            self.idle, self.pid = [], os.getpid()
+        try:
+            return self.idle.pop()
+        except IndexError:
+            return Wire(self.options)
+
+    def give_back(self, wire: Wire) -> None:
+        self.idle.append(wire)
 
     def close(self) -> None:
         idle, self.idle = self.idle, []

@@ -69,7 +69,9 @@ class RedisWorkerBackend(WorkerBackend):
             self.release(process_id, orphans)
         with client.pipeline() as pipe:
             pipe.zrem(keys.processes, process_id)
-            pipe.delete(keys.process(process_id), keys.claims(process_id), keys.inbox(process_id))
+            # one DEL per key: a cluster pipeline (jobframe_redis.cluster) takes no multi-key DEL
+            for key in (keys.process(process_id), keys.claims(process_id), keys.inbox(process_id)):
+                pipe.delete(key)
             pipe.execute()
 
     def fetch(self, process_id: str, queues: list[str], limit: int, timeout: float) -> list[Claim]:
