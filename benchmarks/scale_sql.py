@@ -1,0 +1,181 @@
+"""Cost curves, PostgreSQL part: enqueue and claim rates of jobframe-sql with 0, 10^6 and 10^7
+finished rows in ``jobframe_jobs`` (the history a day of 10^7 jobs leaves with the default
+retention). `benchmarks/scale.py --backend postgresql` calls `measure` and `plot`; this file also
+runs alone:
+
+    .venv/bin/python benchmarks/scale_sql.py [--steps 0,1000000,10000000] [--jobs 2000]
+        [--rounds 3] [--json out.json] [--png docs/images/scale-postgresql.png]
+
+One scratch database; the history grows between steps by set-based INSERTs
+(`jobframe_sql.testing.add_finished`), then ``ANALYZE`` (what autovacuum does after a bulk load).
+At each step, ``--rounds`` times: ``--jobs`` one-by-one `perform_later` calls (jobs/s), the same
+number in bulk (`perform_all_later`, 1,000 a call), and one worker backend in this process that
+claims 10 at a time from every queue and completes them (jobs/s, with the p50 and p99 of a
+claim). Also the sizes of the table and of the claim indexes. Medians over rounds; the load
+average is recorded with every step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from typing import Any
+
+KEYS = ("enqueue_per_s", "bulk_per_s", "claim_per_s", "claim_p50_ms", "claim_p99_ms")
+STEPS = (0, 1_000_000, 10_000_000)
+
+
+def _round(adapter: Any, jobs: int) -> dict[str, float]:
+    import jobframe
+    from jobframe import queue_adapters
+    from jobframe.backend.worker import Outcome
+    from jobframe.testing.reliability_jobs import RecordJob
+
+    with queue_adapters.override(adapter):
+        began = time.perf_counter()
+        for i in range(jobs):
+            RecordJob.perform_later("/dev/null", str(i))
+        one = jobs / (time.perf_counter() - began)
+        many = [RecordJob("/dev/null", str(i)) for i in range(jobs)]
+        began = time.perf_counter()
+        for start in range(0, jobs, 1000):
+            jobframe.perform_all_later(many[start : start + 1000])
+        bulk = jobs / (time.perf_counter() - began)
+    backend = adapter.worker_backend()
+    latencies, claimed = [], 0
+    began = time.perf_counter()
+    while True:
+        t0 = time.perf_counter()
+        claims = backend.fetch("scale", ["*"], 10, 0)
+        latencies.append(time.perf_counter() - t0)
+        if not claims:
+            break
+        claimed += len(claims)
+        backend.complete("scale", [Outcome(claim, "done") for claim in claims])
+    elapsed = time.perf_counter() - began
+    latencies.sort()
+    return {"enqueue_per_s": one, "bulk_per_s": bulk, "claim_per_s": claimed / elapsed,
+            "claim_p50_ms": latencies[len(latencies) // 2] * 1000,
+            "claim_p99_ms": latencies[int(len(latencies) * 0.99)] * 1000}  # fmt: skip
+
+
+def _sizes(adapter: Any) -> dict[str, int]:
+    names = ("jobframe_jobs", "jobframe_jobs_claim", "jobframe_jobs_ready")
+    with adapter.engine.connect() as conn:
+        table = conn.exec_driver_sql("SELECT pg_total_relation_size('jobframe_jobs')").scalar()
+        sizes = {"table_total_bytes": int(table)}
+        for name in names[1:]:
+            sizes[f"{name}_bytes"] = int(
+                conn.exec_driver_sql(f"SELECT pg_relation_size('{name}')").scalar()
+            )
+    return sizes
+
+
+def measure(steps: tuple[int, ...] = STEPS, jobs: int = 2000, rounds: int = 3,
+            log: Any = print) -> list[dict[str, Any]]:  # fmt: skip
+    """The rates at each history size of ``steps`` (finished rows), medians of ``rounds``."""
+    from jobframe_sql.adapter import SQLAdapter
+    from jobframe_sql.testing import add_finished, sql_adapter
+
+    results = []
+    with sql_adapter("postgresql") as scratch:
+        url = scratch.engine.url.render_as_string(hide_password=False)
+        history = 0
+        for step in steps:
+            if step > history:
+                began = time.perf_counter()
+                add_finished(scratch.engine, step - history, finished_at=int(time.time() * 1000))
+                filled = time.perf_counter() - began
+                with scratch.engine.connect() as conn:
+                    conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                        "ANALYZE jobframe_jobs"
+                    )
+                log(f"  history {history:,} -> {step:,} rows in {filled:.0f}s")
+                history = step
+            runs = []
+            for _ in range(rounds):
+                adapter = SQLAdapter(url)  # fresh pools each round, as a new deployment's
+                try:
+                    runs.append(_round(adapter, jobs))
+                finally:
+                    adapter.shutdown()
+            medians = {key: statistics.median(r[key] for r in runs) for key in KEYS}
+            row = {"finished_rows": step, **medians, "rounds": runs, "load": os.getloadavg(),
+                   **_sizes(scratch)}  # fmt: skip
+            log(f"  {step:>10,} finished: enqueue {row['enqueue_per_s']:,.0f}/s, bulk "
+                f"{row['bulk_per_s']:,.0f}/s, claim+complete {row['claim_per_s']:,.0f}/s "
+                f"(p50 {row['claim_p50_ms']:.1f} ms), load {row['load'][0]:.1f}")  # fmt: skip
+            results.append(row)
+    return results
+
+
+def plot(results: list[dict[str, Any]], path: str) -> None:
+    """The rates against the finished rows, as a PNG (matplotlib: ``pip install --group bench``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x = [max(r["finished_rows"], 1) for r in results]
+    labels = [f"{r['finished_rows']:,}" for r in results]
+    figure, axis = plt.subplots(figsize=(7, 4))
+    for key, label in (("enqueue_per_s", "enqueue, one by one"), ("bulk_per_s", "enqueue, bulk"),
+                       ("claim_per_s", "claim + complete (1 process)")):  # fmt: skip
+        axis.plot(x, [r[key] for r in results], marker="o", label=label)
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_xticks(x, labels)
+    axis.set_xlabel("finished rows in jobframe_jobs")
+    axis.set_ylabel("jobs / s")
+    loads = ", ".join(f"{r['load'][0]:.1f}" for r in results)
+    axis.set_title(f"jobframe-sql on PostgreSQL (2 cores, load averages {loads})", fontsize=9)
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    """The results as a Markdown table."""
+    lines = ["| finished rows | enqueue 1-by-1 /s | bulk /s | claim+complete /s | claim p50 ms | "
+             "claim p99 ms | table + indexes | claim index | ready index | load |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    mb = 1024 * 1024
+    for r in results:
+        lines.append(
+            f"| {r['finished_rows']:,} | {r['enqueue_per_s']:,.0f} | {r['bulk_per_s']:,.0f} | "
+            f"{r['claim_per_s']:,.0f} | {r['claim_p50_ms']:.1f} | {r['claim_p99_ms']:.1f} | "
+            f"{r['table_total_bytes'] / mb:,.0f} MB | "
+            f"{r['jobframe_jobs_claim_bytes'] / mb:,.0f} MB | "
+            f"{r['jobframe_jobs_ready_bytes'] / 1024:,.0f} kB | {r['load'][0]:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    raw = argparse.RawDescriptionHelpFormatter
+    made = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
+    made.add_argument("--steps", default=",".join(map(str, STEPS)))
+    made.add_argument("--jobs", type=int, default=2000, help="jobs per measurement (2000)")
+    made.add_argument("--rounds", type=int, default=3, help="medians of this many rounds (3)")
+    made.add_argument("--json", metavar="PATH")
+    made.add_argument("--png", metavar="PATH", help="draw the curves here")
+    args = made.parse_args(argv)
+    steps = tuple(int(s) for s in args.steps.split(","))
+    results = measure(steps, args.jobs, args.rounds)
+    print(table(results))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    if args.png:
+        plot(results, args.png)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
