@@ -25,6 +25,10 @@ import sys
 import time
 from typing import Any
 
+import sqlalchemy as sa
+
+from jobframe_sql.schema import jobs
+
 KEYS = ("enqueue_per_s", "bulk_per_s", "claim_per_s", "claim_p50_ms", "claim_p99_ms")
 STEPS = (0, 1_000_000, 10_000_000)
 
@@ -61,6 +65,37 @@ def _round(adapter: Any, jobs: int) -> dict[str, float]:
     return {"enqueue_per_s": one, "bulk_per_s": bulk, "claim_per_s": claimed / elapsed,
             "claim_p50_ms": latencies[len(latencies) // 2] * 1000,
             "claim_p99_ms": latencies[int(len(latencies) * 0.99)] * 1000}  # fmt: skip
+
+
+def _explain(adapter: Any) -> dict[str, Any]:
+    """The plan of a claim of 10 from every queue beside 200 ready jobs (rolled back): the index
+    it read, the rows it read there, the blocks and the time it took."""
+    import jobframe
+    from jobframe import queue_adapters
+    from jobframe.testing.reliability_jobs import RecordJob
+    from jobframe_sql.worker_backend import claim_values, claiming, pick_ready
+
+    with queue_adapters.override(adapter):
+        jobframe.perform_all_later([RecordJob("/dev/null", str(i)) for i in range(200)])
+    statement = claiming(pick_ready(None, 10, True), claim_values("p", "t", 0))
+    sql = str(statement.compile(adapter.engine, compile_kwargs={"literal_binds": True}))
+    with adapter.engine.connect() as conn, conn.begin() as transaction:
+        [[plan]] = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql).all()
+        transaction.rollback()
+    with adapter.engine.begin() as conn:
+        conn.execute(sa.delete(jobs).where(jobs.c.state == "ready"))
+    [limit] = [n for n in _nodes(plan[0]["Plan"]) if n["Node Type"] == "Limit"]  # the pick
+    pick = [n for n in _nodes(limit) if n.get("Relation Name") == "jobframe_jobs"]
+    return {"claim_index": ",".join(n.get("Index Name", n["Node Type"]) for n in pick),
+            "claim_rows_read": sum(n["Actual Rows"] + n.get("Rows Removed by Filter", 0)
+                                   for n in pick),
+            "claim_blocks": limit["Shared Hit Blocks"] + limit["Shared Read Blocks"],
+            "claim_ms": plan[0]["Execution Time"]}  # fmt: skip
+
+
+def _nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """``node`` and every plan node under it."""
+    return [node, *(m for child in node.get("Plans", []) for m in _nodes(child))]
 
 
 def _sizes(adapter: Any) -> dict[str, int]:
@@ -105,10 +140,12 @@ def measure(steps: tuple[int, ...] = STEPS, jobs: int = 2000, rounds: int = 3,
                     adapter.shutdown()
             medians = {key: statistics.median(r[key] for r in runs) for key in KEYS}
             row = {"finished_rows": step, **medians, "rounds": runs, "load": os.getloadavg(),
-                   **_sizes(scratch)}  # fmt: skip
+                   **_sizes(scratch), **_explain(scratch)}  # fmt: skip
             log(f"  {step:>10,} finished: enqueue {row['enqueue_per_s']:,.0f}/s, bulk "
                 f"{row['bulk_per_s']:,.0f}/s, claim+complete {row['claim_per_s']:,.0f}/s "
-                f"(p50 {row['claim_p50_ms']:.1f} ms), load {row['load'][0]:.1f}")  # fmt: skip
+                f"(p50 {row['claim_p50_ms']:.1f} ms), load {row['load'][0]:.1f}; EXPLAIN: "
+                f"{row['claim_index']}, {row['claim_rows_read']} rows, {row['claim_blocks']} "
+                f"blocks, {row['claim_ms']:.2f} ms")  # fmt: skip
             results.append(row)
     return results
 
@@ -116,6 +153,7 @@ def measure(steps: tuple[int, ...] = STEPS, jobs: int = 2000, rounds: int = 3,
 def plot(results: list[dict[str, Any]], path: str) -> None:
     """The rates against the finished rows, as a PNG (matplotlib: ``pip install --group bench``)."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -129,6 +167,7 @@ def plot(results: list[dict[str, Any]], path: str) -> None:
     axis.set_xscale("log")
     axis.set_yscale("log")
     axis.set_xticks(x, labels)
+    axis.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     axis.set_xlabel("finished rows in jobframe_jobs")
     axis.set_ylabel("jobs / s")
     loads = ", ".join(f"{r['load'][0]:.1f}" for r in results)
