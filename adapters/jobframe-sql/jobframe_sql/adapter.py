@@ -141,7 +141,7 @@ class SQLAdapter(QueueAdapter):
             self.engine = engine or create_engine(url, **engine_options)
         except (sa.exc.ArgumentError, ImportError, TypeError, ValueError, AttributeError) as exc:
             raise ConfigurationError(_bad_url(url, exc)) from None
-        pooled = bool(engine_options.get("pgbouncer"))  # no LISTEN (jobframe_sql.pgbouncer)
+        self.pgbouncer = pooled = bool(engine_options.get("pgbouncer"))  # no LISTEN
         if poll_interval is None:
             woken_anywhere = self.engine.dialect.name in ("postgresql", "sqlite") and not pooled
             poll_interval = 1.0 if woken_anywhere else 0.1

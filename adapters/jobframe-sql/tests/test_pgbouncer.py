@@ -108,6 +108,7 @@ def test_enqueues_through_an_undeclared_pgbouncer_fail_naming_the_option(bounced
 def test_a_declared_pgbouncer_runs_every_job(bounced: str, tmp_path: Path) -> None:
     adapter = SQLAdapter(bounced, pgbouncer=True)
     assert not adapter.notify and adapter.poll_interval == 0.1, "LISTEN needs a session"
+    assert adapter.results()._listen() is None, "result waits poll too"
     journal = Journal(tmp_path / "runs.jsonl")
     failures: list[BaseException] = []
 
