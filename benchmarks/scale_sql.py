@@ -6,13 +6,13 @@ runs alone:
     .venv/bin/python benchmarks/scale_sql.py [--steps 0,1000000,10000000] [--jobs 2000]
         [--rounds 3] [--json out.json] [--png docs/images/scale-postgresql.png]
 
-One scratch database; the history grows between steps by set-based INSERTs
+A scratch database per history size, filled by set-based INSERTs
 (`jobframe_sql.testing.add_finished`), then ``ANALYZE`` (what autovacuum does after a bulk load).
-At each step, ``--rounds`` times: ``--jobs`` one-by-one `perform_later` calls (jobs/s), the same
-number in bulk (`perform_all_later`, 1,000 a call), and one worker backend in this process that
-claims 10 at a time from every queue and completes them (jobs/s, with the p50 and p99 of a
-claim). Also the sizes of the table and of the claim indexes. Medians over rounds; the load
-average is recorded with every step.
+Every round measures each database in turn: ``--jobs`` one-by-one `perform_later` calls
+(jobs/s), the same number in bulk (`perform_all_later`, 1,000 a call), and one worker backend in
+this process that claims 10 at a time from every queue and completes them (jobs/s, with the p50
+and p99 of a claim). Then the sizes of the table and of the claim indexes, and the EXPLAIN of a
+claim from every queue. Medians over rounds, with the median of the load averages seen.
 """
 
 from __future__ import annotations
@@ -112,40 +112,46 @@ def _sizes(adapter: Any) -> dict[str, int]:
 
 def measure(steps: tuple[int, ...] = STEPS, jobs: int = 2000, rounds: int = 3,
             log: Any = print) -> list[dict[str, Any]]:  # fmt: skip
-    """The rates at each history size of ``steps`` (finished rows), medians of ``rounds``."""
+    """The rates at each history size of ``steps`` (finished rows), medians of ``rounds``.
+
+    Each size gets a scratch database of its own, filled first; then every round measures each
+    database in turn, so a busy minute of the shared machine hits every size alike."""
+    from contextlib import ExitStack
+
     from jobframe_sql.adapter import SQLAdapter
     from jobframe_sql.testing import add_finished, sql_adapter
 
-    results = []
-    with sql_adapter("postgresql") as scratch:
-        url = scratch.engine.url.render_as_string(hide_password=False)
-        history = 0
+    with ExitStack() as stack:
+        scratch = []
         for step in steps:
-            if step > history:
-                began = time.perf_counter()
-                add_finished(scratch.engine, step - history, finished_at=int(time.time() * 1000))
-                filled = time.perf_counter() - began
-                with scratch.engine.connect() as conn:
-                    conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                        "ANALYZE jobframe_jobs"
-                    )
-                log(f"  history {history:,} -> {step:,} rows in {filled:.0f}s")
-                history = step
-            runs = []
-            for _ in range(rounds):
-                adapter = SQLAdapter(url)  # fresh pools each round, as a new deployment's
-                try:
-                    runs.append(_round(adapter, jobs))
+            database = stack.enter_context(sql_adapter("postgresql"))
+            began = time.perf_counter()
+            if step:
+                add_finished(database.engine, step, finished_at=int(time.time() * 1000))
+            with database.engine.connect() as conn:  # what autovacuum does after a bulk load
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                    "ANALYZE jobframe_jobs"
+                )
+            log(f"  {step:,} finished rows in {time.perf_counter() - began:.0f}s")
+            scratch.append(database)
+        runs: list[list[dict[str, Any]]] = [[] for _ in steps]
+        for number in range(rounds):
+            for index, database in enumerate(scratch):
+                adapter = SQLAdapter(database.engine.url.render_as_string(hide_password=False))
+                try:  # fresh pools each round, as a new deployment's
+                    runs[index].append({**_round(adapter, jobs), "load": os.getloadavg()[0]})
                 finally:
                     adapter.shutdown()
-            medians = {key: statistics.median(r[key] for r in runs) for key in KEYS}
-            row = {"finished_rows": step, **medians, "rounds": runs, "load": os.getloadavg(),
-                   **_sizes(scratch), **_explain(scratch)}  # fmt: skip
-            log(f"  {step:>10,} finished: enqueue {row['enqueue_per_s']:,.0f}/s, bulk "
-                f"{row['bulk_per_s']:,.0f}/s, claim+complete {row['claim_per_s']:,.0f}/s "
-                f"(p50 {row['claim_p50_ms']:.1f} ms), load {row['load'][0]:.1f}; EXPLAIN: "
-                f"{row['claim_index']}, {row['claim_rows_read']} rows, {row['claim_blocks']} "
-                f"blocks, {row['claim_ms']:.2f} ms")  # fmt: skip
+                log(f"  round {number + 1}, {steps[index]:,} finished: " + ", ".join(
+                    f"{k} {v:,.1f}" for k, v in runs[index][-1].items()))  # fmt: skip
+        results = []
+        for step, database, done in zip(steps, scratch, runs, strict=True):
+            medians = {key: statistics.median(r[key] for r in done) for key in KEYS}
+            row = {"finished_rows": step, **medians, "rounds": done,
+                   "load": statistics.median(r["load"] for r in done),
+                   **_sizes(database), **_explain(database)}  # fmt: skip
+            log(f"  {step:>10,} finished: EXPLAIN {row['claim_index']}, {row['claim_rows_read']} "
+                f"rows, {row['claim_blocks']} blocks, {row['claim_ms']:.2f} ms")  # fmt: skip
             results.append(row)
     return results
 
@@ -170,8 +176,9 @@ def plot(results: list[dict[str, Any]], path: str) -> None:
     axis.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     axis.set_xlabel("finished rows in jobframe_jobs")
     axis.set_ylabel("jobs / s")
-    loads = ", ".join(f"{r['load'][0]:.1f}" for r in results)
-    axis.set_title(f"jobframe-sql on PostgreSQL (2 cores, load averages {loads})", fontsize=9)
+    loads = ", ".join(f"{r['load']:.1f}" for r in results)
+    axis.set_title(f"jobframe-sql on PostgreSQL, medians (2 cores, load averages {loads})",
+                   fontsize=9)  # fmt: skip
     axis.grid(True, which="both", alpha=0.3)
     axis.legend()
     figure.tight_layout()
@@ -191,7 +198,7 @@ def table(results: list[dict[str, Any]]) -> str:
             f"{r['claim_per_s']:,.0f} | {r['claim_p50_ms']:.1f} | {r['claim_p99_ms']:.1f} | "
             f"{r['table_total_bytes'] / mb:,.0f} MB | "
             f"{r['jobframe_jobs_claim_bytes'] / mb:,.0f} MB | "
-            f"{r['jobframe_jobs_ready_bytes'] / 1024:,.0f} kB | {r['load'][0]:.1f} |"
+            f"{r['jobframe_jobs_ready_bytes'] / 1024:,.0f} kB | {r['load']:.1f} |"
         )
     return "\n".join(lines)
 
