@@ -37,8 +37,7 @@ def pgbouncer(folder: Path, target: str) -> Iterator[str]:
     """A PgBouncer in transaction mode on a free loopback port in front of ``target``'s server,
     with two server connections per database (so transactions of one client move between
     them); yields ``target``'s URL through it."""
-    binary = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if os.path.exists(
-        "/usr/sbin/pgbouncer") else None)  # fmt: skip
+    binary = shutil.which("pgbouncer", path=f"{os.environ.get('PATH', '')}:/usr/sbin")
     if binary is None:
         message = "pgbouncer is not installed (apt-get install pgbouncer; scripts/test does)"
         if os.environ.get("CI"):
