@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
+from jobframe_sql.engine import in_transaction
 from jobframe_sql.schema import jobs
 
 #: rows deleted per transaction
@@ -29,7 +30,10 @@ def prune_batch(engine: sa.Engine, before_ms: int, batch: int) -> int:
     how many.
 
     ``FOR UPDATE SKIP LOCKED`` (PostgreSQL, MariaDB/MySQL): two workers pruning at once take
-    different rows instead of one waiting for the other's rows and then finding them gone."""
+    different rows instead of one waiting for the other's rows and then finding them gone. On
+    MariaDB ``engine`` should read committed rows, as the worker's does
+    (`engine.read_committed_engine`): under REPEATABLE READ the batch's locking read also locks
+    the gaps of the index it reads, and a claim that moves a row into them deadlocks with it."""
     old = (
         sa.select(jobs.c.seq)
         .where(jobs.c.state == "finished", jobs.c.finished_at < before_ms)
@@ -37,7 +41,8 @@ def prune_batch(engine: sa.Engine, before_ms: int, batch: int) -> int:
     )
     if engine.dialect.name != "sqlite":
         old = old.with_for_update(skip_locked=True)
-    with engine.begin() as conn:
+
+    def delete(conn: sa.Connection) -> int:
         if conn.dialect.name == "postgresql":
             # one round trip: PostgreSQL deletes from the table its subquery reads
             done = conn.execute(sa.delete(jobs).where(jobs.c.seq.in_(old.scalar_subquery())))
@@ -46,6 +51,8 @@ def prune_batch(engine: sa.Engine, before_ms: int, batch: int) -> int:
         if seqs:
             conn.execute(sa.delete(jobs).where(jobs.c.seq.in_(seqs)))
         return len(seqs)
+
+    return in_transaction(engine, delete)  # again if chosen as a deadlock's victim
 
 
 def prune(

@@ -43,13 +43,15 @@ def test_history_is_pruned_in_batches_while_claims_go_on(database: str) -> None:
             batches.append(time.monotonic())
             time.sleep(seconds)
 
+        backend = adapter.worker_backend()  # its own engine, as a worker's
+        engine = backend.engine  # what a worker prunes with (READ COMMITTED on MariaDB)
+
         def pruner() -> None:
             try:
-                deleted.append(pruning.prune(adapter.engine, before, budget=None, sleep=pause)[0])
+                deleted.append(pruning.prune(engine, before, budget=None, sleep=pause)[0])
             except BaseException as exc:  # reported by the test's thread
                 failures.append(exc)
 
-        backend = adapter.worker_backend()  # its own engine, as a worker's
         threads = [threading.Thread(target=pruner) for _ in range(2)]
         began = time.monotonic()
         for thread in threads:
