@@ -12,7 +12,8 @@ outlive a transaction on the server:
   refused by PgBouncer ("unsupported startup parameter: options"): declared, workers commit
   synchronously like enqueues; undeclared, that refusal becomes the `ConfigurationError`.
 - ``LISTEN`` holds a session: declared, workers do not listen and poll every 0.1 s by default
-  (``poll_interval``), as on MariaDB. The NOTIFY an enqueue sends is harmless and stays.
+  (``poll_interval``), as on MariaDB, and waits for results poll (`jobframe_sql.results`). The
+  NOTIFY an enqueue sends is harmless and stays.
 
 jobframe takes no advisory locks and sets nothing per session, so the rest works as is.
 """
