@@ -83,7 +83,8 @@ class Upkeep:
             # A pass over a long history stops after its time budget (`jobframe_sql.pruning`)
             # and the next tick goes on: the heartbeat waits on this thread meanwhile.
             continuing = self._prune_more
-            pruned, self._prune_more = pruning.prune(self.engine, now - self.finished_retention_ms)
+            before = now - self.finished_retention_ms
+            pruned, self._prune_more = pruning.prune(self.engine, before, budget=pruning.BUDGET)
             counts["pruned"] = pruned
             self._next_prune = time.monotonic() + (0 if self._prune_more else self.prune_every)
             if not continuing:

@@ -17,6 +17,7 @@ from jobframe_sql import pruning
 from jobframe_sql.engine import now_ms
 from jobframe_sql.schema import jobs
 from jobframe_sql.testing import add_finished, sql_adapter
+from jobframe_sql.worker_backend import SQLWorkerBackend
 
 OLD = 100_000
 YOUNG = 1_000
@@ -84,4 +85,17 @@ def test_a_pass_stops_at_its_budget_and_says_rows_are_left(database: str, tmp_pa
         assert pruning.prune(adapter.engine, 2_000, batch=100, budget=0) == (100, True)
         assert pruning.prune(adapter.engine, 2_000, batch=100, budget=None) == (150, False)
         assert pruning.prune(adapter.engine, 2_000, batch=100) == (0, False)
+        assert _finished(adapter.engine) == 0
+
+
+def test_maintain_goes_on_pruning_at_its_next_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass that ran out of time leaves the rest to the next ticks, not to ``prune_every``."""
+    monkeypatch.setattr(pruning, "BUDGET", 0.0)  # one batch a pass
+    with sql_adapter("sqlite", tmp_path) as adapter:
+        add_finished(adapter.engine, 2_500, finished_at=1_000)
+        backend = SQLWorkerBackend(adapter, finished_retention=0, prune_every=3600)
+        pruned = [backend.maintain(30, 3)["pruned"] for _ in range(4)]
+        assert pruned == [1000, 1000, 500, 0], "then nothing until prune_every has passed"
         assert _finished(adapter.engine) == 0
