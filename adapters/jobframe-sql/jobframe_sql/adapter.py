@@ -14,7 +14,7 @@ from jobframe.backend.ids import new_id
 from jobframe.backend.payload import check_raw
 from jobframe.errors import ConfigurationError, DuplicateJobError, EnqueueError
 from jobframe.redact import mask_secrets, mask_url
-from jobframe_sql import flow
+from jobframe_sql import flow, pgbouncer
 from jobframe_sql.engine import (
     create_engine,
     deadlocked,
@@ -102,8 +102,8 @@ class SQLAdapter(QueueAdapter):
     (seconds between polls of an idle worker: 1.0 on PostgreSQL and SQLite, where every worker is
     woken; 0.1 on MariaDB and MySQL, where workers on other machines are not),
     ``finished_retention`` (seconds finished jobs are kept, 86400) and ``prune_every`` (seconds
-    between pruning passes, 60); other options go to SQLAlchemy's ``create_engine``
-    (``pool_size``, ``max_overflow``, ...)."""
+    between pruning passes, 60); ``pgbouncer`` (PostgreSQL behind PgBouncer in transaction mode,
+    `jobframe_sql.pgbouncer`); other options go to ``create_engine`` (``pool_size``, ...)."""
 
     name = "sql"
     capabilities = Capabilities(
@@ -141,14 +141,12 @@ class SQLAdapter(QueueAdapter):
             self.engine = engine or create_engine(url, **engine_options)
         except (sa.exc.ArgumentError, ImportError, TypeError, ValueError, AttributeError) as exc:
             raise ConfigurationError(_bad_url(url, exc)) from None
+        self.pgbouncer = pooled = bool(engine_options.get("pgbouncer"))  # no LISTEN
         if poll_interval is None:
-            woken_anywhere = self.engine.dialect.name in ("postgresql", "sqlite")
+            woken_anywhere = self.engine.dialect.name in ("postgresql", "sqlite") and not pooled
             poll_interval = 1.0 if woken_anywhere else 0.1
-        for name, value in (
-            ("poll_interval", poll_interval),
-            ("finished_retention", finished_retention),
-            ("prune_every", prune_every),
-        ):
+        seconds = {"poll_interval": poll_interval, "finished_retention": finished_retention}
+        for name, value in {**seconds, "prune_every": prune_every}.items():
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ConfigurationError(
                     f"sql adapter option {name!r} must be a number of seconds >= 0, got {value!r}"
@@ -157,7 +155,7 @@ class SQLAdapter(QueueAdapter):
         self.finished_retention = float(finished_retention)
         self.prune_every = float(prune_every)
         self.url = mask_url(self.engine.url.render_as_string(hide_password=True))
-        self.notify = notify and self.engine.dialect.name == "postgresql"
+        self.notify = notify and self.engine.dialect.name == "postgresql" and not pooled
         # SQLite keeps its own transaction handling (engine.py): no autocommit shortcut there.
         self._autocommit = (
             None
@@ -286,9 +284,8 @@ class SQLAdapter(QueueAdapter):
     def enqueue_error(self, exc: Exception) -> EnqueueError:
         """The `EnqueueError` for a write that ``exc`` made fail, the URL's password masked."""
         secret = self.engine.url.render_as_string(hide_password=False)
-        return EnqueueError(
-            f"the database at {self.url} did not take the job(s): {mask_secrets(str(exc), secret)}"
-        )
+        reason = mask_secrets(str(exc), secret) + pgbouncer.hint(exc)
+        return EnqueueError(f"the database at {self.url} did not take the job(s): {reason}")
 
     def wake_local(self) -> None:
         """Without NOTIFY (SQLite, MariaDB, MySQL): wake the idle workers on this machine; call

@@ -15,6 +15,7 @@ from jobframe.errors import ConfigurationError
 from jobframe_sql.schema import (
     BATCH_COLUMNS,
     FLOW_COLUMNS,
+    READY_INDEXES,
     SCHEMA_VERSION,
     batch_jobs,
     batches,
@@ -70,6 +71,16 @@ def _add_timings(conn: sa.Connection) -> None:
     timings.create(conn, checkfirst=True)
 
 
+def _add_ready_index(conn: sa.Connection) -> None:
+    """``jobframe_jobs_ready`` (`jobframe_sql.schema.READY_INDEXES`), unless an interrupted upgrade
+    made it already. Building it reads the whole table once (on PostgreSQL, only its ready rows
+    go in): writes to ``jobframe_jobs`` wait for that, seconds on a table of 10^7 rows."""
+    if any(i["name"] == "jobframe_jobs_ready" for i in sa.inspect(conn).get_indexes(jobs.name)):
+        return
+    for index in READY_INDEXES:
+        index.create(conn)  # the one for this database; the other's ddl_if skips it
+
+
 #: version -> steps that bring a database from the previous version to it (a new database gets
 #: the current tables from `create_all` and skips them)
 MIGRATIONS: dict[int, list[Any]] = {
@@ -78,6 +89,7 @@ MIGRATIONS: dict[int, list[Any]] = {
     3: [_add_flow_control],  # unique locks, concurrency limits, rate limits, cancellation
     4: [_add_results],  # status, results, progress, batches
     5: [_add_timings],  # run times per job class
+    6: [_add_ready_index],  # claims from every queue without sorting the ready rows
 }
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
+from jobframe_sql import pgbouncer
 from jobframe_sql.schema import stats
 
 if TYPE_CHECKING:
@@ -117,7 +118,10 @@ def create_engine(url: str, **options: Any) -> sa.Engine:
     """An engine for ``url``. On SQLite every transaction takes the write lock up front
     (``BEGIN IMMEDIATE``), queueing fairly for it (`FairSQLiteConnection`): several worker
     processes then wait their turn instead of failing with "database is locked" halfway through
-    a claim."""
+    a claim. ``pgbouncer=True``: PostgreSQL behind a transaction pooler
+    (`jobframe_sql.pgbouncer`)."""
+    if options.pop("pgbouncer", False):
+        pgbouncer.configure(url, options)
     if url.startswith("sqlite"):
         connect_args = options.setdefault("connect_args", {})
         connect_args.setdefault("timeout", 30)
@@ -170,13 +174,14 @@ def async_commit_engine(adapter: SQLAdapter) -> sa.Engine:
     synchronous commits. This saves a disk flush per claim and per batch of outcomes.
     """
     options = {k: v for k, v in adapter.options.items() if k != "url"}
+    url = adapter.engine.url.render_as_string(hide_password=False)
+    if options.get("pgbouncer"):  # a transaction pooler refuses startup parameters
+        return create_engine(url, **options)
     connect_args = dict(options.pop("connect_args", {}))
     connect_args["options"] = f"{connect_args.get('options', '')} -c synchronous_commit=off".strip()
-    return create_engine(
-        adapter.engine.url.render_as_string(hide_password=False),
-        connect_args=connect_args,
-        **options,
-    )
+    engine = create_engine(url, connect_args=connect_args, **options)
+    pgbouncer.refuse_undeclared(engine)
+    return engine
 
 
 def retrying(operation: Callable[[], T]) -> T:

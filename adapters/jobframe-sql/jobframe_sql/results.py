@@ -161,7 +161,8 @@ class SQLResults(ResultStore):
             if self._listener is not None or self._no_socket:
                 return self._listener
             if self.engine.dialect.name == "postgresql":
-                if self.engine.dialect.driver == "psycopg":
+                # behind PgBouncer a LISTEN hears nothing (jobframe_sql.pgbouncer): poll
+                if self.engine.dialect.driver == "psycopg" and not self.adapter.pgbouncer:
                     self._listener = ResultListener(self.engine.url, self.waiters)
             elif self.adapter._wake_key is not None:
                 try:

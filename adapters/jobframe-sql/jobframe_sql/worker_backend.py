@@ -53,6 +53,37 @@ def dump(payload: dict[str, Any]) -> bytes:
     return dump_payload(payload)
 
 
+def claim_values(process_id: str, token: str, now: int) -> dict[str, Any]:
+    """What a claim writes into each row it takes (its token ends with the row's ``seq``)."""
+    return {
+        "state": "claimed",
+        "claimed_by": process_id,
+        "claim_token": sa.literal(f"{token}:") + sa.cast(jobs.c.seq, sa.String),
+        "claimed_at": now,
+    }
+
+
+def pick_ready(queue: str | None, want: int, skip_locked: bool) -> sa.Select[tuple[int]]:
+    """The ``seq`` of up to ``want`` ready rows of ``queue`` (None: of every queue) that is not
+    paused, in claim order, locked and skipping the rows other claims hold where the database
+    can. It reads ``jobframe_jobs_claim`` for one queue and ``jobframe_jobs_ready`` for every
+    queue, whatever finished history the table holds (``test_claim_plan.py``)."""
+    pick = sa.select(jobs.c.seq).where(
+        jobs.c.state == "ready", jobs.c.queue.not_in(sa.select(pauses.c.queue))
+    )
+    if queue is not None:
+        pick = pick.where(jobs.c.queue == queue)
+    pick = pick.order_by(jobs.c.priority, jobs.c.seq).limit(want)
+    return pick.with_for_update(skip_locked=True) if skip_locked else pick
+
+
+def claiming(pick: sa.Select[tuple[int]], claim: dict[str, Any]) -> sa.UpdateBase:
+    """One statement that picks, locks and claims, returning the claimed rows (PostgreSQL,
+    SQLite: ``UPDATE ... RETURNING``)."""
+    update = sa.update(jobs).where(jobs.c.seq.in_(pick.scalar_subquery())).values(claim)
+    return update.returning(*_CLAIMED)
+
+
 class SQLWorkerBackend(Completion, upkeep.Upkeep, WorkerBackend):
     """Implements `jobframe.backend.WorkerBackend` on the ``jobframe_*`` tables."""
 
@@ -192,12 +223,7 @@ class SQLWorkerBackend(Completion, upkeep.Upkeep, WorkerBackend):
         """Claim up to ``limit`` ready jobs, queue by queue in the given order; block those whose
         concurrency key is full, and release the locks of unique jobs ``until="started"``."""
         now = now_ms()
-        claim = {
-            "state": "claimed",
-            "claimed_by": process_id,
-            "claim_token": sa.literal(f"{token}:") + sa.cast(jobs.c.seq, sa.String),
-            "claimed_at": now,
-        }
+        claim = claim_values(process_id, token, now)
         found: list[Any] = []
         for queue in [None] if queues == ["*"] else queues:
             for _ in range(_ROUNDS):
@@ -216,18 +242,9 @@ class SQLWorkerBackend(Completion, upkeep.Upkeep, WorkerBackend):
         return found
 
     def _pick(self, conn: sa.Connection, queue: str | None, want: int, claim: Any) -> list[Any]:
-        pick = sa.select(jobs.c.seq).where(
-            jobs.c.state == "ready", jobs.c.queue.not_in(sa.select(pauses.c.queue))
-        )
-        if queue is not None:
-            pick = pick.where(jobs.c.queue == queue)
-        pick = pick.order_by(jobs.c.priority, jobs.c.seq).limit(want)
-        if self.skip_locked:
-            pick = pick.with_for_update(skip_locked=True)
+        pick = pick_ready(queue, want, self.skip_locked)
         if self.returning:
-            # One statement: pick, lock and claim (PostgreSQL, SQLite).
-            update = sa.update(jobs).where(jobs.c.seq.in_(pick.scalar_subquery())).values(claim)
-            return list(conn.execute(update.returning(*_CLAIMED)).all())
+            return list(conn.execute(claiming(pick, claim)).all())
         seqs = [seq for (seq,) in conn.execute(pick).all()]
         if not seqs:
             return []

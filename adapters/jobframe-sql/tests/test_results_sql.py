@@ -252,7 +252,7 @@ def test_a_version_3_database_upgrades_to_results(adapter: SQLAdapter) -> None:
             conn.exec_driver_sql(f"ALTER TABLE {jobs.name} DROP COLUMN {column.name}")
         conn.execute(sa.delete(versions))
         conn.execute(sa.insert(versions).values(version=3))
-    assert db.upgrade(adapter.engine) == (3, SCHEMA_VERSION) == (3, 5)
+    assert db.upgrade(adapter.engine) == (3, SCHEMA_VERSION) == (3, 6)
     assert db.upgrade(adapter.engine) == (SCHEMA_VERSION, SCHEMA_VERSION)
     assert adapter.results().status(old.job_id).state == "ready"
     adapter.results().write([record(old.job_id)])
