@@ -17,6 +17,7 @@ from jobframe.backend.payload import dump_payload
 from jobframe.errors import ConfigurationError
 from jobframe.redact import mask_secrets, mask_url
 from jobframe_redis import scripts
+from jobframe_redis.coalesce import Coalescer
 from jobframe_redis.keys import Keys
 from jobframe_redis.wire import WirePool, bulk, pack
 
@@ -116,6 +117,8 @@ class Store:
         # time and the job's seven fields are packed per call.
         head = ("EVALSHA", self.enqueue.sha, len(self.enqueue_keys), *self.enqueue_keys, self.stem)
         self._enqueue_head = pack((*head, *[""] * 8))[: -len(bulk([""] * 8))]
+        # Concurrent `enqueue_one` callers (threads of a web server) share round trips.
+        self._producers = Coalescer(self._send_enqueues)
 
     def run(self, script: Script, keys: list[str], args: list[Any]) -> Any:
         """EVALSHA, loading the script if the server lacks it.
@@ -157,12 +160,21 @@ class Store:
         wire = self.wire
         if wire is None:
             return self.run(self.enqueue, self.enqueue_keys, self.enqueue_args([entry]))
-        command = self._enqueue_head + bulk((now_ms(), *entry))
-        try:
-            return wire.request(command)
-        except NoScriptError:
+        return self._producers.call(self._enqueue_head + bulk((now_ms(), *entry)))
+
+    def _send_enqueues(self, commands: list[bytes]) -> list[Any]:
+        """One round trip for the ENQUEUE calls `Coalescer` gathered (loading the script once if
+        the server lost it, as after a restart)."""
+        wire = self.wire
+        assert wire is not None
+        replies = wire.pipeline(commands)
+        missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+        if missing:
             wire.call("SCRIPT", "LOAD", self.enqueue.script)
-            return wire.request(command)
+            again = wire.pipeline([commands[i] for i in missing])
+            for i, reply in zip(missing, again, strict=True):
+                replies[i] = reply
+        return replies
 
     def blpop(self, keys: list[str], timeout: float) -> Any:
         """BLPOP: ``[key, value]`` of the first list with an item; None when ``timeout``

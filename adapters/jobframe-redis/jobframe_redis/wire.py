@@ -71,6 +71,10 @@ def error_for(message: str) -> redis.RedisError:
     return redis.ResponseError(message)
 
 
+class Unanswered(redis.ConnectionError):
+    """The connection was lost before the first reply of a pipeline: none of it ran."""
+
+
 class Wire:
     """One connection. Not thread-safe: `WirePool` lends each to one thread at a time."""
 
@@ -126,6 +130,25 @@ class Wire:
         if isinstance(reply, redis.RedisError):
             raise reply
         return reply
+
+    def pipeline(self, commands: list[bytes]) -> list[Any]:
+        """Send ``commands`` (each packed in RESP) in one write and read one reply each, in
+        order. An error reply is returned in its place, as an exception instance, so one refused
+        command fails only itself; a lost connection raises for all of them."""
+        replies: list[Any] = []
+        try:
+            self.sock.sendall(b"".join(commands))
+            for _ in commands:
+                replies.append(self._read())
+        except TimeoutError as exc:
+            self.close()
+            raise redis.TimeoutError(f"Redis did not answer in time: {exc}") from exc
+        except OSError as exc:
+            self.close()
+            # Nothing answered: the server had closed the connection, no command ran (retryable).
+            lost = Unanswered if not replies else redis.ConnectionError
+            raise lost(f"lost the connection to Redis: {exc}") from exc
+        return replies
 
     def _read(self) -> Any:
         line = self.reader.readline()
@@ -202,6 +225,26 @@ class WirePool:
         reply = wire.request(command, wait)
         self.idle.append(wire)
         return reply
+
+    def pipeline(self, commands: list[bytes]) -> list[Any]:
+        """`Wire.pipeline` on a lent connection: one round trip for all of ``commands``."""
+        if self.pid != os.getpid():
+            self.idle, self.pid = [], os.getpid()
+        try:
+            wire = self.idle.pop()
+        except IndexError:
+            wire = Wire(self.options)
+        else:
+            try:
+                replies = wire.pipeline(commands)
+            except Unanswered:
+                wire = Wire(self.options)  # as in `request`: a stale idle connection
+            else:
+                self.idle.append(wire)
+                return replies
+        replies = wire.pipeline(commands)
+        self.idle.append(wire)
+        return replies
 
     def close(self) -> None:
         idle, self.idle = self.idle, []
