@@ -160,7 +160,11 @@ class Store:
         wire = self.wire
         if wire is None:
             return self.run(self.enqueue, self.enqueue_keys, self.enqueue_args([entry]))
-        return self._producers.call(self._enqueue_head + bulk((now_ms(), *entry)))
+        try:
+            tail = _enqueue_tail(entry)
+        except (AttributeError, TypeError):  # not the usual field types: the general packer
+            tail = bulk((now_ms(), *entry))
+        return self._producers.call(self._enqueue_head + tail)
 
     def _send_enqueues(self, commands: list[bytes]) -> list[Any]:
         """One round trip for the ENQUEUE calls `Coalescer` gathered (loading the script once if
@@ -229,6 +233,23 @@ class Store:
         for entry in entries:
             args.extend(entry)
         return args
+
+
+#: The eight bulk strings of `_enqueue_tail`.
+_TAIL = b"$%d\r\n%b\r\n" * 8
+
+
+def _enqueue_tail(entry: tuple[Any, ...]) -> bytes:
+    """`bulk` of (now, *entry) for the usual field types (str, str, int, int, bytes, str, str),
+    in one formatting step: a third of `bulk`'s cost, on every enqueue."""
+    id, queue, priority, run_at, payload, job_id, batch = entry
+    now, id, queue = b"%d" % now_ms(), id.encode(), queue.encode()
+    priority, run_at = b"%d" % priority, b"%d" % run_at
+    job_id, batch = job_id.encode(), batch.encode()
+    return _TAIL % (
+        len(now), now, len(id), id, len(queue), queue, len(priority), priority,
+        len(run_at), run_at, len(payload), payload, len(job_id), job_id, len(batch), batch,
+    )  # fmt: skip
 
 
 def dump(payload: dict[str, Any]) -> bytes:
