@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
@@ -98,6 +100,28 @@ def _wrap_failure(adapter: QueueAdapter, exc: Exception) -> Exception:
     )
 
 
+#: Threads that run `aenqueue`'s adapter calls. The event loop's default executor has
+#: min(32, cores + 4) threads, 6 on a 2-core machine: 200 coroutines enqueueing at once then had
+#: at most 6 enqueues in flight, which an adapter that coalesces concurrent callers into one
+#: round trip (Redis) could only batch 3 at a time. With 32, 200 coroutines on Redis went from
+#: 4,200-5,100 to 6,400-7,200 jobs/s (2 busy cores, three alternating runs each).
+PRODUCER_THREADS = 32
+_producers: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _producer_threads() -> ThreadPoolExecutor:
+    """The executor of `aenqueue`, made on first use, and anew in a forked child (whose copy
+    of the parent's would have no threads)."""
+    global _producers
+    made = _producers
+    if made is None or made[0] != os.getpid():
+        made = _producers = (
+            os.getpid(),
+            ThreadPoolExecutor(PRODUCER_THREADS, thread_name_prefix="jobframe-enqueue"),
+        )
+    return made[1]
+
+
 class Enqueuing:
     """``perform_later`` on the class; ``enqueue`` on an instance."""
 
@@ -139,14 +163,18 @@ class Enqueuing:
 
     async def aenqueue(self, **options: Any) -> Self:
         """`enqueue` for coroutines (see `aperform_later`). The thread sees the caller's context
-        variables (``asyncio.to_thread`` copies them): `jobframe.after_commit` and
+        variables (copied for it): `jobframe.after_commit` and
         ``jobframe_sql.enqueue_in`` apply as they do to `enqueue`."""
         import asyncio
+        import contextvars
 
         job: Any = self
         apply_options(job, validate_options(options))
         _prepare(job)
-        await asyncio.to_thread(job._enqueue, False)
+        context = contextvars.copy_context()
+        await asyncio.get_running_loop().run_in_executor(
+            _producer_threads(), context.run, job._enqueue, False
+        )
         return self
 
     def retry_job(self: Any, wait: float = 0, queue: str | None = None, priority: int | None = None,
