@@ -166,6 +166,19 @@ class Store:
             tail = bulk((now_ms(), *entry))
         return self._producers.call(self._enqueue_head + tail)
 
+    def enqueue_many(self, entries: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """ENQUEUE for each entry, all in one pipeline (lean connection only): one reply per
+        entry, an error reply as a `redis.RedisError` in its place. Raises when the round trip
+        itself failed."""
+        commands = []
+        for entry in entries:
+            try:
+                tail = _enqueue_tail(entry)
+            except (AttributeError, TypeError):
+                tail = bulk((now_ms(), *entry))
+            commands.append(self._enqueue_head + tail)
+        return self._send_enqueues(commands)
+
     def _send_enqueues(self, commands: list[bytes]) -> list[Any]:
         """One round trip for the ENQUEUE calls `Coalescer` gathered (loading the script once if
         the server lost it, as after a restart)."""

@@ -14,7 +14,7 @@ import pytest
 import redis
 
 import jobframe
-from jobframe.errors import EnqueueError
+from jobframe.errors import DuplicateJobError, EnqueueError
 from jobframe.testing.workers import wait_until
 from jobframe_redis.adapter import RedisAdapter
 
@@ -166,8 +166,37 @@ def test_coroutines_each_get_their_own_acknowledgement(adapter: RedisAdapter) ->
     assert all(job.successfully_enqueued for job in jobs)
     assert len({job.provider_job_id for job in jobs}) == 200
     assert all(stored(adapter, job) is not None for job in jobs)
-    assert sum(sizes) == 200 and len(sizes) < 200  # coalesced: fewer round trips than jobs
+    # the first left alone at once; the 199 that came while it was out went in one pipeline
+    assert sizes == [1, 199]
     assert adapter.inspector().count("ready") == 201
+
+
+@jobframe.unique(key=lambda n: n, on_conflict="raise")
+class OncePerNumber(jobframe.Job):
+    queue_as = "produced"
+
+    def perform(self, n: int) -> None:
+        pass
+
+
+def test_a_refused_coroutine_fails_alone(adapter: RedisAdapter) -> None:
+    OncePerNumber.perform_later(3)  # holds the lock for 3
+    sizes = count_round_trips(adapter)
+
+    async def produce() -> list[Any]:
+        calls = (OncePerNumber.aperform_later(n % 10) for n in range(10, 30))
+        return list(await asyncio.gather(*calls, return_exceptions=True))
+
+    results = asyncio.run(produce())
+    refused = [r for r in results if isinstance(r, Exception)]
+    # each number is asked for twice: both askers of 3 (held before) are refused; of the other
+    # nine numbers the first asker gets the job, the second a DuplicateJobError of its own
+    assert len(refused) == 2 + 9 and all(isinstance(e, DuplicateJobError) for e in refused)
+    assert len({id(e) for e in refused}) == len(refused)
+    done = [r for r in results if isinstance(r, OncePerNumber)]
+    assert sorted(job.args[0] for job in done) == [0, 1, 2, 4, 5, 6, 7, 8, 9]
+    assert sum(sizes) == 20 and len(sizes) == 2  # the refusals rode in the shared pipeline
+    assert adapter.inspector().count("ready") == 10
 
 
 @pytest.mark.parametrize("threads", [16, 64])
