@@ -8,7 +8,7 @@ no-op job split evenly over the producers, emptying the library's database in be
 library is called the way an application of that shape calls it: a sync library from threads
 directly and from coroutines through ``asyncio.to_thread``; an async library from coroutines
 directly and from threads through ``asyncio.run_coroutine_threadsafe`` on one event loop that
-runs in the background (as ``async_to_sync`` does). jobframe has both APIs: ``perform_later``
+runs in the background (as ``async_to_sync`` does), its single producer as one coroutine. jobframe has both APIs: ``perform_later``
 from threads, ``aperform_later`` from coroutines. The jobframe child also measures the floor of
 a one-by-one enqueue (see `floor`).
 """
@@ -114,6 +114,9 @@ def library(name: str) -> Library:
 
 
 def from_threads(lib: Library, threads: int, per: int) -> tuple[float, str]:
+    if threads == 1 and lib.call is None:  # one producer of an async library: one coroutine
+        rate, _ = from_coroutines(lib, 1, per)
+        return rate, "1 coroutine"
     if lib.call is not None:
         call, how = lib.call, "direct"
     else:
