@@ -203,8 +203,20 @@ def evalsha_stats(r: redis.Redis) -> tuple[int, int]:
     return int(stats.get("calls", 0)), int(stats.get("usec", 0))
 
 
-def null_perform_later_us(calls: int) -> float:
-    """µs of ``perform_later`` on an adapter that stores nothing (as `enqueue_overhead.py`)."""
+def per_call_us(call: Callable[[int], Any], calls: int) -> list[float]:
+    """Each call's own time, µs, so that a median can leave out the calls the scheduler of a
+    busy machine preempted (a mean over a loop counts those too)."""
+    clock = time.perf_counter
+    times = []
+    for i in range(calls):
+        started = clock()
+        call(i)
+        times.append((clock() - started) * 1e6)
+    return times
+
+
+def null_perform_later_us(calls: int) -> list[float]:
+    """``perform_later`` on an adapter that stores nothing (as `enqueue_overhead.py`), per call."""
     from jobframe import queue_adapters
     from jobframe.backend.adapter import QueueAdapter
 
@@ -219,30 +231,28 @@ def null_perform_later_us(calls: int) -> float:
 
     import jobs_jobframe
 
-    perform_later = jobs_jobframe.NoopJob.perform_later
     with queue_adapters.override(NullAdapter()):
-        started = time.perf_counter()
-        for i in range(calls):
-            perform_later(i)
-        return (time.perf_counter() - started) / calls * 1e6
+        return per_call_us(jobs_jobframe.NoopJob.perform_later, calls)
 
 
 def floor(lib: Library, jobs: int, repeats: int) -> dict[str, Any]:
-    """The parts of a one-by-one enqueue, measured in turns ``repeats`` times (medians): the raw
-    round trip, the ENQUEUE script's time inside Redis (``INFO commandstats``: this server runs
-    nothing else) and ``perform_later``'s own Python; against the real one-by-one call."""
+    """The parts of a one-by-one enqueue, measured in turns ``repeats`` times: the raw round
+    trip, the ENQUEUE script's time inside Redis (``INFO commandstats``: this server runs
+    nothing else) and ``perform_later``'s own Python; against the real one-by-one call. Medians
+    of per-call times (the script's is a mean: Redis gives no other), and the one-by-one mean
+    (what the rate counts) beside them."""
     assert lib.call is not None
-    parts: dict[str, list[float]] = {"rtt_us": [], "script_us": [], "python_us": [], "one_by_one_us": []}
+    parts: dict[str, list[float]] = {"rtt_us": [], "script_us": [], "python_us": [],
+                                     "one_by_one_us": [], "one_by_one_mean_us": []}  # fmt: skip
     for _ in range(repeats):
         parts["rtt_us"].append(ping_us(jobs))
         before = evalsha_stats(lib.r)
-        started = time.perf_counter()
-        for i in range(jobs):
-            lib.call(i)
-        parts["one_by_one_us"].append((time.perf_counter() - started) / jobs * 1e6)
+        times = per_call_us(lib.call, jobs)
         after = evalsha_stats(lib.r)
+        parts["one_by_one_us"].append(statistics.median(times))
+        parts["one_by_one_mean_us"].append(statistics.mean(times))
         parts["script_us"].append((after[1] - before[1]) / max(1, after[0] - before[0]))
-        parts["python_us"].append(null_perform_later_us(jobs))
+        parts["python_us"].append(statistics.median(null_perform_later_us(jobs)))
         lib.clear()
     out: dict[str, Any] = {key: statistics.median(values) for key, values in parts.items()}
     out["floor_us"] = out["rtt_us"] + out["script_us"] + out["python_us"]
