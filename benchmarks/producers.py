@@ -69,6 +69,8 @@ def report(runs: dict[str, list[dict[str, Any]]], load: list[str]) -> dict[str, 
             row[setting] = median_of(results, setting)
             row[f"{setting} rounds"] = [r.get(setting) for r in results]
             row[f"{setting} how"] = next((r.get(f"{setting} how") for r in results if f"{setting} how" in r), "")
+        row["median_call_us"] = median_of(results, "median_call_us")
+        row["median_call_us rounds"] = [r.get("median_call_us") for r in results]
         errors = [r["error"] for r in results if "error" in r]
         if errors:
             row["errors"] = errors
@@ -84,6 +86,11 @@ def report(runs: dict[str, list[dict[str, Any]]], load: list[str]) -> dict[str, 
         print(f"  {name:{width}}" + "; ".join(f"{s} " + "/".join(f"{v:,.0f}" if v else "-" for v in row[f'{s} rounds']) for s in SETTINGS))
         for error in row.get("errors", []):
             print(f"  {'':{width}}error: {error}")
+    print("\none producer, the median time of one enqueue (µs; every round):")
+    for name, row in rows.items():
+        value, every = row["median_call_us"], row["median_call_us rounds"]
+        if value is not None:
+            print(f"  {name:{width}}{value:8.1f}   ({'/'.join(f'{v:.1f}' for v in every if v)})")
     print("\nhow each library is called (threads / coroutines):")
     for name, row in rows.items():
         print(f"  {name:{width}}{row['16 threads how']} / {row['200 coroutines how']}")
@@ -97,6 +104,11 @@ def report(runs: dict[str, list[dict[str, Any]]], load: list[str]) -> dict[str, 
         value, who = max(peers)
         ratios[setting] = f"{mine[setting] / value:.2f}x ({who})"
         print(f"  {setting:16} jobframe {mine[setting]:,.0f} / {who} {value:,.0f} = {mine[setting] / value:.2f}x")
+    calls = [(row["median_call_us"], name) for name, row in rows.items() if name != "jobframe" and row["median_call_us"]]
+    if calls and mine and mine["median_call_us"]:
+        value, who = min(calls)
+        ratios["median_call"] = f"{value / mine['median_call_us']:.2f}x ({who})"
+        print(f"  {'1 producer, median call':16} jobframe {mine['median_call_us']:.1f} µs / {who} {value:.1f} µs: {value / mine['median_call_us']:.2f}x the best peer's speed")
     floors = [r["floor"] for r in runs.get("jobframe", []) if "floor" in r]
     out: dict[str, Any] = {"rows": rows, "ratios": ratios}
     if floors:

@@ -261,6 +261,25 @@ def floor(lib: Library, jobs: int, repeats: int) -> dict[str, Any]:
     return out
 
 
+def median_call_us(lib: Library, calls: int) -> float:
+    """The median time of one enqueue by one producer, µs (robust to the preemptions that
+    swing a busy machine's loop rates: see `per_call_us`)."""
+    if lib.call is not None:
+        return statistics.median(per_call_us(lib.call, calls))
+    acall, loop = lib.acall, lib.loop
+    assert acall is not None and loop is not None
+
+    async def timed() -> list[float]:
+        clock, times = time.perf_counter, []
+        for i in range(calls):
+            started = clock()
+            await acall(i)
+            times.append((clock() - started) * 1e6)
+        return times
+
+    return statistics.median(asyncio.run_coroutine_threadsafe(timed(), loop).result(600))
+
+
 def main() -> None:
     name, jobs, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     lib = library(name)
@@ -272,6 +291,8 @@ def main() -> None:
         rate, how = measure(lib, producers, per)
         out[label], out[f"{label} how"] = rate, how
         lib.clear()
+    out["median_call_us"] = median_call_us(lib, min(jobs, 2000))
+    lib.clear()
     if name == "jobframe":
         out["floor"] = floor(lib, max(500, jobs // 4), 5)
     with open(path, "w") as f:
