@@ -50,6 +50,12 @@ def drop_prefix(r: Any, stem: str) -> None:
         r.delete(*keys[start : start + 1000])  # not UNLINK: freed now, before the next baseline
 
 
+def redis_cpu(r: Any) -> float:
+    """Seconds of CPU the server has used: unlike a rate, not stretched by waiting for a core."""
+    cpu = r.info("cpu")
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
+
+
 def fill(jobframe: Any, job: Any, n: int) -> float:
     """Write n jobs in bulk batches; seconds taken (building the jobs included)."""
     started = time.perf_counter()
@@ -58,7 +64,7 @@ def fill(jobframe: Any, job: Any, n: int) -> float:
     return time.perf_counter() - started
 
 
-def process_rate(workdir: Path, processes: int, window: int, count_file: Path, timeout: float) -> float:
+def process_rate(workdir: Path, processes: int, window: int, count_file: Path, timeout: float, r: Any) -> tuple[float, float]:
     """Jobs per second of ``jobframe work --processes P`` from the first look that saw a fifth of
     ``window`` jobs done until ``window`` are done (start-up left out: with 4 processes on 2 busy
     cores, the last one is up a second after the first)."""
@@ -77,9 +83,10 @@ def process_rate(workdir: Path, processes: int, window: int, count_file: Path, t
             now = time.perf_counter()
             # the clock starts once a fifth is done: every process is up by then
             if first is None and done >= window // 5:
-                first = (now, done)
+                first = (now, done, redis_cpu(r))
             elif first is not None and done >= window:
-                return (done - first[1]) / (now - first[0])
+                jobs = done - first[1]
+                return jobs / (now - first[0]), (redis_cpu(r) - first[2]) / jobs * 1e6
             if proc.poll() is not None:
                 raise RuntimeError(f"the worker exited ({proc.returncode}); see {workdir / 'worker.log'}")
             if time.monotonic() > deadline:
@@ -103,7 +110,10 @@ def measure(size: int, args: argparse.Namespace, r: Any, url: str, workdir: Path
     job.perform_later(-1)  # connect and load the script before the baseline
     drop_prefix(r, stem)
     before = used_memory(r)
+    cpu, mine = redis_cpu(r), time.process_time()
     out["bulk_per_s"] = size / fill(jobframe, job, size)
+    out["bulk_redis_cpu_us"] = (redis_cpu(r) - cpu) / size * 1e6
+    out["bulk_client_cpu_us"] = (time.process_time() - mine) / size * 1e6
     out["memory_per_job"] = (used_memory(r) - before) / size
     some = next(iter(r.hscan_iter(stem + "jobs", count=10)))[0]
     out["payload_bytes"] = r.hstrlen(stem + "jobs", some)
@@ -111,10 +121,12 @@ def measure(size: int, args: argparse.Namespace, r: Any, url: str, workdir: Path
     for name, key in (("jobs_hash", "jobs"), ("ids_hash", "ids"), ("queue_zset", "q:bench")):
         out[f"{name}_per_job"] = int(r.memory_usage(stem + key, samples=0) or 0) / size  # O(N), once
     window = args.window
-    started = time.perf_counter()
+    cpu, mine, started = redis_cpu(r), time.process_time(), time.perf_counter()
     for i in range(window):
         job.perform_later(i)
     out["enqueue_per_s"] = window / (time.perf_counter() - started)
+    out["enqueue_redis_cpu_us"] = (redis_cpu(r) - cpu) / window * 1e6
+    out["enqueue_client_cpu_us"] = (time.process_time() - mine) / window * 1e6
     for processes in args.process_counts:
         # back to N waiting jobs (the last run took some; the jobs its killed workers held stay
         # claimed, outside the queue, until the reaper gives them back)
@@ -123,7 +135,8 @@ def measure(size: int, args: argparse.Namespace, r: Any, url: str, workdir: Path
             fill(jobframe, job, missing)
         # never the whole queue: the last jobs of a drain (workers idling, the last claims) are
         # not the steady rate this curve is about
-        out[f"process_{processes}_per_s"] = process_rate(workdir, processes, min(size // 2, args.window * 2), workdir / "count", args.timeout)
+        out[f"process_{processes}_per_s"], out[f"process_{processes}_redis_cpu_us"] = process_rate(
+            workdir, processes, min(size // 2, args.window * 2), workdir / "count", args.timeout, r)
     drop_prefix(r, stem)
     return out
 
@@ -161,17 +174,34 @@ def plot(results: list[dict[str, Any]], processes: list[int], folder: Path) -> l
     fig.tight_layout()
     fig.savefig(memory, dpi=100)
     plt.close(fig)
-    return [rates, memory]
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.plot(sizes, [r["enqueue_redis_cpu_us"] for r in results], "o-", label="Redis, enqueue 1-by-1")
+    ax.plot(sizes, [r["bulk_redis_cpu_us"] for r in results], "s-", label="Redis, enqueue bulk")
+    ax.plot(sizes, [r[f"process_{processes[0]}_redis_cpu_us"] for r in results], "^-", label=f"Redis, processing ({processes[0]} process)")
+    ax.plot(sizes, [r["enqueue_client_cpu_us"] for r in results], "o--", label="producer, enqueue 1-by-1")
+    ax.plot(sizes, [r["bulk_client_cpu_us"] for r in results], "s--", label="producer, enqueue bulk")
+    ax.set(xscale="log", xlabel="jobs waiting in Redis", ylabel="CPU µs per job", title="CPU per job by queue size (not stretched by a busy machine)")
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    cpu = folder / "scale-redis-cpu.png"
+    fig.tight_layout()
+    fig.savefig(cpu, dpi=100)
+    plt.close(fig)
+    return [rates, memory, cpu]
 
 
 def table(results: list[dict[str, Any]], processes: list[int]) -> str:
     heads = ["jobs", "enqueue 1-by-1 /s", "bulk /s", *[f"process /s, {p} proc" for p in processes],
-             "memory B/job", "payload B", "overhead B"]  # fmt: skip
+             "memory B/job", "payload B", "overhead B", "Redis CPU µs/job: 1-by-1 / bulk / processing",
+             "producer CPU µs/job: 1-by-1 / bulk"]  # fmt: skip
     lines = ["| " + " | ".join(heads) + " |", "|" + "---:|" * len(heads)]
     for r in results:
         cells = [f"{r['jobs']:,}", f"{r['enqueue_per_s']:,.0f}", f"{r['bulk_per_s']:,.0f}",
                  *[f"{r[f'process_{p}_per_s']:,.0f}" for p in processes],
-                 f"{r['memory_per_job']:.0f}", f"{r['payload_bytes']}", f"{r['overhead_per_job']:.0f}"]  # fmt: skip
+                 f"{r['memory_per_job']:.0f}", f"{r['payload_bytes']}", f"{r['overhead_per_job']:.0f}",
+                 f"{r['enqueue_redis_cpu_us']:.1f} / {r['bulk_redis_cpu_us']:.1f} / {r[f'process_{processes[0]}_redis_cpu_us']:.1f}",
+                 f"{r['enqueue_client_cpu_us']:.1f} / {r['bulk_client_cpu_us']:.1f}"]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
