@@ -180,7 +180,7 @@ def plot(results: list[dict[str, Any]], processes: list[int], folder: Path) -> l
     ax.plot(sizes, [r[f"process_{processes[0]}_redis_cpu_us"] for r in results], "^-", label=f"Redis, processing ({processes[0]} process)")
     ax.plot(sizes, [r["enqueue_client_cpu_us"] for r in results], "o--", label="producer, enqueue 1-by-1")
     ax.plot(sizes, [r["bulk_client_cpu_us"] for r in results], "s--", label="producer, enqueue bulk")
-    ax.set(xscale="log", xlabel="jobs waiting in Redis", ylabel="CPU µs per job", title="CPU per job by queue size (not stretched by a busy machine)")
+    ax.set(xscale="log", xlabel="jobs waiting in Redis", ylabel="CPU µs per job", title="CPU per job by queue size")
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
