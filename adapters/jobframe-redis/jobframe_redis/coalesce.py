@@ -13,6 +13,7 @@ batch it carried.
 from __future__ import annotations
 
 import copy
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -40,6 +41,10 @@ class Coalescer:
 
     def __init__(self, send: Send) -> None:
         self._send = send
+        self._fresh()
+
+    def _fresh(self) -> None:
+        self._pid = os.getpid()
         self._mutex = threading.Lock()
         self._queued: list[_Waiter] | None = None  # None: no round trip in flight
 
@@ -51,6 +56,10 @@ class Coalescer:
 
     def call(self, command: bytes) -> Any:
         """The reply to ``command``; raises its error reply, or the failure of its round trip."""
+        if self._pid != os.getpid():
+            # A child forked while a round trip was out (or the mutex held) would wait for a
+            # thread it does not have: it starts afresh, as `WirePool` does with its sockets.
+            self._fresh()
         with self._mutex:
             queued = self._queued
             if queued is None:

@@ -210,3 +210,14 @@ def test_many_threads_coalesce_under_contention(adapter: RedisAdapter, threads: 
     assert len({job.provider_job_id for job in jobs}) == threads * per
     assert sum(sizes) == threads * per and max(sizes) > 1
     assert adapter.inspector().count("ready") == threads * per + 1
+
+
+def test_a_forked_child_does_not_wait_for_its_parents_round_trip(adapter: RedisAdapter) -> None:
+    producers = adapter.store._producers
+    # what a fork leaves in the child when it happens while a round trip is out: a flush "in
+    # flight" that no thread of the child will ever finish, the mutex perhaps still held
+    producers._mutex.acquire()
+    producers._queued = []
+    producers._pid = -1  # the state is the parent's
+    assert ProducedJob.perform_later(1).successfully_enqueued
+    assert producers.queued == 0 and not producers._mutex.locked()
