@@ -1,7 +1,8 @@
 """`QueueAdapter`: the contract every queue adapter implements, in-process or not.
 
-Two methods are required, as in Active Job: `enqueue` and `enqueue_at`. `enqueue_all` has a default
-that loops; backends that can do better (one pipeline, one multi-row insert) override it. The
+Two methods are required, as in Active Job: `enqueue` and `enqueue_at`. `enqueue_all` and
+`enqueue_each` have defaults that loop; backends that can do better (one pipeline, one multi-row
+insert) override them. The
 optional parts have defaults that say "not here": `worker_backend` and `inspector` return None,
 `check` (for ``jobframe doctor``) finds nothing. `capabilities` lets the job layer refuse a
 request the backend cannot honour at enqueue time, with `jobframe.UnsupportedError`, instead of
@@ -83,6 +84,31 @@ class QueueAdapter(abc.ABC):
             job.successfully_enqueued = True
             count += 1
         return count
+
+    def enqueue_each(self, jobs: Sequence[Job]) -> list[Exception | None]:
+        """Enqueue every job on its own, as `enqueue` / `enqueue_at` would (by its
+        ``scheduled_at``), and return each one's outcome: None when it was written, else the
+        exception that refused that job alone. The job layer uses it for the jobs of
+        concurrent callers (`Job.aenqueue` from many coroutines), each of whom gets its own
+        outcome, not for a batch that stands or falls together (`enqueue_all`).
+
+        The default calls them one by one (each in its caller's context variables); an adapter
+        that can send several writes in one round trip, each acknowledged on its own (Redis: one
+        pipeline of scripts), overrides it. An override is called once for all the jobs, outside
+        their callers' contexts: an adapter whose writes read context variables keeps the
+        default."""
+        outcomes: list[Exception | None] = []
+        for job in jobs:
+            try:
+                if job.scheduled_at is not None:
+                    self.enqueue_at(job, job.scheduled_at)
+                else:
+                    self.enqueue(job)
+            except Exception as exc:
+                outcomes.append(exc)
+            else:
+                outcomes.append(None)
+        return outcomes
 
     def enqueue_raw(self, queue: str, payload: bytes) -> str:
         """Store ``payload`` exactly as given, undecoded, as a ready job on ``queue``; return the

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
@@ -140,15 +140,17 @@ class Enqueuing:
         return await cls(*args, **kwargs).aenqueue()
 
     async def aenqueue(self, **options: Any) -> Self:
-        """`enqueue` for coroutines (see `aperform_later`). The thread sees the caller's context
-        variables (``asyncio.to_thread`` copies them): `jobframe.after_commit` and
-        ``jobframe_sql.enqueue_in`` apply as they do to `enqueue`."""
-        import asyncio
+        """`enqueue` for coroutines (see `aperform_later`). The enqueue steps run in a producer
+        thread in the caller's context (its context variables: `jobframe.after_commit` and
+        ``jobframe_sql.enqueue_in`` apply as they do to `enqueue`), together with those of the
+        other coroutines enqueueing meanwhile, whose writes share one round trip where the
+        adapter can (`jobframe.job.gathering`); each caller gets its own outcome."""
+        from jobframe.job import gathering
 
         job: Any = self
         apply_options(job, validate_options(options))
         _prepare(job)
-        await asyncio.to_thread(job._enqueue, False)
+        await gathering.enqueue(job)
         return self
 
     def retry_job(self: Any, wait: float = 0, queue: str | None = None, priority: int | None = None,
@@ -164,6 +166,29 @@ class Enqueuing:
             return self._enqueue(retrying=True)
 
     def _enqueue(self: Any, retrying: bool) -> Any:
+        steps = self._enqueue_steps(retrying)
+        try:
+            adapter = next(steps)
+        except StopIteration:
+            return self  # nothing to write: held for a commit, or handed to the worker
+        outcome: Exception | None = None
+        try:
+            if self.scheduled_at is not None:
+                adapter.enqueue_at(self, self.scheduled_at)
+            else:
+                adapter.enqueue(self)
+        except Exception as exc:
+            outcome = exc
+        finish_steps(steps, outcome)
+        return self
+
+    def _enqueue_steps(self: Any, retrying: bool) -> Generator[QueueAdapter, None, None]:
+        """`_enqueue` as steps around the adapter's write: everything before it, then one
+        ``yield`` of the adapter when a write is due, then everything after it. The driver
+        writes the job and resumes the steps with `finish_steps`. `enqueue` drives them one job
+        at a time; `aenqueue` drives those of many coroutines' jobs at once, with one
+        `QueueAdapter.enqueue_each` for all their writes: both run the same checks, callbacks,
+        instrumentation and error handling."""
         _prepare(self)
         adapter = self.adapter()
         if retrying:
@@ -176,39 +201,45 @@ class Enqueuing:
         self.successfully_enqueued = False
         self.enqueue_error = None
         if not retrying and not transaction_scopes.hold([self], bulk=False):
-            return self  # held until the application's transaction commits
+            return  # held until the application's transaction commits
         event = "enqueue_at" if self.scheduled_at is not None else "enqueue"
         try:
-            return self._write(adapter, event, retrying)
+            try:
+                with CallbackChain(self, "enqueue"), self._instrument(event, adapter=adapter):
+                    _freeze(self)
+                    handoff = retry_handoff.get() if retrying else None
+                    try:
+                        if handoff is not None and handoff(self, adapter):
+                            pass  # the worker writes it with the claim's outcome, in one step
+                        else:
+                            yield adapter
+                    except Exception as exc:
+                        self.enqueue_error = _wrap_failure(adapter, exc)
+                        if self.enqueue_error is exc:
+                            raise
+                        raise self.enqueue_error from exc
+                    self.successfully_enqueued = True
+            except Abort:
+                return
+            finally:
+                self._payload_cache = None
         except DuplicateJobError as exc:
             self.enqueue_error = exc
             if self.on_duplicate() == "raise":
                 raise
-            return self
 
-    def _write(self: Any, adapter: QueueAdapter, event: str, retrying: bool) -> Any:
-        try:
-            with CallbackChain(self, "enqueue"), self._instrument(event, adapter=adapter):
-                _freeze(self)
-                handoff = retry_handoff.get() if retrying else None
-                try:
-                    if handoff is not None and handoff(self, adapter):
-                        pass  # the worker writes it with the claim's outcome, in one step
-                    elif self.scheduled_at is not None:
-                        adapter.enqueue_at(self, self.scheduled_at)
-                    else:
-                        adapter.enqueue(self)
-                except Exception as exc:
-                    self.enqueue_error = _wrap_failure(adapter, exc)
-                    if self.enqueue_error is exc:
-                        raise
-                    raise self.enqueue_error from exc
-                self.successfully_enqueued = True
-        except Abort:
-            return self
-        finally:
-            self._payload_cache = None
-        return self
+
+def finish_steps(steps: Generator[QueueAdapter, None, None], outcome: BaseException | None) -> None:
+    """Resume `Enqueuing._enqueue_steps` after the write: ``outcome`` None when the adapter
+    took the job, else the exception it raised (thrown in where the write was)."""
+    try:
+        if outcome is None:
+            steps.send(None)
+        else:
+            steps.throw(outcome)
+    except StopIteration:
+        return
+    raise RuntimeError("enqueue steps asked for a second write")
 
 
 def enqueue_claimed(job: Job, adapter: QueueAdapter, claim: Callable[[Job], bool]) -> bool:

@@ -120,6 +120,34 @@ class RedisAdapter(QueueAdapter):
         except redis.RedisError as exc:
             raise EnqueueError(self._failure("the job", exc)) from exc
 
+    def enqueue_each(self, jobs: Sequence[Job]) -> list[Exception | None]:
+        """One pipeline of ENQUEUE calls, each acknowledged on its own: a refused job (a held
+        unique lock, a script error) fails alone, a lost connection fails the jobs it carried."""
+        if self.store.wire is None:
+            return super().enqueue_each(jobs)
+        outcomes: list[Exception | None] = [None] * len(jobs)
+        sending: list[int] = []
+        entries: list[Entry] = []
+        for index, job in enumerate(jobs):
+            try:
+                entries.append(entry(job, job.scheduled_at))
+            except Exception as exc:
+                outcomes[index] = exc
+            else:
+                sending.append(index)
+        try:
+            replies = self.store.enqueue_many(entries) if entries else []
+        except redis.RedisError as exc:
+            replies = [exc] * len(entries)
+        for index, reply in zip(sending, replies, strict=True):
+            if isinstance(reply, redis.RedisError):
+                error = EnqueueError(self._failure("the job", reply))
+                error.__cause__ = reply
+                outcomes[index] = error
+            elif isinstance(reply, list):
+                outcomes[index] = duplicate(jobs[index])
+        return outcomes
+
     def enqueue_all(self, jobs: Sequence[Job]) -> int:
         entries = [entry(job, job.scheduled_at) for job in jobs]
         if len(entries) <= BULK_CHUNK:

@@ -17,6 +17,7 @@ from jobframe.backend.payload import dump_payload
 from jobframe.errors import ConfigurationError
 from jobframe.redact import mask_secrets, mask_url
 from jobframe_redis import scripts
+from jobframe_redis.coalesce import Coalescer
 from jobframe_redis.keys import Keys
 from jobframe_redis.wire import WirePool, bulk, pack
 
@@ -121,6 +122,8 @@ class Store:
         # time and the job's seven fields are packed per call.
         head = ("EVALSHA", self.enqueue.sha, len(self.enqueue_keys), *self.enqueue_keys, self.stem)
         self._enqueue_head = pack((*head, *[""] * 8))[: -len(bulk([""] * 8))]
+        # Concurrent `enqueue_one` callers (threads of a web server) share round trips.
+        self._producers = Coalescer(self._send_enqueues)
 
     def run(self, script: Script, keys: list[str], args: list[Any]) -> Any:
         """EVALSHA, loading the script if the server lacks it.
@@ -162,12 +165,38 @@ class Store:
         wire = self.wire
         if wire is None:
             return self.run(self.enqueue, self.enqueue_keys, self.enqueue_args([entry]))
-        command = self._enqueue_head + bulk((now_ms(), *entry))
         try:
-            return wire.request(command)
-        except NoScriptError:
+            tail = _enqueue_tail(entry)
+        except (AttributeError, TypeError):  # not the usual field types: the general packer
+            tail = bulk((now_ms(), *entry))
+        return self._producers.call(self._enqueue_head + tail)
+
+    def enqueue_many(self, entries: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """ENQUEUE for each entry, all in one pipeline (lean connection only): one reply per
+        entry, an error reply as a `redis.RedisError` in its place. Raises when the round trip
+        itself failed."""
+        commands = []
+        for entry in entries:
+            try:
+                tail = _enqueue_tail(entry)
+            except (AttributeError, TypeError):
+                tail = bulk((now_ms(), *entry))
+            commands.append(self._enqueue_head + tail)
+        return self._send_enqueues(commands)
+
+    def _send_enqueues(self, commands: list[bytes]) -> list[Any]:
+        """One round trip for the ENQUEUE calls `Coalescer` gathered (loading the script once if
+        the server lost it, as after a restart)."""
+        wire = self.wire
+        assert wire is not None
+        replies = wire.pipeline(commands)
+        missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+        if missing:
             wire.call("SCRIPT", "LOAD", self.enqueue.script)
-            return wire.request(command)
+            again = wire.pipeline([commands[i] for i in missing])
+            for i, reply in zip(missing, again, strict=True):
+                replies[i] = reply
+        return replies
 
     def enqueue_command(self, entry: tuple[Any, ...]) -> bytes:
         """The ENQUEUE script's EVALSHA for one `jobframe_redis.adapter.Entry`, packed as
@@ -227,6 +256,23 @@ class Store:
         for entry in entries:
             args.extend(entry)
         return args
+
+
+#: The eight bulk strings of `_enqueue_tail`.
+_TAIL = b"$%d\r\n%b\r\n" * 8
+
+
+def _enqueue_tail(entry: tuple[Any, ...]) -> bytes:
+    """`bulk` of (now, *entry) for the usual field types (str, str, int, int, bytes, str, str),
+    in one formatting step: a third of `bulk`'s cost, on every enqueue."""
+    id, queue, priority, run_at, payload, job_id, batch = entry
+    now, id, queue = b"%d" % now_ms(), id.encode(), queue.encode()
+    priority, run_at = b"%d" % priority, b"%d" % run_at
+    job_id, batch = job_id.encode(), batch.encode()
+    return _TAIL % (
+        len(now), now, len(id), id, len(queue), queue, len(priority), priority,
+        len(run_at), run_at, len(payload), payload, len(job_id), job_id, len(batch), batch,
+    )  # fmt: skip
 
 
 def dump(payload: dict[str, Any]) -> bytes:

@@ -71,6 +71,10 @@ def error_for(message: str) -> redis.RedisError:
     return redis.ResponseError(message)
 
 
+class Unanswered(redis.ConnectionError):
+    """The connection was lost before the first reply of a pipeline: none of it ran."""
+
+
 class Wire:
     """One connection. Not thread-safe: `WirePool` lends each to one thread at a time."""
 
@@ -132,15 +136,29 @@ class Wire:
         trip; error replies come back as exceptions, not raised. The cluster layer sends
         ``ASKING`` or ``WAIT`` with a command this way, on one connection (`request` stays
         the lean single-command path)."""
+        return self._round_trip(commands, count)
+
+    def pipeline(self, commands: list[bytes]) -> list[Any]:
+        """Send ``commands`` (each packed in RESP) in one write and read one reply each, in
+        order. An error reply is returned in its place, as an exception instance, so one refused
+        command fails only itself; a lost connection raises for all of them."""
+        return self._round_trip(b"".join(commands), len(commands))
+
+    def _round_trip(self, data: bytes, count: int) -> list[Any]:
+        replies: list[Any] = []
         try:
-            self.sock.sendall(commands)
-            return [self._read() for _ in range(count)]
+            self.sock.sendall(data)
+            for _ in range(count):
+                replies.append(self._read())
         except TimeoutError as exc:
             self.close()
             raise redis.TimeoutError(f"Redis did not answer in time: {exc}") from exc
         except OSError as exc:
             self.close()
-            raise redis.ConnectionError(f"lost the connection to Redis: {exc}") from exc
+            # Nothing answered: the server had closed the connection, no command ran (retryable).
+            lost = Unanswered if not replies else redis.ConnectionError
+            raise lost(f"lost the connection to Redis: {exc}") from exc
+        return replies
 
     def _read(self) -> Any:
         line = self.reader.readline()
@@ -224,7 +242,7 @@ class WirePool:
         wire = self.borrow()
         try:
             replies = wire.exchange(commands, count)
-        except redis.ConnectionError:
+        except Unanswered:  # nothing ran: safe to send again (a reply read means it may have run)
             if fresh:
                 raise
             # an idle connection closed since its last use (as in `request`): once more
@@ -245,6 +263,26 @@ class WirePool:
 
     def give_back(self, wire: Wire) -> None:
         self.idle.append(wire)
+
+    def pipeline(self, commands: list[bytes]) -> list[Any]:
+        """`Wire.pipeline` on a lent connection: one round trip for all of ``commands``."""
+        if self.pid != os.getpid():
+            self.idle, self.pid = [], os.getpid()
+        try:
+            wire = self.idle.pop()
+        except IndexError:
+            wire = Wire(self.options)
+        else:
+            try:
+                replies = wire.pipeline(commands)
+            except Unanswered:
+                wire = Wire(self.options)  # as in `request`: a stale idle connection
+            else:
+                self.idle.append(wire)
+                return replies
+        replies = wire.pipeline(commands)
+        self.idle.append(wire)
+        return replies
 
     def close(self) -> None:
         idle, self.idle = self.idle, []

@@ -1,8 +1,10 @@
-"""Enqueue semantics every adapter shows: arguments, queue and priority, bulk, scheduling,
-unique job ids, ``async def perform``, a failing job, bad arguments and raw payloads."""
+"""Enqueue semantics every adapter shows: arguments, queue and priority, bulk, concurrent
+coroutines, scheduling, unique job ids, ``async def perform``, a failing job, bad arguments and
+raw payloads."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -128,6 +130,34 @@ class EnqueueTests(ConformanceBase):
         assert sorted(e["job_id"] for e in entries) == sorted(job.job_id for job in jobs)
         provider_ids = [job.provider_job_id for job in jobs if job.provider_job_id is not None]
         assert len(set(provider_ids)) == len(provider_ids), "two enqueues share a provider id"
+
+    def test_coroutines_enqueueing_at_once_each_get_their_own_job(
+        self, active: QueueAdapter, journal: str
+    ) -> None:
+        """Concurrent ``aperform_later`` callers share trips (`jobframe.job.gathering`), and
+        with an adapter that overrides `QueueAdapter.enqueue_each`, round trips: each still
+        gets its own job, written once."""
+
+        async def produce() -> list[RecordingJob]:
+            calls = (RecordingJob.aperform_later(journal, f"co-{i}") for i in range(20))
+            return list(await asyncio.gather(*calls))
+
+        jobs = asyncio.run(produce())
+        assert all(job.successfully_enqueued for job in jobs)
+        entries = self._wait_for(active, journal, 20)
+        assert sorted(e["job_id"] for e in entries) == sorted(job.job_id for job in jobs)
+        provider_ids = [job.provider_job_id for job in jobs if job.provider_job_id is not None]
+        assert len(set(provider_ids)) == len(provider_ids), "two enqueues share a provider id"
+
+    def test_enqueue_each_reports_each_outcome(self, quiet: QueueAdapter) -> None:
+        """`QueueAdapter.enqueue_each`: every job written on its own, one outcome per job."""
+        jobs = [RecordingJob("/dev/null", f"each-{i}") for i in range(3)]
+        later = RecordingJob("/dev/null", "later")
+        if type(quiet).capabilities.delay:
+            later.scheduled_at = later.now() + timedelta(hours=1)
+        assert quiet.enqueue_each([*jobs, later]) == [None] * 4
+        provider_ids = [job.provider_job_id for job in [*jobs, later] if job.provider_job_id]
+        assert len(set(provider_ids)) == len(provider_ids)
 
     def test_async_perform_is_awaited(self, active: QueueAdapter, journal: str) -> None:
         job = AsyncRecordingJob.perform_later(journal, "async")
