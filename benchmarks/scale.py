@@ -218,11 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     made.add_argument("--plots", metavar="DIR", help="write the PNG plots here (e.g. docs/images)")
     made.add_argument("--json", metavar="PATH")
     args, rest = made.parse_known_args(argv)
+    if args.backend == "postgresql":  # scale_sql.py measures PostgreSQL only: its own options
+        return subprocess.call([sys.executable, str(HERE / "scale_sql.py"), *rest])
     if args.backend != "redis":
-        other = next((p for p in (HERE / "scale_sql.py", HERE / "sql_scale.py") if p.exists()), None)
-        if other is None:
-            made.error(f"--backend {args.backend}: benchmarks/scale_sql.py is not there")
-        return subprocess.call([sys.executable, str(other), "--backend", args.backend, *rest])
+        made.error(f"--backend {args.backend}: redis or postgresql")
     if rest:
         made.error(f"unrecognized arguments: {' '.join(rest)}")
     args.process_counts = [int(p) for p in args.processes.split(",") if p]
