@@ -38,6 +38,7 @@ from jobframe.contrib.django.tasks_api import (
     task_enqueued,
 )
 from jobframe.errors import ConfigurationError, JobframeError, SerializationError
+from jobframe.redact import mask_secrets
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -222,8 +223,22 @@ def _built(name: str, options: dict[str, Any]) -> QueueAdapter:
     with _built_lock:
         adapter = _built_adapters.get(key)
         if adapter is None:
-            adapter = _built_adapters[key] = queue_adapters.lookup(name, **options)
+            adapter = _built_adapters[key] = _lookup(name, options)
     return adapter
+
+
+def _lookup(name: str, options: dict[str, Any]) -> QueueAdapter:
+    """A new adapter; its error says where its options come from, with no password in it."""
+    try:
+        return queue_adapters.lookup(name, **options)
+    except Exception as exc:
+        url = options.get("url")
+        text = mask_secrets(f"{type(exc).__name__}: {exc}", url if isinstance(url, str) else None)
+        error = ConfigurationError(
+            f"the {name!r} adapter of a jobframe task backend could not be built from "
+            f"TASKS[...]['OPTIONS']['ADAPTER_OPTIONS']: {text}"
+        )
+    raise error  # outside the handler: the driver's message is not chained in
 
 
 @functools.lru_cache(maxsize=1024)

@@ -301,3 +301,13 @@ def test_a_task_held_until_commit_gets_its_whole_id_when_stored() -> None:
     finally:
         adapter.shutdown(5.0)
         engine.dispose()
+
+
+def test_an_adapter_that_cannot_be_built_names_its_options_without_the_password() -> None:
+    secret = "hunter2-not-logged"
+    options = {"ADAPTER": "sql", "ADAPTER_OPTIONS": {"url": f"nosuchdb://ann:{secret}@127.0.0.1:1/x"}}
+    backend = JobframeBackend("default", {"BACKEND": "x", "OPTIONS": options})
+    with pytest.raises(ConfigurationError, match=r"'sql' adapter .*ADAPTER_OPTIONS") as raised:
+        backend.adapter()
+    assert secret not in str(raised.value)
+    assert raised.value.__cause__ is None and raised.value.__context__ is None
