@@ -5,6 +5,7 @@
 rounds, each configuration's ratio to ``warning`` and what it adds per job (µs)::
 
     .venv/bin/python benchmarks/logging_cost.py [--jobs 20000] [--rounds 5] [--only warning,info]
+    .venv/bin/python benchmarks/logging_cost.py --base d791765     # and the same on an older revision
 
 Configurations (each the same worker, ``--concurrency 5``, its stderr to a file):
 
@@ -43,7 +44,14 @@ CONFIGS = {
 CONCURRENCY = 5
 
 
-def run_once(config: str, jobs: int, url: str, timeout: float) -> dict[str, float]:
+def source_path(tree: Path) -> str:
+    """PYTHONPATH that makes a worker run the jobframe of checkout ``tree``."""
+    return os.pathsep.join(str(p) for p in (tree, tree / "adapters" / "jobframe-redis"))
+
+
+def run_once(
+    config: str, jobs: int, url: str, timeout: float, tree: Path | None = None
+) -> dict[str, float]:
     """Enqueue ``jobs`` no-op jobs, run a worker in ``config``: its warm rate, CPU µs and log
     lines per job."""
     import jobframe
@@ -66,7 +74,8 @@ def run_once(config: str, jobs: int, url: str, timeout: float) -> dict[str, floa
         argv = [sys.executable, "-m", "jobframe", "work", "observability_jobs", "--queues", "*",
                 "--concurrency", str(CONCURRENCY), *CONFIGS[config]]  # fmt: skip
         env = {k: v for k, v in os.environ.items() if not k.startswith("JOBFRAME_")}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")]))
+        paths = [source_path(tree) if tree else "", str(HERE), env.get("PYTHONPATH")]
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
         env["BENCH_COUNT_FILE"] = str(count)
         log_path = folder / "worker.log"
         with open(log_path, "wb") as log:
@@ -126,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     made.add_argument("--url", default="redis://127.0.0.1:6379/0", help="the Redis server")
     made.add_argument("--timeout", type=float, default=300.0, help="seconds per run (300)")
     made.add_argument("--json", metavar="PATH", help="also save every round's values as JSON")
+    made.add_argument("--base", metavar="REV",
+                      help="also run every configuration's worker on this earlier revision (a temporary git worktree)")  # fmt: skip
     made.add_argument("--pieces", action="store_true",
                       help="time each step of a job's log line in this process instead")  # fmt: skip
     args = made.parse_args(argv)
@@ -137,14 +148,34 @@ def main(argv: list[str] | None = None) -> int:
     configs = [c for c in args.only.split(",") if c]
     if unknown := set(configs) - set(CONFIGS):
         made.error(f"unknown configurations {sorted(unknown)}; choose from {', '.join(CONFIGS)}")
+    trees: dict[str, Path | None] = {c: None for c in configs}
+    scratch = tempfile.TemporaryDirectory() if args.base else None
+    if scratch is not None:
+        base = Path(scratch.name) / "base"
+        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(base), args.base],
+                       cwd=HERE.parent, check=True)  # fmt: skip
+        trees = {**{f"{c}@{args.base}": base for c in configs}, **trees}
+        configs = list(trees)
+    try:
+        return _measure(args, configs, trees)
+    finally:
+        if scratch is not None:
+            subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=HERE.parent,
+                           check=False)  # fmt: skip
+            scratch.cleanup()
+
+
+def _measure(args: argparse.Namespace, configs: list[str], trees: dict[str, Path | None]) -> int:
     runs: dict[str, list[dict[str, float]]] = {c: [] for c in configs}
     print(f"{args.jobs} no-op jobs, 1 worker process, --concurrency {CONCURRENCY}, {args.url}; "
           f"load average {os.getloadavg()[0]:.2f}", flush=True)  # fmt: skip
     for number in range(1, args.rounds + 1):
         for config in configs:
-            got = run_once(config, args.jobs, args.url, args.timeout)
+            got = run_once(
+                config.partition("@")[0], args.jobs, args.url, args.timeout, trees[config]
+            )
             runs[config].append(got)
-            print(f"round {number}/{args.rounds} {config:10} {got['process']:9.0f} jobs/s "
+            print(f"round {number}/{args.rounds} {config:18} {got['process']:9.0f} jobs/s "
                   f"{got['cpu_us']:6.1f} CPU µs/job {got['lines']:5.2f} lines/job", flush=True)  # fmt: skip
     print(f"\nmedian of {args.rounds} rounds; load average {os.getloadavg()[0]:.2f} at the end")
     base_key = "warning" if "warning" in runs else configs[0]
@@ -152,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         c: {k: statistics.median(r[k] for r in runs[c]) for k in runs[c][0]} for c in configs
     }
     base = medians[base_key]
-    print(f"  {'configuration':13} {'process /s':>10} {'vs ' + base_key:>11} {'CPU µs/job':>10}"
+    print(f"  {'configuration':18} {'process /s':>10} {'vs ' + base_key:>11} {'CPU µs/job':>10}"
           f" {'CPU µs more':>11} {'lines/job':>9}  rounds (jobs/s)")  # fmt: skip
     report: dict[str, Any] = {"jobs": args.jobs, "rounds": args.rounds, "results": {}}
     for config in configs:
@@ -160,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         ratio = m["process"] / base["process"]
         extra = m["cpu_us"] - base["cpu_us"]
         spread = "/".join(f"{r['process']:.0f}" for r in runs[config])
-        print(f"  {config:13} {m['process']:10.0f} {ratio:11.3f} {m['cpu_us']:10.1f} {extra:11.1f}"
+        print(f"  {config:18} {m['process']:10.0f} {ratio:11.3f} {m['cpu_us']:10.1f} {extra:11.1f}"
               f" {m['lines']:9.2f}  {spread}")  # fmt: skip
         report["results"][config] = {**m, "ratio": ratio, "rounds": runs[config]}
     if args.json:
