@@ -91,8 +91,8 @@ def main() -> int:
     from jobframe.worker.logs import JsonFormatter
 
     jobframe.configure(adapter="test")
-    folder = tempfile.mkdtemp(prefix="bench-logpieces-")
-    stream = open(os.path.join(folder, "worker.log"), "w")  # noqa: SIM115
+    scratch = tempfile.TemporaryDirectory(prefix="bench-logpieces-")
+    stream = open(os.path.join(scratch.name, "worker.log"), "w")  # noqa: SIM115
     rows: list[tuple[str, float]] = []
     rows.append(("events at WARNING", per_job(with_handler(Drop(), logging.WARNING))))
     rows.append(("records, no handler", per_job(with_handler(Drop(), logging.INFO))))
@@ -119,7 +119,8 @@ def main() -> int:
           f" load average {os.getloadavg()[0]:.2f})")  # fmt: skip
     for label, us in rows:
         print(f"  {label:28} {us:7.2f}")
-    print(f"({lines:,} bytes of log written to {folder})")
+    print(f"({lines:,} bytes of log written, then deleted)")
+    scratch.cleanup()
     return 0
 
 

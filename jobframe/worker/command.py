@@ -92,7 +92,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--prefetch",
         type=int,
         default=None,
-        help="jobs claimed ahead of free threads (default: as many as --concurrency; 0 for none)",
+        help="jobs claimed ahead of free threads (default: about 5 ms of work by the recent run "
+        "times, from --concurrency to 64; 0 for none)",
     )
     parser.add_argument("--processes", "-p", type=int, default=1, help="worker processes (1)")
     parser.add_argument(
