@@ -312,6 +312,8 @@ class Worker:
     def _run_sync(self, claim: Claim, job: Any) -> Outcome | None:
         verdict = self._chain.admit(claim, job)
         if verdict is not None:
+            if not isinstance(verdict, Outcome):
+                self._prefetch.put_back()
             return verdict if isinstance(verdict, Outcome) else None  # else: it settled it
         self._chain.started(claim, job)
         started = time.perf_counter()

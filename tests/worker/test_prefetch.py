@@ -79,3 +79,15 @@ def test_a_worker_running_short_jobs_claims_them_in_large_batches(
     assert sorted(ran) == list(range(1000))  # each once
     assert batches[0] == 4  # one ahead per thread until a job has run
     assert max(batches) > 20, batches
+
+
+def test_claims_put_back_unperformed_shrink_what_is_fetched_ahead() -> None:
+    """A throttled start goes back to the backend: fetched far ahead, each one costs a
+    reservation and a deferral, so they count as long jobs."""
+    prefetch = Prefetch(3)
+    for _ in range(200):
+        prefetch.ran(0.00005)
+    assert prefetch.capacity == 3 + MAX_AHEAD
+    for _ in range(100):
+        prefetch.put_back()
+    assert prefetch.capacity == 6
