@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import logging
 import os
@@ -264,7 +265,12 @@ def run(args: argparse.Namespace) -> int:
         middleware = [prometheus.worker_middleware(), *default_middleware(backend, options)]
         if not prometheus.in_supervised_child():  # the supervisor serves its children's sum
             prometheus.serve(args.metrics_port, args.metrics_host, adapter.inspector())
-    code = Worker(backend, options, [scheduler] if scheduler else [], middleware).run()
+    worker = Worker(backend, options, [scheduler] if scheduler else [], middleware)
+    # Everything imported so far lives as long as the process: out of the cyclic collector's
+    # sight, its full collections stop walking it (measured on no-op jobs: 40 ms each, 11 µs of
+    # the collector per job before, 5.6 after).
+    gc.freeze()
+    code = worker.run()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
