@@ -12,7 +12,7 @@ Configurations:
   worker with a batch span processor whose exporter drops every span;
 - ``metrics``: ``--metrics-port`` (a Prometheus ``/metrics`` endpoint, nobody scraping it);
 - ``tracing+metrics``: both;
-- ``json-logs``: ``--log-level INFO --log-format json`` (two lines per job, to a file).
+- ``json-logs``: ``--log-level INFO --log-format json`` (one line per job, to a file).
 
 A configuration whose contrib module is not installed (``jobframe.contrib.opentelemetry``,
 ``jobframe.contrib.prometheus`` and their packages) is reported as ``n/a``, not failed.

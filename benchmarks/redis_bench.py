@@ -21,7 +21,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS_DIR = os.path.join(HERE, "peers")
 # library -> Redis database it gets to itself (FLUSHDB'd before, between and after its runs)
 LIBRARIES = {"jobframe": 1, "rq": 2, "dramatiq": 3, "celery": 4, "huey": 5, "saq": 6, "arq": 7,
-             "taskiq": 8}  # fmt: skip
+             "taskiq": 8, "jobframe-info": 11, "taskiq-tuned": 12}  # fmt: skip
+#: jobframe's rows (the worker at WARNING, and at its default INFO); every other row is a peer
+OURS = ("jobframe", "jobframe-info")
+
+
 def run_library(name: str, args: argparse.Namespace) -> dict[str, Any]:
     """Run one library's measurements in a child process (its own imports, its own DB); kill it
     and every worker it started when it is done or over its time budget."""
@@ -30,8 +34,9 @@ def run_library(name: str, args: argparse.Namespace) -> dict[str, Any]:
     fd, pid_path = tempfile.mkstemp(prefix=f"bench-{name}-", suffix=".pids")
     os.close(fd)
     env = dict(os.environ, BENCH_DB=str(LIBRARIES[name]), BENCH_PIDFILE=pid_path)
-    argv = [sys.executable, os.path.join(PEERS_DIR, f"bench_{name}.py"), str(args.jobs),
-            str(args.samples), str(args.phase_timeout), out_path]  # fmt: skip
+    script = os.path.join(PEERS_DIR, f"bench_{name.replace('-', '_')}.py")
+    argv = [sys.executable, script, str(args.jobs), str(args.samples), str(args.phase_timeout),
+            out_path]  # fmt: skip
     started = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)  # fmt: skip
@@ -71,9 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     lead = [("library", "library"), ("version", "version")]
     return common.run_and_report(
         args, names, lambda name: run_library(name, args), lead,
-        lambda results: common.ratios(results, lambda r: r["library"] == "jobframe",
-                                      lambda r: r["library"] != "jobframe", "jobframe"),
-        "jobframe vs the best peer, per metric:", 9)  # fmt: skip
+        lambda results: [line for ours in OURS for line in common.ratios(
+            results, lambda r, ours=ours: r["library"] == ours,
+            lambda r: r["library"] not in OURS, ours)],
+        "jobframe (worker at WARNING, then at INFO) vs the best peer, per metric:", 13)  # fmt: skip
 
 
 if __name__ == "__main__":

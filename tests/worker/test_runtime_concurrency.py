@@ -133,7 +133,7 @@ def test_without_weights_queues_are_served_in_strict_order(runtime: Runtime) -> 
     reset()
     runtime.push(*[TagJob("a") for _ in range(50)], queue="a")
     runtime.push(*[TagJob("b") for _ in range(50)], queue="b")
-    runtime.start(queues=["b", "a"], concurrency=2)
+    runtime.start(queues=["b", "a"], concurrency=2, prefetch=2)
     wait_until(lambda: len(state["ran"]) == 100, 60, "all 100 jobs")
     ran = state["ran"]
     # Every "b" is claimed before any "a"; but two threads and two prefetched claims let a job

@@ -6,6 +6,9 @@ at 38,000/s, redis-py's at 11,700/s). Every ``perform_later`` and every worker f
 so the Store sends its Lua scripts through `WirePool` instead. Everything else (inspection,
 heartbeats, pipelines of admin commands) keeps using redis-py.
 
+Replies are read by hiredis's C parser when it is installed (``jobframe-redis[fast]``): a worker's
+fetch of 64 jobs is 257 values, 2 µs of Python per job against 0.13 µs (`benchmarks/README.md`).
+
 Errors are redis-py's exception classes, so callers handle both paths alike: `redis.ConnectionError`
 for a dead or unreachable server (`redis.BusyLoadingError` while it loads), `redis.TimeoutError`,
 `NoScriptError` and `redis.ResponseError` for error replies.
@@ -16,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+from types import ModuleType
 from typing import Any
 
 import redis
@@ -23,6 +27,18 @@ from redis.connection import parse_url
 from redis.exceptions import NoScriptError
 
 from jobframe.redact import mask_url
+
+
+def _hiredis() -> ModuleType | None:
+    try:
+        import hiredis
+    except ImportError:  # the pure-Python reader below does the same, slower
+        return None
+    return hiredis
+
+
+#: hiredis, when installed; tests set it to None to run the pure-Python reader
+HIREDIS = _hiredis()
 
 CRLF = b"\r\n"
 
@@ -97,6 +113,7 @@ class Wire:
         sock.settimeout(options["timeout"])
         self.sock = sock
         self.reader = sock.makefile("rb")
+        self.parser = None if HIREDIS is None else HIREDIS.Reader(replyError=error_for)
         if options.get("password"):
             user = options.get("username")
             self.call("AUTH", *((user,) if user else ()), options["password"])
@@ -161,6 +178,19 @@ class Wire:
         return replies
 
     def _read(self) -> Any:
+        parser = self.parser
+        if parser is None:
+            return self._read_python()
+        reply = parser.gets()
+        while reply is False:
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionResetError("the server closed the connection")
+            parser.feed(data)
+            reply = parser.gets()
+        return reply
+
+    def _read_python(self) -> Any:
         line = self.reader.readline()
         if not line.endswith(CRLF):
             raise ConnectionResetError("the server closed the connection")
@@ -172,7 +202,7 @@ class Wire:
             return int(rest)
         if kind == b"*":
             size = int(rest)
-            return None if size < 0 else [self._read() for _ in range(size)]
+            return None if size < 0 else [self._read_python() for _ in range(size)]
         if kind == b"+":
             return rest
         if kind == b"-":

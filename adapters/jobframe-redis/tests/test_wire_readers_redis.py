@@ -1,0 +1,50 @@
+"""The lean connection reads every kind of reply alike with hiredis's parser and with its own
+pure-Python reader (the one used when ``jobframe-redis[fast]`` is not installed)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from jobframe_redis import wire
+
+SCRIPT = """
+return {1, 'two', {3, false, 'x'}, redis.call('GET', KEYS[1]), ARGV[1], -7}
+"""
+
+
+@pytest.fixture(params=["hiredis", "python"])
+def pool(
+    request: pytest.FixtureRequest, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[wire.WirePool]:
+    if request.param == "hiredis":
+        if wire.HIREDIS is None:
+            pytest.skip("hiredis is not installed")
+    else:
+        monkeypatch.setattr(wire, "HIREDIS", None)
+    made = wire.WirePool(redis_url, 5.0, 5.0)
+    yield made
+    made.close()
+
+
+def test_replies_of_every_kind(pool: wire.WirePool, prefix: str) -> None:
+    key = f"{prefix}:wire"
+    assert pool.call("SET", key, b"\x00\xffbytes\r\n") == b"OK"
+    try:
+        reply: Any = pool.call("EVAL", SCRIPT, 1, f"{prefix}:missing", "y" * 100_000)
+        assert reply == [1, b"two", [3, None, b"x"], None, b"y" * 100_000, -7]
+        assert pool.call("GET", key) == b"\x00\xffbytes\r\n"
+        assert pool.call("INCRBY", f"{prefix}:n", 5) == 5
+    finally:
+        pool.call("DEL", key, f"{prefix}:n")
+
+
+def test_error_replies_are_redis_pys_exceptions(pool: wire.WirePool) -> None:
+    with pytest.raises(redis.exceptions.NoScriptError):
+        pool.call("EVALSHA", "0" * 40, 0)
+    with pytest.raises(redis.ResponseError, match="boom"):
+        pool.call("EVAL", "return redis.error_reply('boom')", 0)
+    assert pool.call("PING") == b"PONG"  # the connection is still usable after an error

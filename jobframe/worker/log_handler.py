@@ -1,0 +1,162 @@
+"""The worker's log handler and formatters: a line per job must cost microseconds, not a system
+call each.
+
+`logging.StreamHandler` writes and flushes every record at once: at the default INFO level that is
+a ``write`` per job, and each one hands the GIL to another job thread and back. The worker's
+`BufferedStreamHandler` keeps lines below WARNING in memory and writes them together, at most
+`FLUSH_INTERVAL` seconds after the first of them (a background thread, woken only when there is
+something to write), or sooner once `MAX_BUFFER` characters wait. A WARNING or worse is written at
+once, with every line before it, in order. `logging.shutdown` (a graceful stop, an exception that
+ends the process) writes what is left. What a worker killed with SIGKILL (or a crash of the
+interpreter itself) loses is the INFO and DEBUG lines of its last `FLUSH_INTERVAL` seconds.
+
+The formatters keep the text of the current second: `logging.Formatter.formatTime` formats the
+date and time of every record anew (`time.localtime` and `time.strftime`, about 3 µs).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import TextIO
+
+#: seconds a line below WARNING may wait in memory before it is written
+FLUSH_INTERVAL = 0.1
+#: characters waiting in memory that make the next line write them all at once
+MAX_BUFFER = 64 * 1024
+TEXT_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
+
+
+class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A `logging.StreamHandler` that writes lines below ``flush_level`` in batches.
+
+    Parameters:
+        stream: where lines go (``sys.stderr`` by default, as for `logging.StreamHandler`).
+        interval: the longest a line below ``flush_level`` waits in memory, in seconds
+            (`FLUSH_INTERVAL` by default).
+        flush_level: lines at this level or above are written at once, after the ones waiting.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        interval: float | None = None,
+        flush_level: int = logging.WARNING,
+    ) -> None:
+        super().__init__(stream)
+        self.interval = FLUSH_INTERVAL if interval is None else interval
+        self.flush_level = flush_level
+        self._buffer: list[str] = []
+        self._size = 0
+        self._due = threading.Event()  # set while lines wait for the flusher
+        self._closed = False
+        self._flusher_pid = 0  # the process whose flusher thread runs (none after a fork)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # `Handler.handle` holds `self.lock` around this call.
+        try:
+            line = self.format(record) + self.terminator
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+            return
+        self._buffer.append(line)
+        self._size += len(line)
+        if record.levelno >= self.flush_level or self._size >= MAX_BUFFER or self._closed:
+            self._write(record)
+        elif self._flusher_pid != os.getpid():
+            self._start_flusher()
+            self._due.set()
+        elif not self._due.is_set():
+            self._due.set()
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            self._write(None)
+
+    def close(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            self._closed = True
+            self._write(None)
+        self._due.set()  # the flusher sees the handler closed and ends
+        super().close()
+
+    def _write(self, record: logging.LogRecord | None) -> None:
+        """Write what waits, in one call. Called with ``self.lock`` held."""
+        if not self._buffer:
+            return
+        text = "".join(self._buffer)
+        self._buffer.clear()
+        self._size = 0
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            if record is None:
+                record = logging.makeLogRecord({"msg": "writing buffered log lines failed"})
+            self.handleError(record)
+
+    def _start_flusher(self) -> None:
+        # After a fork the child has no flusher thread, and the lines its parent had not yet
+        # written are the parent's to write.
+        if self._flusher_pid:
+            self._buffer[:-1] = []
+            self._size = sum(map(len, self._buffer))
+        self._flusher_pid = os.getpid()
+        self._due = threading.Event()  # the parent's may have been set, or its lock held
+        thread = threading.Thread(target=self._flush_when_due, name="jobframe-log", daemon=True)
+        thread.start()
+
+    def _flush_when_due(self) -> None:
+        due, pid = self._due, os.getpid()
+        while not self._closed and self._flusher_pid == pid and due is self._due:
+            due.wait()
+            time.sleep(self.interval)  # lines emitted meanwhile join this write
+            with self.lock:  # type: ignore[union-attr]
+                due.clear()
+                self._write(None)
+
+
+class TextFormatter(logging.Formatter):
+    """``logging.Formatter`` with the worker's text format (`TEXT_FORMAT`), the date and time of
+    the current second formatted once."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+        self._second: tuple[int, str] = (-1, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        second = int(record.created)
+        cached = self._second  # one read: another thread may replace it meanwhile
+        if cached[0] != second:
+            cached = (second, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second)))
+            self._second = cached
+        return f"{cached[1]},{int(record.msecs):03d}"
+
+
+def utc_second(created: float, cache: list[tuple[int, str]]) -> str:
+    """``created`` as ISO 8601 UTC to the second (``2026-12-06T10:00:00``), cached in ``cache``
+    (a one-item list) for the rest of that second."""
+    second = int(created)
+    cached = cache[0]
+    if cached[0] != second:
+        cached = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        cache[0] = cached
+    return cached[1]
+
+
+def formatter(fmt: str) -> logging.Formatter:
+    """The worker's formatter for ``--log-format`` ``fmt`` (``text`` or ``json``)."""
+    if fmt == "json":
+        from jobframe.worker.logs import JsonFormatter
+
+        return JsonFormatter()
+    return TextFormatter()
+
+
+__all__ = ["FLUSH_INTERVAL", "MAX_BUFFER", "BufferedStreamHandler", "TextFormatter", "formatter"]
