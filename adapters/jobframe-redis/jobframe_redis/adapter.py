@@ -58,7 +58,40 @@ def duplicate(job: Job) -> DuplicateJobError:
     )
 
 
-class RedisAdapter(QueueAdapter):
+class EntryEnqueuing:
+    """`enqueue`, `enqueue_at` and `enqueue_raw` as one script entry each, for the single-node
+    adapter and the cluster's: the subclass sends an entry with ``_send_one``."""
+
+    def _send_one(self, item: Entry) -> Any:
+        raise NotImplementedError
+
+    def enqueue(self, job: Job) -> None:
+        """Raises: DuplicateJobError: ``@jobframe.unique`` and an equal job holds the lock."""
+        if isinstance(self._send_one(entry(job, None)), list):
+            raise duplicate(job)
+
+    def enqueue_at(self, job: Job, timestamp: datetime) -> None:
+        """Raises: DuplicateJobError: ``@jobframe.unique`` and an equal job holds the lock."""
+        if isinstance(self._send_one(entry(job, timestamp)), list):
+            raise duplicate(job)
+
+    def enqueue_raw(self, queue: str, payload: bytes) -> str:
+        """Store ``payload`` as is as a ready job on ``queue`` (see `QueueAdapter.enqueue_raw`)."""
+        name, data = check_raw(queue, payload)
+        if "|" in name:
+            raise InvalidOptionError(f"queue names may not contain '|' (got {name!r}).")
+        id = new_id()
+        # job_id and batch unknown: the script reads them from the payload, if it has them
+        if isinstance(self._send_one((id, name, 0, 0, data, "", "")), list):
+            # a payload that asks for a unique lock another job holds (its "flow")
+            raise DuplicateJobError(
+                "the raw payload was not enqueued: an equal job holds the unique lock its "
+                "'flow' names.",
+            )
+        return id
+
+
+class RedisAdapter(EntryEnqueuing, QueueAdapter):
     """Options: ``url`` (default ``redis://127.0.0.1:6379/0``), ``prefix`` (default
     ``jobframe``), and redis-py client options (``socket_timeout``...)."""
 
@@ -88,31 +121,6 @@ class RedisAdapter(QueueAdapter):
         super().__init__(url=url, prefix=prefix, **options)
         self.store = Store(url, prefix, **options)
         self._results: RedisResults | None = None
-
-    def enqueue(self, job: Job) -> None:
-        """Raises: DuplicateJobError: ``@jobframe.unique`` and an equal job holds the lock."""
-        if isinstance(self._send_one(entry(job, None)), list):
-            raise duplicate(job)
-
-    def enqueue_at(self, job: Job, timestamp: datetime) -> None:
-        """Raises: DuplicateJobError: ``@jobframe.unique`` and an equal job holds the lock."""
-        if isinstance(self._send_one(entry(job, timestamp)), list):
-            raise duplicate(job)
-
-    def enqueue_raw(self, queue: str, payload: bytes) -> str:
-        """Store ``payload`` as is as a ready job on ``queue`` (see `QueueAdapter.enqueue_raw`)."""
-        name, data = check_raw(queue, payload)
-        if "|" in name:
-            raise InvalidOptionError(f"queue names may not contain '|' (got {name!r}).")
-        id = new_id()
-        # job_id and batch unknown: the script reads them from the payload, if it has them
-        if isinstance(self._send_one((id, name, 0, 0, data, "", "")), list):
-            # a payload that asks for a unique lock another job holds (its "flow")
-            raise DuplicateJobError(
-                "the raw payload was not enqueued: an equal job holds the unique lock its "
-                "'flow' names.",
-            )
-        return id
 
     def _send_one(self, item: Entry) -> Any:
         try:

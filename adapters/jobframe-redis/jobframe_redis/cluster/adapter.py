@@ -7,7 +7,6 @@ what works per slot and what this adapter does not declare.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import redis
@@ -15,16 +14,12 @@ from redis.exceptions import RedisClusterException
 
 from jobframe.backend.adapter import QueueAdapter
 from jobframe.backend.capabilities import Capabilities
-from jobframe.backend.ids import new_id
-from jobframe.backend.payload import check_raw
 from jobframe.errors import (
     ConfigurationError,
-    DuplicateJobError,
     EnqueueError,
-    InvalidOptionError,
 )
 from jobframe.redact import mask_secrets, mask_url
-from jobframe_redis.adapter import BULK_CHUNK, Entry, duplicate, entry
+from jobframe_redis.adapter import BULK_CHUNK, Entry, EntryEnqueuing, entry
 from jobframe_redis.cluster.keyspaces import Keyspaces
 from jobframe_redis.cluster.locator import Locator
 from jobframe_redis.connection import Store
@@ -41,7 +36,7 @@ if TYPE_CHECKING:
 DURABLE = ("replicas",)
 
 
-class RedisClusterAdapter(QueueAdapter):
+class RedisClusterAdapter(EntryEnqueuing, QueueAdapter):
     """Options: ``url`` (``redis+cluster://host:port[,host:port...]``), ``prefix`` (default
     ``jobframe``), ``durable`` (``"replicas"``: every enqueue waits until a replica has it,
     see `WAIT`), ``durable_timeout`` (seconds that wait may take, default 1), and redis-py
@@ -89,30 +84,6 @@ class RedisClusterAdapter(QueueAdapter):
         self._results: ClusterResults | None = None
 
     # -- enqueue -------------------------------------------------------------------------------
-
-    def enqueue(self, job: Job) -> None:
-        """Raises: EnqueueError: the cluster did not take the job (or, with
-        ``durable = "replicas"``, no replica acknowledged it in time)."""
-        if isinstance(self._send_one(entry(job, None)), list):
-            raise duplicate(job)
-
-    def enqueue_at(self, job: Job, timestamp: datetime) -> None:
-        if isinstance(self._send_one(entry(job, timestamp)), list):
-            raise duplicate(job)
-
-    def enqueue_raw(self, queue: str, payload: bytes) -> str:
-        """Store ``payload`` as is as a ready job on ``queue`` (see `QueueAdapter.enqueue_raw`)."""
-        name, data = check_raw(queue, payload)
-        if "|" in name:
-            raise InvalidOptionError(f"queue names may not contain '|' (got {name!r}).")
-        id = new_id()
-        if isinstance(self._send_one((id, name, 0, 0, data, "", "")), list):
-            # a payload whose "flow" asks for a unique lock another job holds in its queue
-            raise DuplicateJobError(
-                "the raw payload was not enqueued: an equal job holds the unique lock its "
-                "'flow' names.",
-            )
-        return id
 
     def _send_one(self, item: Entry) -> Any:
         queue = item[1]
