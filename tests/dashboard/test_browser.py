@@ -478,6 +478,12 @@ def test_the_classes_page_sorts_and_charts_a_class(
     expect(page.locator("h1")).to_contain_text(OTHER_TIMED)
     expect(page.locator("tr[data-window=hour] td").nth(1)).to_have_text("1")  # runs
     expect(page.locator(".charts figure")).to_have_count(4)
+    # dashboard.js sizes the bars on DOMContentLoaded, which can come after the h1 and the
+    # figures are there: wait for it (bounded), then check that every bar got a height
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.bar-timing')].some(b => b.style.height)",
+        timeout=10_000,
+    )
     heights = page.locator(".bar-timing").evaluate_all("bars => bars.map(b => b.style.height)")
     assert heights and all(h.endswith("%") for h in heights), heights
     assert "100%" in heights, "the p95 of the run was not drawn"
