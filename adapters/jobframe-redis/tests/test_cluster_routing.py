@@ -24,8 +24,8 @@ class Routed(jobframe.Job):
 
 
 def test_the_url_names_seed_nodes_and_credentials() -> None:
-    nodes, user, password = parse_url("redis+cluster://u:p%40ss@10.0.0.1:7000,[::1]:7001")
-    assert nodes == [("10.0.0.1", 7000), ("::1", 7001)]
+    nodes, user, password = parse_url("redis+cluster://u:p%40ss@127.0.0.2:7000,[::1]:7001")
+    assert nodes == [("127.0.0.2", 7000), ("::1", 7001)]
     assert (user, password) == ("u", "p@ss")
 
 
