@@ -21,7 +21,7 @@ from jobframe import config, config_sources
 from jobframe.config_sources import ConfigSource, MappingSource
 from jobframe.errors import ConfigurationError
 
-__all__ = ["SOURCE_NAME", "install", "installed", "source", "uninstall"]
+__all__ = ["SOURCE_NAME", "check", "install", "installed", "source", "uninstall"]
 
 #: How errors name the Django settings jobframe reads.
 SOURCE_NAME = "settings.JOBFRAME"
@@ -65,8 +65,9 @@ def _changed(*, setting: str, **_: Any) -> None:
         config.reload()
 
 
-def install() -> None:
-    """Make ``settings.JOBFRAME`` jobframe's configuration and check it now.
+def install(*, check: bool = True) -> None:
+    """Make ``settings.JOBFRAME`` jobframe's configuration and (unless ``check`` is false) check
+    it now (`check`).
 
     Raises:
         ConfigurationError: a bad key or value, naming ``settings.JOBFRAME`` and the key.
@@ -75,6 +76,16 @@ def install() -> None:
 
     setting_changed.connect(_changed, dispatch_uid=_DISPATCH)
     config_sources.install(source)
+    if check:
+        config.settings()
+
+
+def check() -> None:
+    """Read and check the configuration now.
+
+    Raises:
+        ConfigurationError: a bad key or value, naming ``settings.JOBFRAME`` and the key.
+    """
     config.settings()
 
 
