@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from jobframe_sql.engine import in_transaction
-from jobframe_sql.schema import jobs
+from jobframe_sql.engine import day_and_minute, in_transaction
+from jobframe_sql.schema import jobs, stats
 
 #: rows deleted per transaction
 BATCH = 1000
@@ -23,6 +23,10 @@ BATCH = 1000
 PAUSE = 0.02
 #: seconds a maintenance pass prunes at most before it yields to the heartbeat
 BUDGET = 1.0
+#: how long ``jobframe_stats`` keeps per-minute and per-day counts: what Redis keeps (its minute
+#: hashes expire after 3 days, its day counters after 90), so the dashboard shows the same
+STATS_MINUTES_KEPT = 3 * 1440
+STATS_DAYS_KEPT = 90
 
 
 def prune_batch(engine: sa.Engine, before_ms: int, batch: int) -> int:
@@ -77,3 +81,38 @@ def prune(
             return total, True
         if pause:
             sleep(pause)
+
+
+def prune_stats(engine: sa.Engine, now_ms: int, limit: int = BATCH) -> int:
+    """Delete the ``jobframe_stats`` rows of minutes older than `STATS_MINUTES_KEPT` and of days
+    older than `STATS_DAYS_KEPT`, ``limit`` rows a transaction. Returns how many went.
+
+    Without it the minute rows (up to five kinds a minute) grew by millions a year, and the
+    dashboard's charts read them all. ``period`` is text, a ``YYYY-MM-DD`` day or a decimal epoch
+    minute: minutes are compared as text of equal length (a shorter one is an older minute), as a
+    cast would fail on a day row where the database evaluates it first."""
+    minute = str(now_ms // 60000 - STATS_MINUTES_KEPT)
+    day = day_and_minute(now_ms - STATS_DAYS_KEPT * 86_400_000)[0]
+    period, length = stats.c.period, sa.func.length(stats.c.period)
+    is_day = period.contains("-")
+    old_minute = sa.and_(
+        ~is_day,
+        sa.or_(length < len(minute), sa.and_(length == len(minute), period < minute)),
+    )
+    old = sa.select(stats.c.kind, stats.c.period).where(
+        sa.or_(old_minute, sa.and_(is_day, period < day))
+    )
+    key = sa.tuple_(stats.c.kind, stats.c.period)
+
+    def delete(conn: sa.Connection) -> int:
+        rows = conn.execute(old.limit(limit)).all()
+        if rows:
+            conn.execute(sa.delete(stats).where(key.in_([tuple(row) for row in rows])))
+        return len(rows)
+
+    total = 0
+    while True:
+        done = in_transaction(engine, delete)
+        total += done
+        if done < limit:
+            return total

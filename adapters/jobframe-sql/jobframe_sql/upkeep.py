@@ -92,6 +92,7 @@ class Upkeep:
                     flow.prune(conn, now, now - IDLE_KEY_MS)
                 counts["purged"] = self.purge_results()
                 counts["purged"] += timings.purge(self.engine, now // 60000 - RETENTION_MINUTES)
+                counts["purged"] += pruning.prune_stats(self.engine, now)
         return counts
 
     def purge_results(self, limit: int = 1000) -> int:

@@ -99,3 +99,37 @@ def test_maintain_goes_on_pruning_at_its_next_passes(
         pruned = [backend.maintain(30, 3)["pruned"] for _ in range(4)]
         assert pruned == [1000, 1000, 500, 0], "then nothing until prune_every has passed"
         assert _finished(adapter.engine) == 0
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql", "mariadb"])
+def test_stats_keep_three_days_of_minutes_and_ninety_of_days(database: str, tmp_path: Path) -> None:
+    from jobframe_sql.engine import bump_stats, day_and_minute
+    from jobframe_sql.schema import stats
+
+    with sql_adapter(database, tmp_path) as adapter:  # type: ignore[arg-type]
+        now = now_ms()
+        kept_minute = now - (pruning.STATS_MINUTES_KEPT - 1) * 60_000
+        old_minute = now - (pruning.STATS_MINUTES_KEPT + 1) * 60_000
+        kept_day = now - (pruning.STATS_DAYS_KEPT - 1) * 86_400_000
+        old_day = now - (pruning.STATS_DAYS_KEPT + 1) * 86_400_000
+        with adapter.engine.begin() as conn:
+            for at in (now, kept_minute, old_minute, kept_day, old_day, 5 * 60_000):
+                day, minute = day_and_minute(at)
+                bump_stats(conn, {("processed", day): 1, ("processed", minute): 1})
+        with adapter.engine.connect() as conn:
+            before = {row.period for row in conn.execute(sa.select(stats.c.period))}
+        gone = pruning.prune_stats(adapter.engine, now, limit=2)  # several transactions
+        with adapter.engine.connect() as conn:
+            after = {row.period for row in conn.execute(sa.select(stats.c.period))}
+        expected_gone = {
+            day_and_minute(old_minute)[1],
+            day_and_minute(old_day)[0],
+            day_and_minute(old_day)[1],
+            day_and_minute(kept_day)[1],
+            day_and_minute(5 * 60_000)[0],
+            day_and_minute(5 * 60_000)[1],  # a 1-digit-shorter minute is older
+        }
+        assert expected_gone <= before
+        assert before - after == expected_gone and gone == len(expected_gone)
+        assert day_and_minute(kept_day)[0] in after and day_and_minute(kept_minute)[1] in after
+        assert pruning.prune_stats(adapter.engine, now) == 0
