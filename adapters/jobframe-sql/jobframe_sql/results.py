@@ -47,6 +47,8 @@ _LIVE = {
 #: `_MAX_POLL` (what a waiter on another process than the writer's waits at most on SQLite and
 #: MariaDB; a safety net behind LISTEN on PostgreSQL)
 _FIRST_POLL = 0.02
+#: how long a batch that was never sealed is kept after it opened (ms)
+UNSEALED_MS = 7 * 86_400_000
 _MAX_POLL = 0.5
 
 
@@ -255,7 +257,13 @@ class SQLResults(ResultStore):
             total += self._delete(table, key, table.c.expires_at < now, limit - total)
         if total >= limit:
             return total
-        expired = sa.select(batches.c.id).where(batches.c.expires_at < now).limit(limit - total)
+        # A batch never sealed (its producer died inside the ``with`` block) goes a week after it
+        # opened, as on Redis (`jobframe_redis.results.UNSEALED`); its jobs still ran.
+        abandoned = sa.and_(
+            batches.c.sealed == sa.false(), batches.c.created_at < now - UNSEALED_MS
+        )
+        ended = sa.or_(batches.c.expires_at < now, abandoned)
+        expired = sa.select(batches.c.id).where(ended).limit(limit - total)
         with self.engine.connect() as conn:
             gone = list(conn.execute(expired).scalars())
         for batch_id in gone:

@@ -145,6 +145,20 @@ def test_expired_records_are_not_read_and_purge_deletes_them_in_bounded_passes(
         assert conn.execute(sa.select(sa.func.count()).select_from(progress)).scalar() == 0
 
 
+def test_a_batch_never_sealed_is_purged_a_week_after_it_opened(adapter: SQLAdapter) -> None:
+    from jobframe.backend.results import BatchInfo
+    from jobframe_sql.results import UNSEALED_MS
+
+    store = adapter.results()
+    week = UNSEALED_MS / 1000
+    for name, age in (("abandoned", week + 60), ("open", week - 60), ("sealed", week + 60)):
+        store.open_batch(BatchInfo(name, None, time.time() - age), {}, ttl=86400)
+    store.seal_batch("sealed")  # finished at once (nothing pending): kept its ttl from now
+    assert store.purge() == 1
+    assert store.batch("abandoned") is None
+    assert store.batch("open") is not None and store.batch("sealed") is not None
+
+
 def test_maintain_purges_expired_records(sql_url: str) -> None:
     adapter = SQLAdapter(sql_url, prune_every=0)
     try:
