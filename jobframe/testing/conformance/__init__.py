@@ -43,6 +43,7 @@ from jobframe.testing.conformance.recurring import RecurringTests
 from jobframe.testing.conformance.recurring_processes import RecurringProcessTests
 from jobframe.testing.conformance.reliability import ReliabilityTests
 from jobframe.testing.conformance.results import ResultTests
+from jobframe.testing.conformance.results_processes import ResultProcessTests
 from jobframe.testing.conformance.timings import TimingTests
 
 
@@ -60,6 +61,7 @@ class BackendConformance(
     RecurringProcessTests,
     FlowProcessTests,
     ContinuationTests,
+    ResultProcessTests,
     ResultTests,
     BatchTests,
     ChainTests,
