@@ -6,7 +6,6 @@ on the event loop one slow call would stall every other route of the application
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -17,36 +16,28 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from jobframe.backend import STATES, HistoryKind, Inspector, JobInfo, State
+from jobframe.backend import STATES, HistoryKind, Inspector
 from jobframe.backend.adapter import QueueAdapter
 from jobframe.config import is_origin
 from jobframe.dashboard import flow, recurring
 from jobframe.dashboard.classes import ClassPages
 from jobframe.dashboard.headers import SecurityHeaders
-from jobframe.dashboard.params import page_number, wants_json
+from jobframe.dashboard.job_lists import JobListPages
+from jobframe.dashboard.params import done
 from jobframe.dashboard.rendering import HERE, path_for, templates
 from jobframe.dashboard.security import Auth, csrf_ok, csrf_token, refusal, secured
 from jobframe.dashboard.tracking import Tracking, TrackingPages
 from jobframe.errors import ConfigurationError
 from jobframe.recurrence import scheduling_adapter
 
-PAGE_SIZE = 25
 QUEUE_ACTIONS = ("pause", "resume", "clear")
 
 Page = Callable[[Request, FormData | None], Response]
-
-
-def _state(request: Request) -> State:
-    state = request.path_params["state"]
-    for known in STATES:
-        if state == known:
-            return known
-    raise HTTPException(404, f"No such state: the states are {', '.join(STATES)}.")
 
 
 class Dashboard:
@@ -89,10 +80,8 @@ class Dashboard:
                 methods=["POST"],
                 name="queue_action",
             ),
-            Route("/jobs/{state}", page(self.jobs), name="jobs"),
-            Route("/jobs/{state}/bulk", page(self.bulk), methods=["POST"], name="bulk"),
+            *JobListPages(inspector, self.render).routes(page),
             Route("/job/{id}", page(self.tracking.job), name="job"),
-            Route("/job/{id}/{action}", page(self.job_action), methods=["POST"], name="job_action"),
             Route("/workers", page(self.workers), name="workers"),
             Route("/recurring", page(self.recurring), name="recurring"),
             Route(
@@ -144,12 +133,6 @@ class Dashboard:
             keeps_batches=self.tracking.tracking.batches,
         )
         return self.templates.TemplateResponse(request, name, context)
-
-    def _done(self, request: Request, target: str, **result: Any) -> Response:
-        """An action's answer: JSON for a client that asks for it, else back to a page."""
-        if wants_json(request):
-            return JSONResponse({"ok": True, **result})
-        return RedirectResponse(target, status_code=303)
 
     def _counts(self) -> dict[str, int]:
         return {state: self.inspector.count(state) for state in STATES}
@@ -207,130 +190,12 @@ class Dashboard:
             raise HTTPException(404, f"No such queue action: use {', '.join(QUEUE_ACTIONS)}.")
         if action == "clear":
             cleared = self.inspector.clear(name)
-            return self._done(request, path_for(request, "queues"), queue=name, cleared=cleared)
+            return done(request, path_for(request, "queues"), queue=name, cleared=cleared)
         if action == "pause":
             self.inspector.pause(name)
         else:
             self.inspector.resume(name)
-        return self._done(request, path_for(request, "queues"), queue=name, action=action)
-
-    def jobs(self, request: Request, form: FormData | None) -> Response:
-        state = _state(request)
-        page = page_number(request)
-        queue = request.query_params.get("queue") or None
-        job_class = request.query_params.get("class") or None
-        search = request.query_params.get("id") or None
-        can_search = self.inspector.supports_search
-        text = (request.query_params.get("q") or None) if can_search else None
-        if search:
-            found = self.inspector.job(search)
-            rows = [found] if found is not None and found.state == state else []
-            if job_class:
-                rows = [r for r in rows if job_class in (r.job_class or "")]
-            total = len(rows)
-        elif job_class and not can_search:
-            # This inspector cannot filter by class: scan every match so that the total and the
-            # pages count the filtered jobs, not a filter of one page of all jobs.
-            matches = [
-                r for r in self._every(state, queue, text) if job_class in (r.job_class or "")
-            ]
-            total = len(matches)
-            rows = matches[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-        else:
-            offset = (page - 1) * PAGE_SIZE
-            if text or job_class:  # filtered by the backend (supports_search)
-                rows = self.inspector.jobs(
-                    state, queue, offset, PAGE_SIZE, search=text, job_class=job_class
-                )
-                total = self.inspector.count(state, queue, search=text, job_class=job_class)
-            else:
-                rows = self.inspector.jobs(state, queue=queue, offset=offset, limit=PAGE_SIZE)
-                total = self.inspector.count(state, queue)
-        pages = max(1, math.ceil(total / PAGE_SIZE))
-        params = {k: v for k, v in (("queue", queue), ("class", job_class), ("q", text)) if v}
-        return self.render(
-            request,
-            "jobs.html",
-            state=state,
-            rows=rows,
-            page=page,
-            pages=pages,
-            total=total,
-            queue=queue or "",
-            job_class=job_class or "",
-            text=text or "",
-            can_search=can_search,
-            query=urlencode(params),
-            queues=[q.name for q in self.inspector.queues()],
-        )
-
-    def _every(
-        self, state: State, queue: str | None, text: str | None = None, batch: int = 500
-    ) -> list[JobInfo]:
-        found: list[JobInfo] = []
-        while True:
-            if text:
-                chunk = self.inspector.jobs(state, queue, len(found), batch, search=text)
-            else:
-                chunk = self.inspector.jobs(state, queue=queue, offset=len(found), limit=batch)
-            found.extend(chunk)
-            if len(chunk) < batch:
-                return found
-
-    def _act(self, state: str, action: object, ids: list[str] | None, all: bool = False) -> int:
-        """Retry/discard dead jobs; run now/discard scheduled ones. Returns how many."""
-        if (state, action) == ("dead", "retry"):
-            return self.inspector.retry(ids=ids, all=all)
-        if (state, action) == ("scheduled", "run_now"):
-            return self.inspector.run_now(ids=ids, all=all)
-        if action == "discard" and state == "dead":
-            return self.inspector.discard(ids=ids, all=all)
-        if action == "discard" and state == "scheduled":
-            return self.inspector.discard(ids=ids, all=all, state="scheduled")
-        if action == "cancel" and state in flow.CANCELLABLE:
-            chosen = [r.id for r in self._every(state, None)] if all else ids or []
-            return sum(flow.cancel(self.inspector, state, chosen).values())
-        raise HTTPException(400, "dead jobs: retry or discard; scheduled jobs: run_now, discard "
-                            "or cancel; ready, blocked and running jobs: cancel")  # fmt: skip
-
-    def bulk(self, request: Request, form: FormData | None) -> Response:
-        assert form is not None  # a POST route
-        state = _state(request)
-        back = path_for(request, "jobs", state=state)
-        ids = [str(i) for i in form.getlist("id")]
-        everything = form.get("all") == "1"
-        queue, job_class, text = (str(form.get(k) or "") or None for k in ("queue", "class", "q"))
-        action = form.get("action")
-        if everything and (queue or job_class or text):
-            # "all" means all that match the filters the page shows, not the whole state.
-            text = text if self.inspector.supports_search else None
-            matching = self._every(state, queue, text)
-            ids = [r.id for r in matching if not job_class or job_class in (r.job_class or "")]
-            everything = False
-            if not ids:
-                return self._done(request, back, action=action, count=0)
-        count = 0
-        if everything or ids:
-            count = self._act(state, action, None if everything else ids, everything)
-        return self._done(request, back, action=action, count=count)
-
-    def job_action(self, request: Request, form: FormData | None) -> Response:
-        assert form is not None  # a POST route
-        id, action = request.path_params["id"], request.path_params["action"]
-        state = str(form.get("state") or "dead")
-        if action == "cancel":
-            return self._cancel_one(request, id)
-        count = self._act(state, action, [id])
-        target = path_for(request, "jobs", state=state if state in STATES else "dead")
-        return self._done(request, target, action=action, count=count)
-
-    def _cancel_one(self, request: Request, id: str) -> Response:
-        """A waiting job is gone: back to its list; a running one stays on its page."""
-        info, result = flow.cancel_one(self.inspector, id)
-        back = (path_for(request, "job", id=id) if result == "running"
-                else path_for(request, "jobs", state=info.state))  # fmt: skip
-        return self._done(request, back, action="cancel", result=result,
-                          count=int(result != "unknown"))  # fmt: skip
+        return done(request, path_for(request, "queues"), queue=name, action=action)
 
     def workers(self, request: Request, form: FormData | None) -> Response:
         workers = self.inspector.workers()
@@ -349,7 +214,7 @@ class Dashboard:
         job = recurring.run(scheduling_adapter(), name)
         shown = {"ran": name, "job": job.provider_job_id or "", "job_id": job.job_id}
         target = f"{path_for(request, 'recurring')}?{urlencode(shown)}"
-        return self._done(request, target, task=name, job_id=job.job_id,
+        return done(request, target, task=name, job_id=job.job_id,
                           provider_job_id=job.provider_job_id)  # fmt: skip
 
 

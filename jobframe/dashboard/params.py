@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 #: The highest page number accepted: 9 digits keep every offset within any database's integers.
 MAX_PAGE = 999_999_999
@@ -23,4 +26,11 @@ def page_number(request: Request) -> int:
     raise HTTPException(400, f"page must be a whole number from 1 to {MAX_PAGE}, got {shown}.")
 
 
-__all__ = ["MAX_PAGE", "page_number", "wants_json"]
+def done(request: Request, target: str, **result: Any) -> Response:
+    """An action's answer: JSON for a client that asks for it, else back to the page ``target``."""
+    if wants_json(request):
+        return JSONResponse({"ok": True, **result})
+    return RedirectResponse(target, status_code=303)
+
+
+__all__ = ["MAX_PAGE", "done", "page_number", "wants_json"]
