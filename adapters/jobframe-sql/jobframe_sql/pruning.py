@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -99,15 +100,22 @@ def prune_stats(engine: sa.Engine, now_ms: int, limit: int = BATCH) -> int:
         ~is_day,
         sa.or_(length < len(minute), sa.and_(length == len(minute), period < minute)),
     )
-    old = sa.select(stats.c.kind, stats.c.period).where(
-        sa.or_(old_minute, sa.and_(is_day, period < day))
-    )
-    key = sa.tuple_(stats.c.kind, stats.c.period)
+    old_where = sa.or_(old_minute, sa.and_(is_day, period < day))
+    return delete_in_batches(engine, stats, (stats.c.kind, stats.c.period), old_where, limit)
+
+
+def delete_in_batches(
+    engine: sa.Engine, table: sa.Table, key: tuple[Any, ...], where: Any, limit: int = BATCH
+) -> int:
+    """Delete the rows of ``table`` that match ``where``, ``limit`` rows a transaction (found by
+    their primary ``key`` columns, then deleted by it), until none is left. Returns how many."""
+    match = sa.tuple_(*key) if len(key) > 1 else key[0]
 
     def delete(conn: sa.Connection) -> int:
-        rows = conn.execute(old.limit(limit)).all()
+        rows = conn.execute(sa.select(*key).where(where).limit(limit)).all()
         if rows:
-            conn.execute(sa.delete(stats).where(key.in_([tuple(row) for row in rows])))
+            found = [tuple(row) if len(key) > 1 else row[0] for row in rows]
+            conn.execute(sa.delete(table).where(match.in_(found)))
         return len(rows)
 
     total = 0

@@ -22,7 +22,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from jobframe import payload_summary
 from jobframe.backend.timings import BUCKETS_MS, ClassTiming, bucket_of
 from jobframe.backend.worker import Outcome
-from jobframe_sql.engine import in_transaction
+from jobframe_sql.pruning import delete_in_batches
 from jobframe_sql.schema import TIMED_CLASS_LENGTH, timings
 
 _BUCKETS = [f"b{i}" for i in range(len(BUCKETS_MS) + 1)]
@@ -110,24 +110,8 @@ def read(conn: sa.Connection, since: int, until: int, job_class: str | None) -> 
 def purge(engine: sa.Engine, before_minute: int, limit: int = 1000) -> int:
     """Delete the rows of minutes before ``before_minute``, ``limit`` rows a transaction, until
     none is left. Returns how many went."""
-    key = sa.tuple_(timings.c.minute, timings.c.job_class)
-
-    def delete(conn: sa.Connection) -> int:
-        old = conn.execute(
-            sa.select(timings.c.minute, timings.c.job_class)
-            .where(timings.c.minute < before_minute)
-            .limit(limit)
-        ).all()
-        if old:
-            conn.execute(sa.delete(timings).where(key.in_([tuple(row) for row in old])))
-        return len(old)
-
-    total = 0
-    while True:
-        done = in_transaction(engine, delete)
-        total += done
-        if done < limit:
-            return total
+    key = (timings.c.minute, timings.c.job_class)
+    return delete_in_batches(engine, timings, key, timings.c.minute < before_minute, limit)
 
 
 __all__ = ["class_of", "count", "purge", "read", "tally"]
