@@ -296,13 +296,19 @@ class RedisInspector(Inspector):
         """Cancel the job whose ``job_id`` is given: removed if waiting (with a ``cancelled``
         record, counted in its batch), flagged if running.
 
-        The job is found through the ``{p}:ids`` index; a job stored before the index existed
-        (an upgrade with jobs waiting) is found by scanning the payloads, in batches that never
-        block the server.
+        The job is found through the ``{p}:ids`` index (a retry, a re-enqueue), else stored
+        under its job_id (a first enqueue); a job stored before the index existed (an upgrade
+        with jobs waiting) is found by scanning the payloads, in batches that never block the
+        server.
         """
-        at = self.client.hget(self.keys.ids, job_id)
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.hget(self.keys.ids, job_id)
+            pipe.hexists(self.keys.jobs, job_id)
+            at, own = pipe.execute()
         if at is not None:
             ids = [at.decode().split("|", 1)[0]]
+        elif own:
+            ids = [job_id]
         else:
             needle = b'"job_id":' + json.dumps(job_id).encode()
             ids = [

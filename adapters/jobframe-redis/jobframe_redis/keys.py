@@ -32,7 +32,9 @@ key                       type    holds
 ``{p}:limits``            hash    key -> limit, for the keys that have blocked jobs
 ``{p}:rate:<key>``        string  rate limit: the next free start (epoch µs)
 ``{p}:cancel``            set     ids of running jobs asked to stop (`Inspector.cancel`)
-``{p}:ids``               hash    job_id -> "id|queue|priority" of its stored job (status)
+``{p}:ids``               hash    job_id -> "id|queue|priority" of a job stored under another id
+                                  than its job_id (a retry, a re-enqueue; status); a first
+                                  enqueue is stored under its job_id and has no entry
 ``{p}:rec:<job_id>``      string  last record: "status|batch|ttl ms|data"; expires
 ``{p}:prog:<job_id>``     string  a running job's progress (JSON); expires
 ``{p}:done:<job_id>``     list    one element once a final record is written: waiters' wake-up
