@@ -7,7 +7,8 @@
 -- @jobframe.unique refused some (nothing of them written), the list of their positions (1-based).
 -- A ready job goes straight to an idle fetcher waiting for its queue, if there is one: claimed for
 -- it here and pushed onto its inbox, which it is blocked on (one hop instead of a wake-up token, a
--- fetch and its reply). Otherwise it joins its queue and a wake-up token is pushed.
+-- fetch and its reply). Otherwise it joins the tail of its queue's list for its priority
+-- (`jobframe_redis.scripts`) and a wake-up token is pushed.
 -- A job stored under its own job_id (a first enqueue: `jobframe_redis.adapter.stored_id`) is
 -- found by `ResultStore.status` in {p}:jobs itself; any other is indexed by its job_id in {p}:ids
 -- ("id|queue|priority": where to look for it). A job whose payload names a batch is counted in it
@@ -106,9 +107,11 @@ function enqueue(K, A, first, last, stem, now)  -- declared in results.lua
       if at > now then
         redis.call('ZADD', K[4], at, id .. '|' .. queue .. '|' .. prio)
       else
-        local score = string.format('%.0f', (prio + 2048) * SHIFT + redis.call('INCR', K[2]))
-        if not (waiters and direct and handoff(id, queue, score, payload, mark)) then
-          redis.call('ZADD', stem .. 'q:' .. queue, score, id)
+        -- a hand-off's claim keeps a score (its priority, and its order for a release)
+        local handed = waiters and direct
+          and handoff(id, queue, string.format('%.0f', (prio + 2048) * SHIFT + redis.call('INCR', K[2])), payload, mark)
+        if not handed then
+          ready_push(stem, queue, prio, id)
           ready = ready + 1
           waiters = false
         end
