@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """How long the dashboard's job listings take with many jobs: 100,000 ready jobs in one queue,
 pages read at several offsets through each backend's inspector (what the Jobs page calls).
 

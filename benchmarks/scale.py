@@ -118,7 +118,7 @@ def measure(size: int, args: argparse.Namespace, r: Any, url: str, workdir: Path
     some = next(iter(r.hscan_iter(stem + "jobs", count=10)))[0]
     out["payload_bytes"] = r.hstrlen(stem + "jobs", some)
     out["overhead_per_job"] = out["memory_per_job"] - out["payload_bytes"]
-    for name, key in (("jobs_hash", "jobs"), ("ids_hash", "ids"), ("queue_zset", "q:bench")):
+    for name, key in (("jobs_hash", "jobs"), ("ids_hash", "ids"), ("ready_list", "r:bench:0")):
         out[f"{name}_per_job"] = int(r.memory_usage(stem + key, samples=0) or 0) / size  # O(N), once
     window = args.window
     cpu, mine, started = redis_cpu(r), time.process_time(), time.perf_counter()
@@ -130,7 +130,7 @@ def measure(size: int, args: argparse.Namespace, r: Any, url: str, workdir: Path
     for processes in args.process_counts:
         # back to N waiting jobs (the last run took some; the jobs its killed workers held stay
         # claimed, outside the queue, until the reaper gives them back)
-        missing = size - int(r.zcard(stem + "q:bench"))
+        missing = size - int(r.llen(stem + "r:bench:0"))
         if missing > 0:
             fill(jobframe, job, missing)
         # never the whole queue: the last jobs of a drain (workers idling, the last claims) are
@@ -197,10 +197,11 @@ def table(results: list[dict[str, Any]], processes: list[int]) -> str:
              "producer CPU µs/job: 1-by-1 / bulk"]  # fmt: skip
     lines = ["| " + " | ".join(heads) + " |", "|" + "---:|" * len(heads)]
     for r in results:
+        processing = f"{r[f'process_{processes[0]}_redis_cpu_us']:.1f}" if processes else "-"  # --processes ''
         cells = [f"{r['jobs']:,}", f"{r['enqueue_per_s']:,.0f}", f"{r['bulk_per_s']:,.0f}",
                  *[f"{r[f'process_{p}_per_s']:,.0f}" for p in processes],
                  f"{r['memory_per_job']:.0f}", f"{r['payload_bytes']}", f"{r['overhead_per_job']:.0f}",
-                 f"{r['enqueue_redis_cpu_us']:.1f} / {r['bulk_redis_cpu_us']:.1f} / {r[f'process_{processes[0]}_redis_cpu_us']:.1f}",
+                 f"{r['enqueue_redis_cpu_us']:.1f} / {r['bulk_redis_cpu_us']:.1f} / {processing}",
                  f"{r['enqueue_client_cpu_us']:.1f} / {r['bulk_client_cpu_us']:.1f}"]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -73,7 +73,7 @@ while i <= #ARGV do
       if at > now then
         redis.call('ZADD', KEYS[8], at, rid .. '|' .. q .. '|' .. prio)
       else
-        redis.call('ZADD', stem .. 'q:' .. q, (prio + 2048) * SHIFT + redis.call('INCR', KEYS[6]), rid)
+        ready_push(stem, q, prio, rid)
         ready = ready + 1
       end
     end

@@ -13,6 +13,29 @@ local ended = mode == 'cancel' and 'cancelled' or 'discarded'
 local err = mode == 'cancel'
   and {class = 'jobframe.Cancelled', message = 'cancelled before it started', reason = 'cancelled'}
   or {message = 'discarded before it started', reason = 'discarded'}
+-- Take a ready job off its priority's list (LREM: O(n), but dropping a waiting job is rare): the
+-- list its payload names first, else every queue's lists, and an older version's zsets.
+local function lrem(q, prio, id)
+  local lk = stem .. 'r:' .. q .. ':' .. prio
+  if redis.call('LREM', lk, 1, id) == 0 then return false end
+  if redis.call('EXISTS', lk) == 0 then redis.call('ZREM', stem .. 'rp:' .. q, prio) end
+  return true
+end
+local function unready(id)
+  local payload = redis.call('HGET', KEYS[1], id)
+  local ok, doc = pcall(cjson.decode, payload or '')
+  if ok and type(doc) == 'table' and type(doc.queue_name) == 'string' and tonumber(doc.priority or 0)
+      and lrem(doc.queue_name, string.format('%d', tonumber(doc.priority or 0)), id) then
+    return true
+  end
+  for _, q in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+    for _, prio in ipairs(redis.call('ZRANGE', stem .. 'rp:' .. q, 0, -1)) do
+      if lrem(q, prio, id) then return true end
+    end
+    if redis.call('ZREM', stem .. 'q:' .. q, id) == 1 then return true end
+  end
+  return false
+end
 for i = 7, #ARGV, 2 do
   local id, member = ARGV[i], ARGV[i + 1]
   local gone = member ~= '' and redis.call('ZREM', KEYS[2], member) == 1
@@ -24,11 +47,7 @@ for i = 7, #ARGV, 2 do
       gone = true
     end
   end
-  if not gone then
-    for _, q in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-      if redis.call('ZREM', stem .. 'q:' .. q, id) == 1 then gone = true break end
-    end
-  end
+  if not gone then gone = unready(id) end
   if gone then
     local payload = redis.call('HGET', KEYS[1], id)
     local f, jid = flow_of(payload)

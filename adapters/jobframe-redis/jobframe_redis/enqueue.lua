@@ -7,9 +7,12 @@
 -- @jobframe.unique refused some (nothing of them written), the list of their positions (1-based).
 -- A ready job goes straight to an idle fetcher waiting for its queue, if there is one: claimed for
 -- it here and pushed onto its inbox, which it is blocked on (one hop instead of a wake-up token, a
--- fetch and its reply). Otherwise it joins its queue and a wake-up token is pushed.
--- Every job is indexed by its job_id in {p}:ids ("id|queue|priority": where to look for it,
--- `ResultStore.status`); a job whose payload names a batch is counted in it (results.lua).
+-- fetch and its reply). Otherwise it joins the tail of its queue's list for its priority
+-- (`jobframe_redis.scripts`) and a wake-up token is pushed.
+-- A job stored under its own job_id (a first enqueue: `jobframe_redis.adapter.stored_id`) is
+-- found by `ResultStore.status` in {p}:jobs itself; any other is indexed by its job_id in {p}:ids
+-- ("id|queue|priority": where to look for it). A job whose payload names a batch is counted in it
+-- (results.lua).
 
 -- The job_id of a payload, where no argument gives it: jobframe writes it third, after two flat
 -- fields, so an anchored match finds it; another producer's payload is decoded.
@@ -39,14 +42,19 @@ local function bid_of(payload)
 end
 
 -- A job was stored under id: index it by its job_id (jid, or '' to read it and the batch id bid
--- from the payload), count it in its batch. A plain job pays one HSET: a sixth command beside
--- the five a ready job always cost.
+-- from the payload) unless id is the job_id itself, count it in its batch. A job stored under its
+-- job_id drops an index entry an earlier job of that job_id left (a retry still stored): status
+-- then finds the newest, as before. Index entries cost 112 B per waiting job (benchmarks/scale.py).
 local function stored(stem, id, queue, prio, payload, jid, bid)
   if jid == '' then
     jid, bid = jid_of(payload), bid_of(payload)
     if not jid then return end
   end
-  redis.call('HSET', stem .. 'ids', jid, id .. '|' .. queue .. '|' .. prio)
+  if id == jid then
+    redis.call('HDEL', stem .. 'ids', jid)
+  else
+    redis.call('HSET', stem .. 'ids', jid, id .. '|' .. queue .. '|' .. prio)
+  end
   if bid ~= '' then results().enqueued(stem, bid, jid) end
 end
 
@@ -86,15 +94,24 @@ function enqueue(K, A, first, last, stem, now)  -- declared in results.lua
     if f and type(f.unique) == 'table' and not flow().unique_take(stem, f.unique, jid, at <= now, now) then
       refused[#refused + 1] = (i - first) / 7 + 1
     else
-      redis.call('HSET', K[1], id, payload)
+      if id ~= A[i + 5] then
+        redis.call('HSET', K[1], id, payload)
+      elseif redis.call('HSETNX', K[1], id, payload) == 0 then
+        -- its job_id is stored already (the same job built twice, enqueued twice): the first
+        -- keeps its payload, this one gets a second id and, as a retry, the index entry
+        id = id .. '.' .. redis.call('INCR', K[2])
+        redis.call('HSET', K[1], id, payload)
+      end
       redis.call('SADD', K[5], queue)
       stored(stem, id, queue, prio, payload, A[i + 5], A[i + 6])
       if at > now then
         redis.call('ZADD', K[4], at, id .. '|' .. queue .. '|' .. prio)
       else
-        local score = string.format('%.0f', (prio + 2048) * SHIFT + redis.call('INCR', K[2]))
-        if not (waiters and direct and handoff(id, queue, score, payload, mark)) then
-          redis.call('ZADD', stem .. 'q:' .. queue, score, id)
+        -- a hand-off's claim keeps a score (its priority, and its order for a release)
+        local handed = waiters and direct
+          and handoff(id, queue, string.format('%.0f', (prio + 2048) * SHIFT + redis.call('INCR', K[2])), payload, mark)
+        if not handed then
+          ready_push(stem, queue, prio, id)
           ready = ready + 1
           waiters = false
         end

@@ -2,7 +2,7 @@
 -- A job's flow is read from its payload ("flow" object). Plain jobs pay one plain string.find:
 -- the compact JSON writes the key as "flow":{ and a string value cannot hold that unescaped.
 -- Keys: {p}:unique:<key> (owner job_id, PX), {p}:slots:<key> (zset id -> lapses at ms),
--- {p}:blocked:<key> (zset id -> its ready score, so a job blocked again keeps its place),
+-- {p}:blocked:<key> (zset id -> (priority + 2048) * 2^40 + a sequence taken when it was blocked),
 -- {p}:blocked (hash id -> "queue|score|key"), {p}:limits (hash key -> limit, the keys that
 -- blocked a job), {p}:cancel (set of ids).
 local function flow_of(payload)
@@ -53,25 +53,24 @@ local function flow()
     if redis.call('GET', key) == jid then redis.call('DEL', key) end
   end
 
-  -- Put blocked job bid back on its queue where it was; 1 if it was still blocked.
-  function F.unblock(stem, bid)
-    local held = redis.call('HGET', stem .. 'blocked', bid)
-    if not held then return 0 end
-    redis.call('HDEL', stem .. 'blocked', bid)
-    local q, score = string.match(held, '^([^|]*)|([^|]*)|')
-    redis.call('ZADD', stem .. 'q:' .. q, score, bid)
-    return 1
-  end
-
-  -- Ready up to n blocked jobs of key, oldest first; returns how many.
+  -- Ready up to n blocked jobs of key, oldest first, at the head of their priority's list (pushed
+  -- last first, so they keep their order); returns how many.
   function F.unblock_key(stem, key, n)
-    local done, list = 0, stem .. 'blocked:' .. key
-    while done < n do
+    local list, held = stem .. 'blocked:' .. key, {}
+    while #held < n do
       local popped = redis.call('ZPOPMIN', list)
       if #popped == 0 then break end
-      done = done + F.unblock(stem, popped[1])
+      local h = redis.call('HGET', stem .. 'blocked', popped[1])
+      if h then
+        redis.call('HDEL', stem .. 'blocked', popped[1])
+        held[#held + 1] = {popped[1], h}
+      end
     end
-    return done
+    for i = #held, 1, -1 do
+      local q, score = string.match(held[i][2], '^([^|]*)|([^|]*)|')
+      ready_push(stem, q, prio_of(score), held[i][1], true)
+    end
+    return #held
   end
 
   -- At fetch: false when the job must wait blocked (moved to its key's blocked jobs), else
@@ -82,6 +81,8 @@ local function flow()
       local slots = stem .. 'slots:' .. c.key
       redis.call('ZREMRANGEBYSCORE', slots, '-inf', now)
       if redis.call('ZCARD', slots) >= tonumber(c.limit) then
+        -- ordered by when they were found blocked, which follows the ready order
+        score = string.format('%.0f', (prio_of(score) + 2048) * SHIFT + redis.call('INCR', stem .. 'seq'))
         redis.call('ZADD', stem .. 'blocked:' .. c.key, score, id)
         redis.call('HSET', stem .. 'blocked', id, q .. '|' .. score .. '|' .. c.key)
         redis.call('HSET', stem .. 'limits', c.key, c.limit)

@@ -22,9 +22,8 @@ from jobframe.backend.payload import PayloadError, load_payload
 from jobframe.backend.timings import ClassTiming
 from jobframe_redis import timings
 from jobframe_redis.connection import Store, day_and_minute, now_ms
+from jobframe_redis.keys import each, ready_lists
 from jobframe_redis.results import history_ms
-
-SHIFT = 2**40
 
 
 def _text(name: bytes) -> str:
@@ -61,21 +60,25 @@ class RedisInspector(Inspector):
         paused = {_text(p) for p in self.client.smembers(self.keys.paused)}
         # A queue paused before its first job is listed too, as on SQL: the pause shows.
         names = sorted({*self._names(), *paused})
-        with self.client.pipeline(transaction=False) as pipe:
-            for name in names:
-                pipe.zcard(self.keys.queue(name))
-                pipe.zrange(self.keys.queue(name), 0, 0)
-            replies = pipe.execute()
-        result = []
-        for index, name in enumerate(names):
-            size, head = replies[2 * index], replies[2 * index + 1]
-            result.append(QueueInfo(name, size, self._latency(head), name in paused))
-        return result
+        lists = self._lists(names)
+        sizes = iter(self._each("llen", [key for name in names for key in lists[name]]))
+        firsts = [lists[name][0] if lists[name] else self.keys.ready(name, 0) for name in names]
+        heads = self._each("lindex", firsts, 0)  # the next out: latency
+        return [
+            QueueInfo(name, sum(next(sizes) for _ in lists[name]), self._latency(h), name in paused)
+            for name, h in zip(names, heads, strict=True)
+        ]
 
-    def _latency(self, head: list[bytes]) -> float:
+    def _each(self, command: str, keys: list[str], *args: Any) -> list[Any]:
+        return each(self.client, command, keys, *args)
+
+    def _lists(self, names: list[str]) -> dict[str, list[str]]:
+        return ready_lists(self.client, self.keys, names)
+
+    def _latency(self, head: bytes | None) -> float:
         if not head:
             return 0.0
-        enqueued = payload_summary.summarize(self.client.hget(self.keys.jobs, head[0])).enqueued_at
+        enqueued = payload_summary.summarize(self.client.hget(self.keys.jobs, head)).enqueued_at
         return max(0.0, time.time() - enqueued.timestamp()) if enqueued else 0.0
 
     def _info(self, id: str, state: State, queue: str, raw: bytes | None, **extra: Any) -> JobInfo:
@@ -103,19 +106,19 @@ class RedisInspector(Inspector):
         k = self.keys
         if state == "ready":
             names = [queue] if queue else self._names()
+            lists = self._lists(names)
+            keys = [(name, key) for name in names for key in lists[name]]
+            sizes = self._each("llen", [key for _, key in keys])
             out: list[tuple[str, str, dict[str, Any]]] = []
             skip = offset
-            for name in names:  # page through the queues in order without loading them whole
-                want = limit - len(out)
-                if want <= 0:
-                    break
-                size = int(self.client.zcard(k.queue(name)))
+            # page through the queues and their priorities in order without loading them whole
+            for (name, key), size in zip(keys, sizes, strict=True):
                 if skip >= size:
                     skip -= size
-                    continue
-                ids = self.client.zrange(k.queue(name), skip, skip + want - 1)
-                out += [(i.decode(), name, {}) for i in ids]
-                skip = 0
+                elif len(out) < limit:
+                    ids = self.client.lrange(key, skip, skip + limit - len(out) - 1)
+                    out += [(i.decode(), name, {}) for i in ids]
+                    skip = 0
             return out
         if state == "scheduled":
             members = self.client.zrange(k.scheduled, 0, -1 if queue else stop)
@@ -181,7 +184,8 @@ class RedisInspector(Inspector):
         k = self.keys
         if state == "ready":
             names = [queue] if queue else self._names()
-            return sum(self.client.zcard(k.queue(n)) for n in names)
+            lists = self._lists(names)
+            return sum(self._each("llen", [key for n in names for key in lists[n]]))
         if queue is not None:
             return len(self._ids(state, queue, 0, 10**9))
         if state == "blocked":
@@ -217,9 +221,10 @@ class RedisInspector(Inspector):
             return self._info(id, "scheduled", member.decode().split("|")[1], raw)
         named = payload_summary.summarize(raw).queue_name
         # A payload stored by enqueue_raw, or by another producer, may name no queue (or the
-        # wrong one): then look in every queue.
-        for queue in [named] if named and named in self._names() else self._names():
-            if self.client.zscore(k.queue(queue), id) is not None:
+        # wrong one): then look in every queue (LPOS: O(n) per list, for one job's page).
+        queues = [named] if named and named in self._names() else self._names()
+        for queue, lists in self._lists(queues).items():
+            if any(self.client.lpos(key, id) is not None for key in lists):
                 return self._info(id, "ready", queue, raw)
         return None
 
@@ -296,13 +301,19 @@ class RedisInspector(Inspector):
         """Cancel the job whose ``job_id`` is given: removed if waiting (with a ``cancelled``
         record, counted in its batch), flagged if running.
 
-        The job is found through the ``{p}:ids`` index; a job stored before the index existed
-        (an upgrade with jobs waiting) is found by scanning the payloads, in batches that never
-        block the server.
+        The job is found through the ``{p}:ids`` index (a retry, a re-enqueue), else stored
+        under its job_id (a first enqueue); a job stored before the index existed (an upgrade
+        with jobs waiting) is found by scanning the payloads, in batches that never block the
+        server.
         """
-        at = self.client.hget(self.keys.ids, job_id)
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.hget(self.keys.ids, job_id)
+            pipe.hexists(self.keys.jobs, job_id)
+            at, own = pipe.execute()
         if at is not None:
             ids = [at.decode().split("|", 1)[0]]
+        elif own:
+            ids = [job_id]
         else:
             needle = b'"job_id":' + json.dumps(job_id).encode()
             ids = [

@@ -5,15 +5,20 @@ jobframe namespace lives in one Redis Cluster slot and every Lua script touches 
 key                       type    holds
 ========================  ======  =====================================================
 ``{p}:jobs``              hash    id -> payload (JSON bytes, exactly as enqueued)
-``{p}:q:<queue>``         zset    ready jobs; score = (priority + 2048) * 2^40 + sequence
+``{p}:r:<queue>:<prio>``  list    ready jobs of one priority, first in first out (ids)
+``{p}:rp:<queue>``        zset    the priorities whose lists are not empty (score = priority)
+``{p}:q:<queue>``         zset    ready jobs as an older version kept them (score = (priority +
+                                  2048) * 2^40 + sequence): maintain moves them to the lists
 ``{p}:queues``            set     every queue name ever used
 ``{p}:paused``            set     paused queue names
-``{p}:seq``               string  the enqueue sequence (FIFO within a priority)
+``{p}:seq``               string  a sequence: blocked jobs' order, a hand-off's claim, a job_id's
+                                  second id
 ``{p}:wake``              list    wake-up tokens that blocked fetchers wait on (BLPOP)
 ``{p}:waiting``           list    idle fetchers: "process|wait id|until ms|queues" (hand-off)
 ``{p}:inbox:<process>``   list    jobs handed to one idle process: "id|token|queue|payload"
 ``{p}:scheduled``         zset    id -> run at (epoch ms)
-``{p}:inflight``          hash    id -> "token|process|queue|score|claimed ms[|f]" (f: flow)
+``{p}:inflight``          hash    id -> "token|process|queue|score|claimed ms[|f]" (f: flow);
+                                  score = (priority + 2048) * 2^40 + its order in its fetch
 ``{p}:claims:<process>``  set     ids claimed by one worker process
 ``{p}:processes``         zset    process id -> last heartbeat (epoch ms)
 ``{p}:process:<process>`` hash    hostname, pid, queues, concurrency, started
@@ -32,7 +37,9 @@ key                       type    holds
 ``{p}:limits``            hash    key -> limit, for the keys that have blocked jobs
 ``{p}:rate:<key>``        string  rate limit: the next free start (epoch µs)
 ``{p}:cancel``            set     ids of running jobs asked to stop (`Inspector.cancel`)
-``{p}:ids``               hash    job_id -> "id|queue|priority" of its stored job (status)
+``{p}:ids``               hash    job_id -> "id|queue|priority" of a job stored under another id
+                                  than its job_id (a retry, a re-enqueue; status); a first
+                                  enqueue is stored under its job_id and has no entry
 ``{p}:rec:<job_id>``      string  last record: "status|batch|ttl ms|data"; expires
 ``{p}:prog:<job_id>``     string  a running job's progress (JSON); expires
 ``{p}:done:<job_id>``     list    one element once a final record is written: waiters' wake-up
@@ -46,6 +53,7 @@ key                       type    holds
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,16 @@ class Keys:
         """``{prefix}:``: the hash-tagged stem every key starts with (passed to the scripts)."""
         return "{" + self.prefix + "}:"
 
-    def queue(self, name: str) -> str:
+    def ready(self, name: str, priority: int | str) -> str:
+        """The list of ``name``'s ready jobs of one priority (ids, head first)."""
+        return f"{self.base}r:{name}:{priority}"
+
+    def priorities(self, name: str) -> str:
+        """The zset of ``name``'s priorities that have ready jobs (score = priority)."""
+        return f"{self.base}rp:{name}"
+
+    def old_queue(self, name: str) -> str:
+        """The zset an older version kept ``name``'s ready jobs in (maintain moves them)."""
         return f"{self.base}q:{name}"
 
     def claims(self, process_id: str) -> str:
@@ -76,6 +93,23 @@ class Keys:
         if name in _SIMPLE:
             return self.base + _SIMPLE[name]
         raise AttributeError(name)
+
+
+def each(client: Any, command: str, keys: list[str], *args: Any) -> list[Any]:
+    """One command per key, in one pipeline."""
+    with client.pipeline(transaction=False) as pipe:
+        for key in keys:
+            getattr(pipe, command)(key, *args)
+        return list(pipe.execute())
+
+
+def ready_lists(client: Any, keys: Keys, names: list[str]) -> dict[str, list[str]]:
+    """Each queue's ready lists, lowest priority number (the next fetched) first."""
+    prios = each(client, "zrange", [keys.priorities(name) for name in names], 0, -1)
+    return {
+        name: [keys.ready(name, p.decode()) for p in found]
+        for name, found in zip(names, prios, strict=True)
+    }
 
 
 _SIMPLE = {

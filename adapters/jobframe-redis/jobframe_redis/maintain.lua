@@ -1,5 +1,6 @@
 -- Promote due scheduled jobs, reap processes whose heartbeat expired (their claims back on
--- their queues, or dead after max_crashes), and the upkeep of concurrency limits.
+-- their queues, or dead after max_crashes), move an older version's ready zsets into the lists,
+-- and the upkeep of concurrency limits.
 -- KEYS: jobs, scheduled, processes, inflight, crashes, dead, dead_info, wake, seq
 -- ARGV: stem, now_ms, heartbeat_timeout_ms, max_crashes, promote_limit, history_ttl_ms
 -- A poison pill sent dead gets a ``dead`` record (results.lua), counted in its batch.
@@ -10,13 +11,13 @@ local readied = {}  -- concurrency key -> blocked jobs a reaped claim's settle m
 for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[5]))) do
   redis.call('ZREM', KEYS[2], member)
   local id, q, prio = string.match(member, '^(.-)|(.*)|(-?%d+)$')
-  local seq = redis.call('INCR', KEYS[9])
-  redis.call('ZADD', stem .. 'q:' .. q, (tonumber(prio) + 2048) * SHIFT + seq, id)
+  ready_push(stem, q, tonumber(prio), id)
   promoted = promoted + 1
   local f, jid = flow_of(redis.call('HGET', KEYS[1], id))
   if f then flow().unique_release(stem, f, jid, 'scheduled') end
 end
 local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - timeout)
+local back = {}
 for _, pid in ipairs(expired) do
   local claims = stem .. 'claims:' .. pid
   for _, id in ipairs(redis.call('SMEMBERS', claims)) do
@@ -47,13 +48,23 @@ for _, pid in ipairs(expired) do
           reason = 'poison pill: its worker process died ' .. crashes .. ' times while running it'}, ARGV[6])
         dead = dead + 1
       else
-        redis.call('ZADD', stem .. 'q:' .. parts[3], parts[4], id)
+        back[#back + 1] = {id, parts}
         requeued = requeued + 1
       end
     end
   end
   redis.call('DEL', claims, stem .. 'process:' .. pid, stem .. 'inbox:' .. pid)
   redis.call('ZREM', KEYS[3], pid)
+end
+-- ready jobs an older version left in a zset {p}:q:<queue> (an upgrade, a producer not upgraded
+-- yet): moved in score order to the tail of their priority's list, promote_limit per pass
+local moving = tonumber(ARGV[5])
+for _, q in ipairs(redis.call('SMEMBERS', stem .. 'queues')) do
+  if moving <= 0 then break end
+  local popped = redis.call('ZPOPMIN', stem .. 'q:' .. q, moving)
+  for j = 1, #popped, 2 do ready_push(stem, q, prio_of(popped[j + 1]), popped[j]) end
+  moving = moving - #popped / 2
+  promoted = promoted + #popped / 2
 end
 -- concurrency keys that blocked jobs: drop lapsed slots, ready blocked jobs while there is room
 local limits = stem .. 'limits'
@@ -70,5 +81,8 @@ end
 for _, bid in ipairs(redis.call('ZRANGE', stem .. 'batches', 0, 9)) do
   if redis.call('EXISTS', stem .. 'batch:' .. bid) == 0 then redis.call('ZREM', stem .. 'batches', bid) end
 end
+-- the reaped claims at the head of their priority's list, in the order they were claimed: last,
+-- so they come before the blocked jobs readied above, which were found blocked after them
+requeue(stem, back)
 wake(KEYS[8], promoted + requeued + unblocked)
 return {promoted, #expired, requeued, dead}

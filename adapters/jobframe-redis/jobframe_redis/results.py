@@ -1,7 +1,8 @@
 """`RedisResults`: the Redis adapter's `ResultStore` (job status, records, progress, batches).
 
-Keys (see `jobframe_redis.keys`): ``{p}:ids`` indexes every stored job by its ``job_id``
-(written by the enqueue scripts, removed by every script that deletes a job), so `status` is
+Keys (see `jobframe_redis.keys`): a job is stored under its ``job_id`` on its first enqueue, and
+``{p}:ids`` indexes by ``job_id`` the jobs stored under another id (a retry, a re-enqueue;
+written by the enqueue scripts, removed by every script that deletes a job), so `status` is
 one script call whatever the number of jobs; ``{p}:rec:<job_id>`` holds the last record
 (``status|batch|ttl ms|data``, written with one ``SET ... PX``) and expires with its ttl
 (Redis deletes it: no purge, no cron); ``{p}:done:<job_id>`` is the wake-up of `wait`;
@@ -88,7 +89,7 @@ class RedisResults(ResultStore):
         self._seal = client.register_script(scripts.SEAL)
         self._write = client.register_script(scripts.WRITE)
         k = store.keys
-        self._status_keys = [k.ids, k.inflight, k.dead, k.blocked, k.scheduled]
+        self._status_keys = [k.ids, k.inflight, k.dead, k.blocked, k.scheduled, k.jobs]
 
     def status(self, job_id: str) -> JobState:
         """One script call: the live state found through ``{p}:ids``, the record, progress."""

@@ -5,8 +5,7 @@ for i = 2, #ARGV do
   local member = ARGV[i]
   if redis.call('ZREM', KEYS[2], member) == 1 then
     local id, q, prio = string.match(member, '^(.-)|(.*)|(-?%d+)$')
-    local seq = redis.call('INCR', KEYS[3])
-    redis.call('ZADD', stem .. 'q:' .. q, (tonumber(prio) + 2048) * SHIFT + seq, id)
+    ready_push(stem, q, tonumber(prio), id)
     local f, jid = flow_of(redis.call('HGET', KEYS[1], id))
     if f then flow().unique_release(stem, f, jid, 'scheduled') end
     n = n + 1

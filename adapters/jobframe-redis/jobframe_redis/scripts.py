@@ -2,8 +2,11 @@
 
 Conventions: ``ARGV[1]`` is the hash-tagged key stem (``{prefix}:``) from which per-queue and
 per-process keys are built; the fixed keys a script touches are passed in ``KEYS`` (all in the
-same cluster slot). Ready-queue scores are ``(priority + 2048) * 2^40 + sequence``: lower priority
-numbers first, then first-in first-out. Scheduled members are ``id|queue|priority``.
+same cluster slot). A queue's ready jobs are one list of ids per priority, ``{p}:r:<queue>:<prio>``
+(first in, first out), with ``{p}:rp:<queue>`` the zset of its non-empty priorities: lower priority
+numbers first. Claims, blocked jobs and the dead set keep a score ``(priority + 2048) * 2^40 + n``
+that tells the priority (and, for blocked jobs, their order). Scheduled members are
+``id|queue|priority``.
 """
 
 from __future__ import annotations
@@ -19,8 +22,20 @@ def _lua(name: str) -> str:
 
 _FLOW = _lua("flow.lua")
 
+# A list entry costs a few bytes where a sorted-set entry cost 134-145 B per waiting job
+# (benchmarks/scale.py): the ready queue is a list per priority. A push that makes a list
+# (length 1) lists its priority; whoever empties a list drops it (FETCH, drop, CLEAR), so a listed
+# priority may at worst have an empty list, which FETCH then drops, never the reverse.
 _SHIFT = """
 local SHIFT = 1099511627776
+local function ready_push(stem, q, prio, id, head)
+  if redis.call(head and 'LPUSH' or 'RPUSH', stem .. 'r:' .. q .. ':' .. prio, id) == 1 then
+    redis.call('ZADD', stem .. 'rp:' .. q, prio, prio)
+  end
+end
+local function prio_of(score)
+  return math.floor((tonumber(score) or 2048 * SHIFT) / SHIFT) - 2048
+end
 """
 _SPLIT = """
 local function split(s)
@@ -45,7 +60,21 @@ local function wake(key, n)
   redis.call('LTRIM', key, 0, 63)
 end
 """
-_HELPERS = _SHIFT + _SPLIT + _UNWAIT + _WAKE + _FLOW
+# Claims given back (release, reaper) go to the head of their priority's list in the order they
+# were claimed (claimed ms, then score): pushed last first. entries: {id, split inflight value}.
+_REQUEUE = """
+local function requeue(stem, entries)
+  table.sort(entries, function(a, b)
+    local ca, cb = tonumber(a[2][5]) or 0, tonumber(b[2][5]) or 0
+    if ca ~= cb then return ca < cb end
+    return (tonumber(a[2][4]) or 0) < (tonumber(b[2][4]) or 0)
+  end)
+  for i = #entries, 1, -1 do
+    ready_push(stem, entries[i][2][3], prio_of(entries[i][2][4]), entries[i][1], true)
+  end
+end
+"""
+_HELPERS = _SHIFT + _SPLIT + _UNWAIT + _WAKE + _REQUEUE + _FLOW
 
 # Records and batches (results.lua), and the shared enqueue (enqueue.lua) that indexes every job
 # by its job_id and counts it in its batch: the scripts that store or end jobs need both.
@@ -79,7 +108,7 @@ else
   for i = 8, #ARGV do queues[#queues + 1] = ARGV[i] end
 end
 unwait(KEYS[7], pid)
-local out, got, seen = {}, 0, {}
+local out, got, seen, n = {}, 0, {}, 0
 local claims = stem .. 'claims:' .. pid
 local function give(id, cur)
   local parts = split(cur)
@@ -111,13 +140,30 @@ end
 for _, q in ipairs(queues) do
   if got >= limit then break end
   if redis.call('SISMEMBER', KEYS[5], q) == 0 then
-    local qkey = stem .. 'q:' .. q
-    -- more rounds only when a job popped had to wait blocked (concurrency limits)
+    local rp = stem .. 'rp:' .. q
+    -- from the lowest priority number, first in first out; more rounds when a list ran out or a
+    -- job popped had to wait blocked (concurrency limits)
     while got < limit do
-      local want = limit - got
-      local popped = redis.call('ZPOPMIN', qkey, want)
-      for j = 1, #popped, 2 do
-        local id, score = popped[j], popped[j + 1]
+      local top = redis.call('ZRANGE', rp, 0, 0)
+      if #top == 0 then break end
+      local prio, want = top[1], limit - got
+      local lk = stem .. 'r:' .. q .. ':' .. prio
+      -- one more than wanted tells whether the list keeps any (LRANGE + LTRIM: no LPOP count,
+      -- which needs Redis 6.2)
+      local popped = redis.call('LRANGE', lk, 0, want)
+      if #popped > want then
+        popped[want + 1] = nil
+        redis.call('LTRIM', lk, want, -1)
+      else
+        redis.call('DEL', lk)
+        redis.call('ZREM', rp, prio)
+      end
+      local base = (tonumber(prio) + 2048) * SHIFT
+      for _, id in ipairs(popped) do
+        -- the claim's score tells its priority, and n its order among this fetch's claims (a
+        -- '%.0f' per job, which the enqueue no longer formats: the cost moved, not added)
+        n = n + 1
+        local score = string.format('%.0f', base + n)
         local payload = redis.call('HGET', KEYS[1], id) or ''
         local f, jid = flow_of(payload)
         if not f or flow().start(stem, id, q, score, f, jid, tonumber(now)) then
@@ -132,9 +178,8 @@ for _, q in ipairs(queues) do
           got = got + 1
         end
       end
-      if #popped < 2 * want then break end
     end
-    if got >= limit and redis.call('ZCARD', qkey) > 0 then wake(KEYS[3], 1) end
+    if got >= limit and redis.call('EXISTS', rp) == 1 then wake(KEYS[3], 1) end
   end
 end
 if got == 0 and wait_until > 0 then
@@ -172,9 +217,7 @@ for i = 3, #ARGV do
     redis.call('HDEL', KEYS[4], id)
     if action == 'retry' and info and redis.call('HEXISTS', KEYS[1], id) == 1 then
       local q, score = string.match(info, '^(.-)|([^|]*)|')
-      local prio = math.floor((tonumber(score) or 2048 * SHIFT) / SHIFT) - 2048
-      local seq = redis.call('INCR', KEYS[6])
-      redis.call('ZADD', stem .. 'q:' .. q, (prio + 2048) * SHIFT + seq, id)
+      ready_push(stem, q, prio_of(score), id)
     else
       unindex(stem, id, jid_of(redis.call('HGET', KEYS[1], id)))
       redis.call('HDEL', KEYS[1], id)
@@ -196,22 +239,30 @@ CLEAR = (
     + _FLOW
     + _RESULTS
     + """
-local qkey = ARGV[1] .. 'q:' .. ARGV[2]
-local ids = redis.call('ZRANGE', qkey, 0, -1)
+local stem, q = ARGV[1], ARGV[2]
+local rp = stem .. 'rp:' .. q
+local lists = {stem .. 'q:' .. q}  -- a zset an older version wrote, until maintain moves it
+for _, prio in ipairs(redis.call('ZRANGE', rp, 0, -1)) do lists[#lists + 1] = stem .. 'r:' .. q .. ':' .. prio end
 local err = {message = 'discarded before it started (its queue was cleared)', reason = 'discarded'}
--- discarding a waiting job releases its unique lock
-for _, id in ipairs(ids) do
-  local payload = redis.call('HGET', KEYS[1], id)
-  local f, jid = flow_of(payload)
-  if f then flow().unique_release(ARGV[1], f, jid, nil) end
-  unindex(ARGV[1], id, jid_of(payload))
-  results().ended(ARGV[1], tonumber(ARGV[3]), payload, 'discarded', err, ARGV[4])
+local n = 0
+for i, key in ipairs(lists) do
+  local ids = i == 1 and redis.call('ZRANGE', key, 0, -1) or redis.call('LRANGE', key, 0, -1)
+  -- discarding a waiting job releases its unique lock
+  for _, id in ipairs(ids) do
+    local payload = redis.call('HGET', KEYS[1], id)
+    local f, jid = flow_of(payload)
+    if f then flow().unique_release(stem, f, jid, nil) end
+    unindex(stem, id, jid_of(payload))
+    results().ended(stem, tonumber(ARGV[3]), payload, 'discarded', err, ARGV[4])
+  end
+  for j = 1, #ids, 1000 do
+    redis.call('HDEL', KEYS[1], unpack(ids, j, math.min(j + 999, #ids)))
+  end
+  redis.call('DEL', key)
+  n = n + #ids
 end
-for i = 1, #ids, 1000 do
-  redis.call('HDEL', KEYS[1], unpack(ids, i, math.min(i + 999, #ids)))
-end
-redis.call('DEL', qkey)
-return #ids
+redis.call('DEL', rp)
+return n
 """
 )
 
@@ -221,7 +272,10 @@ PENDING = """
 local n = redis.call('ZCARD', KEYS[2]) + redis.call('HLEN', KEYS[3])
 n = n + redis.call('HLEN', ARGV[1] .. 'blocked')
 for _, q in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  n = n + redis.call('ZCARD', ARGV[1] .. 'q:' .. q)
+  for _, prio in ipairs(redis.call('ZRANGE', ARGV[1] .. 'rp:' .. q, 0, -1)) do
+    n = n + redis.call('LLEN', ARGV[1] .. 'r:' .. q .. ':' .. prio)
+  end
+  n = n + redis.call('ZCARD', ARGV[1] .. 'q:' .. q)  -- an older version's zset, until moved
 end
 return n
 """

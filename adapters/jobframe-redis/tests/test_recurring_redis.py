@@ -67,7 +67,7 @@ def test_a_claim_whose_connection_is_cut_raises_writes_nothing_and_can_be_made_a
 
 
 def test_the_claim_stores_the_job_as_a_plain_enqueue_does(adapter: RedisAdapter) -> None:
-    """Same keys, score (priority, then order) and payload bytes as `RedisAdapter.enqueue`."""
+    """Same keys, list (priority, then order) and payload bytes as `RedisAdapter.enqueue`."""
     task = RecurringTask.build(
         "urgent", RecordingJob, "every minute", args=("j", "tick"), queue="mail", priority=-5
     )
@@ -76,14 +76,12 @@ def test_the_claim_stores_the_job_as_a_plain_enqueue_does(adapter: RedisAdapter)
     run = adapter.recurring().last_runs()["urgent"]
     assert run.provider_id is not None and plain.provider_job_id is not None
     client, keys = adapter.store.client, adapter.store.keys
-    scores = dict(client.zrange(keys.queue("mail"), 0, -1, withscores=True))
-    shift = 2**40
-    plain_score, claimed_score = (
-        scores[plain.provider_job_id.encode()],
-        scores[run.provider_id.encode()],
-    )
-    assert plain_score // shift == claimed_score // shift == -5 + 2048
-    assert claimed_score == plain_score + 1  # the next in the enqueue sequence
+    # the same priority's list, next in order
+    assert client.lrange(keys.ready("mail", -5), 0, -1) == [
+        plain.provider_job_id.encode(),
+        run.provider_id.encode(),
+    ]
+    assert client.zrange(keys.priorities("mail"), 0, -1, withscores=True) == [(b"-5", -5.0)]
     job = adapter.inspector().job(run.provider_id)
     assert job is not None and job.job_id == run.job_id and job.arguments["args"] == ["j", "tick"]
     assert client.hkeys(keys.recurring) == [b"urgent"]

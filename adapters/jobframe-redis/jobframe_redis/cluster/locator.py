@@ -3,11 +3,11 @@
 A job's index entry, record and progress live in its queue's keyspace. The hot path pays
 nothing for finding them again: this process remembers the queue of every job it enqueued or
 fetched (a bounded map, `REMEMBERED` entries, oldest dropped first). A job this process never
-saw costs one probe: ``HEXISTS ids`` and ``EXISTS rec:``/``prog:`` in every keyspace, sent as
-one pipeline that redis-py splits per master (one round trip per master, not per queue); the
-answer is remembered. Nothing is written at enqueue for it: an index in the root slot would be a
-second write on another master for every job, and could disagree with the job's own slot after
-a failover.
+saw costs one probe: ``HEXISTS ids``, ``HEXISTS jobs`` (a job stored under its job_id) and
+``EXISTS rec:``/``prog:`` in every keyspace, sent as one pipeline that redis-py splits per master
+(one round trip per master, not per queue); the answer is remembered. Nothing is written at
+enqueue for it: an index in the root slot would be a second write on another master for every
+job, and could disagree with the job's own slot after a failover.
 """
 
 from __future__ import annotations
@@ -48,10 +48,11 @@ class Locator:
             for store in stores:
                 base = store.keys.base
                 pipe.hexists(store.keys.ids, job_id)
+                pipe.hexists(store.keys.jobs, job_id)  # stored under its job_id
                 pipe.exists(f"{base}rec:{job_id}", f"{base}prog:{job_id}")
             replies = pipe.execute()
         for index, store in enumerate(stores):
-            if replies[2 * index] or replies[2 * index + 1]:
+            if any(replies[3 * index : 3 * index + 3]):
                 name = self.spaces.queue_of(store)
                 if name is not None:
                     self.remember(job_id, name)
