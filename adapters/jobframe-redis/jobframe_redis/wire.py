@@ -127,11 +127,11 @@ class Wire:
             raise redis.ConnectionError(f"cannot connect to Redis: {exc}") from exc
         self.parser = None if HIREDIS is None else HIREDIS.Reader(replyError=error_for)
         # With a timeout, Python polls the socket before every send and every receive: two more
-        # system calls per round trip, each also evicting what the caller's Python had in the
-        # CPU's caches (an enqueue ran 8 system calls, 5 of them avoidable). A blocking socket
-        # whose timeout the kernel keeps does the same in two. The pure-Python reader (no
-        # hiredis) reads through a file object, which would take the kernel's timeout for the
-        # end of the stream: it keeps Python's.
+        # system calls per round trip (2 of the 8 an enqueue made), each also leaving the
+        # caller's Python with colder CPU caches. A blocking socket whose timeout the kernel
+        # keeps does the same in two (a signal during a wait restarts the kernel's timeout). The
+        # pure-Python reader (no hiredis) reads through a file object, which would take the
+        # kernel's timeout for the end of the stream: it keeps Python's.
         timeout = options["timeout"]
         self.kernel_timeout = (
             self.parser is not None and KERNEL_TIMEOUTS and (timeout is None or timeout > 0)
