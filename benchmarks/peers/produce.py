@@ -198,6 +198,38 @@ def ping_us(samples: int) -> float:
     return statistics.median(times) * 1e6
 
 
+def raw_enqueue_us(samples: int) -> float:
+    """Median raw-socket round trip of the very ``EVALSHA ENQUEUE`` commands ``perform_later``
+    sends, packed beforehand for fresh jobs: the round trip and the script measured as one,
+    with no client library on the way (``PING`` plus the script's own time leaves out what the
+    script's command costs around it: a larger request, Redis waking for it)."""
+    import jobs_jobframe
+
+    from jobframe.job.enqueuing import _freeze, _prepare
+    from jobframe_redis.adapter import entry
+
+    store = jobs_jobframe.NoopJob.adapter().store
+    commands = []
+    for i in range(samples):
+        job = jobs_jobframe.NoopJob(i)
+        _prepare(job)
+        _freeze(job)
+        commands.append(store.enqueue_command(entry(job, None)))
+    with socket.create_connection((harness.HOST, harness.PORT)) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        db = str(harness.db()).encode()
+        sock.sendall(b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%b\r\n" % (len(db), db))
+        assert sock.recv(64) == b"+OK\r\n"
+        times = []
+        for command in commands:
+            started = time.perf_counter()
+            sock.sendall(command)
+            reply = sock.recv(64)  # ":1" (a ready job), one segment
+            times.append(time.perf_counter() - started)
+            assert reply.startswith(b":"), reply
+    return statistics.median(times) * 1e6
+
+
 def evalsha_stats(r: redis.Redis) -> tuple[int, int]:
     stats = r.info("commandstats").get("cmdstat_evalsha", {})
     return int(stats.get("calls", 0)), int(stats.get("usec", 0))
@@ -243,7 +275,8 @@ def floor(lib: Library, jobs: int, repeats: int) -> dict[str, Any]:
     (what the rate counts) beside them."""
     assert lib.call is not None
     parts: dict[str, list[float]] = {"rtt_us": [], "script_us": [], "python_us": [],
-                                     "one_by_one_us": [], "one_by_one_mean_us": []}  # fmt: skip
+                                     "one_by_one_us": [], "one_by_one_mean_us": [],
+                                     "raw_enqueue_us": []}  # fmt: skip
     for _ in range(repeats):
         parts["rtt_us"].append(ping_us(jobs))
         before = evalsha_stats(lib.r)
@@ -253,10 +286,12 @@ def floor(lib: Library, jobs: int, repeats: int) -> dict[str, Any]:
         parts["one_by_one_mean_us"].append(statistics.mean(times))
         parts["script_us"].append((after[1] - before[1]) / max(1, after[0] - before[0]))
         parts["python_us"].append(statistics.median(null_perform_later_us(jobs)))
+        parts["raw_enqueue_us"].append(raw_enqueue_us(jobs))
         lib.clear()
     out: dict[str, Any] = {key: statistics.median(values) for key, values in parts.items()}
     out["floor_us"] = out["rtt_us"] + out["script_us"] + out["python_us"]
     out["over_floor"] = out["one_by_one_us"] / out["floor_us"]
+    out["raw_floor_us"] = out["raw_enqueue_us"] + out["python_us"]
     out["parts_rounds"] = parts
     return out
 

@@ -11,13 +11,20 @@ import itertools
 import os
 
 _node = os.urandom(6).hex()
-_node_pid = os.getpid()
 _counter = itertools.count()
+
+
+def _reseed() -> None:
+    """In a forked child: a node of its own, never the parent's ids (see `jobframe.backend.forks`:
+    checking the pid on every id was a system call per enqueue)."""
+    global _node, _counter
+    _node, _counter = os.urandom(6).hex(), itertools.count()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reseed)
 
 
 def new_id() -> str:
     """A new provider id (hex, 13-28 characters)."""
-    global _node, _node_pid, _counter
-    if os.getpid() != _node_pid:  # forked: never share the parent's ids
-        _node, _node_pid, _counter = os.urandom(6).hex(), os.getpid(), itertools.count()
     return f"{_node}{next(_counter):x}"

@@ -27,6 +27,29 @@ def nest(depth: int, inner: Any = None) -> Any:
     return value
 
 
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"version": 1, "arguments": [1, -2.5, "é\u2028\"\\", None, True], "kwargs": {"x": []}},
+        {"big": 10**30, "nested": {"a": [{"b": {}}]}, "": ""},
+    ],
+)
+def test_payloads_are_compact_ascii_json(payload: dict[str, Any]) -> None:
+    # `dump_payload` keeps one C encoder (no per-call set-up): the same bytes as json.dumps
+    expected = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+    assert dump_payload(payload) == expected
+    assert load_payload(dump_payload(payload)) == payload
+
+
+@pytest.mark.parametrize(
+    ("payload", "error"),
+    [({"f": float("nan")}, ValueError), ({"o": object()}, TypeError), ({"s": {1}}, TypeError)],
+)
+def test_what_json_cannot_hold_is_refused(payload: dict[str, Any], error: type) -> None:
+    with pytest.raises(error):
+        dump_payload(payload)
+
+
 def test_json_at_the_depth_limit_is_read() -> None:
     assert load_payload(json.dumps(nest(MAX_DEPTH)).encode()) == nest(MAX_DEPTH)
 

@@ -13,10 +13,11 @@ batch it carried.
 from __future__ import annotations
 
 import copy
-import os
 import threading
 from collections.abc import Callable
 from typing import Any
+
+from jobframe.backend.forks import generation
 
 #: Sends commands as one round trip; one reply per command, an error reply as an exception
 #: instance in its place; raises when the round trip itself failed.
@@ -44,7 +45,7 @@ class Coalescer:
         self._fresh()
 
     def _fresh(self) -> None:
-        self._pid = os.getpid()
+        self._generation = generation()
         self._mutex = threading.Lock()
         self._queued: list[_Waiter] | None = None  # None: no round trip in flight
 
@@ -56,7 +57,7 @@ class Coalescer:
 
     def call(self, command: bytes) -> Any:
         """The reply to ``command``; raises its error reply, or the failure of its round trip."""
-        if self._pid != os.getpid():
+        if self._generation != generation():
             # A child forked while a round trip was out (or the mutex held) would wait for a
             # thread it does not have: it starts afresh, as `WirePool` does with its sockets.
             self._fresh()

@@ -6,7 +6,10 @@ until the other callers have queued behind it, so the batch a test expects is ce
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import threading
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -218,6 +221,40 @@ def test_a_forked_child_does_not_wait_for_its_parents_round_trip(adapter: RedisA
     # flight" that no thread of the child will ever finish, the mutex perhaps still held
     producers._mutex.acquire()
     producers._queued = []
-    producers._pid = -1  # the state is the parent's
+    producers._generation = -1  # the state is the parent's (a fork since)
     assert ProducedJob.perform_later(1).successfully_enqueued
     assert producers.queued == 0 and not producers._mutex.locked()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX-only")
+def test_a_forked_child_has_its_own_ids_and_connection(adapter: RedisAdapter) -> None:
+    # forks are told by `jobframe.backend.forks` (a hook at fork), not by a pid check per call
+    store = adapter.store
+    assert store.wire is not None
+    parents = ProducedJob.perform_later(1)
+    assert parents.provider_job_id is not None
+    (parent_socket,) = [w.sock.getsockname()[1] for w in store.wire.idle]
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads running
+        pid = os.fork()
+    if pid == 0:  # the child: report, and leave without running the parent's teardown
+        code = 1
+        try:
+            job = ProducedJob.perform_later(2)
+            sockets = [w.sock.getsockname()[1] for w in store.wire.idle]
+            os.write(write_end, json.dumps([job.provider_job_id, sockets]).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reading:
+        report = reading.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    childs, sockets = json.loads(report)
+    assert childs[:12] != parents.provider_job_id[:12]  # a node of its own: no id is shared
+    assert len(sockets) == 1 and sockets != [parent_socket]  # a connection of its own
+    assert stored(adapter, parents) is not None
+    assert adapter.store.client.hget(adapter.store.keys.jobs, childs) is not None
+    assert ProducedJob.perform_later(3).successfully_enqueued  # the parent's socket still works

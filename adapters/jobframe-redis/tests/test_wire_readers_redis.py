@@ -4,6 +4,8 @@ pure-Python reader (the one used when ``jobframe-redis[fast]`` is not installed)
 from __future__ import annotations
 
 import os
+import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -52,3 +54,35 @@ def test_error_replies_are_redis_pys_exceptions(pool: wire.WirePool) -> None:
     with pytest.raises(redis.ResponseError, match="boom"):
         pool.call("EVAL", "return redis.error_reply('boom')", 0)
     assert pool.call("PING") == b"PONG"  # the connection is still usable after an error
+
+
+def test_a_server_that_does_not_answer_times_out(
+    pool: wire.WirePool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a listening socket nobody reads: the kernel completes the connection, no reply ever comes
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        options = dict(pool.options, host="127.0.0.1", port=silent.getsockname()[1], timeout=0.3)
+        mute = wire.Wire(options)
+        # with hiredis the kernel keeps the timeout (a blocking socket: no poll per call)
+        assert mute.kernel_timeout == (wire.HIREDIS is not None and wire.KERNEL_TIMEOUTS)
+        started = time.monotonic()
+        with pytest.raises(redis.TimeoutError, match="did not answer in time"):
+            mute.call("PING")
+        assert 0.25 < time.monotonic() - started < 5
+        with pytest.raises(redis.TimeoutError):
+            wire.Wire(options).pipeline([wire.pack(("PING",)), wire.pack(("PING",))])
+    assert pool.call("PING") == b"PONG"
+
+
+def test_a_blocking_command_waits_past_the_socket_timeout(redis_url: str, prefix: str) -> None:
+    short = wire.WirePool(redis_url, 0.2, 5.0)
+    try:
+        started = time.monotonic()
+        assert short.call("BLPOP", f"{prefix}:empty", 0.6, wait=0.6) is None
+        assert time.monotonic() - started >= 0.5
+        # the socket timeout is back to its own after the wait: a command that blocks longer
+        # than it, without a wait, times out
+        with pytest.raises(redis.TimeoutError):
+            short.call("BLPOP", f"{prefix}:empty", 1)
+    finally:
+        short.close()
