@@ -29,6 +29,7 @@ def pool(
             pytest.skip(message)
     else:
         monkeypatch.setattr(wire, "HIREDIS", None)
+        monkeypatch.setattr(wire, "_PACK", None)
     made = wire.WirePool(redis_url, 5.0, 5.0)
     yield made
     made.close()
@@ -52,3 +53,25 @@ def test_error_replies_are_redis_pys_exceptions(pool: wire.WirePool) -> None:
     with pytest.raises(redis.ResponseError, match="boom"):
         pool.call("EVAL", "return redis.error_reply('boom')", 0)
     assert pool.call("PING") == b"PONG"  # the connection is still usable after an error
+
+
+def test_packing_writes_the_same_bytes_with_hiredis_and_without(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import enum
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    class Name(str):
+        pass
+
+    values = (b"\x00\r\n", "é", Name("n"), 0, -5, 2**70, 1e-05, 1765000000.123, 1 / 3, -0.0)
+    args = ("EVALSHA", *values, Level.HIGH)  # the IntEnum: hiredis refuses it, `bulk` takes it
+    packed = wire.pack(args)
+    for _ in ("as installed", "pure Python"):
+        with pytest.raises(redis.DataError, match="pass 0 or 1"):
+            wire.pack(("SET", "k", True))
+        monkeypatch.setattr(wire, "_PACK", None)
+    assert wire.pack(args) == packed
+    assert packed.startswith(b"*12\r\n$7\r\nEVALSHA\r\n") and packed.endswith(b"$1\r\n3\r\n")
