@@ -41,7 +41,7 @@ CONFIGS = {
     "info-json": ["--log-level", "INFO", "--log-format", "json"],
     "debug": ["--log-level", "DEBUG"],
 }
-CONCURRENCY = 5
+CONCURRENCY = int(os.environ.get("BENCH_JOBFRAME_CONCURRENCY", "5"))
 
 
 def source_path(tree: Path) -> str:
@@ -82,11 +82,14 @@ def run_once(
             proc = subprocess.Popen(argv, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
                                     start_new_session=True)  # fmt: skip
         try:
-            rate, cpu = _rate(proc, count, jobs, time.perf_counter() + timeout, log_path)
+            redis_cpu = _RedisCpu(adapter.store.client)
+            rate, cpu = _rate(proc, count, jobs, time.perf_counter() + timeout, log_path,
+                              redis_cpu)  # fmt: skip
             proc.terminate()  # a graceful stop writes what the worker still buffers
             proc.wait(30)
             lines = log_path.read_bytes().count(b"\n")
-            return {"process": rate, "cpu_us": cpu, "lines": lines / jobs}
+            return {"process": rate, "cpu_us": cpu, "lines": lines / jobs,
+                    "redis_us": redis_cpu.per_job}  # fmt: skip
         finally:
             proc.kill()
             proc.wait(10)
@@ -103,8 +106,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class _RedisCpu:
+    """The Redis server's CPU time (``INFO cpu``, all its clients) between two marks, per job:
+    meaningful on a server of the benchmark's own (``--url`` to a spare port)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client, self.start, self.per_job = client, 0.0, float("nan")
+
+    def now(self) -> float:
+        info = self.client.info("cpu")
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+    def mark(self) -> None:
+        self.start = self.now()
+
+    def stop(self, jobs: int) -> None:
+        self.per_job = (self.now() - self.start) * 1e6 / max(jobs, 1)
+
+
 def _rate(proc: subprocess.Popen[bytes], count: Path, jobs: int, deadline: float,
-          log: Path) -> tuple[float, float]:  # fmt: skip
+          log: Path, redis_cpu: _RedisCpu) -> tuple[float, float]:  # fmt: skip
     """The warm rate, and the worker's CPU time per job over the same jobs (µs): on a busy
     machine the rate moves with the neighbours, the CPU time much less."""
     first: tuple[float, int, float] | None = None
@@ -112,6 +133,7 @@ def _rate(proc: subprocess.Popen[bytes], count: Path, jobs: int, deadline: float
         done, now = count.stat().st_size, time.perf_counter()
         if first is None and done:
             first = (now, done, cpu_seconds(proc.pid))
+            redis_cpu.mark()
         if done >= jobs:
             break
         if proc.poll() is not None:
@@ -121,6 +143,7 @@ def _rate(proc: subprocess.Popen[bytes], count: Path, jobs: int, deadline: float
         time.sleep(0.005)
     assert first is not None
     cpu = cpu_seconds(proc.pid) - first[2]
+    redis_cpu.stop(jobs - first[1])
     return (jobs - first[1]) / max(now - first[0], 1e-9), cpu * 1e6 / (jobs - first[1])
 
 
@@ -176,7 +199,7 @@ def _measure(args: argparse.Namespace, configs: list[str], trees: dict[str, Path
             )
             runs[config].append(got)
             print(f"round {number}/{args.rounds} {config:18} {got['process']:9.0f} jobs/s "
-                  f"{got['cpu_us']:6.1f} CPU µs/job {got['lines']:5.2f} lines/job", flush=True)  # fmt: skip
+                  f"{got['cpu_us']:6.1f} CPU µs/job {got['redis_us']:5.1f} Redis µs/job {got['lines']:5.2f} lines/job", flush=True)  # fmt: skip
     print(f"\nmedian of {args.rounds} rounds; load average {os.getloadavg()[0]:.2f} at the end")
     base_key = "warning" if "warning" in runs else configs[0]
     medians = {
@@ -184,7 +207,7 @@ def _measure(args: argparse.Namespace, configs: list[str], trees: dict[str, Path
     }
     base = medians[base_key]
     print(f"  {'configuration':18} {'process /s':>10} {'vs ' + base_key:>11} {'CPU µs/job':>10}"
-          f" {'CPU µs more':>11} {'lines/job':>9}  rounds (jobs/s)")  # fmt: skip
+          f" {'CPU µs more':>11} {'Redis µs':>8} {'lines/job':>9}  rounds (jobs/s)")  # fmt: skip
     report: dict[str, Any] = {"jobs": args.jobs, "rounds": args.rounds, "results": {}}
     for config in configs:
         m = medians[config]
@@ -192,7 +215,7 @@ def _measure(args: argparse.Namespace, configs: list[str], trees: dict[str, Path
         extra = m["cpu_us"] - base["cpu_us"]
         spread = "/".join(f"{r['process']:.0f}" for r in runs[config])
         print(f"  {config:18} {m['process']:10.0f} {ratio:11.3f} {m['cpu_us']:10.1f} {extra:11.1f}"
-              f" {m['lines']:9.2f}  {spread}")  # fmt: skip
+              f" {m['redis_us']:8.1f} {m['lines']:9.2f}  {spread}")  # fmt: skip
         report["results"][config] = {**m, "ratio": ratio, "rounds": runs[config]}
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))

@@ -57,12 +57,20 @@ Subscriber = Callable[[Event], None]
 #: called when an instrumented block starts; returns a `Subscriber` to call when it ends, or None
 Opener = Callable[[Event], Subscriber | None]
 _subscribers: dict[str, tuple[Subscriber, ...]] = {}
+#: a subscriber's ``when`` (`subscribe`): the events it wants at the moment
+_conditions: dict[Subscriber, Callable[[str], bool]] = {}
 _openers: dict[str, tuple[Opener, ...]] = {}
 _lock = threading.Lock()
 
 
-def subscribe(name: str, fn: Subscriber) -> Callable[[], None]:
+def subscribe(
+    name: str, fn: Subscriber, when: Callable[[str], bool] | None = None
+) -> Callable[[], None]:
     """Call ``fn(event)`` after every ``name`` event (``"*"`` for all). Returns an unsubscriber.
+
+    ``when(event_name)``: whether ``fn`` wants that event at the moment (the log subscriber's
+    line for ``perform_start`` exists only at DEBUG). An event no subscriber wants may be left
+    unbuilt (`wanted`); one that is published still reaches ``fn``, which decides for itself.
 
     Raises:
         ValueError: ``name`` is not a known event.
@@ -71,6 +79,8 @@ def subscribe(name: str, fn: Subscriber) -> Callable[[], None]:
         raise ValueError(f"unknown jobframe event {name!r}; known: {', '.join(sorted(EVENTS))}")
     with _lock:
         _subscribers[name] = (*_subscribers.get(name, ()), fn)
+        if when is not None:
+            _conditions[fn] = when
 
     def unsubscribe() -> None:
         with _lock:
@@ -78,6 +88,8 @@ def subscribe(name: str, fn: Subscriber) -> Callable[[], None]:
             if fn in remaining:
                 remaining.remove(fn)
             _subscribers[name] = tuple(remaining)
+            if not any(fn in listening for listening in _subscribers.values()):
+                _conditions.pop(fn, None)
 
     return unsubscribe
 
@@ -109,6 +121,19 @@ def has_subscribers(name: str) -> bool:
     """Whether anything listens to ``name`` (a subscriber, ``"*"``, or a `subscribe_start`)."""
     return bool(_subscribers.get(name) or _subscribers.get("*") or _openers.get(name))
     return bool(_subscribers.get(name) or _subscribers.get("*"))
+
+
+def wanted(name: str) -> bool:
+    """Whether a ``name`` event would reach anyone now: an opener, or a subscriber whose
+    ``when`` (if it has one) says yes. `has_subscribers` without the conditions: the job's
+    ``perform_start`` event cost 1.9 µs per job with only the log subscriber, at INFO, to listen."""
+    if _openers.get(name):
+        return True
+    for fn in (*_subscribers.get(name, ()), *_subscribers.get("*", ())):
+        condition = _conditions.get(fn)
+        if condition is None or condition(name):
+            return True
+    return False
 
 
 def publish(event: Event) -> None:

@@ -177,3 +177,49 @@ def test_instrument_runs_the_block_and_yields_the_event() -> None:
         ran.append(True)
     assert ran == [True]
     assert event.name == "discard"
+
+
+def test_perform_start_is_built_only_for_a_listener_that_wants_it(
+    jobs: JobsHelper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The log subscriber wants ``perform_start`` only at DEBUG: with nothing else listening,
+    the event is not built at all (`notifications.wanted`); another subscriber still gets it."""
+    built: list[str] = []
+    real = notifications.instrument
+
+    def counting(name: str, *args: Any, **kwargs: Any) -> Any:
+        built.append(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr("jobframe.job.instrumentation.instrument", counting)
+    jobframe_logger = logging.getLogger("jobframe")
+    original = jobframe_logger.level
+    try:
+        _perform_start_by_level(jobs, jobframe_logger, built)
+    finally:
+        jobframe_logger.setLevel(original)
+
+
+def _perform_start_by_level(
+    jobs: JobsHelper, jobframe_logger: logging.Logger, built: list[str]
+) -> None:
+    jobframe_logger.setLevel(logging.INFO)
+    assert not notifications.wanted("perform_start") and notifications.wanted("perform")
+    perform(jobs)
+    assert built.count("perform_start") == 0 and built.count("perform") == 1
+
+    jobframe_logger.setLevel(logging.DEBUG)  # the start line is logged: the event is built
+    assert notifications.wanted("perform_start")
+    perform(jobs)
+    assert built.count("perform_start") == 1
+    jobframe_logger.setLevel(logging.INFO)
+
+    seen: list[Event] = []
+    unsubscribe = jobframe.subscribe("perform_start", seen.append)
+    try:
+        assert notifications.wanted("perform_start")
+        job = perform(jobs)
+    finally:
+        unsubscribe()
+    assert [e.job.job_id for e in seen] == [job.job_id]
+    assert not notifications.wanted("perform_start")

@@ -222,3 +222,64 @@ def test_the_worker_cuts_its_log_lines_too(caplog: pytest.LogCaptureFixture) -> 
         wait_until(performed, 10, "the job to be performed")
     starts = [m for m in messages(caplog) if m.startswith("Performing")]
     assert len(starts) == 1 and starts[0].endswith("... [98,978 more characters]")
+
+
+def test_a_job_line_record_is_the_one_make_record_makes() -> None:
+    """`log_subscriber.emit` copies a record rather than construct one: the same attributes
+    with the same values (but the time), an ``extra`` field that would overwrite one refused
+    as `Logger.makeRecord` refuses it, and an application's record factory still used."""
+    from jobframe import log_subscriber
+
+    args = ("LoggingJob", 0.25)
+    made = log_subscriber._record(logging.INFO, "Performed %s in %.2fms", args, {"job_id": "j"})
+    stock = log_subscriber.logger.makeRecord(
+        "jobframe", logging.INFO, log_subscriber.__file__, 0, "Performed %s in %.2fms", args,
+        None, "on_event", {"job_id": "j"},
+    )  # fmt: skip
+    timed = {"created", "msecs", "relativeCreated"}
+    ours, theirs = vars(made), vars(stock)
+    assert set(ours) == set(theirs) and "job_id" in ours
+    assert {k: v for k, v in ours.items() if k not in timed} == {
+        k: v for k, v in theirs.items() if k not in timed
+    }
+    assert abs(made.created - stock.created) < 5
+    assert made.getMessage() == "Performed LoggingJob in 0.25ms"
+    with pytest.raises(KeyError, match="overwrite 'lineno'"):
+        log_subscriber._record(logging.INFO, "x", (), {"lineno": 3})
+
+    seen: list[logging.LogRecord] = []
+
+    class Mine(logging.LogRecord):
+        pass
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    handler, previous = Keep(), logging.getLogRecordFactory()
+    log_subscriber.logger.addHandler(handler)
+    logging.setLogRecordFactory(Mine)
+    try:
+        log_subscriber.emit(logging.WARNING, "through %s", ("theirs",), {"job_id": "k"})
+    finally:
+        logging.setLogRecordFactory(previous)
+        log_subscriber.logger.removeHandler(handler)
+    assert [type(r) for r in seen] == [Mine] and seen[0].getMessage() == "through theirs"
+
+
+def test_the_worker_text_format_is_the_stock_formatters() -> None:
+    from jobframe.worker.log_handler import TEXT_FORMAT, TextFormatter
+
+    ours, stock = TextFormatter(), logging.Formatter(TEXT_FORMAT)
+    stock.formatTime = ours.formatTime  # type: ignore[method-assign]
+    record = logging.makeLogRecord({"name": "jobframe", "levelno": 20, "levelname": "INFO",
+                                 "msg": "Performed %s", "args": ("x",)})  # fmt: skip
+    assert ours.format(record) == stock.format(record)
+    assert " INFO jobframe: Performed x" in ours.format(record)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        import sys
+
+        failed = logging.makeLogRecord({"msg": "failed", "exc_info": sys.exc_info()})
+    assert ours.format(failed) == stock.format(failed) and "ValueError: boom" in ours.format(failed)

@@ -12,6 +12,7 @@ from jobframe.errors import Abort, Cancelled, DeserializationError, JobframeErro
 from jobframe.job.callbacks import CallbackChain
 from jobframe.job.continuation import perform_timeout
 from jobframe.job.core import hybridmethod
+from jobframe.notifications import wanted
 
 R = TypeVar("R", covariant=True)
 
@@ -135,8 +136,9 @@ class Execution:
         """Decode the arguments (a failure here reaches ``discard_on``) and announce the start."""
         self._forget_last_run()
         self._load_arguments()
-        with self._instrument("perform_start"):
-            pass
+        if wanted("perform_start"):  # else not built at all: nobody listens (1.9 µs a job)
+            with self._instrument("perform_start"):
+                pass
 
     def _handle_failure(self: Any, exc: Exception) -> None:
         # A cancel is an operator's decision, not an error: no handler may retry or rescue it.

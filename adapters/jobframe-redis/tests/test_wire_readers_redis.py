@@ -31,6 +31,7 @@ def pool(
             pytest.skip(message)
     else:
         monkeypatch.setattr(wire, "HIREDIS", None)
+        monkeypatch.setattr(wire, "_PACK", None)
     made = wire.WirePool(redis_url, 5.0, 5.0)
     yield made
     made.close()
@@ -86,3 +87,25 @@ def test_a_blocking_command_waits_past_the_socket_timeout(redis_url: str, prefix
             short.call("BLPOP", f"{prefix}:empty", 1)
     finally:
         short.close()
+
+
+def test_packing_writes_the_same_bytes_with_hiredis_and_without(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import enum
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    class Name(str):
+        pass
+
+    values = (b"\x00\r\n", "é", Name("n"), 0, -5, 2**70, 1e-05, 1765000000.123, 1 / 3, -0.0)
+    args = ("EVALSHA", *values, Level.HIGH)  # the IntEnum: hiredis refuses it, `bulk` takes it
+    packed = wire.pack(args)
+    for _ in ("as installed", "pure Python"):
+        with pytest.raises(redis.DataError, match="pass 0 or 1"):
+            wire.pack(("SET", "k", True))
+        monkeypatch.setattr(wire, "_PACK", None)
+    assert wire.pack(args) == packed
+    assert packed.startswith(b"*12\r\n$7\r\nEVALSHA\r\n") and packed.endswith(b"$1\r\n3\r\n")
