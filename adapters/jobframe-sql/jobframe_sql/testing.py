@@ -38,8 +38,34 @@ def sql_adapter(database: Database, folder: Path | None = None) -> Iterator[SQLA
         try:
             db.init(adapter.engine)
             yield adapter
+            left = checked_out(adapter)
         finally:
             adapter.shutdown()
+        assert_none_left(left + checked_out(adapter))
+
+
+def checked_out(adapter: SQLAdapter) -> int:
+    """How many connections of ``adapter``'s engines are out of their pools."""
+    engines = (adapter.engine, adapter._single, adapter._worker_engine)
+    pools = [engine.pool for engine in engines if engine is not None]
+    return sum(pool.checkedout() for pool in pools if isinstance(pool, sa.pool.QueuePool))
+
+
+def assert_none_left(count: int) -> None:
+    """Fail the test that left ``count`` connections of its adapter out at its end, before or
+    after ``shutdown()`` (whose disposal closes only the pooled ones): the rest were closed by
+    nobody, and a later test's garbage collection reported them as a psycopg ResourceWarning,
+    far from their cause.
+
+    Raises:
+        AssertionError: ``count`` is not 0.
+    """
+    assert count == 0, (
+        f"{count} connection(s) of the test's SQLAdapter still out of the pool at its end: a "
+        "thread still uses the adapter (stop and join it first), or a connection was not closed"
+    )
+
+
 
 
 def add_finished(engine: sa.Engine, rows: int, finished_at: int, queue: str = "default") -> None:
