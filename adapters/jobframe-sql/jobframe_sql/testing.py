@@ -108,8 +108,8 @@ def add_finished_bulk(
     not drawn from the sequence, which is set past them afterwards), and the indexes built
     again, ``connections`` at a time with 1 GB of ``maintenance_work_mem``. Sorting each index
     once costs far less than keeping nine up to date row by row: 10^7 rows took 165-395 s
-    through `add_finished` on a loaded 2-core machine, 80-113 s this way at load average 11-18
-    (insert 21-27 s; indexes 57-86 s, as long as ``jobframe_jobs_claim``'s build alone). Four
+    through `add_finished` on a loaded 2-core machine, 66-113 s this way at load average 5-18
+    (insert 17-27 s; indexes 48-86 s, as long as ``jobframe_jobs_claim``'s build alone). Four
     connections rather than two: the insert took 50-56 s with two (and the primary key kept),
     and the second connection's indexes outlasted the claim index. The table stays the
     adapter's own: logged, every index and constraint back under its name.

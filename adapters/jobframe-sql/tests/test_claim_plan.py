@@ -6,8 +6,8 @@ beside a ready backlog of two queues.
 
 The history is the issue's 10^7 finished rows on PostgreSQL, in the adapter's own (logged) table:
 `add_finished_bulk` drops the table's indexes, inserts from four connections and builds the
-indexes again, four at a time: 80-113 s on this 2-core machine at load average 11-18 (insert
-21-27 s, indexes 57-86 s, the claim index's build all of it); one INSERT through all nine
+indexes again, four at a time: 66-113 s on this 2-core machine at load average 5-18 (insert
+17-27 s, indexes 48-86 s, the claim index's build all of it); one INSERT through all nine
 indexes (`add_finished`) took 165-395 s. MariaDB keeps 10^5 rows: a million took 48 s there at
 load 10-12 (25 s at load 4), over the 40 s the suite allows it under load.
 ``JOBFRAME_SCALE_ROWS`` sets the count for both (docs/sql.md)."""
