@@ -130,3 +130,16 @@ def test_worker_thread_runs_jobs_and_stops_at_the_end_of_the_block() -> None:
         assert adapter.inspector().workers() == []
     finally:
         adapter.shutdown(timeout=5)
+
+
+def test_sql_adapter_fails_the_test_that_leaves_a_connection_out(tmp_path: Path) -> None:
+    """`jobframe_sql.testing.sql_adapter` names the test that leaks a connection of its adapter,
+    not a later one whose garbage collection finds it (a psycopg ResourceWarning in CI)."""
+    from jobframe_sql.testing import sql_adapter
+
+    leak = r"1 connection\(s\) of the test's SQLAdapter"
+    with pytest.raises(AssertionError, match=leak), sql_adapter("sqlite", tmp_path) as adapter:
+        leaked = adapter.engine.connect()
+    leaked.close()
+    with sql_adapter("sqlite", tmp_path) as adapter, adapter.engine.connect():
+        pass  # closed in time: no complaint

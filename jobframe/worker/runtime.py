@@ -416,6 +416,14 @@ class Worker:
             self._claimed.clear()
         self._pool.stop()
         self._reporter.close(self.options.report_timeout)
+        # The heartbeat thread ends its round (a heartbeat, a maintenance pass) after the stop:
+        # left running, it used the backend after run() returned, once the caller had disposed
+        # of it (a connection opened on a closed adapter, leaked), or beat after deregister.
+        # Bounded: a call hung on an unreachable backend must not hold the shutdown for long.
+        for thread in self._threads:
+            thread.join(5.0)
+            if thread.is_alive():
+                log.warning("%s is still in a backend call after the stop", thread.name)
         if leftovers:
             log.info("releasing %d unfinished job(s) back to their queues", len(leftovers))
             self._release(leftovers)

@@ -134,6 +134,42 @@ def test_a_job_that_kills_its_worker_max_crashes_times_is_dead_as_a_poison_pill(
     assert ran == []
 
 
+def test_run_returns_once_the_heartbeat_thread_is_out_of_the_backend(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A maintenance pass in flight at the stop ends before the worker deregisters and before
+    ``run()`` returns: the caller disposes of the backend then (an SQL adapter's engines), and a
+    pass left running opened a connection on the disposed engine and leaked it (a psycopg
+    ResourceWarning that failed a later test in CI)."""
+    inside, leave = threading.Event(), threading.Event()
+    calls: list[str] = []
+    store = runtime.store
+    real_maintain, real_deregister = store.maintain, store.deregister
+
+    def maintain(*args: Any) -> Any:
+        inside.set()
+        assert leave.wait(20), "the test never let the maintenance pass end"
+        calls.append("maintained")
+        return real_maintain(*args)
+
+    def deregister(process_id: str) -> None:
+        calls.append("deregistered")
+        real_deregister(process_id)
+
+    monkeypatch.setattr(store, "maintain", maintain)
+    monkeypatch.setattr(store, "deregister", deregister)
+    worker = runtime.start(scheduler_interval=0.05)
+    assert inside.wait(10), "no maintenance pass began"
+    worker.stop()
+    [thread] = [thread for candidate, thread in runtime.running if candidate is worker]
+    thread.join(1.0)
+    assert thread.is_alive(), "run() returned while its heartbeat thread was in the backend"
+    assert "deregistered" not in calls
+    leave.set()
+    runtime.join(worker)
+    assert calls[-2:] == ["maintained", "deregistered"]
+
+
 def test_stop_finishes_running_jobs_and_releases_fetched_ones_at_the_front(
     runtime: Runtime,
 ) -> None:

@@ -11,6 +11,7 @@ from jobframe.testing.databases import scratch_database
 from jobframe_sql import db
 from jobframe_sql.adapter import SQLAdapter
 from jobframe_sql.schema import metadata
+from jobframe_sql.testing import assert_none_left, checked_out
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +44,9 @@ def adapter(sql_url: str) -> Iterator[SQLAdapter]:
     adapter = SQLAdapter(sql_url)
     with queue_adapters.override(adapter):
         yield adapter
+    left = checked_out(adapter)
     adapter.shutdown()
+    assert_none_left(left + checked_out(adapter))
 
 
 __all__ = ["metadata"]
