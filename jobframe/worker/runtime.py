@@ -105,6 +105,7 @@ class Worker:
         self._slots = threading.Condition()
         self._outcomes: queue.SimpleQueue[Outcome | None] = queue.SimpleQueue()
         self._stop = threading.Event()
+        self._drained = threading.Event()  # the stop's drain is over: the heartbeat may end
         self._release_now = threading.Event()
         self._threads: list[threading.Thread] = []
         self.processed = 0
@@ -366,9 +367,14 @@ class Worker:
         next_beat = retry_at = 0.0
         down_since: float | None = None  # when the backend stopped answering
         grace_until, extra = 0.0, 0.0
-        while not self._stop.wait(options.scheduler_interval):
+        # It goes on beating (and checking time limits) while a stop drains the running jobs:
+        # a drain longer than heartbeat_timeout (a shutdown_timeout of minutes, for long jobs)
+        # had its peers reap the jobs it was still running and run them a second time.
+        while not self._drained.wait(options.scheduler_interval):
             self._chain.tick(time.monotonic())
-            self._pool.revive()
+            stopping = self._stop.is_set()
+            if not stopping:
+                self._pool.revive()
             now = time.monotonic()
             if now < retry_at:
                 continue
@@ -376,6 +382,8 @@ class Worker:
                 if now >= next_beat:
                     self.backend.heartbeat(self.process.id)
                     next_beat = now + options.heartbeat_interval
+                if stopping:
+                    continue  # no reaping, promoting or pruning on the way out
                 if down_since is not None:
                     # Back after an outage: every peer's last heartbeat is at least as old as the
                     # outage. Give live peers time to beat again before reaping any of them.
@@ -414,6 +422,7 @@ class Worker:
                 self._slots.wait(remaining)
             leftovers = list(self._claimed.values())
             self._claimed.clear()
+        self._drained.set()
         self._pool.stop()
         self._reporter.close(self.options.report_timeout)
         # The heartbeat thread ends its round (a heartbeat, a maintenance pass) after the stop:

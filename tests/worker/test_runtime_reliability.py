@@ -170,6 +170,38 @@ def test_run_returns_once_the_heartbeat_thread_is_out_of_the_backend(
     assert calls[-2:] == ["maintained", "deregistered"]
 
 
+def test_a_stopping_worker_heartbeats_until_its_running_jobs_end(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A drain longer than ``heartbeat_timeout`` (a long ``shutdown_timeout`` for long jobs)
+    must keep the process alive for its peers: it stopped beating at the stop, and a peer's
+    reaper took the job it was still running and gave it to another worker."""
+    beats: list[float] = []
+    real = runtime.store.heartbeat
+
+    def heartbeat(process_id: str) -> None:
+        beats.append(time.monotonic())
+        real(process_id)
+
+    monkeypatch.setattr(runtime.store, "heartbeat", heartbeat)
+    [job] = runtime.push(BlockJob("long"))
+    options = {"heartbeat_interval": 0.1, "heartbeat_timeout": 0.5, "scheduler_interval": 0.02}
+    worker = runtime.start(concurrency=1, shutdown_timeout=30, **options)
+    wait_until(lambda: started == ["long"], 10, "the job to start")
+    worker.stop()  # SIGTERM: finish the running job
+    stopped = time.monotonic()
+    wait_until(lambda: len([b for b in beats if b > stopped + 1.0]) >= 3, 10,
+               "heartbeats during the drain, long after heartbeat_timeout")  # fmt: skip
+    # A peer's reaper, with the same heartbeat_timeout: the draining worker is alive.
+    runtime.store.register(ProcessInfo("peer", ["default"], 1))
+    runtime.store.maintain(0.5, 3)
+    assert runtime.store.entries[job].state == "claimed", "a peer reaped a job still running"
+    release.set()
+    runtime.join(worker)
+    assert ran == ["long"] and job not in runtime.store.entries
+    assert not [t for t in worker._threads if t.is_alive()], "the heartbeat outlived run()"
+
+
 def test_stop_finishes_running_jobs_and_releases_fetched_ones_at_the_front(
     runtime: Runtime,
 ) -> None:
