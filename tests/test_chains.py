@@ -113,3 +113,28 @@ def test_a_chain_in_a_batch_counts_each_link_as_it_is_enqueued(jobs: JobsHelper)
     info = batch.status()
     assert (info.total, info.succeeded, info.pending, info.fired) == (3, 3, 0, ())
     assert info.finished_at is not None
+
+
+def test_broken_records_are_built_from_a_stored_payload() -> None:
+    """What a backend writes when it ends a link itself: one ``cancelled`` record per later
+    link, from the payload alone; nothing for a job with no later link or an unreadable one."""
+    from jobframe.backend.payload import dump_payload
+    from jobframe.tracking.chains import broken_records
+    from jobframe.tracking.records import decode
+
+    chain = jobframe.chain(LinkJob("/dev/null", "a"), LinkJob("/dev/null", "b"),
+                           StoredLinkJob("/dev/null", "c"))  # fmt: skip
+    first = chain._link().serialize()
+    found = broken_records(dump_payload(first), "dead")
+    assert [r.job_id for r in found] == chain.ids[1:]
+    assert {r.status for r in found} == {"cancelled"} and {r.batch_id for r in found} == {None}
+    error = decode(found[0].data)["error"]
+    assert error["class"] == "jobframe.ChainBroken" and error["reason"] == "chain broken"
+    assert chain.ids[0] in error["message"] and "ended dead" in error["message"]
+    # a class this process cannot import (a dashboard): the record still names it
+    foreign = {**first, "chain": [{**first["chain"][0], "job_class": "elsewhere.Gone"}]}
+    [bare] = broken_records(dump_payload(foreign), "cancelled")
+    assert decode(bare.data)["job_class"] == "elsewhere.Gone"
+    assert broken_records(dump_payload(chain.jobs[2].serialize()), "dead") == []
+    assert broken_records(b'{"chain":[{' + b"[" * 300, "dead") == []
+    assert broken_records(None, "dead") == []

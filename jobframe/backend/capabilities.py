@@ -65,8 +65,10 @@ class Capabilities:
     #: (`jobframe.backend.results`). Requires ``results``.
     batches: bool = False
     #: ``jobframe.chain(...)``: the next link is enqueued in the same step as its predecessor's
-    #: outcome, and the rest are recorded ``cancelled`` when a link ends for good. Requires
-    #: ``results``.
+    #: outcome, and the rest are recorded ``cancelled`` when a link ends for good, also when
+    #: the backend ends it (`Inspector.cancel`, ``discard``, ``clear``, the reaper of
+    #: `WorkerBackend.maintain`: records from `jobframe.tracking.chains.broken_records`, in
+    #: the step that ends the link). Requires ``results``.
     chains: bool = False
     #: ``self.step(...)``: a job interrupted at a checkpoint (graceful shutdown, a time limit)
     #: is re-enqueued with its finished steps and cursor by the worker runtime, and resumes

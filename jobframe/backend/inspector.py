@@ -168,7 +168,8 @@ class Inspector(abc.ABC):
     def discard(
         self, ids: list[str] | None = None, all: bool = False, state: State = "dead"
     ) -> int:
-        """Delete jobs in ``state``; return how many."""
+        """Delete jobs in ``state``; return how many. A waiting chain link deleted so stops
+        its chain (``capabilities.chains``: `jobframe.tracking.chains.broken_records`)."""
 
     def cancel(self, job_id: str) -> CancelResult:
         """Cancel the job whose ``job_id`` (not the backend's id) is given.
@@ -177,7 +178,8 @@ class Inspector(abc.ABC):
         ``cancelled`` in the history: returns ``"cancelled"``. A running job is flagged, so the
         worker holding it sees `WorkerBackend.cancelled` name its claim: returns ``"running"``.
         Otherwise (finished, dead, unknown) returns ``"unknown"``. Required with
-        ``capabilities.cancel``.
+        ``capabilities.cancel``. A chain link removed so gets the ``cancelled`` records of the
+        links after it (`jobframe.tracking.chains.broken_records`) in the same step.
         """
         raise NotImplementedError(f"{type(self).__name__} cannot cancel jobs")
 
@@ -195,7 +197,8 @@ class Inspector(abc.ABC):
 
     @abc.abstractmethod
     def clear(self, queue: str) -> int:
-        """Delete ``queue``'s ready jobs; return how many."""
+        """Delete ``queue``'s ready jobs; return how many (chain links stop their chains, as
+        in `discard`)."""
 
     @abc.abstractmethod
     def workers(self) -> list[WorkerInfo]:

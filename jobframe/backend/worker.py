@@ -155,7 +155,8 @@ class WorkerBackend(abc.ABC):
         ``heartbeat_timeout`` s; a reaped job that has crashed ``max_crashes`` times goes dead.
 
         Safe to run from every worker at once: each due job is promoted, and each dead process
-        reaped, once. A job sent dead here gets a ``dead`` record (with ``capabilities.results``).
+        reaped, once. A job sent dead here gets a ``dead`` record (with ``capabilities.results``),
+        and a chain link the ``cancelled`` records of the links after it, in the same step.
         A backend whose records need deleting also purges expired ones here, in bounded
         batches (`jobframe.backend.results.ResultStore.purge`). Returns counts, e.g.
         ``{"promoted": 3, "reaped": 1, "dead": 0}``.

@@ -196,8 +196,7 @@ class AsyncInspector(Inspector):
                 for e in self.store.entries.values()
                 if e.state == _STATES[state] and (all or e.id in wanted)
             ]
-            for entry in doomed:
-                self.store.drop(entry)
+            self.store.drop_ended(doomed, "discarded")
             self.store.changed.notify_all()
             return len(doomed)
 
@@ -218,8 +217,7 @@ class AsyncInspector(Inspector):
             doomed = [
                 e for e in self.store.entries.values() if e.queue == queue and e.state == "ready"
             ]
-            for entry in doomed:
-                self.store.drop(entry)
+            self.store.drop_ended(doomed, "discarded")
             self.store.changed.notify_all()
             return len(doomed)
 

@@ -27,6 +27,7 @@ from jobframe.queue_adapters.memory_batches import BatchedResults
 from jobframe.queue_adapters.memory_flow import read_flow
 from jobframe.queue_adapters.memory_jobs import NO_PRIORITY, Entry, EntryState, MemoryJobs
 from jobframe.queue_adapters.memory_timings import MemoryTimings
+from jobframe.tracking.chains import broken_records
 from jobframe.tracking.records import build
 
 if TYPE_CHECKING:
@@ -256,6 +257,7 @@ class MemoryStore(MemoryJobs, WorkerBackend):
             self._bury(entry, error, now)
             if entry.job_id is not None:
                 self.results.write_locked([dead_record(entry, error)])
+                self.results.write_locked(broken_records(entry.payload, "dead"))
         if doomed:
             self._count("processed", len(doomed), now)
             self._count("failed", len(doomed), now)
@@ -297,6 +299,13 @@ class MemoryStore(MemoryJobs, WorkerBackend):
                 self._work.notify(woken)
             self.changed.notify_all()
 
+    def drop_ended(self, entries: list[Entry], ended: str) -> None:
+        """`drop` waiting entries that end ``ended`` (cancelled, discarded), with the
+        ``cancelled`` records of the chain links after them (lock held)."""
+        for entry in entries:
+            self.drop(entry)
+            self.results.write_locked(broken_records(entry.payload, ended))
+
     def cancelled(self, process_id: str, tokens: list[str]) -> set[str]:
         with self.lock:
             return {token for token in tokens if token in self.flow.cancelling}
@@ -310,11 +319,10 @@ class MemoryStore(MemoryJobs, WorkerBackend):
                 assert entry.token is not None
                 self.flow.cancelling.add(entry.token)
             waiting = [e for e in found if e.state != "claimed"]
-            for entry in waiting:
-                self.drop(entry)
             held = {e.job_id for e in running}
             ended = {e.job_id: e for e in waiting if e.job_id is not None and e.job_id not in held}
             self.results.write_locked([cancelled_record(e) for e in ended.values()])
+            self.drop_ended(waiting, "cancelled")
             if waiting:
                 self._count("cancelled", len(waiting), time.time())
                 self.changed.notify_all()

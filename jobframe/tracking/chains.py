@@ -17,10 +17,12 @@ Decisions: a chain passes nothing implicitly; a link reads its predecessor's ret
 the retry succeeds; so does a failed link retried from the dead set that then succeeds (the links
 recorded ``cancelled`` run after all). A chain enqueued inside ``with jobframe.batch()`` counts
 every link in that batch as it is enqueued (links never enqueued, cancelled ones, are not
-counted). Limits: a link the backend ends without running it (a poison pill sent dead by the
-reaper, a waiting link removed by `jobframe.cancel`) does not record the rest ``cancelled``; their
-status stays ``unknown``. Later links are not checked against their adapter's capabilities
-(only the first link's enqueue is): build a chain of jobs on one adapter.
+counted). A link the backend ends without running it (a waiting link removed by
+`jobframe.cancel` or discarded, a poison pill sent dead by the reaper) records the rest
+``cancelled`` too: the backend builds those records from the link's payload (`broken_records`)
+and writes them in the step that ends the link. Limits: later links are not checked against
+their adapter's capabilities (only the first link's enqueue is): build a chain of jobs on one
+adapter.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from jobframe.backend.results import JobRecord
-from jobframe.errors import InvalidOptionError
+from jobframe.errors import DeserializationError, InvalidOptionError, UnknownJobError
 
 if TYPE_CHECKING:
     from jobframe.job.base import Job
@@ -128,20 +130,63 @@ def has_successor(job: Job) -> bool:
 def cancelled_records(job: Job, reason: str) -> list[JobRecord]:
     """``cancelled`` records for the links after ``job``, which ended ``reason`` (failed, dead,
     discarded, cancelled). Those links were never enqueued: no batch counts them."""
+    return _broken(job.job_id, job.chain or [], reason)
+
+
+def broken_records(payload: bytes | dict[str, Any] | None, reason: str) -> list[JobRecord]:
+    """`cancelled_records` for a link the backend ends itself (a waiting link cancelled or
+    discarded, a poison pill sent dead), from its stored payload: the backend writes them in
+    the step that ends the link. Empty for a job that is no chain link with a successor, and
+    for a payload that cannot be read (a raw payload: the backend's own record says why)."""
+    if payload is None:
+        return []
+    if isinstance(payload, bytes):
+        if b'"chain":[{' not in payload:
+            return []  # no successor: the common case costs one substring search, no decode
+        from jobframe.backend.payload import load_payload
+
+        try:
+            payload = load_payload(payload, max_bytes=len(payload))
+        except DeserializationError:  # unreadable: no chain to stop
+            return []
+    if not isinstance(payload, dict):
+        return []
+    rest, job_id = payload.get("chain"), payload.get("job_id")
+    if not rest or not isinstance(rest, list) or not isinstance(job_id, str):
+        return []
+    return _broken(job_id, rest, reason)
+
+
+def _broken(job_id: str, rest: list[Any], reason: str) -> list[JobRecord]:
     from jobframe.job.base import Job as JobBase
     from jobframe.tracking.records import build
 
+    error = {
+        "class": "jobframe.ChainBroken",
+        "message": f"the chain stopped: link {job_id} before it ended {reason}",
+        "reason": "chain broken",
+    }
     found: list[JobRecord] = []
-    for payload in job.chain or []:
-        link: Job = JobBase.deserialize(payload)
+    for payload in rest:
+        try:
+            link: Job = JobBase.deserialize(payload)
+        except (UnknownJobError, DeserializationError):  # not importable here (a dashboard)
+            found += _bare(payload, error)
+            continue
         link.batch_id = None
-        error = {
-            "class": "jobframe.ChainBroken",
-            "message": f"the chain stopped: link {job.job_id} before it ended {reason}",
-            "reason": "chain broken",
-        }
         found.append(build(link.job_id, "cancelled", link, error=error))
     return found
 
 
-__all__ = ["Chain", "cancelled_records", "chain", "has_successor", "next_link"]
+def _bare(payload: Any, error: dict[str, Any]) -> list[JobRecord]:
+    """The record of a link whose class is not importable here, from its payload's fields."""
+    from jobframe.tracking.records import build
+
+    if not isinstance(payload, dict) or not isinstance(payload.get("job_id"), str):
+        return []
+    extra = {"job_class": payload.get("job_class"), "queue": payload.get("queue_name"),
+             "attempts": 0}  # fmt: skip
+    return [build(payload["job_id"], "cancelled", error=error, extra=extra)]
+
+
+__all__ = ["Chain", "broken_records", "cancelled_records", "chain", "has_successor", "next_link"]

@@ -57,6 +57,18 @@ class Chaining(Middleware):
             return with_records(outcome, *records)
         return outcome  # retrying: the chain goes on after the retry
 
+    def skipped(self, claim: Claim, job: Any, outcome: Outcome) -> Outcome:
+        """A link settled unperformed (expired: ``discarded``; a payload that cannot become a
+        job: ``dead``) stops its chain, as a link that ran and failed does."""
+        if job is None:
+            return with_records(outcome, *chains.broken_records(claim.payload, "dead"))
+        if job.chain_info is None or not job.chain:
+            return outcome
+        status = _status(job, outcome)
+        if status not in FINAL:
+            return outcome
+        return with_records(outcome, *chains.cancelled_records(job, status))
+
     def _next(self, job: Any, outcome: Outcome) -> Outcome:
         link = chains.next_link(job)
         if link is None:

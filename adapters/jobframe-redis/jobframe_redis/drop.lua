@@ -3,9 +3,9 @@
 -- {p}:cancel instead (WorkerBackend.cancelled) and dropped jobs count as "cancelled".
 -- A dropped job gets a "cancelled" or "discarded" record (results.lua), counted in its batch.
 -- KEYS: jobs, scheduled, queues, inflight
--- ARGV: stem, mode ("discard" | "cancel"), day, minute, now_ms, history_ttl_ms, then
---       (id, scheduled member or "")
--- Returns {dropped, flagged}.
+-- ARGV: stem, mode ("discard" | "cancel"), day, minute, now_ms, history_ttl_ms, n, then n
+--       (id, scheduled member or ""), then the records of chain links (results.lua: chained)
+-- Returns {dropped, flagged}, or {-1, ids...}: chain links whose later links' records are needed.
 local stem, mode = ARGV[1], ARGV[2]
 local dropped, flagged = 0, 0
 local now = tonumber(ARGV[5])
@@ -36,7 +36,16 @@ local function unready(id)
   end
   return false
 end
-for i = 7, #ARGV, 2 do
+local last = 7 + 2 * tonumber(ARGV[7])
+local found = chained(last + 1)
+local missing = {-1}
+for i = 8, last, 2 do
+  if not found[ARGV[i]] and linked(redis.call('HGET', KEYS[1], ARGV[i])) then
+    missing[#missing + 1] = ARGV[i]
+  end
+end
+if #missing > 1 then return missing end
+for i = 8, last, 2 do
   local id, member = ARGV[i], ARGV[i + 1]
   local gone = member ~= '' and redis.call('ZREM', KEYS[2], member) == 1
   if not gone then
@@ -54,6 +63,7 @@ for i = 7, #ARGV, 2 do
     if f then flow().unique_release(stem, f, jid, nil) end
     unindex(stem, id, jid_of(payload))
     results().ended(stem, now, payload, ended, err, ARGV[6])
+    break_chain(stem, now, found, id)
     redis.call('HDEL', KEYS[1], id)
     redis.call('SREM', stem .. 'cancel', id)
     dropped = dropped + 1

@@ -20,7 +20,7 @@ from jobframe.backend.inspector import (
 )
 from jobframe.backend.payload import PayloadError, load_payload
 from jobframe.backend.timings import ClassTiming
-from jobframe_redis import timings
+from jobframe_redis import chains, timings
 from jobframe_redis.connection import Store, day_and_minute, now_ms
 from jobframe_redis.keys import each, ready_lists
 from jobframe_redis.results import history_ms
@@ -289,11 +289,13 @@ class RedisInspector(Inspector):
         scheduled = self._scheduled(ids)
         dropped = flagged = 0
         for start in range(0, len(ids), 1000):
-            args: list[Any] = [store.stem, mode, day, minute, now_ms(), history_ms()]
-            for id in ids[start : start + 1000]:
+            chunk = ids[start : start + 1000]
+            args: list[Any] = [store.stem, mode, day, minute, now_ms(), history_ms(), len(chunk)]
+            for id in chunk:
                 args += [id, scheduled.get(id, b"")]
             keys = [k.jobs, k.scheduled, k.queues, k.inflight]
-            done, flags = store.run(store.drop, keys, args)
+            ended = "cancelled" if mode == "cancel" else "discarded"
+            done, flags = chains.run(store, store.drop, keys, args, ended)
             dropped, flagged = dropped + done, flagged + flags
         return dropped, flagged
 
@@ -341,7 +343,8 @@ class RedisInspector(Inspector):
     def clear(self, queue: str) -> int:
         store = self.store
         args: list[Any] = [store.stem, queue, now_ms(), history_ms()]
-        return int(store.clear(keys=[self.keys.jobs, self.keys.queues], args=args))
+        keys = [self.keys.jobs, self.keys.queues]
+        return int(chains.run(store, store.clear, keys, args, "discarded"))
 
     def workers(self) -> list[WorkerInfo]:
         result = []

@@ -3,9 +3,24 @@
 -- and the upkeep of concurrency limits.
 -- KEYS: jobs, scheduled, processes, inflight, crashes, dead, dead_info, wake, seq
 -- ARGV: stem, now_ms, heartbeat_timeout_ms, max_crashes, promote_limit, history_ttl_ms
--- A poison pill sent dead gets a ``dead`` record (results.lua), counted in its batch.
+--       then the records of chain links (results.lua: chained)
+-- A poison pill sent dead gets a ``dead`` record (results.lua), counted in its batch; a chain
+-- link's later links get ``cancelled`` ones. Returns {promoted, reaped, requeued, dead}, or
+-- {-1, ids...} (nothing changed): the poison pills whose later links' records are needed.
 local stem, now = ARGV[1], tonumber(ARGV[2])
 local timeout, max_crashes = tonumber(ARGV[3]), tonumber(ARGV[4])
+local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - timeout)
+local found, missing = chained(7), {-1}
+for _, pid in ipairs(expired) do
+  for _, id in ipairs(redis.call('SMEMBERS', stem .. 'claims:' .. pid)) do
+    if not found[id] and redis.call('HEXISTS', KEYS[4], id) == 1
+        and tonumber(redis.call('HGET', KEYS[5], id) or 0) + 1 >= max_crashes
+        and linked(redis.call('HGET', KEYS[1], id)) then
+      missing[#missing + 1] = id
+    end
+  end
+end
+if #missing > 1 then return missing end
 local promoted, requeued, dead = 0, 0, 0
 local readied = {}  -- concurrency key -> blocked jobs a reaped claim's settle made ready
 for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[5]))) do
@@ -16,7 +31,6 @@ for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT
   local f, jid = flow_of(redis.call('HGET', KEYS[1], id))
   if f then flow().unique_release(stem, f, jid, 'scheduled') end
 end
-local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - timeout)
 local back = {}
 for _, pid in ipairs(expired) do
   local claims = stem .. 'claims:' .. pid
@@ -46,6 +60,7 @@ for _, pid in ipairs(expired) do
         results().ended(stem, now, redis.call('HGET', KEYS[1], id), 'dead', {class = 'jobframe.WorkerCrashed',
           message = 'worker process ' .. pid .. ' stopped heartbeating',
           reason = 'poison pill: its worker process died ' .. crashes .. ' times while running it'}, ARGV[6])
+        break_chain(stem, now, found, id)
         dead = dead + 1
       else
         back[#back + 1] = {id, parts}

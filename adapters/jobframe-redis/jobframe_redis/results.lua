@@ -108,3 +108,28 @@ local function results()
   RESULTS = R
   return R
 end
+
+-- Chain links (jobframe.tracking.chains.broken_records). A script that ends a link whose payload
+-- names later links writes their `cancelled` records in the same call; the caller builds them
+-- from the payload and passes them from ARGV[from] on: (id, n, then n records of 6 fields, as
+-- complete.lua takes them). A script that finds such a link without them changes nothing and
+-- returns {-1, ids...}: the caller (jobframe_redis.chains) then builds them and calls again.
+local function linked(payload)
+  return type(payload) == 'string' and string.find(payload, '"chain":[{', 1, true) ~= nil
+end
+local function chained(from)
+  local found, i = {}, from
+  while i <= #ARGV do
+    local n = tonumber(ARGV[i + 1])
+    found[ARGV[i]] = {i + 2, n}
+    i = i + 2 + 6 * n
+  end
+  return found
+end
+local function break_chain(stem, now, found, id)
+  local at = found[id]
+  if not at then return end
+  for r = at[1], at[1] + 6 * (at[2] - 1), 6 do
+    results().record(stem, now, ARGV[r], ARGV[r + 1], ARGV[r + 2], ARGV[r + 3], ARGV[r + 4], ARGV[r + 5] == '1')
+  end
+end

@@ -16,8 +16,8 @@ by `write`. A batch's counters move and its callbacks are enqueued in the same s
 record or the seal that made them due, so a crash neither loses nor repeats a callback.
 
 Decisions: a record the backend writes itself (poison pill, cancel, discard) holds only an
-``error`` object, and stops nothing else (the next links of a chain are cancelled by the worker
-only, for links it ran). Jobs stored before this index existed (an upgrade with jobs waiting)
+``error`` object; a chain link's later links get their ``cancelled`` records in the same script
+call (`jobframe_redis.chains`). Jobs stored before this index existed (an upgrade with jobs waiting)
 show only their records. A batch never sealed (its producer died in the ``with`` block) expires
 a week after its last job was added; a finished one ``ttl`` seconds after it finished.
 """

@@ -231,8 +231,9 @@ return n
 )
 
 # KEYS: jobs, queues
-# ARGV: stem, queue, now_ms, history_ttl_ms
-# Every cleared job gets a "discarded" record, counted in its batch.
+# ARGV: stem, queue, now_ms, history_ttl_ms, then the records of chain links (results.lua)
+# Every cleared job gets a "discarded" record, counted in its batch; a chain link's later links
+# get "cancelled" ones (or it returns {-1, ids...}: see jobframe_redis.chains).
 CLEAR = (
     _SHIFT
     + _WAKE
@@ -244,9 +245,18 @@ local rp = stem .. 'rp:' .. q
 local lists = {stem .. 'q:' .. q}  -- a zset an older version wrote, until maintain moves it
 for _, prio in ipairs(redis.call('ZRANGE', rp, 0, -1)) do lists[#lists + 1] = stem .. 'r:' .. q .. ':' .. prio end
 local err = {message = 'discarded before it started (its queue was cleared)', reason = 'discarded'}
+local found, missing = chained(5), {-1}
+local listed = {}
+for i, key in ipairs(lists) do
+  listed[i] = i == 1 and redis.call('ZRANGE', key, 0, -1) or redis.call('LRANGE', key, 0, -1)
+  for _, id in ipairs(listed[i]) do
+    if not found[id] and linked(redis.call('HGET', KEYS[1], id)) then missing[#missing + 1] = id end
+  end
+end
+if #missing > 1 then return missing end
 local n = 0
 for i, key in ipairs(lists) do
-  local ids = i == 1 and redis.call('ZRANGE', key, 0, -1) or redis.call('LRANGE', key, 0, -1)
+  local ids = listed[i]
   -- discarding a waiting job releases its unique lock
   for _, id in ipairs(ids) do
     local payload = redis.call('HGET', KEYS[1], id)
@@ -254,6 +264,7 @@ for i, key in ipairs(lists) do
     if f then flow().unique_release(stem, f, jid, nil) end
     unindex(stem, id, jid_of(payload))
     results().ended(stem, tonumber(ARGV[3]), payload, 'discarded', err, ARGV[4])
+    break_chain(stem, tonumber(ARGV[3]), found, id)
   end
   for j = 1, #ids, 1000 do
     redis.call('HDEL', KEYS[1], unpack(ids, j, math.min(j + 999, #ids)))

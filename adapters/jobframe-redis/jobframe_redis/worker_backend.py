@@ -8,6 +8,7 @@ import uuid
 from typing import Any, cast
 
 from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
+from jobframe_redis import chains
 from jobframe_redis.connection import Store, day_and_minute, now_ms
 from jobframe_redis.results import history_ms, record_args
 from jobframe_redis.timings import TTL_SECONDS, timing_args
@@ -164,20 +165,14 @@ class RedisWorkerBackend(WorkerBackend):
         store.release(keys=[store.keys.inflight, store.keys.wake], args=args)
 
     def maintain(self, heartbeat_timeout: float, max_crashes: int) -> dict[str, int]:
-        """maintain.lua: promotions, the reaper (a poison pill gets its ``dead`` record), the
+        """maintain.lua: promotions, the reaper (a poison pill gets its ``dead`` record, its
+        chain's later links ``cancelled`` ones: `jobframe_redis.chains`), the
         concurrency limits' upkeep. Records and finished batches expire by themselves."""
         store = self.store
-        promoted, reaped, requeued, dead = store.maintain(
-            keys=store.maintain_keys(),
-            args=[
-                store.stem,
-                now_ms(),
-                int(heartbeat_timeout * 1000),
-                max_crashes,
-                1000,
-                history_ms(),
-            ],
-        )
+        args = [store.stem, now_ms(), int(heartbeat_timeout * 1000), max_crashes, 1000,
+                history_ms()]  # fmt: skip
+        found = chains.run(store, store.maintain, store.maintain_keys(), args, "dead")
+        promoted, reaped, requeued, dead = found
         return {"promoted": promoted, "reaped": reaped, "requeued": requeued, "dead": dead}
 
     def reserve(self, key: str, interval: float) -> float:

@@ -22,6 +22,7 @@ from jobframe.backend.inspector import (
 from jobframe.backend.payload import PayloadError, load_payload
 from jobframe.backend.results import JobRecord
 from jobframe.backend.timings import ClassTiming
+from jobframe.tracking.chains import broken_records
 from jobframe_sql import flow, timings
 from jobframe_sql import records as record_sql
 from jobframe_sql.engine import bump_stats, day_and_minute, now_ms
@@ -46,6 +47,36 @@ _BACK = {v: k for k, v in _STATES.items()}
 
 def _ms(value: int | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value / 1000, UTC)
+
+
+#: in the payload of a chain link with links after it (compact JSON: `dump_payload`); no LIKE
+#: wildcard in it; bytes, as the payload column is binary on every dialect
+_LINKED = b'"chain":[{'
+
+
+def _linked(conn: sa.Connection) -> Any:
+    """The rows whose payload is a chain link with links after it, filtered by the server."""
+    if conn.dialect.name == "sqlite":  # its LIKE never matches a blob pattern (measured)
+        return sa.func.instr(jobs.c.payload, sa.literal(_LINKED, sa.LargeBinary)) > 0
+    return jobs.c.payload.op("LIKE")(sa.literal(b"%" + _LINKED + b"%", sa.LargeBinary))
+
+
+def _break_chains(conn: sa.Connection, selected: Any, ended: str) -> record_sql.Written:
+    """Write the ``cancelled`` records of the chain links after the ``selected`` rows, which
+    are being deleted ``ended`` in ``conn``'s transaction. Only the payloads of chain links
+    with a successor come back (the server filters: a clear of a large queue transfers no
+    payload), locked so that no worker claims a row between this read and the delete."""
+    query = sa.select(jobs.c.payload).where(selected, _linked(conn))
+    if conn.dialect.name != "sqlite":  # SQLite: the transaction's write lock keeps them
+        query = query.with_for_update()
+    rows = conn.execute(query)
+    found = [r for (payload,) in rows for r in broken_records(_bytes(payload), ended)]
+    return record_sql.write(conn, found, now_ms())
+
+
+def _bytes(payload: Any) -> bytes | None:
+    """A payload column's value as bytes (some drivers return a memoryview)."""
+    return None if payload is None else bytes(payload)
 
 
 def _chunks(ids: list[str] | None, size: int = 1000) -> list[list[str] | None]:
@@ -220,11 +251,15 @@ class SQLInspector(Inspector):
             raise ValueError("running jobs cannot be discarded; their worker reports the outcome")
         chunks: list[list[str] | None] = [None] if all else _chunks(ids)
         done = 0
+        written = record_sql.Written()
         with self.engine.begin() as conn:
             for chunk in chunks:
                 selected = self._selected(_STATES[state], chunk, all)
+                if state != "dead":  # a dead link stopped its chain when it died
+                    written.add(_break_chains(conn, selected, "discarded"))
                 flow.release_leaving(conn, selected)
                 done += conn.execute(sa.delete(jobs).where(selected)).rowcount
+        self.adapter.results().written(written)
         return int(done)
 
     def cancel(self, job_id: str) -> CancelResult:
@@ -235,13 +270,14 @@ class SQLInspector(Inspector):
         flagged = 0
         with self.engine.begin() as conn:
             waiting = conn.execute(
-                sa.select(jobs.c.seq, jobs.c.unique_key, jobs.c.batch_id).where(
+                sa.select(jobs.c.seq, jobs.c.unique_key, jobs.c.batch_id, jobs.c.payload).where(
                     jobs.c.job_id == job_id, jobs.c.state.in_(_WAITING)
                 )
             ).all()
             removed = 0
             batch_id = None
-            for seq, key, batch in waiting:
+            broken: list[JobRecord] = []
+            for seq, key, batch, payload in waiting:
                 # Guarded by its state: a row a worker claimed meanwhile is running, not removed.
                 gone = conn.execute(
                     sa.delete(jobs).where(jobs.c.seq == seq, jobs.c.state.in_(_WAITING))
@@ -250,11 +286,12 @@ class SQLInspector(Inspector):
                     removed += gone
                     batch_id = batch_id or batch
                     flow.release(conn, [(key, job_id)])
+                    broken = broken or broken_records(_bytes(payload), "cancelled")
             if removed:
                 now = now_ms()
                 bump_stats(conn, {("cancelled", day_and_minute(now)[1]): removed})
                 record = JobRecord(job_id, "cancelled", b"{}", history_ttl(), batch_id, True)
-                written = record_sql.write(conn, [record], now)
+                written = record_sql.write(conn, [record, *broken], now)
             else:
                 flag = sa.update(jobs).where(jobs.c.job_id == job_id, jobs.c.state == "claimed")
                 flagged = conn.execute(flag.values(cancel_requested=True)).rowcount
@@ -282,8 +319,11 @@ class SQLInspector(Inspector):
     def clear(self, queue: str) -> int:
         with self.engine.begin() as conn:
             selected = sa.and_(jobs.c.state == "ready", jobs.c.queue == queue)
+            written = _break_chains(conn, selected, "discarded")
             flow.release_leaving(conn, selected)
-            return int(conn.execute(sa.delete(jobs).where(selected)).rowcount)
+            done = int(conn.execute(sa.delete(jobs).where(selected)).rowcount)
+        self.adapter.results().written(written)
+        return done
 
     def workers(self) -> list[WorkerInfo]:
         with self.engine.connect() as conn:

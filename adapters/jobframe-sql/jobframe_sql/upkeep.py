@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from jobframe.backend.results import JobRecord
 from jobframe.backend.timings import RETENTION_MINUTES
+from jobframe.tracking.chains import broken_records
 from jobframe_sql import flow, pruning, timings
 from jobframe_sql import records as record_sql
 from jobframe_sql.engine import now_ms
@@ -132,7 +133,7 @@ class Upkeep:
             jobs.c.state == "claimed",
             jobs.c.crashes + 1 >= max_crashes,
         )
-        query = sa.select(jobs.c.job_id, jobs.c.batch_id).where(poison)
+        query = sa.select(jobs.c.job_id, jobs.c.batch_id, jobs.c.payload).where(poison)
         if conn.dialect.name != "sqlite":  # a second reaper waits, then finds none
             query = query.with_for_update()
         found = conn.execute(query).all()
@@ -154,9 +155,12 @@ class Upkeep:
         ttl = history_ttl()
         dead_records = [
             JobRecord(job_id, "dead", data, ttl, batch_id=batch_id, notify=True)
-            for job_id, batch_id in found
+            for job_id, batch_id, _ in found
             if job_id is not None  # a raw payload's row: no job id to keep a record by
         ]
+        # a chain link's later links, recorded cancelled in this same transaction
+        for *_, payload in found:
+            dead_records += broken_records(None if payload is None else bytes(payload), "dead")
         return int(dead), record_sql.write(conn, dead_records, now)
 
     def prune(self, before_ms: int, batch: int = pruning.BATCH) -> int:

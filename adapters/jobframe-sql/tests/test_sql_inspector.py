@@ -59,6 +59,22 @@ def test_discarded_jobs_leave_no_row_and_a_retry_stays_in_its_database(
         assert conn.execute(sa.select(sa.func.count()).select_from(jobs)).scalar_one() == 0
 
 
+def test_only_chain_links_with_a_successor_are_read_back_to_end_a_chain(
+    adapter: SQLAdapter,
+) -> None:
+    """The filter `clear` and `discard` read payloads through: a plain job and a chain's last
+    link do not come back (a clear of a large queue transfers no payload), the first link does."""
+    from jobframe.testing.batch_jobs import LinkJob
+    from jobframe_sql.inspector import _linked
+
+    InspectedJob.perform_later(1)
+    first, _ = jobframe.chain(LinkJob("/dev/null", "a"), LinkJob("/dev/null", "b")).perform_later()
+    jobframe.chain(LinkJob("/dev/null", "alone")).perform_later()
+    with adapter.engine.connect() as conn:
+        found = conn.execute(sa.select(jobs.c.job_id).where(_linked(conn))).scalars().all()
+    assert found == [first.job_id]
+
+
 def test_latency_is_the_age_of_the_oldest_ready_job(adapter: SQLAdapter) -> None:
     InspectedJob.perform_later(1)
     with adapter.engine.begin() as conn:  # as if enqueued two minutes ago
