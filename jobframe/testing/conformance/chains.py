@@ -15,6 +15,7 @@ import pytest
 
 import jobframe
 from jobframe.backend.adapter import QueueAdapter
+from jobframe.backend.payload import dump_payload
 from jobframe.backend.worker import ProcessInfo
 from jobframe.testing.batch_jobs import BatchCallbackJob, LinkJob, StoredLinkJob
 from jobframe.testing.conformance.base import (
@@ -146,6 +147,24 @@ class ChainTests(ConformanceBase):
             assert [job.status() for job in jobs] == ["discarded", "cancelled", "cancelled"]
             _broken_by(jobs, "discarded")
             assert read(journal) == []
+
+    def test_an_unloadable_chain_link_cancels_the_rest(
+        self, active: QueueAdapter, journal: str
+    ) -> None:
+        """A first link no worker can load (its class is unknown there) is ``dead``, and stops
+        its chain as one that ran and failed does."""
+        require(active, "chains")
+        require(active, "results")
+        require(active, "raw_payloads")
+        require_worker_backend(active)  # a worker finds it unloadable
+        chain = _three(journal)
+        first = {**chain._link().serialize(), "job_class": "nowhere.Missing"}
+        active.enqueue_raw("default", dump_payload(first))
+        jobs = chain.jobs
+        self.drain(active, lambda: jobs[2].status() == "cancelled", self.wait_timeout)
+        assert [job.status() for job in jobs] == ["dead", "cancelled", "cancelled"]
+        _broken_by(jobs, "dead")
+        assert read(journal) == []
 
 
 def _three(journal: str, queue: str | None = None) -> jobframe.Chain:
