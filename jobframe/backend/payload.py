@@ -50,7 +50,7 @@ else:
 _decode = json.JSONDecoder().decode
 
 # orjson, when installed (``pip install 'jobframe[fast]'``), decodes a no-op job's payload in
-# about a third of the time (`load_payload` 3.1 -> 1.2 µs, see docs/performance.md). It gives
+# 40% less time (`load_payload` 3.1 -> 1.9 µs, see docs/performance.md). It gives
 # what ``json.loads`` gives for every payload it accepts, except integers beyond 64 bits, which
 # it turns into floats silently: a payload with a run of 19 digits or more (the shortest such
 # integer, -9223372036854775809, has 19) is left to ``json``, as is everything orjson refuses

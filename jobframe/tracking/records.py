@@ -215,7 +215,8 @@ def _encode_fast(
     """`encode` of what `build` puts in the dictionary, byte for byte, joined from parts: the
     head made once per class and queue, the numbers by ``repr`` (as `json` writes them), the
     nested values by the one encoder. None when a value is not of the plain type this assumes
-    (then the dictionary path writes it). A no-op job's record: 4.4 -> 1.5 us to encode."""
+    (then the dictionary path writes it). A no-op job's record: 4.4 -> 1.6 us to encode
+    (timeit, best of 9)."""
     attempts, queue = job.executions, job.queue_name
     if type(attempts) is not int or type(queue) is not str or type(finished_at) is not float:
         return None
