@@ -275,6 +275,7 @@ def result_of(data: dict[str, Any]) -> Any:
 __all__ = [
     "OUTCOME_STATUS",
     "build",
+    "data_of",
     "decode",
     "encode",
     "history_ttl",
