@@ -49,6 +49,22 @@ else:
 
 _decode = json.JSONDecoder().decode
 
+# orjson, when installed (``pip install 'jobframe[fast]'``), decodes a no-op job's payload in
+# 40% less time (`load_payload` 3.1 -> 1.9 µs, see docs/performance.md). It gives
+# what ``json.loads`` gives for every payload it accepts, except integers beyond 64 bits, which
+# it turns into floats silently: a payload with a run of 19 digits or more (the shortest such
+# integer, -9223372036854775809, has 19) is left to ``json``, as is everything orjson refuses
+# (NaN, 1e400, a lone surrogate escape: ``json`` reads them) and every error message.
+_fast_loads: Any
+try:
+    from orjson import loads as _fast_loads
+except ImportError:
+    _fast_loads = None
+# Digits as "0", everything else as " ": a run of 19 digits is then found by a substring search
+# (0.4 µs on a no-op job's payload; the regular expression [0-9]{19} took 2.9).
+_DIGITS = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+_LONG_NUMBER = b"0" * 19
+
 # A JSON string, escapes included (the unrolled form: linear, no backtracking).
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BRACKETS = frozenset(b"[]{}")
@@ -122,6 +138,11 @@ def load_payload(raw: bytes, max_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> Any:
             "flatter arguments.",
             "payload nested too deeply",
         )
+    if _fast_loads is not None and _LONG_NUMBER not in raw.translate(_DIGITS):
+        try:
+            return _fast_loads(raw)
+        except ValueError:  # orjson.JSONDecodeError: json says what it accepts and why not
+            pass
     try:
         return _decode(text)
     except ValueError as exc:

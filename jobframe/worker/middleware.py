@@ -92,6 +92,13 @@ class Chain:
     def __init__(self, middleware: Sequence[Middleware]) -> None:
         self.middleware = list(middleware)
         self._worker: WorkerContext | None = None
+        # Each hook's middleware that override it, bound once: of the seven a Redis worker
+        # runs, five keep `Middleware.before_perform` and two `started` and `finished`, nine
+        # calls per job that did nothing.
+        self._before = _overriding(self.middleware, "before_perform")
+        self._started = _overriding(self.middleware, "started")
+        self._finished = _overriding(self.middleware[::-1], "finished")
+        self._skipped = _overriding(self.middleware[::-1], "skipped")
 
     def bind(self, worker: WorkerContext) -> None:
         self._worker = worker
@@ -99,8 +106,8 @@ class Chain:
             item.bind(worker)
 
     def before_perform(self, claim: Claim, job: Any) -> Verdict:
-        for item in self.middleware:
-            verdict = item.before_perform(claim, job)
+        for before_perform in self._before:
+            verdict: Verdict = before_perform(claim, job)
             if verdict is not None:
                 return verdict
         return None
@@ -122,17 +129,17 @@ class Chain:
         return SETTLED
 
     def started(self, claim: Claim, job: Any) -> None:
-        for item in self.middleware:
-            item.started(claim, job)
+        for started in self._started:
+            started(claim, job)
 
     def finished(self, claim: Claim, job: Any, outcome: Outcome) -> Outcome:
-        for item in reversed(self.middleware):
-            outcome = item.finished(claim, job, outcome)
+        for finished in self._finished:
+            outcome = finished(claim, job, outcome)
         return outcome
 
     def skipped(self, claim: Claim, job: Any, outcome: Outcome) -> Outcome:
-        for item in reversed(self.middleware):
-            outcome = item.skipped(claim, job, outcome)
+        for skipped in self._skipped:
+            outcome = skipped(claim, job, outcome)
         return outcome
 
     def tick(self, now: float) -> None:
@@ -142,6 +149,17 @@ class Chain:
                 item.tick(now)
             except Exception:
                 log.exception("%s failed on a maintenance tick", type(item).__name__)
+
+
+def _overriding(middleware: Sequence[Middleware], hook: str) -> list[Callable[..., Any]]:
+    """The bound ``hook`` of each of ``middleware`` that is not `Middleware`'s own (in its
+    class or set on the instance), in order."""
+    base = getattr(Middleware, hook)
+    return [
+        getattr(item, hook)
+        for item in middleware
+        if hook in getattr(item, "__dict__", ()) or getattr(type(item), hook, None) is not base
+    ]
 
 
 __all__ = ["SETTLED", "Chain", "Middleware", "Settled", "Verdict", "WorkerContext"]
