@@ -58,9 +58,8 @@ def ghost(runtime: Runtime, name: str, queue: str = "default") -> list[str]:
     return [claim.id for claim in store.fetch(name, [queue], 10, 0)]
 
 
-def test_the_maintenance_thread_heartbeats_at_the_interval_while_jobs_hold_every_thread(
-    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def beat_times(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """When each heartbeat of the runtime's store came (``time.monotonic()``), as they come."""
     beats: list[float] = []
     real = runtime.store.heartbeat
 
@@ -69,6 +68,13 @@ def test_the_maintenance_thread_heartbeats_at_the_interval_while_jobs_hold_every
         real(process_id)
 
     monkeypatch.setattr(runtime.store, "heartbeat", heartbeat)
+    return beats
+
+
+def test_the_maintenance_thread_heartbeats_at_the_interval_while_jobs_hold_every_thread(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    beats = beat_times(runtime, monkeypatch)
     runtime.push(BlockJob("busy"), BlockJob("busy too"))
     runtime.start(concurrency=2, heartbeat_interval=0.2, scheduler_interval=0.05)
     wait_until(lambda: len(started) == 2, 10, "both threads busy")
@@ -176,14 +182,7 @@ def test_a_stopping_worker_heartbeats_until_its_running_jobs_end(
     """A drain longer than ``heartbeat_timeout`` (a long ``shutdown_timeout`` for long jobs)
     must keep the process alive for its peers: it stopped beating at the stop, and a peer's
     reaper took the job it was still running and gave it to another worker."""
-    beats: list[float] = []
-    real = runtime.store.heartbeat
-
-    def heartbeat(process_id: str) -> None:
-        beats.append(time.monotonic())
-        real(process_id)
-
-    monkeypatch.setattr(runtime.store, "heartbeat", heartbeat)
+    beats = beat_times(runtime, monkeypatch)
     [job] = runtime.push(BlockJob("long"))
     options = {"heartbeat_interval": 0.1, "heartbeat_timeout": 0.5, "scheduler_interval": 0.02}
     worker = runtime.start(concurrency=1, shutdown_timeout=30, **options)
