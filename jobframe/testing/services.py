@@ -10,6 +10,7 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 from jobframe.testing.workers import free_port, wait_until
 
@@ -30,10 +31,12 @@ def require_service(name: str, host: str, port: int) -> None:
     """Fail the test when ``CI`` is set, skip it otherwise, if ``name`` is down."""
     if port_open(host, port):
         return
-    _missing(f"{name} is not answering on {host}:{port}; start it with ../shared/services.sh")
+    missing(f"{name} is not answering on {host}:{port}; start it with ../shared/services.sh")
 
 
-def _missing(message: str) -> None:
+def missing(message: str) -> NoReturn:
+    """Fail the test when ``CI`` is set (a dependency of the dev group or a Debian package the
+    project's scripts install must be there), skip it otherwise."""
     import pytest
 
     if os.environ.get("CI"):
@@ -109,7 +112,7 @@ def redis_server(
     A test needing it fails under ``CI``, and skips otherwise, when ``redis-server`` is not on PATH.
     """
     if shutil.which("redis-server") is None:
-        _missing("redis-server is not on PATH; install Debian's redis-server")
+        missing("redis-server is not on PATH; install Debian's redis-server")
     server = RedisServer(folder, *settings, password=password)
     try:
         server.start()

@@ -3,7 +3,6 @@ pure-Python reader (the one used when ``jobframe-redis[fast]`` is not installed)
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from typing import Any
 import pytest
 import redis
 
+from jobframe.testing.services import missing
 from jobframe_redis import wire
 
 SCRIPT = """
@@ -25,10 +25,7 @@ def pool(
 ) -> Iterator[wire.WirePool]:
     if request.param == "hiredis":
         if wire.HIREDIS is None:
-            message = "hiredis is not installed (jobframe-redis[fast]; the dev group has it)"
-            if os.environ.get("CI"):
-                pytest.fail(message)
-            pytest.skip(message)
+            missing("hiredis is not installed (jobframe-redis[fast]; the dev group has it)")
     else:
         monkeypatch.setattr(wire, "HIREDIS", None)
         monkeypatch.setattr(wire, "_PACK", None)

@@ -21,7 +21,7 @@ from jobframe import queue_adapters
 from jobframe.backend.worker import ProcessInfo
 from jobframe.testing.databases import scratch_database
 from jobframe.testing.reliability_jobs import RecordJob
-from jobframe.testing.services import port_open
+from jobframe.testing.services import missing, port_open
 from jobframe.testing.workers import Journal, free_port, wait_until, worker_thread
 from jobframe.worker.options import WorkerOptions
 from jobframe_sql import db
@@ -39,10 +39,7 @@ def pgbouncer(folder: Path, target: str) -> Iterator[str]:
     them); yields ``target``'s URL through it."""
     binary = shutil.which("pgbouncer", path=f"{os.environ.get('PATH', '')}:/usr/sbin")
     if binary is None:
-        message = "pgbouncer is not installed (apt-get install pgbouncer; scripts/test does)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("pgbouncer is not installed (apt-get install pgbouncer; scripts/test does)")
     url = sa.make_url(target)
     port = free_port()
     server = f"host={url.host} port={url.port} user={url.username}"
