@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -93,6 +94,7 @@ class Store:
             )
         self.keys = Keys(prefix)
         self.enqueue = self.client.register_script(scripts.ENQUEUE)
+        self.enqueue_each = self.client.register_script(scripts.ENQUEUE_EACH)
         self.fetch = self.client.register_script(scripts.FETCH)
         self.complete = self.client.register_script(scripts.COMPLETE)
         self.release = self.client.register_script(scripts.RELEASE)
@@ -122,6 +124,17 @@ class Store:
         # time and the job's seven fields are packed per call.
         head = ("EVALSHA", self.enqueue.sha, len(self.enqueue_keys), *self.enqueue_keys, self.stem)
         self._enqueue_head = pack((*head, *[""] * 8))[: -len(bulk([""] * 8))]
+        # ENQUEUE_EACH's command for several jobs: its arguments but the count, packed once
+        self._each_body = bulk(
+            (
+                "EVALSHA",
+                self.enqueue_each.sha,
+                len(self.enqueue_keys),
+                *self.enqueue_keys,
+                self.stem,
+            )
+        )
+        self._each_fixed = 3 + len(self.enqueue_keys) + 2  # EVALSHA sha n keys... stem now
         # Concurrent `enqueue_one` callers (threads of a web server) share round trips.
         self._producers = Coalescer(self._send_enqueues)
 
@@ -160,43 +173,56 @@ class Store:
         """The ENQUEUE script for one job: `run` with the command's constant head packed once.
         ``entry`` is `jobframe_redis.adapter.Entry`; an older five-field one (no job_id, no batch)
         is taken too: the script then reads them from the payload."""
-        if len(entry) == 5:
-            entry = (*entry, "", "")
         wire = self.wire
         if wire is None:
+            if len(entry) == 5:
+                entry = (*entry, "", "")
             return self.run(self.enqueue, self.enqueue_keys, self.enqueue_args([entry]))
-        try:
-            tail = _enqueue_tail(entry)
-        except (AttributeError, TypeError):  # not the usual field types: the general packer
-            tail = bulk((now_ms(), *entry))
-        return self._producers.call(self._enqueue_head + tail)
+        return self._producers.call(_tail(entry))
 
     def enqueue_many(self, entries: Sequence[tuple[Any, ...]]) -> list[Any]:
-        """ENQUEUE for each entry, all in one pipeline (lean connection only): one reply per
+        """ENQUEUE for each entry, in one round trip (lean connection only): one reply per
         entry, an error reply as a `redis.RedisError` in its place. Raises when the round trip
         itself failed."""
-        commands = []
-        for entry in entries:
-            try:
-                tail = _enqueue_tail(entry)
-            except (AttributeError, TypeError):
-                tail = bulk((now_ms(), *entry))
-            commands.append(self._enqueue_head + tail)
-        return self._send_enqueues(commands)
+        return self._send_enqueues([_tail(entry) for entry in entries])
 
-    def _send_enqueues(self, commands: list[bytes]) -> list[Any]:
-        """One round trip for the ENQUEUE calls `Coalescer` gathered (loading the script once if
-        the server lost it, as after a restart)."""
+    def _send_enqueues(self, tails: list[bytes]) -> list[Any]:
+        """One round trip for the jobs `Coalescer` gathered, each packed by `_enqueue_tail`: a
+        lone job as one ENQUEUE, several as one ENQUEUE_EACH per `EACH_CHUNK` of them (loading
+        the scripts if the server lost them, as after a restart). One reply per job."""
         wire = self.wire
         assert wire is not None
+        now = b"%d" % now_ms()
+        now = b"$%d\r\n%b\r\n" % (len(now), now)
+        if len(tails) == 1:
+            commands = [self._enqueue_head + now + tails[0]]
+        else:
+            commands = []
+            for start in range(0, len(tails), EACH_CHUNK):
+                chunk = tails[start : start + EACH_CHUNK]
+                count = self._each_fixed + 7 * len(chunk)
+                commands.append(b"*%d\r\n%b%b%b" % (count, self._each_body, now, b"".join(chunk)))
         replies = wire.pipeline(commands)
         missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
-        if missing:
-            wire.call("SCRIPT", "LOAD", self.enqueue.script)
+        if missing:  # a call refused with NOSCRIPT ran nothing: those once more
+            # both scripts, so that the first lone enqueue readies the coalesced ones too
+            load = [pack(("SCRIPT", "LOAD", s.script)) for s in (self.enqueue, self.enqueue_each)]
+            for reply in wire.pipeline(load):
+                if isinstance(reply, Exception):
+                    raise reply
             again = wire.pipeline([commands[i] for i in missing])
             for i, reply in zip(missing, again, strict=True):
                 replies[i] = reply
-        return replies
+        if len(tails) == 1:
+            return replies
+        out: list[Any] = []
+        for start, reply in zip(range(0, len(tails), EACH_CHUNK), replies, strict=True):
+            size = min(EACH_CHUNK, len(tails) - start)
+            if isinstance(reply, list) and len(reply) == size:
+                out.extend(reply)
+            else:  # the call failed as a whole (out of memory, busy): each job gets the error
+                out.extend(reply if i == 0 else copy.copy(reply) for i in range(size))
+        return out
 
     def enqueue_command(self, entry: tuple[Any, ...]) -> bytes:
         """The ENQUEUE script's EVALSHA for one `jobframe_redis.adapter.Entry`, packed as
@@ -258,21 +284,35 @@ class Store:
         return args
 
 
-#: The eight bulk strings of `_enqueue_tail`.
-_TAIL = b"$%d\r\n%b\r\n" * 8
+#: Jobs per ENQUEUE_EACH call: a larger coalesced batch goes as several calls in one round trip,
+#: so that no single script call holds Redis for long (as `jobframe_redis.adapter.BULK_CHUNK`).
+EACH_CHUNK = 1000
+
+#: The seven bulk strings of `_enqueue_tail`.
+_TAIL = b"$%d\r\n%b\r\n" * 7
 
 
 def _enqueue_tail(entry: tuple[Any, ...]) -> bytes:
-    """`bulk` of (now, *entry) for the usual field types (str, str, int, int, bytes, str, str),
-    in one formatting step: a third of `bulk`'s cost, on every enqueue."""
+    """`bulk` of ``entry`` for the usual field types (str, str, int, int, bytes, str, str), in
+    one formatting step: a third of `bulk`'s cost, on every enqueue."""
     id, queue, priority, run_at, payload, job_id, batch = entry
-    now, id, queue = b"%d" % now_ms(), id.encode(), queue.encode()
+    id, queue, job_id, batch = id.encode(), queue.encode(), job_id.encode(), batch.encode()
     priority, run_at = b"%d" % priority, b"%d" % run_at
-    job_id, batch = job_id.encode(), batch.encode()
     return _TAIL % (
-        len(now), now, len(id), id, len(queue), queue, len(priority), priority,
-        len(run_at), run_at, len(payload), payload, len(job_id), job_id, len(batch), batch,
+        len(id), id, len(queue), queue, len(priority), priority, len(run_at), run_at,
+        len(payload), payload, len(job_id), job_id, len(batch), batch,
     )  # fmt: skip
+
+
+def _tail(entry: tuple[Any, ...]) -> bytes:
+    """One job's part of an ENQUEUE command. An older five-field entry (no job_id, no batch)
+    is taken too: the script then reads them from the payload."""
+    if len(entry) == 5:
+        entry = (*entry, "", "")
+    try:
+        return _enqueue_tail(entry)
+    except (AttributeError, TypeError):  # not the usual field types: the general packer
+        return bulk(entry)
 
 
 def dump(payload: dict[str, Any]) -> bytes:

@@ -88,6 +88,28 @@ _RESULTS = _lua("results.lua") + _lua("enqueue.lua")
 ENQUEUE_HEAD = _SHIFT + _WAKE + _FLOW + _RESULTS
 ENQUEUE = ENQUEUE_HEAD + "\nreturn enqueue(KEYS, ARGV, 3, #ARGV, ARGV[1], tonumber(ARGV[2]))\n"
 
+# ENQUEUE's keys and arguments; one reply per job, each from a call of its own: the reply
+# enqueue() gave for that job alone, or, when it raised, an error in its place. The producers'
+# coalesced round trips (`jobframe_redis.coalesce`) send one call for all the jobs they carry
+# instead of one ENQUEUE each: Redis then parses, looks up and runs one script call, not N
+# (benchmarks/README.md, "CPU per job"). A job that fails stops only itself; what it wrote before
+# its error stays, as with ENQUEUE (a Redis script has no rollback), and the jobs after it go on.
+ENQUEUE_EACH = (
+    ENQUEUE_HEAD
+    + """
+local out, stem, now = {}, ARGV[1], tonumber(ARGV[2])
+for i = 3, #ARGV, 7 do
+  local ok, reply = pcall(enqueue, KEYS, ARGV, i, i + 6, stem, now)
+  if not ok then
+    -- redis.call raises a table ({err = ...}), the script itself a string
+    reply = redis.error_reply(type(reply) == 'table' and tostring(reply.err) or tostring(reply))
+  end
+  out[#out + 1] = reply
+end
+return out
+"""
+)
+
 # KEYS: jobs, inflight, wake, queues, paused, seq, waiting
 # ARGV: stem, process, limit, now_ms, fetch_id, wait_id, wait_until_ms, queue names... (or '*')
 # Tokens are ``fetch_id:job id``. A call repeated with the same fetch_id (its reply was lost to a

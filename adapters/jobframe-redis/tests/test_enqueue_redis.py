@@ -38,7 +38,6 @@ def test_single_enqueues_survive_a_script_flush(adapter: RedisAdapter) -> None:
 def test_the_fast_tail_is_the_general_packing(monkeypatch: Any) -> None:
     from jobframe_redis import connection
 
-    monkeypatch.setattr(connection, "now_ms", lambda: 1700000000000)
     for entry in [("id1", "single", -3, 0, b'{"x":"\xc3\xa9"}', "job-1", ""),
                   ("ab12", "qu\u00e9ue", 2047, 1700000060000, b"", "", "batch-9")]:  # fmt: skip
-        assert connection._enqueue_tail(entry) == bulk((1700000000000, *entry))
+        assert connection._enqueue_tail(entry) == bulk(entry)

@@ -31,9 +31,15 @@ class ProducedJob(jobframe.Job):
         pass
 
 
+def jobs_in(commands: list[bytes]) -> int:
+    """How many jobs ENQUEUE or ENQUEUE_EACH commands carry: seven arguments each, after
+    EVALSHA, the sha, the key count, eight keys, the stem and the time."""
+    return sum((int(command[1 : command.index(b"\r\n")]) - 13) // 7 for command in commands)
+
+
 def count_round_trips(adapter: RedisAdapter, hold_for: int = 0) -> list[int]:
-    """The size of every enqueue round trip from now on; with ``hold_for``, the first one waits
-    until that many callers have queued behind it."""
+    """The number of jobs of every enqueue round trip from now on; with ``hold_for``, the first
+    one waits until that many callers have queued behind it."""
     store = adapter.store
     assert store.wire is not None
     pipeline = store.wire.pipeline
@@ -42,7 +48,7 @@ def count_round_trips(adapter: RedisAdapter, hold_for: int = 0) -> list[int]:
     def counted(commands: list[bytes]) -> list[Any]:
         if hold_for and not sizes:
             wait_until(lambda: store._producers.queued >= hold_for, 10, f"{hold_for} callers")
-        sizes.append(len(commands))
+        sizes.append(jobs_in(commands))
         return pipeline(commands)
 
     store.wire.pipeline = counted  # type: ignore[method-assign]
@@ -132,7 +138,7 @@ def test_a_lost_connection_fails_the_callers_of_its_round_trip_only(
     port = wire.options["port"]
 
     def failing_second(commands: list[bytes]) -> list[Any]:
-        sizes.append(len(commands))
+        sizes.append(jobs_in(commands))
         if len(sizes) == 1:
             wait_until(lambda: store._producers.queued >= THREADS - 1, 10, "queued callers")
             replies = pipeline(commands)
@@ -258,3 +264,54 @@ def test_a_forked_child_has_its_own_ids_and_connection(adapter: RedisAdapter) ->
     assert stored(adapter, parents) is not None
     assert adapter.store.client.hget(adapter.store.keys.jobs, childs) is not None
     assert ProducedJob.perform_later(3).successfully_enqueued  # the parent's socket still works
+
+
+def test_one_script_call_carries_the_batch_and_an_entry_that_fails_stops_only_itself(
+    adapter: RedisAdapter,
+) -> None:
+    store = adapter.store
+    assert store.wire is not None
+    ProducedJob.perform_later(-1)  # both scripts loaded
+    sent: list[list[bytes]] = []
+    pipeline = store.wire.pipeline
+
+    def counted(commands: list[bytes]) -> list[Any]:
+        sent.append(commands)
+        return pipeline(commands)
+
+    store.wire.pipeline = counted  # type: ignore[method-assign]
+    bad = b'{"job_id":"bad-2","flow":{"unique":{"key":"k","expires_at":"soon"}}}'
+    good = b'{"job_id":"%s"}'
+    entries = [("a-1", "produced", 0, 0, good % b"a-1", "a-1", ""),
+               ("bad-2", "produced", 0, 0, bad, "bad-2", ""),
+               ("c-3", "produced", 0, 0, good % b"c-3", "c-3", "")]  # fmt: skip
+    replies = store.enqueue_many(entries)
+    assert len(sent) == 1 and len(sent[0]) == 1  # one EVALSHA for the three
+    assert replies[0] == 1 and replies[2] == 1
+    assert isinstance(replies[1], redis.ResponseError)
+    client: Any = store.client
+    assert client.hget(store.keys.jobs, "a-1") is not None
+    assert client.hget(store.keys.jobs, "c-3") is not None  # the entry after the failed one
+
+
+def test_a_batch_call_refused_as_a_whole_fails_each_caller_on_its_own(
+    adapter: RedisAdapter,
+) -> None:
+    store = adapter.store
+    assert store.wire is not None
+    ProducedJob.perform_later(-1)
+    pipeline = store.wire.pipeline
+
+    def refused(commands: list[bytes]) -> list[Any]:
+        if jobs_in(commands) == 1:
+            return pipeline(commands)
+        # what Redis answers to a script call it runs none of (maxmemory reached)
+        return [redis.ResponseError("OOM command not allowed when used memory > 'maxmemory'.")]
+
+    store.wire.pipeline = refused  # type: ignore[method-assign]
+    entries = [(f"j-{i}", "produced", 0, 0, b'{"job_id":"j-%d"}' % i, f"j-{i}", "")
+               for i in range(4)]  # fmt: skip
+    replies = store.enqueue_many(entries)
+    assert all(isinstance(r, redis.ResponseError) and "OOM" in str(r) for r in replies)
+    assert len({id(r) for r in replies}) == 4  # each its own
+    assert adapter.inspector().count("ready") == 1
