@@ -315,5 +315,26 @@ def _tail(entry: tuple[Any, ...]) -> bytes:
         return bulk(entry)
 
 
+try:  # jobframe-redis[fast] / jobframe[fast]
+    from orjson import dumps as _fast_dumps
+except ImportError:
+    _fast_dumps = None
+
+
 def dump(payload: dict[str, Any]) -> bytes:
+    """``job.serialize()`` as it is stored: `dump_payload`'s JSON, by orjson when it is installed
+    (a no-op job's payload in 0.3 µs against 2.2: 14,000 of the 218,000 instructions of a
+    one-by-one ``perform_later`` on Redis, callgrind). Only output that is all ASCII is taken, as
+    `dump_payload` writes it (non-ASCII escaped); what orjson refuses (integers beyond 64 bits, a
+    lone surrogate) or writes as UTF-8 goes to `dump_payload`. Arguments hold no NaN or infinity
+    (`jobframe.arguments` marks them), which orjson would write as null. Numbers may be spelled
+    otherwise (``1e16`` for ``1e+16``): the same values, read back alike."""
+    if _fast_dumps is not None:
+        try:
+            data: bytes = _fast_dumps(payload)
+        except TypeError:  # orjson.JSONEncodeError is one
+            pass
+        else:
+            if data.isascii():
+                return data
     return dump_payload(payload)
