@@ -84,6 +84,8 @@ def wait_until_utc(until: object, origin: str = "wait_until") -> datetime:
 
 def validate_options(options: dict[str, Any]) -> dict[str, Any]:
     """Check ``set()`` options up front, so a bad value fails at the call site."""
+    if not options:  # every plain perform_later
+        return options
     known = {"wait", "wait_until", "queue", "priority", "expires_in", *RESULT_OPTIONS}
     unknown = set(options) - known
     if unknown:
@@ -117,6 +119,8 @@ def validate_options(options: dict[str, Any]) -> dict[str, Any]:
 
 def apply_options(job: Job, options: dict[str, Any]) -> None:
     """Set the queue, priority and scheduled time that validated options ask for."""
+    if not options:
+        return
     if "queue" in options:
         job.queue_name = prefixed(options["queue"])
     if "priority" in options:
