@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -256,3 +257,30 @@ def test_job_ids_are_random_version_4_uuids() -> None:
         parsed = uuid.UUID(text)
         assert str(parsed) == text and parsed.version == 4
         assert parsed.variant == uuid.RFC_4122
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX-only")
+def test_a_forked_child_never_hands_out_its_parents_job_ids() -> None:
+    import warnings
+
+    from jobframe.job import core
+
+    core._uuid4()  # the pool holds ids made ahead
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads running
+        pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.write(write_end, json.dumps([core._uuid4() for _ in range(300)]).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reading:
+        childs = set(json.loads(reading.read()))
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    parents = {core._uuid4() for _ in range(300)}
+    assert len(childs) == 300 and not childs & parents
