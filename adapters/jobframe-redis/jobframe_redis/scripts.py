@@ -92,8 +92,9 @@ ENQUEUE = ENQUEUE_HEAD + "\nreturn enqueue(KEYS, ARGV, 3, #ARGV, ARGV[1], tonumb
 # enqueue() gave for that job alone, or, when it raised, an error in its place. The producers'
 # coalesced round trips (`jobframe_redis.coalesce`) send one call for all the jobs they carry
 # instead of one ENQUEUE each: Redis then parses, looks up and runs one script call, not N
-# (`benchmarks/producer_cpu.py`: Redis time per job 12.8-17.8 -> 8.9-9.9 µs at 16 threads). A job that fails stops only itself; what it wrote before
-# its error stays, as with ENQUEUE (a Redis script has no rollback), and the jobs after it go on.
+# (`benchmarks/producer_cpu.py`: Redis's time per job at 16 threads 12.8-17.8 -> 8.9-9.9 µs).
+# A job that fails stops only itself; what it wrote before its error stays, as with ENQUEUE (a
+# Redis script has no rollback), and the jobs after it go on.
 ENQUEUE_EACH = (
     ENQUEUE_HEAD
     + """

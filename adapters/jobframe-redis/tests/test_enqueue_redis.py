@@ -47,10 +47,13 @@ def test_payloads_are_stored_as_dump_payload_writes_them() -> None:
     from jobframe.backend.payload import dump_payload, load_payload
     from jobframe_redis import connection
 
-    for payload in [{"a": "caf\u00e9 \U0001f600"},  # non-ASCII: escaped, as dump_payload does
-                    {"a": 2**70},  # beyond 64 bits: orjson refuses it
-                    {"a": "\ud800"},  # a lone surrogate: orjson refuses it
-                    {"a": 1e16, "b": [1, None, True, -0.5], "c": "x\n\x01\"\\/", "d": {}}]:  # fmt: skip
+    payloads: list[dict[str, Any]] = [
+        {"a": "caf\u00e9 \U0001f600"},  # non-ASCII: escaped, as dump_payload does
+        {"a": 2**70},  # beyond 64 bits: orjson refuses it
+        {"a": "\ud800"},  # a lone surrogate: orjson refuses it
+        {"a": 1e16, "b": [1, None, True, -0.5], "c": 'x\n\x01"\\/', "d": {}},
+    ]
+    for payload in payloads:
         data = connection.dump(payload)
         assert data.isascii()
         assert data == dump_payload(payload) or load_payload(data) == load_payload(
