@@ -315,7 +315,8 @@ def _tail(entry: tuple[Any, ...]) -> bytes:
         return bulk(entry)
 
 
-try:  # jobframe-redis[fast] / jobframe[fast]
+_fast_dumps: Any
+try:  # jobframe[fast]
     from orjson import dumps as _fast_dumps
 except ImportError:
     _fast_dumps = None
