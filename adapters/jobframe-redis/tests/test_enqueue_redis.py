@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 import jobframe
 from jobframe_redis.adapter import RedisAdapter
 from jobframe_redis.wire import bulk, pack
@@ -43,9 +45,15 @@ def test_the_fast_tail_is_the_general_packing(monkeypatch: Any) -> None:
         assert connection._enqueue_tail(entry) == bulk(entry)
 
 
-def test_payloads_are_stored_as_dump_payload_writes_them() -> None:
+@pytest.mark.parametrize("fast", [True, False], ids=["orjson", "without orjson"])
+def test_payloads_are_stored_as_dump_payload_writes_them(fast: bool, monkeypatch: Any) -> None:
     from jobframe.backend.payload import dump_payload, load_payload
     from jobframe_redis import connection
+
+    if not fast:
+        monkeypatch.setattr(connection, "_fast_dumps", None)
+    else:
+        assert connection._fast_dumps is not None, "orjson is in the dev group"
 
     payloads: list[dict[str, Any]] = [
         {"a": "caf\u00e9 \U0001f600"},  # non-ASCII: escaped, as dump_payload does
