@@ -7,8 +7,7 @@ runs the first job of the batch itself and leaves the rest to the others, so a j
 idle worker starts without waking a second thread (on a virtual machine each wake-up of a sleeping
 thread costs a few hundred microseconds). One thread runs an asyncio loop for async jobs; a
 reporter thread sends outcomes in batches; a maintenance thread heartbeats, promotes scheduled jobs
-and reaps dead processes. Heartbeats come from their own thread so a job that never yields the CPU
-cannot make the process look dead.
+and reaps dead processes (`jobframe.worker.maintenance`).
 """
 
 from __future__ import annotations
@@ -16,22 +15,20 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import os
 import queue
-import signal
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
-from types import FrameType
 from typing import Any, Protocol
 
 from jobframe import config
 from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
-from jobframe.worker import execution, logs
+from jobframe.worker import execution, logs, signals
 from jobframe.worker.chaining import Chaining
 from jobframe.worker.flow_control import flow_middleware
+from jobframe.worker.maintenance import Maintenance
 from jobframe.worker.middleware import Chain, Middleware, WorkerContext
 from jobframe.worker.middleware import installed as installed_middleware
 from jobframe.worker.options import WorkerOptions
@@ -43,8 +40,6 @@ from jobframe.worker.reporter import Reporter
 
 log = logging.getLogger("jobframe.worker")
 
-#: seconds within which a supervised worker takes a repeated signal as the same one
-DUPLICATE_WINDOW = 1.0
 #: exit code of a worker that abandoned a job it could not stop (its supervisor replaces it)
 EXIT_ABANDONED = 3
 
@@ -119,16 +114,19 @@ class Worker:
         self._reporter = Reporter(
             backend, self.process.id, self._outcomes, options.report_batch, options.report_linger
         )
+        self._maintenance = Maintenance(
+            backend, self.process.id, options, self._chain, self._pool, self._stop, self._drained
+        )
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def run(self, install_signals: bool = True) -> int:
         if install_signals:
-            self._install_signals()
+            signals.install(self, self.process.id, self._stop)
         if not self._register():
             return 0
         self._reporter.start()
-        self._start(self._maintain, "jobframe-heartbeat")
+        self._start(self._maintenance.run, "jobframe-heartbeat")
         self._pool.start()
         for companion in self.companions:
             companion.start()
@@ -181,27 +179,6 @@ class Worker:
             self.backend.wake()
         except Exception:  # waking is best effort: the fetch times out anyway
             log.debug("wake failed", exc_info=True)
-
-    def _install_signals(self) -> None:
-        # Under `--processes` a signal to the process group arrives twice (see supervisor.py).
-        window = DUPLICATE_WINDOW if os.environ.get("JOBFRAME_SUPERVISED") else 0.0
-        first_at: list[float] = []
-
-        def handle(signum: int, frame: FrameType | None) -> None:
-            second = self._stop.is_set()
-            if second and first_at and time.monotonic() - first_at[0] < window:
-                return  # the same signal, forwarded by the supervisor
-            first_at.append(time.monotonic())
-            log.info(
-                "worker %s got %s%s",
-                self.process.id,
-                signal.Signals(signum).name,
-                ": releasing running jobs now" if second else ": finishing running jobs",
-            )
-            self.stop(release_now=second, wake_in_thread=True)
-
-        signal.signal(signal.SIGTERM, handle)
-        signal.signal(signal.SIGINT, handle)
 
     def _start(self, target: Callable[[], None], name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -353,49 +330,6 @@ class Worker:
             self._slots.notify()
         if outcome is not None:
             self._outcomes.put(outcome)
-
-    # -- background threads ---------------------------------------------------------------------
-
-    def _maintain(self) -> None:
-        """Heartbeat, promote and reap on every tick; check job time limits whatever happens.
-
-        While the backend is unreachable the attempts back off, never beyond the heartbeat
-        interval: a worker that came back later than that could be reaped by its peers.
-        """
-        options = self.options
-        outage = Outage("heartbeat and maintenance", max_delay=options.heartbeat_interval)
-        next_beat = retry_at = 0.0
-        down_since: float | None = None  # when the backend stopped answering
-        grace_until, extra = 0.0, 0.0
-        # It goes on beating (and checking time limits) while a stop drains the running jobs:
-        # a drain longer than heartbeat_timeout (a shutdown_timeout of minutes, for long jobs)
-        # had its peers reap the jobs it was still running and run them a second time.
-        while not self._drained.wait(options.scheduler_interval):
-            self._chain.tick(time.monotonic())
-            stopping = self._stop.is_set()
-            if not stopping:
-                self._pool.revive()
-            now = time.monotonic()
-            if now < retry_at:
-                continue
-            try:
-                if now >= next_beat:
-                    self.backend.heartbeat(self.process.id)
-                    next_beat = now + options.heartbeat_interval
-                if stopping:
-                    continue  # no reaping, promoting or pruning on the way out
-                if down_since is not None:
-                    # Back after an outage: every peer's last heartbeat is at least as old as the
-                    # outage. Give live peers time to beat again before reaping any of them.
-                    extra = now - down_since + options.heartbeat_timeout
-                    grace_until, down_since = now + 2 * options.heartbeat_timeout, None
-                timeout = options.heartbeat_timeout + (extra if now < grace_until else 0.0)
-                self.backend.maintain(timeout, options.max_crashes)
-            except Exception as exc:
-                down_since = now if down_since is None else down_since
-                retry_at = now + outage.failed(exc)
-            else:
-                outage.recovered()
 
     # -- shutdown -------------------------------------------------------------------------------
 

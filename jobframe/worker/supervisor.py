@@ -5,8 +5,9 @@ that grows if it keeps dying). The supervisor exits when all children have exite
 
 A signal sent to the whole process group (Ctrl-C in a terminal, systemd's default
 ``KillMode=control-group``, a container runtime) reaches each child twice: directly and forwarded.
-Children run with ``JOBFRAME_SUPERVISED=1`` and take a repeat within `DUPLICATE_WINDOW` seconds
-as that same signal, not as the "second signal" that releases running jobs at once.
+Children run with ``JOBFRAME_SUPERVISED=1`` and take a repeat within
+`jobframe.worker.signals.DUPLICATE_WINDOW` seconds as that same signal, not as the "second signal"
+that releases running jobs at once.
 """
 
 from __future__ import annotations
