@@ -33,6 +33,24 @@ class _PerformsAsync(Protocol[R]):
     def perform(self, *args: Any, **kwargs: Any) -> Awaitable[R]: ...
 
 
+#: `is_async` of each ``perform`` seen: `inspect.iscoroutinefunction` costs about 1 µs, and a
+#: worker asked it twice per job (keyed by the function: a class whose ``perform`` is replaced
+#: is asked again; job classes live as long as the registry, and so do their functions)
+_async: dict[Any, bool] = {}
+
+
+def is_async(perform: Any) -> bool:
+    """`inspect.iscoroutinefunction` of ``perform`` (a function or a bound method), remembered."""
+    key = getattr(perform, "__func__", perform)
+    try:
+        known = _async.get(key)
+    except TypeError:  # an unhashable callable: asked every time
+        return inspect.iscoroutinefunction(perform)
+    if known is None:
+        known = _async[key] = inspect.iscoroutinefunction(perform)
+    return known
+
+
 def _build_and_perform(cls: Any, *args: Any, **kwargs: Any) -> Any:
     """Run ``perform`` in this process now, with callbacks, ``retry_on`` and ``discard_on``.
 
@@ -43,7 +61,7 @@ def _build_and_perform(cls: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _perform_now(self: Any) -> Any:
-    if inspect.iscoroutinefunction(self.perform):
+    if is_async(self.perform):
         try:
             asyncio.get_running_loop()
         except RuntimeError:
