@@ -10,7 +10,6 @@ the record is made without `logging`'s search of the call stack for the caller's
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
@@ -90,13 +89,15 @@ def _record(level: int, msg: str, args: tuple[Any, ...], extra: dict[str, Any]) 
     if logging.logProcesses:
         fields["process"] = os.getpid()
     if logging.logMultiprocessing and (mp := sys.modules.get("multiprocessing")) is not None:
-        with contextlib.suppress(Exception):
+        try:  # noqa: SIM105  (contextlib.suppress: three calls more per line)
             fields["processName"] = mp.current_process().name
+        except Exception:
+            pass
     if "taskName" in fields:
         fields["taskName"] = _task_name()
-    for key in extra:
-        if key in fields or key in ("message", "asctime"):
-            raise KeyError(f"Attempt to overwrite {key!r} in LogRecord")
+    if not fields.keys().isdisjoint(extra) or "message" in extra or "asctime" in extra:
+        clash = next(k for k in extra if k in fields or k in ("message", "asctime"))
+        raise KeyError(f"Attempt to overwrite {clash!r} in LogRecord")
     fields.update(extra)
     return record
 
@@ -172,7 +173,10 @@ def on_event(event: Event) -> None:
     """Log one event; nothing is formatted unless the level is enabled."""
     job, exc, ms = event.job, event.exception, event.duration * 1000
     name = event.name
-    if name == "enqueue_recurring":
+    if name == "perform" and exc is None:  # every job that ran well: tested first
+        if logger.isEnabledFor(logging.INFO):
+            emit(logging.INFO, "Performed %s in %.2fms", (_Described(job), ms), _fields(job, ms))
+    elif name == "enqueue_recurring":
         if exc is not None:
             logger.error(
                 "Failed enqueuing %s to %s: %r", _describe(job), _adapter(event), exc,
@@ -231,8 +235,6 @@ def on_event(event: Event) -> None:
                 exc_info=exc,
                 extra=_fields(job, ms),
             )
-        elif logger.isEnabledFor(logging.INFO):
-            emit(logging.INFO, "Performed %s in %.2fms", (_Described(job), ms), _fields(job, ms))
     elif name == "enqueue_retry" and logger.isEnabledFor(logging.INFO):
         error = event.payload.get("error")
         logger.info(

@@ -20,13 +20,15 @@ import logging
 import os
 import threading
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 #: seconds a line below WARNING may wait in memory before it is written
 FLUSH_INTERVAL = 0.1
 #: characters waiting in memory that make the next line write them all at once
 MAX_BUFFER = 64 * 1024
 TEXT_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
+#: what `logging.Handler.format` formats with when the handler has no formatter
+_DEFAULT = logging.Formatter()
 
 
 class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -51,13 +53,23 @@ class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self._buffer: list[str] = []
         self._size = 0
         self._due = threading.Event()  # set while lines wait for the flusher
+        self._pending = False  # whether `_due` is set (both changed under `self.lock`)
         self._closed = False
         self._flusher_pid = 0  # the process whose flusher thread runs (none after a fork)
 
+    def handle(self, record: logging.LogRecord) -> Any:
+        """`logging.Handler.handle` without its three calls (``filter``, ``acquire``,
+        ``release``) when the handler has no filters: it runs once per job at INFO."""
+        if self.filters:
+            return super().handle(record)
+        with self.lock:  # type: ignore[union-attr]
+            self.emit(record)
+        return record  # truthy, as `Handler.handle` returns (the record itself on 3.12+)
+
     def emit(self, record: logging.LogRecord) -> None:
-        # `Handler.handle` holds `self.lock` around this call.
+        # `handle` holds `self.lock` around this call.
         try:
-            line = self.format(record) + self.terminator
+            line = (self.formatter or _DEFAULT).format(record) + self.terminator
         except RecursionError:
             raise
         except Exception:
@@ -69,8 +81,10 @@ class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
             self._write(record)
         elif self._flusher_pid != os.getpid():
             self._start_flusher()
+            self._pending = True
             self._due.set()
-        elif not self._due.is_set():
+        elif not self._pending:  # `self._due.is_set()`, less a call per line
+            self._pending = True
             self._due.set()
 
     def flush(self) -> None:
@@ -119,6 +133,7 @@ class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
             time.sleep(self.interval)  # lines emitted meanwhile join this write
             with self.lock:  # type: ignore[union-attr]
                 due.clear()
+                self._pending = False
                 self._write(None)
 
 
