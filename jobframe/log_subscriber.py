@@ -11,13 +11,12 @@ the record is made without `logging`'s search of the call stack for the caller's
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 import time
 from typing import Any
 
-from jobframe import notifications, registry
+from jobframe import notifications, process_id, registry
 from jobframe.errors import Abort, Cancelled, DuplicateJobError, Interrupted
 from jobframe.notifications import Event
 
@@ -87,7 +86,7 @@ def _record(level: int, msg: str, args: tuple[Any, ...], extra: dict[str, Any]) 
         fields["thread"] = threading.get_ident()
         fields["threadName"] = threading.current_thread().name
     if logging.logProcesses:
-        fields["process"] = os.getpid()
+        fields["process"] = process_id.PID
     if logging.logMultiprocessing and (mp := sys.modules.get("multiprocessing")) is not None:
         try:  # noqa: SIM105  (contextlib.suppress: three calls more per line)
             fields["processName"] = mp.current_process().name

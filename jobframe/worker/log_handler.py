@@ -22,6 +22,8 @@ import threading
 import time
 from typing import Any, TextIO
 
+from jobframe import process_id
+
 #: seconds a line below WARNING may wait in memory before it is written
 FLUSH_INTERVAL = 0.1
 #: characters waiting in memory that make the next line write them all at once
@@ -79,7 +81,7 @@ class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self._size += len(line)
         if record.levelno >= self.flush_level or self._size >= MAX_BUFFER or self._closed:
             self._write(record)
-        elif self._flusher_pid != os.getpid():
+        elif self._flusher_pid != process_id.PID:
             self._start_flusher()
             self._pending = True
             self._due.set()
