@@ -37,7 +37,7 @@ DEFAULT_GRACE = 10.0
 def time_limit(job: Any, job_timeout: float | None) -> float | None:
     """The seconds ``job`` may run: the smaller of its ``flow.timeout`` and ``job_timeout``."""
     flow = job.flow
-    own = flow.timeout if flow is not None else None
+    own: float | None = flow.timeout if flow is not None else None
     if own is None or job_timeout is None:
         return job_timeout if own is None else own
     return min(own, job_timeout)
