@@ -19,6 +19,7 @@ from typing import Any
 from jobframe import notifications, process_id, registry
 from jobframe.errors import Abort, Cancelled, DuplicateJobError, Interrupted
 from jobframe.notifications import Event
+from jobframe.worker.log_handler import direct
 
 logger = logging.getLogger("jobframe")
 
@@ -31,6 +32,11 @@ def _describe(job: Any) -> str:
     task = getattr(job, "recurring_task", None)  # a job built by `deserialize` always has it
     of_task = f" of recurring task {task!r}" if task else ""
     return f"{type(job).__qualname__} (Job ID: {job.job_id}){of_task} on queue {job.queue_name!r}"
+
+
+def _performed(job: Any, ms: float) -> str:
+    """The message of the line of a job that ran well (``"Performed %s in %.2fms"``)."""
+    return f"Performed {_describe(job)} in {ms:.2f}ms"
 
 
 class _Described:
@@ -73,9 +79,7 @@ def _record(level: int, msg: str, args: tuple[Any, ...], extra: dict[str, Any]) 
     if not _template:
         made = logging.LogRecord(logger.name, logging.INFO, __file__, 0, "", (), None, "on_event")
         _template.update(vars(made))
-    record = logging.LogRecord.__new__(logging.LogRecord)
-    fields = record.__dict__
-    fields.update(_template)
+    fields = _template.copy()  # a copy of a whole dict: 3x quicker than an update into another
     now = time.time()
     fields["created"] = now
     fields["msecs"] = int((now - int(now)) * 1000) + 0.0
@@ -98,6 +102,8 @@ def _record(level: int, msg: str, args: tuple[Any, ...], extra: dict[str, Any]) 
         clash = next(k for k in extra if k in fields or k in ("message", "asctime"))
         raise KeyError(f"Attempt to overwrite {clash!r} in LogRecord")
     fields.update(extra)
+    record = logging.LogRecord.__new__(logging.LogRecord)
+    record.__dict__ = fields
     return record
 
 
@@ -173,7 +179,12 @@ def on_event(event: Event) -> None:
     job, exc, ms = event.job, event.exception, event.duration * 1000
     name = event.name
     if name == "perform" and exc is None:  # every job that ran well: tested first
-        if logger.isEnabledFor(logging.INFO):
+        if not logger.isEnabledFor(logging.INFO):
+            pass
+        elif (handler := direct(logger, logging.INFO)) is not None:
+            # The worker's own logging, which alone sees the line: written without a record.
+            handler.write_line(time.time(), logging.INFO, logger.name, _performed(job, ms))
+        else:
             emit(logging.INFO, "Performed %s in %.2fms", (_Described(job), ms), _fields(job, ms))
     elif name == "enqueue_recurring":
         if exc is not None:
