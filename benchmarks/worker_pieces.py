@@ -18,8 +18,8 @@ instruction counts better still::
     # and --jobs 1300: (the second "Collected" - the first) / 1000 = instructions per job
 
 With ``--enqueue-in-child`` the jobs are enqueued by a child process (which callgrind does not
-follow), so the count is the worker's alone, without ``perform_all_later``'s share (about 60k
-instructions per job of the figures above).
+follow), so the count is the worker's alone, without ``perform_all_later``'s share (about 150k
+instructions per job of the figures above: 561k with it, 412k without, at WARNING).
 """
 
 from __future__ import annotations
