@@ -5,7 +5,9 @@ its error at WARNING/ERROR); the line as it starts, with its arguments, is at DE
 the default level pays for that one line per job, so its path is kept lean: nothing is built
 below the level, the text is formatted only by a handler that writes it (lazy %-arguments), and
 the record is made without `logging`'s search of the call stack for the caller's file and line
-(`emit`). Measured with ``benchmarks/logging_cost.py``.
+(`emit`). Under the worker's own logging alone (`jobframe.worker.log_handler.direct`) the line
+of a job that ran well is written with no record at all. Measured with
+``benchmarks/logging_cost.py``.
 """
 
 from __future__ import annotations
