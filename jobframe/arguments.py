@@ -75,6 +75,10 @@ def deserialize(args: list[Any], kwargs: dict[str, Any]) -> tuple[list[Any], dic
             f"arguments must be a JSON list and object, got {type(args).__name__} and "
             f"{type(kwargs).__name__}."
         )
+    if _scalars(args, kwargs):
+        # Numbers, strings, booleans and nulls read back as themselves: no GlobalID to
+        # prefetch, no path to name (most jobs' arguments; the walk cost 3.5 µs for one int).
+        return args[:], dict(kwargs)
     with bulk.prefetching(args, kwargs):  # many models of one class: one query (BulkLocator)
         out_args = [deserialize_value(value, f"args[{i}]") for i, value in enumerate(args)]
         out_kwargs: dict[str, Any] = {}
@@ -83,6 +87,20 @@ def deserialize(args: list[Any], kwargs: dict[str, Any]) -> tuple[list[Any], dic
                 raise DeserializationError(f"keyword argument names must be strings: {_short(key)}")
             out_kwargs[key] = deserialize_value(value, f"kwargs[{_short(key)}]")
     return out_args, out_kwargs
+
+
+_SCALARS = frozenset((*_PLAIN, float))
+_STR = frozenset((str,))
+
+
+def _scalars(args: list[Any], kwargs: dict[Any, Any]) -> bool:
+    """Whether every argument is a JSON scalar (what `_deserialize` returns unchanged) and every
+    keyword argument's name a string."""
+    if not _SCALARS.issuperset(map(type, args)):
+        return False
+    return not kwargs or (
+        _STR.issuperset(map(type, kwargs)) and _SCALARS.issuperset(map(type, kwargs.values()))
+    )
 
 
 def serialize_value(value: Any, path: str = "value") -> Any:

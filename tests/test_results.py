@@ -4,9 +4,11 @@ and the in-process adapters' `MemoryResults`. The backends' side is the conforma
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -29,6 +31,7 @@ from jobframe.testing.workers import wait_until
 from jobframe.tracking import progress as progress_module
 from jobframe.tracking import records
 from jobframe.tracking.status import status_of
+from jobframe.worker.execution import run_sync
 from jobframe.worker.recording import Recording, unloadable_record
 
 
@@ -300,6 +303,23 @@ def test_the_records_middleware_adds_a_record_to_each_outcome() -> None:
     (written,) = outcome.records
     assert (written.job_id, written.status, written.notify) == (job.job_id, "succeeded", True)
     assert records.result_of(records.decode(written.data)) == 3
+
+
+def test_a_recorded_job_is_freed_without_the_garbage_collector() -> None:
+    """No reference cycle per job (collecting one per job cost a worker 3% of its CPU)."""
+    job = Sum(1, 2)
+    claim = Claim("p", "t", "default", b"{}")
+    recording = Recording()
+    gc.disable()
+    try:
+        recording.started(claim, job)  # the job's Progress
+        outcome = recording.finished(claim, job, run_sync(claim, job))
+        assert outcome.records
+        gone = weakref.ref(job)
+        del job
+        assert gone() is None
+    finally:
+        gc.enable()
 
 
 def test_an_unloadable_payload_naming_a_job_id_gets_a_dead_record() -> None:

@@ -158,14 +158,15 @@ class Contextual:
             context["timezone"] = self.timezone
         return context
 
-    def _context_scope(self) -> contextlib.AbstractContextManager[Any]:
-        """The plugins' managers for this job's context, entered (nothing when it carries none).
+    def _context_scope(self) -> contextlib.AbstractContextManager[Any] | None:
+        """The plugins' managers for this job's context, entered; None when it carries none
+        (most jobs: no `contextlib.nullcontext` to make and enter for them).
 
         Raises:
             DeserializationError: a plugin could not apply it (see `entered`).
         """
         if self.locale is None and self.timezone is None and not self.captured_context:
-            return contextlib.nullcontext()
+            return None
         return entered(self.job_context())
 
     def _payload_extras(self, data: dict[str, Any]) -> None:

@@ -372,9 +372,9 @@ class Core:
         counts = data.get("exception_executions", {})
         if not isinstance(counts, dict):
             raise TypeError(f"'exception_executions' must be an object, got {counts!r}")
-        self.exception_executions = {
-            str(k): _count(v, "exception_executions") for k, v in counts.items()
-        }
+        self.exception_executions = (
+            {str(k): _count(v, "exception_executions") for k, v in counts.items()} if counts else {}
+        )
         self.locale = data.get("locale")
         self.timezone = data.get("timezone")
         recurring_task = data.get("recurring_task")

