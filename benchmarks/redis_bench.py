@@ -71,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     made = common.parser(__doc__, list(LIBRARIES))
     args = made.parse_args(argv)
     names = common.chosen(made, args, list(LIBRARIES))
-    print(f"{args.jobs} no-op jobs, {args.samples} latency samples, Redis 127.0.0.1:6379 "
+    host = os.environ.get("BENCH_REDIS_HOST", "127.0.0.1")
+    where = f"{host}:{os.environ.get('BENCH_REDIS_PORT', '6379')}"
+    print(f"{args.jobs} no-op jobs, {args.samples} latency samples, Redis {where} "
           f"(one database per library)", flush=True)  # fmt: skip
     lead = [("library", "library"), ("version", "version")]
     return common.run_and_report(
