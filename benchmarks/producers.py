@@ -34,7 +34,8 @@ FLOOR_PARTS = [("rtt_us", "raw-socket PING round trip"), ("script_us", "ENQUEUE 
                ("one_by_one_us", "perform_later on Redis, one by one"),
                ("one_by_one_mean_us", "  the same, mean (what the rate counts)"),
                ("raw_enqueue_us", "raw-socket ENQUEUE round trip (script incl.)"),
-               ("raw_floor_us", "  + perform_later on a no-op adapter")]  # fmt: skip
+               ("raw_floor_us", "  + perform_later on a no-op adapter"),
+               ("interleaved_us", "no-op perform_later + raw ENQUEUE, in one step")]  # fmt: skip
 
 
 def run_library(name: str, args: argparse.Namespace, port: int) -> dict[str, Any]:
@@ -126,6 +127,9 @@ def report(runs: dict[str, list[dict[str, Any]]], load: list[str]) -> dict[str, 
         if "raw_floor_us" in floor:
             floor["over_raw_floor"] = floor["one_by_one_us"] / floor["raw_floor_us"]
             print(f"  {'one by one / (raw ENQUEUE + no-op)':36} {floor['over_raw_floor']:7.2f}x")
+        if "interleaved_us" in floor:
+            floor["over_interleaved"] = floor["one_by_one_us"] / floor["interleaved_us"]
+            print(f"  {'one by one / the two in one step':36} {floor['over_interleaved']:7.2f}x")
         out["floor"] = floor
     return out
 

@@ -198,11 +198,8 @@ def ping_us(samples: int) -> float:
     return statistics.median(times) * 1e6
 
 
-def raw_enqueue_us(samples: int) -> float:
-    """Median raw-socket round trip of the very ``EVALSHA ENQUEUE`` commands ``perform_later``
-    sends, packed beforehand for fresh jobs: the round trip and the script measured as one,
-    with no client library on the way (``PING`` plus the script's own time leaves out what the
-    script's command costs around it: a larger request, Redis waking for it)."""
+def _enqueue_commands(samples: int) -> list[bytes]:
+    """The very ``EVALSHA ENQUEUE`` commands ``perform_later`` sends, packed for fresh jobs."""
     import jobs_jobframe
 
     from jobframe.job.enqueuing import _freeze, _prepare
@@ -215,17 +212,56 @@ def raw_enqueue_us(samples: int) -> float:
         _prepare(job)
         _freeze(job)
         commands.append(store.enqueue_command(entry(job, None)))
-    with socket.create_connection((harness.HOST, harness.PORT)) as sock:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        db = str(harness.db()).encode()
-        sock.sendall(b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%b\r\n" % (len(db), db))
-        assert sock.recv(64) == b"+OK\r\n"
+    return commands
+
+
+def _raw_socket() -> socket.socket:
+    """A bare socket to the benchmark's Redis, on the benchmark's database."""
+    sock = socket.create_connection((harness.HOST, harness.PORT))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    db = str(harness.db()).encode()
+    sock.sendall(b"*2\r\n$6\r\nSELECT\r\n$%d\r\n%b\r\n" % (len(db), db))
+    assert sock.recv(64) == b"+OK\r\n"
+    return sock
+
+
+def raw_enqueue_us(samples: int) -> float:
+    """Median raw-socket round trip of the very ``EVALSHA ENQUEUE`` commands ``perform_later``
+    sends, packed beforehand for fresh jobs: the round trip and the script measured as one,
+    with no client library on the way (``PING`` plus the script's own time leaves out what the
+    script's command costs around it: a larger request, Redis waking for it)."""
+    commands = _enqueue_commands(samples)
+    with _raw_socket() as sock:
         times = []
         for command in commands:
             started = time.perf_counter()
             sock.sendall(command)
             reply = sock.recv(64)  # ":1" (a ready job), one segment
             times.append(time.perf_counter() - started)
+            assert reply.startswith(b":"), reply
+    return statistics.median(times) * 1e6
+
+
+def interleaved_floor_us(samples: int) -> float:
+    """The floor's parts one after the other in each timed step, as a real enqueue meets them:
+    ``perform_later`` on the no-op adapter, then the raw-socket round trip of a prepacked
+    ``ENQUEUE`` for a fresh job. Summing the parts measured apart, each in a warm loop of its
+    own, leaves out that in a real call each runs on caches the other has just cooled (and the
+    CPU woken from the idle a blocking receive let it fall into). Median µs per step."""
+    import jobs_jobframe
+
+    from jobframe import queue_adapters
+
+    commands = _enqueue_commands(samples)
+    clock, perform_later = time.perf_counter, jobs_jobframe.NoopJob.perform_later
+    with _raw_socket() as sock, queue_adapters.override(_null_adapter()):
+        times = []
+        for command in commands:
+            started = clock()
+            perform_later(0)
+            sock.sendall(command)
+            reply = sock.recv(64)
+            times.append(clock() - started)
             assert reply.startswith(b":"), reply
     return statistics.median(times) * 1e6
 
@@ -247,9 +283,8 @@ def per_call_us(call: Callable[[int], Any], calls: int) -> list[float]:
     return times
 
 
-def null_perform_later_us(calls: int) -> list[float]:
-    """``perform_later`` on an adapter that stores nothing (as `enqueue_overhead.py`), per call."""
-    from jobframe import queue_adapters
+def _null_adapter() -> Any:
+    """An adapter that stores nothing (as `enqueue_overhead.py`'s)."""
     from jobframe.backend.adapter import QueueAdapter
 
     class NullAdapter(QueueAdapter):
@@ -261,9 +296,16 @@ def null_perform_later_us(calls: int) -> list[float]:
         def enqueue_at(self, job: Any, timestamp: datetime) -> None:
             job.serialize()
 
+    return NullAdapter()
+
+
+def null_perform_later_us(calls: int) -> list[float]:
+    """``perform_later`` on an adapter that stores nothing (as `enqueue_overhead.py`), per call."""
     import jobs_jobframe
 
-    with queue_adapters.override(NullAdapter()):
+    from jobframe import queue_adapters
+
+    with queue_adapters.override(_null_adapter()):
         return per_call_us(jobs_jobframe.NoopJob.perform_later, calls)
 
 
@@ -276,7 +318,7 @@ def floor(lib: Library, jobs: int, repeats: int) -> dict[str, Any]:
     assert lib.call is not None
     parts: dict[str, list[float]] = {"rtt_us": [], "script_us": [], "python_us": [],
                                      "one_by_one_us": [], "one_by_one_mean_us": [],
-                                     "raw_enqueue_us": []}  # fmt: skip
+                                     "raw_enqueue_us": [], "interleaved_us": []}  # fmt: skip
     for _ in range(repeats):
         parts["rtt_us"].append(ping_us(jobs))
         before = evalsha_stats(lib.r)
@@ -287,11 +329,13 @@ def floor(lib: Library, jobs: int, repeats: int) -> dict[str, Any]:
         parts["script_us"].append((after[1] - before[1]) / max(1, after[0] - before[0]))
         parts["python_us"].append(statistics.median(null_perform_later_us(jobs)))
         parts["raw_enqueue_us"].append(raw_enqueue_us(jobs))
+        parts["interleaved_us"].append(interleaved_floor_us(jobs))
         lib.clear()
     out: dict[str, Any] = {key: statistics.median(values) for key, values in parts.items()}
     out["floor_us"] = out["rtt_us"] + out["script_us"] + out["python_us"]
     out["over_floor"] = out["one_by_one_us"] / out["floor_us"]
     out["raw_floor_us"] = out["raw_enqueue_us"] + out["python_us"]
+    out["over_interleaved"] = out["one_by_one_us"] / out["interleaved_us"]
     out["parts_rounds"] = parts
     return out
 
