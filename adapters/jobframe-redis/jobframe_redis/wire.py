@@ -156,11 +156,21 @@ class Wire:
             sock.settimeout(timeout)
         self.sock = sock
         self.reader = sock.makefile("rb")
-        if options.get("password"):
-            user = options.get("username")
-            self.call("AUTH", *((user,) if user else ()), options["password"])
-        if options.get("db"):
-            self.call("SELECT", options["db"])
+        try:
+            if options.get("password"):
+                user = options.get("username")
+                self.call("AUTH", *((user,) if user else ()), options["password"])
+            if options.get("db"):
+                self.call("SELECT", options["db"])
+        except BaseException:
+            # refused (a wrong password, no such database): nobody holds this connection
+            self.close()
+            raise
+
+    @property
+    def open(self) -> bool:
+        """False once closed (by `close`, or by a call that lost the connection)."""
+        return self.sock.fileno() != -1
 
     def call(self, *args: Any, wait: float = 0.0) -> Any:
         """Send one command and return its reply (bytes, int, list or None). ``wait``: seconds
@@ -301,18 +311,28 @@ class WirePool:
         try:
             wire = self.idle.pop()
         except IndexError:
-            wire = Wire(self.options)
-        else:
-            try:
-                reply = wire.request(command, wait)
-            except redis.ConnectionError:
-                # An idle connection the server (or a restart) closed since its last use: the
-                # command never reached Redis, so send it once more on a new connection.
-                wire = Wire(self.options)
-            else:
+            return self._request(Wire(self.options), command, wait)
+        try:
+            return self._request(wire, command, wait)
+        except redis.ConnectionError:
+            if wire.open:
+                raise  # an error reply (LOADING), not a lost connection
+            # An idle connection the server (or a restart) closed since its last use: the
+            # command never reached Redis, so send it once more on a new connection.
+            return self._request(Wire(self.options), command, wait)
+
+    def _request(self, wire: Wire, command: bytes, wait: float) -> Any:
+        """`Wire.request` on ``wire``, which goes back to the pool unless the call lost it (a
+        lost connection closes itself). An error reply leaves the connection sound: dropping
+        it instead left its socket to the garbage collector, which may finalize the socket
+        before the `Wire` (a cycle through the error's traceback): a ResourceWarning, seen in
+        a failover test where replies are CLUSTERDOWN and MOVED."""
+        try:
+            reply = wire.request(command, wait)
+        except redis.RedisError:
+            if wire.open:
                 self.idle.append(wire)
-                return reply
-        reply = wire.request(command, wait)
+            raise
         self.idle.append(wire)
         return reply
 

@@ -54,6 +54,37 @@ def test_error_replies_are_redis_pys_exceptions(pool: wire.WirePool) -> None:
     assert pool.call("PING") == b"PONG"  # the connection is still usable after an error
 
 
+def test_an_error_reply_keeps_the_connection_in_the_pool(pool: wire.WirePool) -> None:
+    """Dropped, it was left to the garbage collector, which may close the socket only after
+    warning of it (a cycle through the error's traceback): a ResourceWarning in a failover test
+    whose replies were CLUSTERDOWN and MOVED."""
+    pool.call("PING")
+    [sound] = pool.idle
+    for refused in (("EVALSHA", "0" * 40, 0), ("EVAL", "return redis.error_reply('boom')", 0)):
+        with pytest.raises(redis.ResponseError):
+            pool.call(*refused)
+        assert pool.idle == [sound] and sound.open
+
+
+def test_a_refused_handshake_closes_its_socket(pool: wire.WirePool) -> None:
+    """AUTH refused (this server has no password): the connection nobody holds is closed at
+    once, not left for the garbage collector to find open."""
+    made: list[socket.socket] = []
+    real = socket.create_connection
+
+    def create_connection(*args: Any, **kwargs: Any) -> socket.socket:
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    options = dict(pool.options, password="not-the-password")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket, "create_connection", create_connection)
+        with pytest.raises(redis.ResponseError) as refused:
+            wire.Wire(options)
+    assert "not-the-password" not in str(refused.value)
+    assert [sock.fileno() for sock in made] == [-1]
+
+
 def test_a_server_that_does_not_answer_times_out(
     pool: wire.WirePool, monkeypatch: pytest.MonkeyPatch
 ) -> None:

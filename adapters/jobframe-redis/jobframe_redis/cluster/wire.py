@@ -212,7 +212,11 @@ class ClusterWire:
         except OSError:
             wire.close()  # an idle connection the server closed: a new one
             wire = Wire(pool.options)
-            wire.sock.sendall(command)
+            try:
+                wire.sock.sendall(command)
+            except OSError:
+                wire.close()
+                raise
         return wire, pool
 
     def close(self) -> None:
