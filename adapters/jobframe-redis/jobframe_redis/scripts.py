@@ -95,21 +95,7 @@ ENQUEUE = ENQUEUE_HEAD + "\nreturn enqueue(KEYS, ARGV, 3, #ARGV, ARGV[1], tonumb
 # (`benchmarks/producer_cpu.py`: Redis's time per job at 16 threads 12.8-17.8 -> 8.9-9.9 µs).
 # A job that fails stops only itself; what it wrote before its error stays, as with ENQUEUE (a
 # Redis script has no rollback), and the jobs after it go on.
-ENQUEUE_EACH = (
-    ENQUEUE_HEAD
-    + """
-local out, stem, now = {}, ARGV[1], tonumber(ARGV[2])
-for i = 3, #ARGV, 7 do
-  local ok, reply = pcall(enqueue, KEYS, ARGV, i, i + 6, stem, now)
-  if not ok then
-    -- redis.call raises a table ({err = ...}), the script itself a string
-    reply = redis.error_reply(type(reply) == 'table' and tostring(reply.err) or tostring(reply))
-  end
-  out[#out + 1] = reply
-end
-return out
-"""
-)
+ENQUEUE_EACH = ENQUEUE_HEAD + "\n" + _lua("enqueue_each.lua")
 
 # KEYS: jobs, inflight, wake, queues, paused, seq, waiting
 # ARGV: stem, process, limit, now_ms, fetch_id, wait_id, wait_until_ms, queue names... (or '*')
